@@ -1,0 +1,3 @@
+from crowd.cli import main
+
+raise SystemExit(main())

