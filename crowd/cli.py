@@ -33,8 +33,12 @@ def _top_parser() -> argparse.ArgumentParser:
         epilog="Run 'crowd <command> --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"crowd {_version()}")
-    parser.add_argument("command", choices=sorted(COMMANDS), metavar="command",
-                        help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items()))
+    parser.add_argument(
+        "command",
+        choices=sorted(COMMANDS),
+        metavar="command",
+        help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items()),
+    )
     return parser
 
 

