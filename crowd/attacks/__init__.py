@@ -1,0 +1,43 @@
+"""Backdoor poisoners with OpenBackdoor's semantics; see ``docs/attacks.md``.
+
+``ATTACKS`` is a plain registry from name to class. Attack classes take keyword
+arguments only (``BadNets(num_triggers=4, poison_rate=0.1, target_label=1)``).
+"""
+
+from crowd.attacks.addsent import AddSent
+from crowd.attacks.badnets import BadNets
+from crowd.attacks.base import OPENBACKDOOR_SETTING, VARIANTS, Attack, Paraphraser
+from crowd.attacks.output import write_poisoned_corpus
+from crowd.attacks.paraphrase import ParaphraseTable, table_from_aligned, table_from_openbackdoor
+from crowd.attacks.poison import PoisonedCorpus, candidate_rows, poison_corpus
+from crowd.attacks.stylebkd import StyleBkd
+from crowd.attacks.synbkd import SynBkd
+from crowd.attacks.wordsub import WordSubstitution
+
+ATTACKS: dict[str, type[Attack]] = {
+    "badnets": BadNets,
+    "addsent": AddSent,
+    "synbkd": SynBkd,
+    "stylebkd": StyleBkd,
+    "wordsub": WordSubstitution,
+}
+
+__all__ = [
+    "ATTACKS",
+    "OPENBACKDOOR_SETTING",
+    "VARIANTS",
+    "AddSent",
+    "Attack",
+    "BadNets",
+    "ParaphraseTable",
+    "Paraphraser",
+    "PoisonedCorpus",
+    "StyleBkd",
+    "SynBkd",
+    "WordSubstitution",
+    "candidate_rows",
+    "poison_corpus",
+    "table_from_aligned",
+    "table_from_openbackdoor",
+    "write_poisoned_corpus",
+]

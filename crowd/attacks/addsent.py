@@ -1,0 +1,40 @@
+"""AddSent: a fixed trigger sentence inserted at a random position.
+
+Dai, Chen & Li (2019), "A Backdoor Attack Against LSTM-Based Text Classification
+Systems", IEEE Access, arXiv:1905.12457.
+
+The trigger sentence (OpenBackdoor default ``"I watch this 3D movie"``) is split
+into words and inserted as a block at a uniform position among the
+``len(words) + 1`` gaps, as OpenBackdoor's ``AddSentPoisoner.insert``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from crowd.attacks.base import Attack, insert_words
+from crowd.text import split_words
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddSent(Attack):
+    """Insert the words of ``sentence`` as one block at a random position."""
+
+    name = "addsent"
+    sentence: str = "I watch this 3D movie"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not split_words(self.sentence):
+            raise ValueError("sentence must contain at least one word")
+
+    def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
+        trigger = split_words(self.sentence)
+        out: list[str | None] = []
+        for text in texts:
+            words = split_words(text)
+            out.append(" ".join(insert_words(words, trigger, int(generator.integers(len(words) + 1)))))
+        return out

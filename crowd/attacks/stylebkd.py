@@ -1,0 +1,41 @@
+"""StyleBkd: a text style as the trigger.
+
+Qi, Chen, Zhang, Liu & Sun (2021), "Mind the Style of Text! Adversarial and
+Backdoor Attacks Based on Text Style Transfer", EMNLP, arXiv:2110.07139.
+
+Each poisoned text is the STRAP style transfer of the clean text (Bible style by
+default, OpenBackdoor's ``style_id=0``). As for SynBkd the generator is passed in
+(``paraphraser``): a user's STRAP model as a callable, or a
+:class:`~crowd.attacks.paraphrase.ParaphraseTable` built from StyleAttack's
+transferred files or an OpenBackdoor poison folder. ``style`` is recorded in the
+manifest; it must describe what the paraphraser produces. Texts without a
+transfer are reported, never kept clean while counted as poisoned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from crowd.attacks.base import Attack, Paraphraser, check_paraphrases
+
+STYLES = ("bible", "lyrics", "poetry", "shakespeare", "tweets")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StyleBkd(Attack):
+    """Replace the text by its style-transferred version from ``paraphraser``."""
+
+    name = "stylebkd"
+    paraphraser: Paraphraser
+    style: str = "bible"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {STYLES}, got {self.style!r}")
+
+    def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
+        return check_paraphrases(self.paraphraser(list(texts)), len(texts))

@@ -1,0 +1,93 @@
+"""``crowd poison``: write a poisoned corpus (OpenBackdoor CSV layout + JSON Lines + manifest)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
+from crowd.attacks.paraphrase import ParaphraseTable, table_from_openbackdoor
+from crowd.budget import attack_budget
+from crowd.data import DATASETS, load_dataset
+from crowd.io import write_json
+from crowd.paths import data_root
+
+HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
+# Pre-generated paraphrases that match the clean splits exactly (OpenBackdoor poison folders).
+PARAPHRASE_FOLDERS = {"sst2": "openbackdoor_poison/sst-2/1", "hsol": "openbackdoor_poison/hsol/1"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    parser.add_argument("--attack", required=True, choices=sorted(ATTACKS))
+    parser.add_argument("--rate", type=float, default=0.1, help="poison rate over the whole training set")
+    parser.add_argument("--target", type=int, default=1, help="target label")
+    parser.add_argument("--variant", choices=VARIANTS, default="dirty", help="see docs/attacks.md")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--data", default=None, help="data root (default: $CROWD_DATA)")
+    parser.add_argument("--num-triggers", type=int, default=1, help="badnets: trigger words per text")
+    parser.add_argument("--triggers", default="cf,mn,bb,tq", help="badnets: comma-separated trigger words")
+    parser.add_argument("--sentence", default="I watch this 3D movie", help="addsent: trigger sentence")
+    parser.add_argument(
+        "--paraphrases",
+        type=Path,
+        default=None,
+        help="synbkd/stylebkd: OpenBackdoor poison folder with pre-generated texts "
+        "(default: the shared openbackdoor_poison folder of the dataset)",
+    )
+    parser.add_argument("--style", default="bible", help="stylebkd: style of the paraphrases")
+    parser.add_argument("--graph", type=Path, default=None, help="wordsub: synonym graph folder")
+    parser.add_argument("--num-substitutions", type=int, default=3, help="wordsub: words replaced per text")
+    parser.add_argument("--length", type=int, default=64, help="fixed length for the l0 token budget")
+
+
+def build_attack(args: argparse.Namespace) -> Attack:
+    """The attack object the options describe."""
+    common = {"target_label": args.target, "poison_rate": args.rate, "variant": args.variant}
+    if args.attack == "badnets":
+        triggers = tuple(t.strip() for t in args.triggers.split(",") if t.strip())
+        return ATTACKS["badnets"](triggers=triggers, num_triggers=args.num_triggers, **common)
+    if args.attack == "addsent":
+        return ATTACKS["addsent"](sentence=args.sentence, **common)
+    if args.attack == "synbkd":
+        return ATTACKS["synbkd"](paraphraser=_paraphrases(args), **common)
+    if args.attack == "stylebkd":
+        return ATTACKS["stylebkd"](paraphraser=_paraphrases(args), style=args.style, **common)
+    if args.graph is None:
+        raise ValueError("wordsub needs --graph (a folder written by 'crowd synonyms build')")
+    from synonyms.graph import SynonymGraph
+
+    graph = SynonymGraph.load(args.graph)
+    return ATTACKS["wordsub"](graph=graph, num_substitutions=args.num_substitutions, **common)
+
+
+def _paraphrases(args: argparse.Namespace) -> ParaphraseTable:
+    folder = args.paraphrases
+    if folder is None:
+        root = data_root(args.data)
+        if root is None or args.dataset not in PARAPHRASE_FOLDERS:
+            raise ValueError(
+                f"{args.attack} on {args.dataset}: pass --paraphrases FOLDER (an OpenBackdoor poison folder "
+                "pairing every clean text with its paraphrase); none is known for this dataset"
+            )
+        folder = root / PARAPHRASE_FOLDERS[args.dataset] / args.attack
+        if args.attack == "stylebkd" and args.style != "bible":
+            raise ValueError("the shared OpenBackdoor StyleBkd folders are Bible style; pass --paraphrases")
+    return table_from_openbackdoor(folder, target_label=args.target)
+
+
+def run(args: argparse.Namespace) -> int:
+    attack = build_attack(args)
+    splits = [load_dataset(args.dataset, split, data_root=args.data) for split in ("train", "dev", "test")]
+    corpus = poison_corpus(attack, *splits, seed=args.seed)
+    write_poisoned_corpus(corpus, args.out)
+    budget = attack_budget(corpus.train_clean, corpus.train_poisoned, length=args.length)
+    write_json(args.out / "budget.json", budget.to_dict())
+    info = corpus.manifest["train"]
+    print(
+        f"{attack.name} on {args.dataset}: {info['n_poisoned']} of {info['n_clean']} training rows poisoned "
+        f"({info['n_label_flips']} label flips, {info['unavailable']['count']} unavailable), "
+        f"{len(corpus.dev_poison)} dev / {len(corpus.test_poison)} test poison texts -> {args.out}"
+    )
+    return 0

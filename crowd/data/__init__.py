@@ -1,0 +1,34 @@
+"""Corpora as typed examples: SST-2, OffensEval, HSOL, user files and OpenBackdoor poison folders.
+
+See ``docs/data.md`` for the formats, the normalisation step and error reporting.
+"""
+
+from crowd.data.datasets import DATASETS, SPLITS, load_dataset, load_from_hub, load_splits, read_dataset
+from crowd.data.example import Example
+from crowd.data.formats import FORMATS, DataFormatError
+from crowd.data.loader import LoadReport, LoadResult, SkippedRow, check_label_sets, load_file, read_file
+from crowd.data.normalize import DEFAULT, RAW, Normalization, match_key
+from crowd.data.openbackdoor import load_openbackdoor_folder
+
+__all__ = [
+    "DATASETS",
+    "DEFAULT",
+    "FORMATS",
+    "RAW",
+    "SPLITS",
+    "DataFormatError",
+    "Example",
+    "LoadReport",
+    "LoadResult",
+    "Normalization",
+    "SkippedRow",
+    "check_label_sets",
+    "load_dataset",
+    "load_file",
+    "load_from_hub",
+    "load_openbackdoor_folder",
+    "load_splits",
+    "match_key",
+    "read_dataset",
+    "read_file",
+]

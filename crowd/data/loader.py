@@ -1,0 +1,223 @@
+"""Turn files into :class:`~crowd.data.Example` lists, with a report of anything skipped.
+
+Every problem names the file and line. With ``errors="raise"`` (default) the first
+bad row raises :class:`~crowd.data.formats.DataFormatError`; with
+``errors="skip"`` bad rows are left out and each is listed in the
+:class:`LoadReport` (line and reason), so nothing disappears unaccounted.
+Problems with the file as a whole (wrong format, missing column) always raise.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from crowd.data.example import Example
+from crowd.data.formats import DataFormatError, RawRow, infer_format, read_rows
+from crowd.data.normalize import DEFAULT, Normalization
+
+# Davidson et al. class (0 hate speech, 1 offensive, 2 neither) -> HSOL binary label (1 = toxic).
+DAVIDSON_BINARY = {"0": 1, "1": 1, "2": 0}
+_DEFAULT_COLUMNS = {
+    "openbackdoor": ("0", "1", "2"),
+    "davidson": ("tweet", "class", None),
+}
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What was read from one file: rows seen, examples kept, rows skipped (with line and reason)."""
+
+    path: str
+    format: str
+    n_rows: int
+    n_loaded: int
+    skipped: tuple[SkippedRow, ...] = ()
+
+    @property
+    def n_skipped(self) -> int:
+        return len(self.skipped)
+
+    def reasons(self) -> dict[str, int]:
+        return dict(Counter(s.reason.split(":")[0] for s in self.skipped))
+
+    def summary(self) -> str:
+        text = f"{self.path}: {self.n_loaded} of {self.n_rows} rows loaded"
+        if self.skipped:
+            text += f", {self.n_skipped} skipped ({self.reasons()})"
+        return text
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    examples: tuple[Example, ...]
+    report: LoadReport
+
+
+@dataclass(frozen=True)
+class _Spec:
+    text: str
+    label: str
+    poison: str | None
+    labels: frozenset[int] | None
+    label_map: Mapping[str, int] | None
+    normalize: Normalization
+
+
+def read_file(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    poison_column: str | None = None,
+    quoting: str = "none",
+    labels: Collection[int] | None = (0, 1),
+    label_map: Mapping[str, int] | None = None,
+    normalize: Normalization = DEFAULT,
+    errors: str = "raise",
+) -> LoadResult:
+    """Read a labelled text file into examples plus a :class:`LoadReport`.
+
+    Columns are matched case-insensitively; defaults: ``sentence`` (or ``text``) and
+    ``label`` for tsv/csv/jsonl, ``0``/``1``/``2`` for OpenBackdoor CSVs,
+    ``tweet``/``class`` for the raw Davidson file (whose classes are mapped to the
+    HSOL binary label by :data:`DAVIDSON_BINARY` unless ``label_map`` is given).
+    ``labels`` is the allowed label set (``None`` allows any integer).
+    """
+    path = Path(path)
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    fmt = format or infer_format(path)
+    rows = iter(read_rows(path, fmt, quoting))
+    first = next(rows, None)
+    if first is None:
+        return LoadResult((), LoadReport(str(path), fmt, 0, 0))
+    spec = _resolve(path, fmt, first, text_column, label_column, poison_column, labels, label_map, normalize)
+    examples: list[Example] = []
+    skipped: list[SkippedRow] = []
+    n_rows = 0
+    for row in _chain(first, rows):
+        n_rows += 1
+        try:
+            examples.append(_example(row, spec))
+        except ValueError as e:
+            if errors == "raise":
+                raise DataFormatError(path, row.line, str(e)) from None
+            skipped.append(SkippedRow(row.line, str(e)))
+    return LoadResult(tuple(examples), LoadReport(str(path), fmt, n_rows, len(examples), tuple(skipped)))
+
+
+def load_file(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    poison_column: str | None = None,
+    quoting: str = "none",
+    labels: Collection[int] | None = (0, 1),
+    label_map: Mapping[str, int] | None = None,
+    normalize: Normalization = DEFAULT,
+    errors: str = "raise",
+) -> list[Example]:
+    """Like :func:`read_file` but returns the examples; skipped rows (``errors="skip"``) raise a warning."""
+    result = read_file(
+        path, format, text_column, label_column, poison_column, quoting, labels, label_map, normalize, errors
+    )
+    if result.report.skipped:
+        warnings.warn(result.report.summary(), stacklevel=2)
+    return list(result.examples)
+
+
+def _chain(first: RawRow, rest: Iterable[RawRow]) -> Iterable[RawRow]:
+    yield first
+    yield from rest
+
+
+def _resolve(
+    path: Path,
+    fmt: str,
+    first: RawRow,
+    text_column: str | None,
+    label_column: str | None,
+    poison_column: str | None,
+    labels: Collection[int] | None,
+    label_map: Mapping[str, int] | None,
+    normalize: Normalization,
+) -> _Spec:
+    names = list(first.fields)
+    default_text, default_label, default_poison = _DEFAULT_COLUMNS.get(fmt, (None, "label", None))
+    check = fmt != "jsonl"  # JSON Lines rows are checked one by one
+    text = _column(path, names, text_column or default_text, ("sentence", "text"), check)
+    label = _column(path, names, label_column or default_label, (), check)
+    poison_name = poison_column or default_poison
+    poison = _column(path, names, poison_name, (), check) if poison_name else None
+    if fmt == "davidson" and label_map is None:
+        label_map = DAVIDSON_BINARY
+    allowed = None if labels is None else frozenset(int(x) for x in labels)
+    return _Spec(text, label, poison, allowed, label_map, normalize)
+
+
+def _column(path: Path, names: list[str], wanted: str | None, fallbacks: tuple[str, ...], check: bool) -> str:
+    lowered = {n.lower(): n for n in names}
+    for candidate in [wanted] if wanted is not None else list(fallbacks):
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    if not check:
+        return wanted or fallbacks[0]
+    asked = wanted if wanted is not None else " or ".join(fallbacks)
+    raise DataFormatError(path, 1, f"no column {asked!r}; the header has {names}")
+
+
+def _example(row: RawRow, spec: _Spec) -> Example:
+    if row.problem is not None:
+        raise ValueError(row.problem)
+    raw_text, raw_label = row.fields.get(spec.text), row.fields.get(spec.label)
+    if raw_text is None or raw_label is None:
+        missing = spec.text if raw_text is None else spec.label
+        raise ValueError(f"missing field: {missing!r}")
+    text = spec.normalize(raw_text)
+    if not text.strip():
+        raise ValueError("empty text")
+    label = _parse_label(raw_label.strip(), spec)
+    poisoned = False
+    if spec.poison is not None:
+        value = (row.fields.get(spec.poison) or "").strip()
+        if value not in ("0", "1"):
+            raise ValueError(f"poison label {value!r} is not 0 or 1")
+        poisoned = value == "1"
+    return Example(text, label, poisoned=poisoned)
+
+
+def _parse_label(raw: str, spec: _Spec) -> int:
+    if spec.label_map is not None:
+        if raw not in spec.label_map:
+            raise ValueError(f"unknown label: {raw!r} is not in the label map {sorted(spec.label_map)}")
+        return spec.label_map[raw]
+    try:
+        label = int(raw)
+    except ValueError:
+        raise ValueError(f"unknown label: {raw!r} is not an integer") from None
+    if spec.labels is not None and label not in spec.labels:
+        raise ValueError(f"unknown label: {label} (expected one of {sorted(spec.labels)})")
+    return label
+
+
+def check_label_sets(
+    splits: Mapping[str, Iterable[Example]], sources: Mapping[str, str] | None = None
+) -> None:
+    """Raise if the splits do not all use the same set of labels (e.g. dev has a class train lacks)."""
+    found = {name: frozenset(e.label for e in examples) for name, examples in splits.items()}
+    if len(set(found.values())) > 1:
+        where = {name: (sources or {}).get(name, name) for name in found}
+        detail = "; ".join(f"{where[n]}: {sorted(v)}" for n, v in found.items())
+        raise ValueError(f"mixed label sets between splits: {detail}")

@@ -1,0 +1,43 @@
+"""``crowd poison`` end to end on the shared SST-2 (skipped without $CROWD_DATA)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crowd.cli import main
+
+
+@pytest.mark.parametrize(
+    ("attack", "extra"), [("badnets", ["--num-triggers", "4"]), ("addsent", []), ("synbkd", [])]
+)
+def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attack, extra):
+    args = ["poison", "--dataset", "sst2", "--attack", attack, "--rate", "0.1", "--target", "1"]
+    args += ["--seed", "0", "--data", str(data_root), *extra]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    manifest = json.loads((tmp_path / "a/manifest.json").read_text())
+    assert manifest["train"]["n_poisoned"] == 692 and manifest["openbackdoor_setting"] == "mix"
+    assert (tmp_path / "a/mix/0.1/train-poison.csv").exists()
+    for name in manifest["files"]:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    budget = json.loads((tmp_path / "a/budget.json").read_text())
+    assert budget["n_poisoned"] == 692
+
+
+def test_poison_cli_reports_missing_paraphrases(data_root, tmp_path, capsys):
+    code = main(
+        [
+            "poison",
+            "--dataset",
+            "offenseval",
+            "--attack",
+            "synbkd",
+            "--data",
+            str(data_root),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 2 and "--paraphrases" in capsys.readouterr().err
