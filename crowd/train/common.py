@@ -1,0 +1,127 @@
+"""Helpers shared by the learners: model loading, devices, batches, seeds, schedules."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from crowd.models import ModelNotFoundError, resolve_model
+from crowd.seeding import rng, torch_seed
+
+
+def load_model(model_name: str | os.PathLike[str], num_labels: int, device: torch.device):
+    """``AutoModelForSequenceClassification`` in fp32 on ``device`` with a ``num_labels``-way head.
+
+    The head is re-initialised per copy by the learners, so a checkpoint whose
+    head has another size loads too (``ignore_mismatched_sizes``).
+    """
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    resolved = resolve_model(model_name)
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected: heads are re-drawn per copy
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            resolved, num_labels=num_labels, ignore_mismatched_sizes=True, attn_implementation="sdpa"
+        )
+    except OSError as e:
+        raise ModelNotFoundError(f"cannot load model {model_name!r} ({resolved}): {e}") from e
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    return model.to(device)
+
+
+def check_model(model_name: str | os.PathLike[str]) -> None:
+    """Raise :class:`ModelNotFoundError` now unless the model's config loads (cheap, no weights)."""
+    from transformers import AutoConfig
+
+    resolved = resolve_model(model_name)
+    try:
+        AutoConfig.from_pretrained(resolved)
+    except (OSError, ValueError) as e:
+        raise ModelNotFoundError(f"cannot load model {model_name!r} ({resolved}): {e}") from e
+
+
+def head_parameter_names(model) -> list[str]:
+    """Names of the task-head parameters: everything outside ``model.base_model``."""
+    prefix = model.base_model_prefix + "."
+    return [n for n, _ in model.named_parameters() if not n.startswith(prefix)]
+
+
+def init_head(shapes: dict[str, torch.Size], std: float, seed: int, index: int) -> dict[str, torch.Tensor]:
+    """Fresh head tensors for copy ``index``: N(0, std) matrices, zero biases, unit 1-d weights.
+
+    Drawn on the CPU from ``torch_seed(seed, "init", index)`` so they do not
+    depend on the device or on the other copies of the group.
+    """
+    gen = torch.Generator().manual_seed(torch_seed(seed, "init", index))
+    out = {}
+    for name, shape in shapes.items():
+        if len(shape) >= 2:
+            out[name] = torch.randn(shape, generator=gen) * std
+        elif name.endswith("weight"):
+            out[name] = torch.ones(shape)
+        else:
+            out[name] = torch.zeros(shape)
+    return out
+
+
+def permutations(seed: int, indices: Sequence[int], epochs: int, n: int) -> np.ndarray:
+    """``(K, epochs, n)`` shuffles; copy ``j``'s epoch ``e`` is ``rng(seed, "shuffle", j, e)``."""
+    return np.stack(
+        [np.stack([rng(seed, "shuffle", j, e).permutation(n) for e in range(epochs)]) for j in indices]
+    )
+
+
+def autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for ``dtype == "bf16"``, nothing for ``"fp32"``."""
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def length_batches(lengths: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    """Row indices in batches of similar length (longest first), to minimise padding."""
+    order = np.argsort(-lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def to_device(ids: np.ndarray, mask: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows ``(..., L)`` to ``device`` as int64, trimmed to the longest attended length."""
+    width = max(int(mask.sum(axis=-1).max()), 1) if mask.size else 1
+    ids_t = torch.from_numpy(np.ascontiguousarray(ids[..., :width], dtype=np.int64))
+    mask_t = torch.from_numpy(np.ascontiguousarray(mask[..., :width], dtype=np.int64))
+    pin = device.type == "cuda"
+    if pin:
+        ids_t, mask_t = ids_t.pin_memory(), mask_t.pin_memory()
+    return ids_t.to(device, non_blocking=pin), mask_t.to(device, non_blocking=pin)
+
+
+def linear_schedule(total_steps: int, warmup: float) -> callable:
+    """Multiplier for step ``s``: linear warm-up over ``warmup * total`` steps, then linear decay to 0."""
+    warm = int(round(warmup * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total_steps - step) / max(1, total_steps - warm))
+
+    return factor
+
+
+@contextlib.contextmanager
+def seeded_global_rng(device: torch.device, seed: int) -> Iterator[None]:
+    """Seed torch's global RNG (used by dropout) inside, restoring the caller's state after."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
+        torch.manual_seed(seed)
+        yield

@@ -1,0 +1,117 @@
+"""What the trainer receives: one noisy copy of the training set and of the test texts.
+
+The runner is agnostic of the noise: the pipeline builds ``make_copy(j)`` from
+the noise and ``(seed, j)``, and a learner trains one model per :class:`CopyData`
+and predicts that copy's test texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+class TrainingInputError(ValueError):
+    """Input that would make training meaningless; raised before any training starts."""
+
+
+@dataclass(frozen=True, eq=False)
+class CopyData:
+    """One noisy copy: encoded training texts with labels, and encoded test texts.
+
+    ``*_ids`` and ``*_mask`` are ``(n, L)`` integer matrices (``L`` may differ
+    between train and test), ``train_labels`` is ``(n_train,)`` with values in
+    ``0 .. num_labels - 1``.
+    """
+
+    train_ids: np.ndarray
+    train_mask: np.ndarray
+    train_labels: np.ndarray
+    test_ids: np.ndarray
+    test_mask: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("train", "test"):
+            ids, mask = getattr(self, f"{name}_ids"), getattr(self, f"{name}_mask")
+            if ids.ndim != 2 or ids.shape != mask.shape:
+                raise TrainingInputError(
+                    f"{name}_ids {ids.shape} and {name}_mask {mask.shape} must be equal 2-d shapes"
+                )
+        if self.train_labels.shape != (self.train_ids.shape[0],):
+            raise TrainingInputError(
+                f"train_labels has shape {self.train_labels.shape}, expected ({self.train_ids.shape[0]},)"
+            )
+        if self.n_train == 0:
+            raise TrainingInputError("a copy has no training texts")
+
+    @property
+    def n_train(self) -> int:
+        return int(self.train_ids.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        return int(self.test_ids.shape[0])
+
+
+class Learner(Protocol):
+    """Trains a group of copies together and predicts their test texts."""
+
+    copies_per_group: int
+
+    def fit_predict(
+        self,
+        model_name: str,
+        copies: Sequence[CopyData],
+        indices: Sequence[int],
+        seed: int,
+        device: str,
+        num_labels: int,
+    ) -> np.ndarray:
+        """``(len(copies), n_test)`` int32 predicted labels; copy ``k`` has copy index ``indices[k]``."""
+        ...
+
+
+def check_group(copies: Sequence[CopyData], indices: Sequence[int], num_labels: int) -> None:
+    """Raise :class:`TrainingInputError` unless the copies can be trained together."""
+    if len(copies) == 0 or len(copies) != len(indices):
+        raise TrainingInputError(f"got {len(copies)} copies for {len(indices)} copy indices")
+    if num_labels < 2:
+        raise TrainingInputError(f"num_labels must be at least 2, got {num_labels}")
+    first = copies[0]
+    for j, copy in zip(indices, copies):
+        if (copy.n_train, copy.n_test) != (first.n_train, first.n_test):
+            raise TrainingInputError(
+                f"copy {j} has {copy.n_train} training / {copy.n_test} test texts, copy {indices[0]} has "
+                f"{first.n_train} / {first.n_test}: copies trained together need equal sizes "
+                "(use copies_per_group=1 for unequal training sets)"
+            )
+        labels = copy.train_labels
+        if labels.min() < 0 or labels.max() >= num_labels:
+            found = sorted(int(v) for v in np.unique(labels))
+            raise TrainingInputError(
+                f"copy {j}: training labels {found} do not fit num_labels={num_labels} "
+                f"(labels must be 0..{num_labels - 1})"
+            )
+
+
+def pad_width(matrices: Sequence[np.ndarray], fill: int) -> np.ndarray:
+    """Stack equal-height ``(n, L_k)`` matrices into ``(K, n, max L_k)``, right-padding with ``fill``."""
+    width = max(m.shape[1] for m in matrices)
+    out = np.full((len(matrices), matrices[0].shape[0], width), fill, dtype=np.int64)
+    for k, m in enumerate(matrices):
+        out[k, :, : m.shape[1]] = m
+    return out
+
+
+def concat_rows(matrices: Sequence[np.ndarray], fill: int) -> np.ndarray:
+    """Concatenate ``(n_k, L_k)`` matrices into ``(sum n_k, max L_k)``, right-padding with ``fill``."""
+    width = max(m.shape[1] for m in matrices)
+    out = np.full((sum(m.shape[0] for m in matrices), width), fill, dtype=np.int64)
+    start = 0
+    for m in matrices:
+        out[start : start + m.shape[0], : m.shape[1]] = m
+        start += m.shape[0]
+    return out

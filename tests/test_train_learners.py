@@ -1,0 +1,78 @@
+"""Learners on the toy keyword task ("cf" -> label 1) with the tiny random BERT, on the CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def toy(tiny_bert):
+    from crowd.models import load_tokenizer
+    from crowd.train.encode import WordPieceEncoder
+    from crowd.train.toy import copy_maker, keyword_task
+
+    torch.set_num_threads(1)
+    task = keyword_task(n_train=200, n_test=60, seed=0)
+    make_copy = copy_maker(task, WordPieceEncoder(load_tokenizer(tiny_bert), 24), flip=0.05, seed=0)
+    return task, [make_copy(j) for j in range(3)]
+
+
+def accuracy(votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return (votes == labels[None, :]).mean(axis=1)
+
+
+def test_head_only_learns_keyword(tiny_bert, toy):
+    from crowd.train import HeadOnly
+
+    task, copies = toy
+    learner = HeadOnly(dtype="fp32", pooling="mean", lr=1e-2, epochs=10)
+    votes = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    assert votes.shape == (3, 60) and votes.dtype == np.int32
+    assert accuracy(votes, task.test_labels).min() > 0.7
+    again = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    np.testing.assert_array_equal(votes, again)
+
+
+def test_head_only_copy_does_not_depend_on_its_group(tiny_bert, toy):
+    from crowd.train import HeadOnly
+
+    _, copies = toy
+    learner = HeadOnly(dtype="fp32", pooling="cls", lr=1e-2, epochs=3)
+    grouped = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    alone = learner.fit_predict(str(tiny_bert), copies[1:2], [1], seed=0, device="cpu", num_labels=2)
+    np.testing.assert_array_equal(grouped[1], alone[0])
+
+
+def test_full_fine_tune_learns_keyword(tiny_bert, toy):
+    from crowd.train import FullFineTune
+
+    task, copies = toy
+    learner = FullFineTune(dtype="fp32", lr=2e-3, epochs=4, batch_size=8)
+    votes = learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2)
+    assert votes.shape == (2, 60)
+    assert accuracy(votes, task.test_labels).min() > 0.8
+
+
+def test_vmap_and_loop_grouping_agree(tiny_bert, toy):
+    from crowd.train import FullFineTune
+
+    _, copies = toy
+    votes = {}
+    for grouping in ("vmap", "loop"):
+        learner = FullFineTune(dtype="fp32", lr=3e-3, epochs=1, batch_size=32, grouping=grouping)
+        votes[grouping] = learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], 0, "cpu", 2)
+    # same maths; dropout masks are drawn differently, so compare agreement, not bits
+    assert (votes["vmap"] == votes["loop"]).mean() > 0.5
+
+
+def test_label_outside_num_labels_is_rejected(tiny_bert, toy):
+    from crowd.train import CopyData, HeadOnly, TrainingInputError
+
+    _, copies = toy
+    c = copies[0]
+    bad = CopyData(c.train_ids, c.train_mask, c.train_labels + 1, c.test_ids, c.test_mask)
+    with pytest.raises(TrainingInputError, match="num_labels=2"):
+        HeadOnly().fit_predict(str(tiny_bert), [bad], [0], seed=0, device="cpu", num_labels=2)
