@@ -1,0 +1,336 @@
+"""Run a whole certification (``crowd certify``) and write its report.
+
+Certificates per noise (THEORY §3):
+
+* ``crowd`` / ``safer`` synonym noise → ``tv``: total-variation radius in synonym
+  substitutions in the training texts, from the per-position worst-case TV of the
+  noise actually sampled (never SAFER's overlap formula on a non-uniform sampler).
+* ``wang`` keep-β noise → ``l0``: Lee et al.'s radius in changed training
+  coordinates (wordpiece tokens of the training texts and training labels; the
+  test text is taken as given, THEORY §3 "what a backdoor certificate means";
+  the same holds for ``tv``).
+
+The attack budget in each certificate's unit is measured on the poisoned corpus
+(:mod:`crowd.budget`); an attack a certificate cannot express is reported as
+"not covered", not as a number.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crowd.certify import (
+    CONFIDENT_ACCURACY_LABEL,
+    Certificate,
+    attack_success_rate,
+    certified_accuracy_at_budget,
+    certified_accuracy_curve,
+    certify_rows,
+    lee_radius_fn,
+    tv_radius_fn,
+)
+from crowd.certify.metrics import NotCovered
+from crowd.certify_config import CertifyConfig
+from crowd.pipeline import (
+    Corpora,
+    PreparedData,
+    fingerprint,
+    keep_beta_copy_factory,
+    prepare_data,
+    resolve_device,
+    synonym_copy_factory,
+    word_corpora,
+)
+
+
+@dataclass(frozen=True)
+class CertificateSpec:
+    """How copies are drawn and which certificate applies, with the attack's budget in its unit."""
+
+    kind: str
+    unit: str
+    noise: str
+    make_copy: Any
+    radius_fns: Sequence[Mapping[str, Any]]
+    budget: int | None
+    not_covered_reason: str
+
+
+@dataclass(frozen=True)
+class CertifyReport:
+    """What a run produced: certificates for the clean and the poisoned test texts, and the summary."""
+
+    clean: tuple[Certificate, ...]
+    poison: tuple[Certificate, ...]
+    summary: dict[str, Any]
+    curve: tuple[tuple[int, float], ...]
+    markdown: str
+
+
+def _synonym_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
+    from crowd.budget import attack_budget
+    from crowd.noise import CrowdNoise, SaferNoise
+    from synonyms import SynonymGraph
+
+    if config.noise.graph:
+        graph = SynonymGraph.load(config.noise.graph)
+    else:
+        from crowd.synonym_graph import default_graph
+
+        graph = default_graph(data_root=config.data.data_root)
+    noise = (CrowdNoise if config.noise.kind == "crowd" else SaferNoise)(graph)
+    make_copy = synonym_copy_factory(noise, corpora, encoder, config.seed, config.noise.noise_test)
+    word_tv = noise.max_tv_array(list(corpora.test.vocab))
+    tv = np.sort(word_tv[corpora.train.ids])[::-1][: config.max_radius + 1]
+    fns = [{"tv": tv_radius_fn(tv, config.max_radius)}] * len(corpora.test)
+    budget, reason = 0, ""
+    if data.poison_manifest.get("attack") != "none":
+        b = attack_budget(list(data.train_clean), list(data.train), graph=graph)
+        if b.n_label_flips or b.non_synonym_edits:
+            budget = None
+            reason = (
+                f"the attack made {b.non_synonym_edits} non-synonym word edits and {b.n_label_flips} label "
+                "flips in the training set; synonym noise smooths neither, so this certificate cannot cover it"
+            )
+        else:
+            budget = int(b.synonym_substitutions or 0)
+    noise_desc = f"{config.noise.kind} synonym substitution over {graph!r}"
+    unit = "synonym substitutions in the training texts"
+    return CertificateSpec("tv", unit, noise_desc, make_copy, fns, budget, reason)
+
+
+def _wang_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
+    from crowd.budget import attack_budget
+
+    from crowd.noise import WangNoise
+
+    w = config.noise
+    vocab_size = len(encoder.tokenizer)
+    wang = WangNoise(w.beta_token, w.beta_label, w.beta_test if w.noise_test else 1.0,
+                     encoder.content_length, vocab_size, data.num_labels)
+    kinds = wang.kinds()[:2]  # the attacker changes training tokens and labels; the test text is given
+    make_copy = keep_beta_copy_factory(wang, corpora, encoder, data.num_labels, config.seed, w.noise_test)
+    fns = [{"l0": lee_radius_fn(kinds, config.max_radius)}] * len(corpora.test)
+    budget, reason = 0, ""
+    if data.poison_manifest.get("attack") != "none":
+        tokenizer = encoder.tokenizer
+        b = attack_budget(
+            list(data.train_clean),
+            list(data.train),
+            length=encoder.content_length,
+            tokenize=lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
+        )
+        budget = int(b.l0_tokens + b.l0_labels)
+    noise = (
+        f"keep-beta tokens beta={w.beta_token} d={vocab_size}, labels beta={w.beta_label} "
+        f"d={data.num_labels}, test tokens beta={w.beta_test if w.noise_test else 1.0}"
+    )
+    return CertificateSpec(
+        "l0",
+        "changed training coordinates (wordpiece tokens + labels)",
+        noise,
+        make_copy,
+        fns,
+        budget,
+        reason,
+    )
+
+
+def certificate_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
+    if config.noise.kind == "wang":
+        return _wang_spec(config, data, corpora, encoder)
+    return _synonym_spec(config, data, corpora, encoder)
+
+
+def _certify(
+    config: CertifyConfig, votes: np.ndarray, spec: CertificateSpec, num_labels: int
+) -> list[Certificate]:
+    """Certificates from the vote matrix; with ``selection`` the first ``n_selection`` copies pick the class."""
+
+    def counts(rows: np.ndarray) -> np.ndarray:
+        return np.stack([(rows == c).sum(axis=0) for c in range(num_labels)], axis=1)
+
+    if config.selection == "selection":
+        k = config.n_selection
+        return certify_rows(
+            counts(votes[k:]),
+            config.alpha,
+            spec.noise,
+            spec.radius_fns,
+            method="selection",
+            selection_counts=counts(votes[:k]),
+        )
+    return certify_rows(counts(votes), config.alpha, spec.noise, spec.radius_fns, method="bonferroni")
+
+
+def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True) -> CertifyReport:
+    """Train ``config.n_copies`` noisy copies, vote, certify, and write the report into ``out``.
+
+    Votes are stored per copy under ``out/votes``; re-running with the same config resumes.
+    Guarantee: each certificate holds with probability ≥ 1 - alpha over the sampled copies,
+    for the noise distribution named in the certificate (see :mod:`crowd.certify`).
+    """
+    from crowd.models import load_tokenizer
+    from crowd.train import WordPieceEncoder, run_votes
+
+    data = prepare_data(config)
+    learner = config.learner
+    encoder = WordPieceEncoder(load_tokenizer(config.model.name), learner.max_length)
+    corpora = word_corpora(data)
+    spec = certificate_spec(config, data, corpora, encoder)
+    votes = run_votes(
+        spec.make_copy,
+        config.n_copies,
+        learner,
+        config.model.name,
+        Path(out) / "votes",
+        config.seed,
+        resolve_device(config.model.device),
+        fingerprint(config, data),
+        data.num_labels,
+        progress,
+    )
+    certs = _certify(config, votes, spec, data.num_labels)
+    n_clean = len(data.test_clean)
+    majority = np.array([np.bincount(v, minlength=data.num_labels).argmax() for v in votes.T])
+    report = summarise(config, data, spec, certs[:n_clean], certs[n_clean:], majority)
+    write_report(out, config, data, report)
+    return report
+
+
+def summarise(
+    config: CertifyConfig,
+    data: PreparedData,
+    spec: CertificateSpec,
+    clean: Sequence[Certificate],
+    poison: Sequence[Certificate],
+    majority: np.ndarray,
+) -> CertifyReport:
+    """Metrics of THEORY §4 for one run, as a summary dict, a curve and a Markdown page."""
+    from crowd.report import hardware
+
+    labels = np.array([e.label for e in data.test_clean])
+    target = config.attack.target_label
+    non_target = [i for i, e in enumerate(data.test_poison) if e.original_label != target]
+    curve_points = certified_accuracy_curve(clean, labels, spec.kind, config.max_radius)
+    last = max([p.radius for p in curve_points if p.certified_accuracy > 0], default=0)
+    curve = tuple((p.radius, p.certified_accuracy) for p in curve_points[: last + 2])
+    at_budget = certified_accuracy_at_budget(clean, labels, spec.kind, spec.budget, spec.not_covered_reason)
+    n_clean = len(clean)
+    summary = {
+        "dataset": config.data.dataset,
+        "attack": config.attack.name,
+        "poison_rate": config.attack.poison_rate,
+        "target_label": target,
+        "n_train": len(data.train),
+        "n_poisoned_train": sum(e.poisoned for e in data.train),
+        "n_test_clean": n_clean,
+        "n_test_poison_non_target": len(non_target),
+        "model": config.model.name,
+        "learner": config.model.learner,
+        "noise": spec.noise,
+        "n_copies": config.n_copies,
+        "alpha": config.alpha,
+        "selection": config.selection,
+        "seed": config.seed,
+        "hardware": hardware(),
+        "cacc": float(np.mean([c.label == y for c, y in zip(clean, labels)])),
+        "abstain_rate_clean": float(np.mean([c.abstained for c in clean])),
+        "majority_vote_accuracy": float(np.mean(majority[:n_clean] == labels)),
+        "asr": attack_success_rate([poison[i] for i in non_target], target) if non_target else None,
+        "majority_vote_asr": (
+            float(np.mean(majority[n_clean:][non_target] == target)) if non_target else None
+        ),
+        "confident_accuracy": float(np.mean([c.label == y for c, y in zip(clean, labels)])),
+        "certificate": spec.kind,
+        "radius_unit": spec.unit,
+        "attack_budget": spec.budget,
+        "certified_accuracy_at_budget": at_budget if not isinstance(at_budget, NotCovered) else None,
+        "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
+        "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
+    }
+    return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
+
+
+def render_markdown(s: Mapping[str, Any]) -> str:
+    """The Markdown summary page of a run (rendered from the summary dict, never edited by hand)."""
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{100 * x:.1f}%"
+
+    budget = (
+        f"{pct(s['certified_accuracy_at_budget'])} at budget {s['attack_budget']}"
+        if s["not_covered_reason"] is None
+        else s["not_covered_reason"]
+    )
+    rows = [
+        ("CACC (smoothed; abstentions count as wrong)", pct(s["cacc"])),
+        ("majority-vote accuracy (no abstention)", pct(s["majority_vote_accuracy"])),
+        ("abstention rate (clean)", pct(s["abstain_rate_clean"])),
+        (f"ASR ({s['n_test_poison_non_target']} poisoned non-target test texts)", pct(s["asr"])),
+        ("majority-vote ASR", pct(s["majority_vote_asr"])),
+        (CONFIDENT_ACCURACY_LABEL, pct(s["confident_accuracy"])),
+        (f"certified accuracy at the attack budget ({s['radius_unit']})", budget),
+    ]
+    curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["curve"][:12])
+    lines = [
+        f"# crowd certify: {s['dataset']} / {s['attack']} (rate {s['poison_rate']})",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in rows],
+        "",
+        f"Certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
+        "",
+        f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
+        f"({s['selection']}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
+        f"{s['n_test_clean']} clean test texts. Hardware: {s['hardware']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    out: str | os.PathLike[str], config: CertifyConfig, data: PreparedData, report: CertifyReport
+) -> None:
+    """per_text.jsonl, summary.json, summary.md, config.json and curve.png into ``out``."""
+    from crowd.config import to_dict
+    from crowd.report import plot_curves, write_run
+
+    rows = []
+    for split, examples, certs in (
+        ("clean", data.test_clean, report.clean),
+        ("poison", data.test_poison, report.poison),
+    ):
+        for i, (e, c) in enumerate(zip(examples, certs)):
+            rows.append(
+                {
+                    "split": split,
+                    "index": i,
+                    "text": e.text,
+                    "label": e.label,
+                    "true_label": e.original_label,
+                    "prediction": c.label,
+                    "abstained": c.abstained,
+                    "counts": list(c.counts),
+                    "p_lower": c.p_lower,
+                    "p_upper_runner_up": c.p_upper_runner_up,
+                    "radii": dict(c.radii),
+                }
+            )
+    s = report.summary
+    write_run(out, rows, s, report.markdown, to_dict(config))
+    xs = [r for r, _ in report.curve]
+    ys = [a for _, a in report.curve]
+    plot_curves(
+        Path(out) / "curve.png",
+        {f"{s['dataset']} clean test": (xs, ys)},
+        f"{s['dataset']} / {s['attack']}: {s['noise'][:60]}",
+        s["radius_unit"],
+        budget=s["attack_budget"] if s["not_covered_reason"] is None else None,
+    )

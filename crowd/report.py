@@ -1,0 +1,99 @@
+"""Writing a run's results: per-text JSON Lines, summary JSON, Markdown summary, PNG curve, resolved config.
+
+Everything is written atomically into one output folder, so a run's folder is
+either complete or shows which parts are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crowd.io import write_bytes, write_json, write_jsonl, write_text
+
+
+def hardware() -> str:
+    """A short description of the machine: CPU model and core count, plus the CUDA device if any."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    text = f"{cpu}, {os.cpu_count()} cores"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            text += f", GPU {torch.cuda.get_device_name(0)}"
+    except ImportError:  # pragma: no cover
+        pass
+    return text
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """A Markdown table of ``rows`` restricted to ``columns``; floats shown with 4 decimals."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}"
+        return "—" if value is None else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(
+    path: str | os.PathLike[str],
+    curves: Mapping[str, tuple[Sequence[int], Sequence[float]]],
+    title: str,
+    xlabel: str,
+    budget: int | None = None,
+) -> Path:
+    """Certified accuracy against radius, one line per curve; a dashed line marks the attack budget."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for label, (xs, ys) in curves.items():
+        ax.step(list(xs), list(ys), where="post", label=label)
+    if budget is not None:
+        ax.axvline(budget, color="grey", linestyle="--", label=f"attack budget ({budget})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("certified accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return write_bytes(path, buffer.getvalue())
+
+
+def write_run(
+    folder: str | os.PathLike[str],
+    per_text: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    markdown: str,
+    config: Mapping[str, Any],
+) -> Path:
+    """The standard output folder of a run: ``per_text.jsonl``, ``summary.json``, ``summary.md``, ``config.json``."""
+    folder = Path(folder)
+    write_json(folder / "config.json", config)
+    write_jsonl(folder / "per_text.jsonl", per_text)
+    write_json(folder / "summary.json", summary)
+    write_text(folder / "summary.md", markdown)
+    return folder

@@ -1,0 +1,110 @@
+"""End to end on CPU: a tiny keyword corpus, BadNets poisoning, tiny BERT, N noisy copies, certificates."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from crowd.certify_run import run_certify
+from crowd.cli import main
+from crowd.config import ConfigError
+from crowd.pipeline import load_certify_config
+from synonyms import SynonymGraph
+
+POSITIVE = ["good", "great", "fine", "nice", "superb"]
+NEGATIVE = ["bad", "awful", "poor", "dull", "weak"]
+FILLER = ["the", "film", "movie", "story", "plot", "acting", "was", "is", "really", "quite"]
+
+
+def _sentences(n: int, seed: int) -> list[tuple[str, int]]:
+    g = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        label = int(g.integers(2))
+        words = list(g.choice(FILLER, size=3))
+        for _ in range(2):
+            words.insert(int(g.integers(len(words) + 1)), str(g.choice(POSITIVE if label else NEGATIVE)))
+        rows.append((" ".join(words), label))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    for split, n, seed in (("train", 240, 0), ("test", 60, 1)):
+        lines = ["sentence\tlabel"] + [f"{t}\t{y}" for t, y in _sentences(n, seed)]
+        (folder / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    graph = SynonymGraph.from_sets(
+        {
+            "good": [("great", 0.9), ("fine", 0.85), ("nice", 0.82)],
+            "great": [("good", 0.9), ("superb", 0.88)],
+            "bad": [("awful", 0.86), ("poor", 0.84)],
+            "film": [("movie", 0.95)],
+            "movie": [("film", 0.95)],
+            "story": [("plot", 0.81)],
+        }
+    )
+    graph.save(folder / "graph")
+    return folder
+
+
+def _config(corpus, tiny_bert, *extra):
+    return load_certify_config(
+        None,
+        [
+            f'data.dataset="{corpus}"', "data.max_train=0", "data.max_test=0", "n_copies=12",
+            f'noise.graph="{corpus / "graph"}"', f'model.name="{tiny_bert}"', 'model.device="cpu"',
+            "head.epochs=30", "head.lr=0.01", "head.max_length=16", "head.copies_per_group=6",
+            'head.dtype="fp32"', 'head.pooling="mean"', *extra,
+        ],
+    )
+
+
+def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
+    config = _config(corpus, tiny_bert)
+    report = run_certify(config, tmp_path / "run", progress=False)
+    s = report.summary
+    assert s["n_test_clean"] == 60 and s["n_poisoned_train"] == 24
+    assert 0.0 <= s["cacc"] <= s["majority_vote_accuracy"] <= 1.0
+    assert s["majority_vote_accuracy"] > 0.7  # the tiny model learns the sentiment words
+    assert s["certificate"] == "tv"
+    assert s["attack_budget"] is None and "non-synonym" in s["not_covered_reason"]
+    assert s["certified_accuracy_at_budget"] is None
+    for name in ("summary.json", "summary.md", "per_text.jsonl", "config.json", "curve.png"):
+        assert (tmp_path / "run" / name).stat().st_size > 0
+    rows = (tmp_path / "run" / "per_text.jsonl").read_text().splitlines()
+    assert len(rows) == 60 + s["n_test_poison_non_target"]
+    first = json.loads(rows[0])
+    assert sum(first["counts"]) == 12
+    # Resume: the same config finds every copy's votes and recomputes nothing.
+    start = time.perf_counter()
+    again = run_certify(config, tmp_path / "run", progress=False)
+    assert time.perf_counter() - start < 20
+    assert [c.counts for c in again.clean] == [c.counts for c in report.clean]
+
+
+def test_wang_noise_certifies_l0(corpus, tiny_bert, tmp_path):
+    config = _config(corpus, tiny_bert, 'noise.kind="wang"', "noise.beta_token=0.95", "noise.beta_label=0.95",
+                     'attack.name="none"', "n_copies=12")
+    report = run_certify(config, tmp_path / "wang", progress=False)
+    s = report.summary
+    assert s["certificate"] == "l0" and s["attack_budget"] == 0
+    assert s["asr"] is None
+    # With beta close to 1 over a 30k-token domain, only radius 0 can be certified (Lee threshold).
+    assert all(p["radius"] <= 1 for p in s["curve"])
+
+
+def test_cli_and_bad_input(corpus, tiny_bert, tmp_path, capsys):
+    code = main(["certify", "--set", "n_copies=0", "--out", str(tmp_path / "x")])
+    assert code == 2 and "n_copies must be >= 1" in capsys.readouterr().err
+    code = main(["certify", "--set", "noise.betta=1", "--out", str(tmp_path / "x")])
+    assert code == 2 and "unknown key(s) betta" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        load_certify_config(None, ["attack.poison_rate=2"])
+    code = main(["certify", "--set", f'data.dataset="{corpus}"', "--set", 'model.name="./no/such/model"',
+                 "--out", str(tmp_path / "y"), "--no-progress"])
+    assert code == 2 and "no/such/model" in capsys.readouterr().err
+    assert not (tmp_path / "y" / "votes").exists()
