@@ -107,13 +107,18 @@ def _synonym_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, e
 
 def _wang_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
     from crowd.budget import attack_budget
-
     from crowd.noise import WangNoise
 
     w = config.noise
     vocab_size = len(encoder.tokenizer)
-    wang = WangNoise(w.beta_token, w.beta_label, w.beta_test if w.noise_test else 1.0,
-                     encoder.content_length, vocab_size, data.num_labels)
+    wang = WangNoise(
+        w.beta_token,
+        w.beta_label,
+        w.beta_test if w.noise_test else 1.0,
+        encoder.content_length,
+        vocab_size,
+        data.num_labels,
+    )
     kinds = wang.kinds()[:2]  # the attacker changes training tokens and labels; the test text is given
     make_copy = keep_beta_copy_factory(wang, corpora, encoder, data.num_labels, config.seed, w.noise_test)
     fns = [{"l0": lee_radius_fn(kinds, config.max_radius)}] * len(corpora.test)

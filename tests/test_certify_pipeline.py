@@ -55,10 +55,20 @@ def _config(corpus, tiny_bert, *extra):
     return load_certify_config(
         None,
         [
-            f'data.dataset="{corpus}"', "data.max_train=0", "data.max_test=0", "n_copies=12",
-            f'noise.graph="{corpus / "graph"}"', f'model.name="{tiny_bert}"', 'model.device="cpu"',
-            "head.epochs=30", "head.lr=0.01", "head.max_length=16", "head.copies_per_group=6",
-            'head.dtype="fp32"', 'head.pooling="mean"', *extra,
+            f'data.dataset="{corpus}"',
+            "data.max_train=0",
+            "data.max_test=0",
+            "n_copies=12",
+            f'noise.graph="{corpus / "graph"}"',
+            f'model.name="{tiny_bert}"',
+            'model.device="cpu"',
+            "head.epochs=30",
+            "head.lr=0.01",
+            "head.max_length=16",
+            "head.copies_per_group=6",
+            'head.dtype="fp32"',
+            'head.pooling="mean"',
+            *extra,
         ],
     )
 
@@ -87,8 +97,15 @@ def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
 
 
 def test_wang_noise_certifies_l0(corpus, tiny_bert, tmp_path):
-    config = _config(corpus, tiny_bert, 'noise.kind="wang"', "noise.beta_token=0.95", "noise.beta_label=0.95",
-                     'attack.name="none"', "n_copies=12")
+    config = _config(
+        corpus,
+        tiny_bert,
+        'noise.kind="wang"',
+        "noise.beta_token=0.95",
+        "noise.beta_label=0.95",
+        'attack.name="none"',
+        "n_copies=12",
+    )
     report = run_certify(config, tmp_path / "wang", progress=False)
     s = report.summary
     assert s["certificate"] == "l0" and s["attack_budget"] == 0
@@ -104,7 +121,17 @@ def test_cli_and_bad_input(corpus, tiny_bert, tmp_path, capsys):
     assert code == 2 and "unknown key(s) betta" in capsys.readouterr().err
     with pytest.raises(ConfigError):
         load_certify_config(None, ["attack.poison_rate=2"])
-    code = main(["certify", "--set", f'data.dataset="{corpus}"', "--set", 'model.name="./no/such/model"',
-                 "--out", str(tmp_path / "y"), "--no-progress"])
+    code = main(
+        [
+            "certify",
+            "--set",
+            f'data.dataset="{corpus}"',
+            "--set",
+            'model.name="./no/such/model"',
+            "--out",
+            str(tmp_path / "y"),
+            "--no-progress",
+        ]
+    )
     assert code == 2 and "no/such/model" in capsys.readouterr().err
     assert not (tmp_path / "y" / "votes").exists()
