@@ -1,0 +1,125 @@
+"""Default synonym graph: build time, peak memory and quality, measured in one run.
+
+Builds the default graph (GloVe 6B-50d, counter-fitted, all-but-the-top, threshold 0.8, cap 100,
+words of SST-2/OffensEval/HSOL) in a child process so that its peak resident memory
+(``ru_maxrss`` of the child) is the build's own, and writes one JSON row: wall seconds per stage,
+peak RSS, SimLex-999 before/after, antonym leakage, set-size statistics, example sets, and the
+hardware (CPU model, cores). The requirement is < 300 s and < 4 GiB on a 2-core machine.
+
+    CROWD_DATA=/path/to/data python benchmarks/bench_synonym_graph.py --out benchmarks/results/synonym_graph.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXAMPLES = ("good", "bad", "film", "movie", "love", "terrible", "funny", "hate")
+LIMIT_SECONDS, LIMIT_GIB = 300.0, 4.0
+
+
+def child(out: Path, wordnet: str) -> None:
+    """Build the default graph and save it to ``out`` (runs in the child process)."""
+    from crowd.paths import require_data_root
+    from crowd.synonym_graph import GraphInputs, build_from_inputs
+
+    t = time.perf_counter()
+    result = build_from_inputs(GraphInputs(require_data_root(), wordnet_synonyms=wordnet))
+    result.graph.save(out)
+    total = time.perf_counter() - t
+    (out / "bench.json").write_text(json.dumps({"build_seconds": total}))
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def summarise(folder: Path, wall: float, rss_kib: int) -> dict:
+    """One result row from the saved graph and the child's measurements."""
+    import numpy as np
+
+    from synonyms.graph import SynonymGraph
+
+    graph = SynonymGraph.load(folder)
+    sizes = np.diff(graph.indptr)
+    meta = graph.metadata
+    leak, before = meta["antonym_leak"], meta["antonym_leak_before_exclusion"]
+    fixed = {(a, b): b in graph.neighbors(a) or a in graph.neighbors(b) for a, b in
+             [("good", "bad"), ("love", "hate"), ("positive", "negative")] if a in graph and b in graph}  # fmt: skip
+    return {
+        "benchmark": "synonym_graph_default",
+        "hardware": f"{_cpu_name()}, {os.cpu_count()} cores visible (shared), {platform.machine()}",
+        "wall_seconds": round(wall, 1),
+        "build_seconds": json.loads((folder / "bench.json").read_text())["build_seconds"],
+        "peak_rss_gib": round(rss_kib / 2**20, 3),
+        "within_limits": wall < LIMIT_SECONDS and rss_kib / 2**20 < LIMIT_GIB,
+        "stage_seconds": meta["seconds"],
+        "simlex999": {k: (v or {}).get("spearman") for k, v in meta["simlex999"].items()},
+        "wordnet_synonyms": meta["wordnet_synonyms"],
+        "n_words": len(graph),
+        "n_pairs": graph.n_pairs,
+        "set_size": {
+            "mean": float(sizes.mean()),
+            "max": int(sizes.max()),
+            "singletons": float((sizes == 1).mean()),
+        },
+        "antonym_leak_rate": leak["leaked"] / max(leak["pairs"], 1),
+        "antonym_leak_rate_before_exclusion": before["leaked"] / max(before["pairs"], 1),
+        "antonym_pairs_checked": leak["pairs"],
+        "famous_antonyms_in_sets": {f"{a}/{b}": v for (a, b), v in fixed.items()},
+        "examples": {
+            w: [[c, round(s, 3)] for c, s in zip(graph.neighbors(w), graph.similarities(w))][:10]
+            for w in EXAMPLES
+            if w in graph
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/synonym_graph.jsonl"))
+    parser.add_argument(
+        "--graph", type=Path, default=Path("/tmp/crowd_bench_graph"), help="where the graph is written"
+    )
+    parser.add_argument("--wordnet-synonyms", choices=("auto", "yes", "no"), default="auto")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.graph, args.wordnet_synonyms)
+        return 0
+    t = time.perf_counter()
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--graph",
+        str(args.graph),
+        "--wordnet-synonyms",
+        args.wordnet_synonyms,
+    ]
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    row = summarise(args.graph, wall, rss)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

