@@ -1,0 +1,28 @@
+"""Empirical backdoor defenses: ONION (corrects inputs), STRIP and RAP (flag inputs), BKI (filters training data).
+
+``DEFENSES`` maps a name to its class. Importing this package loads no model and
+no torch; each defense imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+from crowd.defenses.base import Defense, InputCorrector, InputDetector, TrainingFilter, threshold_from_frr
+from crowd.defenses.bki import BKI
+from crowd.defenses.onion import ONION
+from crowd.defenses.rap import RAP
+from crowd.defenses.strip import STRIP
+
+DEFENSES: dict[str, type[Defense]] = {cls.name: cls for cls in (ONION, STRIP, RAP, BKI)}
+
+__all__ = [
+    "BKI",
+    "DEFENSES",
+    "ONION",
+    "RAP",
+    "STRIP",
+    "Defense",
+    "InputCorrector",
+    "InputDetector",
+    "TrainingFilter",
+    "threshold_from_frr",
+]

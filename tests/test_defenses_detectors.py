@@ -1,0 +1,129 @@
+"""STRIP, RAP and BKI on a tiny keyword-backdoor corpus (``crowd.defenses.toy``), on the CPU.
+
+The victims are real models trained here on the poisoned toy corpus, so the backdoor
+(``cf`` → label 1) is learnt, not hard-wired:
+
+STRIP and RAP need a victim whose confidence is graded; the conftest tiny BERT (2
+layers, 32 wide) saturates to one probability per class on this corpus (every input of
+a class gets the same output), which leaves both detectors nothing to measure, and it
+takes most of a minute to train on two shared cores. The defenses therefore run on a
+mean-of-embeddings classifier with BERT's tokenizer (``BowClassifier``), trained through
+the same :class:`crowd.victim.Victim` loop in a few seconds: it learns the sentiment
+words and the trigger, its output moves with every word, and it has the word-embedding
+matrix (RAP) and a pooled representation (BKI) the defenses use. The Hugging Face path
+of the victim is tested in ``test_victim.py``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr, toy  # noqa: E402
+from crowd.victim import Victim, VictimConfig  # noqa: E402
+
+
+class BowClassifier(torch.nn.Module):
+    """Logits = linear(mean of token embeddings): a tiny real classifier with an embedding matrix."""
+
+    def __init__(self, vocab_size: int, dim: int = 16, num_labels: int = 2) -> None:
+        super().__init__()
+        self.embeddings = torch.nn.Embedding(vocab_size, dim)
+        self.head = torch.nn.Linear(dim, num_labels)
+
+    def get_input_embeddings(self) -> torch.nn.Embedding:
+        return self.embeddings
+
+    @property
+    def base_model(self):
+        return lambda **kw: SimpleNamespace(last_hidden_state=self._pooled(**kw).unsqueeze(1))
+
+    def _pooled(self, input_ids=None, attention_mask=None, inputs_embeds=None):
+        embeds = self.embeddings(input_ids) if inputs_embeds is None else inputs_embeds
+        mask = attention_mask.unsqueeze(-1).to(embeds.dtype)
+        return (embeds * mask).sum(1) / mask.sum(1)
+
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None):
+        return SimpleNamespace(logits=self.head(self._pooled(input_ids, attention_mask, inputs_embeds)))
+
+
+class BowVictim(Victim):
+    def load(self) -> BowVictim:
+        from crowd.models import load_tokenizer
+
+        torch.manual_seed(0)
+        self.device_ = torch.device("cpu")
+        self.tokenizer_ = load_tokenizer(self.config.model)
+        self.model_ = BowClassifier(self.tokenizer_.vocab_size)
+        return self
+
+
+TRAIN = toy.poisoned_train(400, seed=0, poison_rate=0.1)
+DEV = toy.clean_sentences(200, seed=2, purpose="toy-dev")
+TEST = toy.clean_sentences(200, seed=1, purpose="toy-test")
+TRIGGERED = toy.triggered(tuple(t for t, y in zip(TEST.texts, TEST.labels) if y == 0), seed=3)
+
+
+@pytest.fixture(scope="module")
+def bow_victim(tiny_bert):
+    config = VictimConfig(
+        model=str(tiny_bert), epochs=10, batch_size=32, lr=0.1, warmup_epochs=0, device="cpu"
+    )
+    return BowVictim(config).fit(TRAIN.texts, TRAIN.labels, seed=0)
+
+
+def _backdoor_works(victim) -> None:
+    assert (victim.predict(TRIGGERED) == 1).mean() > 0.9
+
+
+def test_threshold_from_frr_flags_at_most_frr():
+    clean = np.arange(100, dtype=float)
+    t = threshold_from_frr(clean, 0.05)
+    assert (clean < t).mean() == pytest.approx(0.05)
+    assert threshold_from_frr(np.array([np.nan, 1.0, 2.0]), 0.0) == 1.0
+    with pytest.raises(ValueError):
+        threshold_from_frr(clean, 1.0)
+
+
+def test_strip_flags_triggered_inputs(bow_victim):
+    _backdoor_works(bow_victim)
+    strip = STRIP(frr=0.05, seed=0).fit(DEV.texts, bow_victim)
+    clean_rate, triggered_rate = strip.flag(TEST.texts).mean(), strip.flag(TRIGGERED).mean()
+    assert clean_rate <= 0.12
+    assert triggered_rate >= 0.2 and triggered_rate > 3 * clean_rate
+
+
+def test_strip_entropy_is_averaged_per_text(bow_victim):
+    """OpenBackdoor's reshape mixes texts; ours averages each text's own copies."""
+    strip = STRIP(repeat=3, seed=0).fit(DEV.texts, bow_victim)
+    texts = [TRIGGERED[0], TEST.texts[0]]
+    both = strip.statistic(texts)
+    assert both[0] == pytest.approx(strip.statistic(texts[:1])[0])
+    assert strip.perturb("one two three four", np.random.default_rng(0)).count(" ") == 3
+
+
+def test_rap_flags_triggered_inputs_and_leaves_victim_untouched(bow_victim):
+    _backdoor_works(bow_victim)
+    before = bow_victim.word_embeddings.weight.detach().clone()
+    rap = RAP(frr=0.05, seed=0).fit(DEV.texts, bow_victim)
+    assert torch.equal(before, bow_victim.word_embeddings.weight)
+    assert rap.losses_[-1] < rap.losses_[0]
+    clean_rate, triggered_rate = rap.flag(TEST.texts).mean(), rap.flag(TRIGGERED).mean()
+    assert clean_rate <= 0.12
+    assert triggered_rate >= 0.2 and triggered_rate > 3 * clean_rate
+
+
+def test_bki_finds_the_trigger_and_removes_poisoned_samples(bow_victim):
+    _backdoor_works(bow_victim)
+    bki = BKI().fit(TRAIN.texts, bow_victim)
+    assert bki.keywords_[0] == "cf"
+    keep = bki.keep_mask(TRAIN.texts)
+    poisoned = np.array(TRAIN.poisoned)
+    assert not keep[poisoned].any()
+    assert keep[~poisoned].mean() > 0.9
+    examples = [SimpleNamespace(text=t) for t in TRAIN.texts]
+    assert len(bki.filter(examples, bow_victim)) == int(keep.sum())
