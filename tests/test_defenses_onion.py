@@ -17,21 +17,56 @@ TEST = toy.clean_sentences(40, seed=1, purpose="toy-test")
 TRIGGERED = toy.triggered(TEST.texts, seed=3)
 
 
-@pytest.fixture(scope="module")
-def tiny_lm(tiny_bert, tmp_path_factory):
-    """A 2-layer GPT-2 (BERT tokenizer) trained for 60 steps on clean toy reviews: ``cf`` is an outlier to it."""
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+def word_level_tokenizer(texts: tuple[str, ...]):
+    """A whitespace word-level tokenizer over the words of ``texts`` that starts each text with ``[BOS]``.
 
-    tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert))
+    Any other word (``cf``) is ``[UNK]``: a model trained on ``texts`` has never seen it.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    special = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+    words = sorted({w for t in texts for w in t.split()})
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(special + words)}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A", special_tokens=[("[BOS]", special.index("[BOS]"))]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]", bos_token="[BOS]", eos_token="[EOS]"
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    """A 1-layer GPT-2 over the toy vocabulary (15k parameters) trained 100 steps on clean toy reviews.
+
+    ``cf`` is an outlier to it. Saved and reloaded by path like any user model. One
+    thread: this model is too small to gain from more, and on a busy CPU the OpenMP
+    threads wait on each other (a step then takes ~1 s instead of ~12 ms).
+    """
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    tokenizer = word_level_tokenizer(CLEAN.texts)
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=64, n_embd=32, n_layer=2, n_head=2)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=32,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     model = GPT2LMHeadModel(config)
     batch = tokenizer(list(CLEAN.texts), padding=True, return_tensors="pt")
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     generator = torch.Generator().manual_seed(0)
-    for _ in range(60):
-        idx = torch.randint(0, len(CLEAN.texts), (16,), generator=generator)
+    for _ in range(100):
+        idx = torch.randint(0, len(CLEAN.texts), (32,), generator=generator)
         loss = model(
             input_ids=batch["input_ids"][idx], attention_mask=batch["attention_mask"][idx], labels=labels[idx]
         ).loss
@@ -41,7 +76,8 @@ def tiny_lm(tiny_bert, tmp_path_factory):
     directory = tmp_path_factory.mktemp("tiny_lm")
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
-    return CausalLM(str(directory), device="cpu", batch_size=64).load()
+    yield CausalLM(str(directory), device="cpu", batch_size=64).load()
+    torch.set_num_threads(threads)
 
 
 def test_perplexity_ignores_padding(tiny_lm):
