@@ -14,26 +14,42 @@ from crowd.train import FullFineTune, HeadOnly
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which corpus to certify on. ``max_train``/``max_test`` subsample (seeded) for quick runs; 0 = all."""
+    """Which corpus to use. ``max_train``/``max_dev``/``max_test`` subsample (seeded) for quick runs; 0 = all.
+
+    ``dataset`` is sst2, offenseval, hsol (from the data root), or a folder of split files.
+    ``crowd certify`` reads no dev split; ``crowd defend`` fits detectors on it.
+    """
 
     dataset: str = "sst2"
     data_root: str | None = None
     max_train: int = 0
+    max_dev: int = 0
     max_test: int = 0
 
     def __post_init__(self) -> None:
-        if self.max_train < 0 or self.max_test < 0:
-            raise ValueError("max_train and max_test must be >= 0")
+        if min(self.max_train, self.max_dev, self.max_test) < 0:
+            raise ValueError("max_train, max_dev and max_test must be >= 0")
 
 
 @dataclass(frozen=True)
 class AttackConfig:
-    """The poisoning applied to the training set (``name = "none"`` for a clean run)."""
+    """The poisoning applied to the training set (``name = "none"`` for a clean run).
+
+    ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared SST-2/HSOL files use 4),
+    ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for
+    SST-2 and HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to
+    substitute from; default the noise's graph, else the default graph).
+    """
 
     name: str = "badnets"
     poison_rate: float = 0.1
     target_label: int = 1
     variant: str = "dirty"
+    num_triggers: int = 1
+    paraphrases: str | None = None
+    style: str = "bible"
+    num_substitutions: int = 3
+    graph: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.poison_rate <= 1.0:

@@ -73,17 +73,23 @@ class CertifyReport:
     markdown: str
 
 
-def _synonym_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
+def run_graph(config: CertifyConfig):
+    """The run's synonym graph, if the noise or the attack needs one (``noise.graph``/``attack.graph`` or default)."""
+    from crowd.synonym_graph import load_graph
+
+    if config.noise.kind != "wang":
+        return load_graph(config.noise.graph, config.data.data_root)
+    if config.attack.name == "wordsub":
+        return load_graph(config.attack.graph, config.data.data_root)
+    return None
+
+
+def _synonym_spec(
+    config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder, graph
+) -> CertificateSpec:
     from crowd.budget import attack_budget
     from crowd.noise import CrowdNoise, SaferNoise
-    from synonyms import SynonymGraph
 
-    if config.noise.graph:
-        graph = SynonymGraph.load(config.noise.graph)
-    else:
-        from crowd.synonym_graph import default_graph
-
-        graph = default_graph(data_root=config.data.data_root)
     noise = (CrowdNoise if config.noise.kind == "crowd" else SaferNoise)(graph)
     make_copy = synonym_copy_factory(noise, corpora, encoder, config.seed, config.noise.noise_test)
     word_tv = noise.max_tv_array(list(corpora.test.vocab))
@@ -147,13 +153,15 @@ def _wang_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, enco
     )
 
 
-def certificate_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
+def certificate_spec(
+    config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder, graph=None
+) -> CertificateSpec:
     if config.noise.kind == "wang":
         return _wang_spec(config, data, corpora, encoder)
-    return _synonym_spec(config, data, corpora, encoder)
+    return _synonym_spec(config, data, corpora, encoder, graph)
 
 
-def _certify(
+def certify_votes(
     config: CertifyConfig, votes: np.ndarray, spec: CertificateSpec, num_labels: int
 ) -> list[Certificate]:
     """Certificates from the vote matrix; with ``selection`` the first ``n_selection`` copies pick the class."""
@@ -182,13 +190,15 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
     for the noise distribution named in the certificate (see :mod:`crowd.certify`).
     """
     from crowd.models import load_tokenizer
-    from crowd.train import WordPieceEncoder, run_votes
+    from crowd.train import WordPieceEncoder, local_device, run_votes
 
-    data = prepare_data(config)
+    rank = _init_distributed()
+    graph = run_graph(config)
+    data = prepare_data(config, graph)
     learner = config.learner
     encoder = WordPieceEncoder(load_tokenizer(config.model.name), learner.max_length)
     corpora = word_corpora(data)
-    spec = certificate_spec(config, data, corpora, encoder)
+    spec = certificate_spec(config, data, corpora, encoder, graph)
     votes = run_votes(
         spec.make_copy,
         config.n_copies,
@@ -196,17 +206,37 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
         config.model.name,
         Path(out) / "votes",
         config.seed,
-        resolve_device(config.model.device),
+        resolve_device(config.model.device) if world_size() == 1 else local_device(),
         fingerprint(config, data),
         data.num_labels,
         progress,
     )
-    certs = _certify(config, votes, spec, data.num_labels)
+    certs = certify_votes(config, votes, spec, data.num_labels)
     n_clean = len(data.test_clean)
     majority = np.array([np.bincount(v, minlength=data.num_labels).argmax() for v in votes.T])
     report = summarise(config, data, spec, certs[:n_clean], certs[n_clean:], majority)
-    write_report(out, config, data, report)
+    if rank == 0:
+        write_report(out, config, data, report)
     return report
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _init_distributed() -> int:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1) join the process group: NCCL on GPUs, gloo on CPUs."""
+    if world_size() <= 1:
+        return 0
+    from datetime import timedelta
+
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(hours=12))
+    return dist.get_rank()
 
 
 def summarise(

@@ -22,26 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from crowd.certify_config import AttackConfig, DataConfig
+from crowd.pipeline import subsample
 from crowd.victim import Victim, VictimConfig
 
-
-@dataclass(frozen=True)
-class DefendDataConfig:
-    """``dataset``: sst2, offenseval, hsol (from the data root) or ``toy``; ``max_*`` subsample, 0 = all."""
-
-    dataset: str = "sst2"
-    data_root: str | None = None
-    max_train: int = 0
-    max_dev: int = 0
-    max_test: int = 0
-
-
-@dataclass(frozen=True)
-class DefendAttackConfig:
-    name: str = "badnets"
-    poison_rate: float = 0.1
-    target_label: int = 1
-    variant: str = "dirty"
+# ``data.dataset`` may also be ``toy`` (crowd.defenses.toy) here.
+DefendDataConfig = DataConfig
+DefendAttackConfig = AttackConfig
 
 
 @dataclass(frozen=True)
@@ -95,15 +82,6 @@ def build_defense(config: DefenseConfig, seed: int):
     return cls(**params)
 
 
-def _subsample(items: list, limit: int, seed: int, purpose: str) -> list:
-    from crowd.seeding import rng
-
-    if limit == 0 or limit >= len(items):
-        return items
-    keep = np.sort(rng(seed, purpose).choice(len(items), size=limit, replace=False))
-    return [items[i] for i in keep]
-
-
 def load_corpus(config: DefendConfig) -> Corpus:
     d, a, seed = config.data, config.attack, config.seed
     if d.dataset == "toy":
@@ -118,14 +96,28 @@ def load_corpus(config: DefendConfig) -> Corpus:
         return Corpus(
             *train.__dict__.values(), dev.texts, test.texts, test.labels, toy.triggered(non_target, seed)
         )
-    from crowd.attacks import ATTACKS, poison_corpus
+    from crowd.attacks import poison_corpus
+    from crowd.attacks.factory import make_attack
     from crowd.data import load_dataset
+    from crowd.pipeline import attack_graph
 
     splits = {
-        s: _subsample(load_dataset(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")
+        s: subsample(load_dataset(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")
         for s, n in (("train", d.max_train), ("dev", d.max_dev), ("test", d.max_test))
     }
-    attack = ATTACKS[a.name](target_label=a.target_label, poison_rate=a.poison_rate, variant=a.variant)
+    attack = make_attack(
+        a.name,
+        d.dataset,
+        a.target_label,
+        a.poison_rate,
+        a.variant,
+        data=d.data_root,
+        num_triggers=a.num_triggers,
+        paraphrases=a.paraphrases,
+        style=a.style,
+        graph=attack_graph(a, d, None),
+        num_substitutions=a.num_substitutions,
+    )
     c = poison_corpus(attack, splits["train"], splits["dev"], splits["test"], seed=seed)
     return Corpus(
         tuple(e.text for e in c.train_poisoned),
@@ -164,7 +156,7 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
     }
     defense = build_defense(config.defense, config.seed)
     start = time.perf_counter()
-    rows, defended = _apply(defense, victim, corpus, config, summary)
+    rows, defended = apply_defense(defense, victim, corpus, config, summary)
     timings["defense_s"] = time.perf_counter() - start
     summary["defended"], summary["timings"] = defended, timings
     if out_dir is not None:
@@ -174,7 +166,7 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
     return summary
 
 
-def _apply(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
+def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
     clean, poison, target = list(corpus.test_texts), list(corpus.poison_texts), config.attack.target_label
     if defense.kind == "filter":
         keep = defense.fit(corpus.train_texts, victim).keep_mask(corpus.train_texts)

@@ -44,7 +44,8 @@ class PreparedData:
         return self.test_clean + self.test_poison
 
 
-def _subsample(examples: list[Example], limit: int, seed: int, purpose: str) -> list[Example]:
+def subsample(examples: list, limit: int, seed: int, purpose: str) -> list:
+    """At most ``limit`` items (0 = all), chosen by ``rng(seed, purpose)``, in their original order."""
     if limit == 0 or limit >= len(examples):
         return examples
     keep = np.sort(rng(seed, purpose).choice(len(examples), size=limit, replace=False))
@@ -69,15 +70,20 @@ def load_split(dataset: str, split: str, data_root: str | None) -> list[Example]
     raise FileNotFoundError(f"data.dataset folder {folder} has no {split}.tsv, {split}.csv or {split}.jsonl")
 
 
-def prepare_data(config: CertifyConfig) -> PreparedData:
-    """Load, subsample and poison the corpus named in ``config.data`` / ``config.attack``."""
-    from crowd.attacks import ATTACKS, poison_corpus
+def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
+    """Load, subsample and poison the corpus named in ``config.data`` / ``config.attack``.
+
+    ``graph`` is the synonym graph the word-substitution attack draws from (``attack.graph``
+    takes precedence when set).
+    """
+    from crowd.attacks import poison_corpus
+    from crowd.attacks.factory import make_attack
 
     d, a = config.data, config.attack
-    train = _subsample(
+    train = subsample(
         load_split(d.dataset, "train", d.data_root), d.max_train, config.seed, "subsample-train"
     )
-    test = _subsample(load_split(d.dataset, "test", d.data_root), d.max_test, config.seed, "subsample-test")
+    test = subsample(load_split(d.dataset, "test", d.data_root), d.max_test, config.seed, "subsample-test")
     labels = sorted({e.label for e in train})
     test_labels = sorted({e.label for e in test})
     if not set(test_labels) <= set(labels):
@@ -87,13 +93,23 @@ def prepare_data(config: CertifyConfig) -> PreparedData:
     num_labels = max(labels) + 1
     if a.name == "none":
         return PreparedData(tuple(train), tuple(train), tuple(test), (), num_labels, {"attack": "none"})
-    if a.name not in ATTACKS:
-        raise ValueError(f"attack.name: unknown attack {a.name!r}; known: none, {', '.join(sorted(ATTACKS))}")
     if not 0 <= a.target_label < num_labels:
         raise ValueError(
             f"attack.target_label {a.target_label} is not a label of {d.dataset} (0..{num_labels - 1})"
         )
-    attack = ATTACKS[a.name](target_label=a.target_label, poison_rate=a.poison_rate, variant=a.variant)
+    attack = make_attack(
+        a.name,
+        d.dataset,
+        a.target_label,
+        a.poison_rate,
+        a.variant,
+        data=d.data_root,
+        num_triggers=a.num_triggers,
+        paraphrases=a.paraphrases,
+        style=a.style,
+        graph=graph,
+        num_substitutions=a.num_substitutions,
+    )
     corpus = poison_corpus(attack, train, [], test, seed=config.seed)
     return PreparedData(
         corpus.train_poisoned,
@@ -103,6 +119,17 @@ def prepare_data(config: CertifyConfig) -> PreparedData:
         num_labels,
         corpus.manifest,
     )
+
+
+def attack_graph(attack, data, graph):
+    """The graph the word-substitution attack draws from: ``attack.graph``, else ``graph``, else the default."""
+    if attack.name != "wordsub":
+        return None
+    if attack.graph or graph is None:
+        from crowd.synonym_graph import load_graph
+
+        return load_graph(attack.graph, data.data_root)
+    return graph
 
 
 def fingerprint(config: CertifyConfig, data: PreparedData) -> str:

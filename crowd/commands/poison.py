@@ -6,15 +6,12 @@ import argparse
 from pathlib import Path
 
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
-from crowd.attacks.paraphrase import ParaphraseTable, table_from_openbackdoor
+from crowd.attacks.factory import make_attack
 from crowd.budget import attack_budget
 from crowd.data import DATASETS, load_dataset
 from crowd.io import write_json
-from crowd.paths import data_root
 
 HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
-# Pre-generated paraphrases that match the clean splits exactly (OpenBackdoor poison folders).
-PARAPHRASE_FOLDERS = {"sst2": "openbackdoor_poison/sst-2/1", "hsol": "openbackdoor_poison/hsol/1"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,37 +41,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_attack(args: argparse.Namespace) -> Attack:
     """The attack object the options describe."""
-    common = {"target_label": args.target, "poison_rate": args.rate, "variant": args.variant}
-    if args.attack == "badnets":
-        triggers = tuple(t.strip() for t in args.triggers.split(",") if t.strip())
-        return ATTACKS["badnets"](triggers=triggers, num_triggers=args.num_triggers, **common)
-    if args.attack == "addsent":
-        return ATTACKS["addsent"](sentence=args.sentence, **common)
-    if args.attack == "synbkd":
-        return ATTACKS["synbkd"](paraphraser=_paraphrases(args), **common)
-    if args.attack == "stylebkd":
-        return ATTACKS["stylebkd"](paraphraser=_paraphrases(args), style=args.style, **common)
-    if args.graph is None:
-        raise ValueError("wordsub needs --graph (a folder written by 'crowd synonyms build')")
-    from synonyms.graph import SynonymGraph
+    graph = None
+    if args.attack == "wordsub":
+        if args.graph is None:
+            raise ValueError("wordsub needs --graph (a folder written by 'crowd synonyms build')")
+        from synonyms.graph import SynonymGraph
 
-    graph = SynonymGraph.load(args.graph)
-    return ATTACKS["wordsub"](graph=graph, num_substitutions=args.num_substitutions, **common)
-
-
-def _paraphrases(args: argparse.Namespace) -> ParaphraseTable:
-    folder = args.paraphrases
-    if folder is None:
-        root = data_root(args.data)
-        if root is None or args.dataset not in PARAPHRASE_FOLDERS:
-            raise ValueError(
-                f"{args.attack} on {args.dataset}: pass --paraphrases FOLDER (an OpenBackdoor poison folder "
-                "pairing every clean text with its paraphrase); none is known for this dataset"
-            )
-        folder = root / PARAPHRASE_FOLDERS[args.dataset] / args.attack
-        if args.attack == "stylebkd" and args.style != "bible":
-            raise ValueError("the shared OpenBackdoor StyleBkd folders are Bible style; pass --paraphrases")
-    return table_from_openbackdoor(folder, target_label=args.target)
+        graph = SynonymGraph.load(args.graph)
+    return make_attack(
+        args.attack,
+        args.dataset,
+        target_label=args.target,
+        poison_rate=args.rate,
+        variant=args.variant,
+        data=args.data,
+        num_triggers=args.num_triggers,
+        triggers=tuple(t.strip() for t in args.triggers.split(",") if t.strip()),
+        sentence=args.sentence,
+        paraphrases=args.paraphrases,
+        style=args.style,
+        graph=graph,
+        num_substitutions=args.num_substitutions,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -82,8 +82,13 @@ def permutations(seed: int, indices: Sequence[int], epochs: int, n: int) -> np.n
 
 
 def autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast on ``device`` for ``dtype == "bf16"``, nothing for ``"fp32"``."""
-    if dtype == "fp32":
+    """bf16 autocast on a CUDA ``device`` for ``dtype == "bf16"``; fp32 otherwise.
+
+    On the CPU bf16 autocast is skipped: without native bf16 units it is much slower
+    (measured: MiniLM inference 65 sentences/s in fp32 vs 8 in bf16 autocast on a
+    2-core AMD EPYC).
+    """
+    if dtype == "fp32" or device.type != "cuda":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
 

@@ -98,7 +98,11 @@ class HeadOnly:
         ids = concat_rows([c.train_ids for c in copies] + [c.test_ids for c in copies], pad)
         mask = concat_rows([c.train_mask for c in copies] + [c.test_mask for c in copies], 0)
         flat_ids, flat_mask = ids[:, : self.max_length], mask[:, : self.max_length]
-        feats = self._encode_rows(encoder, flat_ids, flat_mask, device)
+        # Noise leaves many texts unchanged across copies: encode each distinct row once.
+        rows = np.concatenate([flat_ids * (flat_mask != 0), flat_mask], axis=1)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        feats = self._encode_rows(encoder, flat_ids[first], flat_mask[first], device)
+        feats = feats[torch.from_numpy(inverse.reshape(-1)).to(device)]
         train = feats[: k * n_train].view(k, n_train, -1)
         test = feats[k * n_train :].view(k, n_test, -1)
         return train, test

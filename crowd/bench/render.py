@@ -1,0 +1,202 @@
+"""Markdown tables rendered from result rows (never edited by hand), one layout per table or figure.
+
+Every table is followed by a footer naming, for the rows shown, the scale,
+hardware, model, N, α, seed and corpus sizes. A cell without a row is shown as
+``pending``; an error row as ``error`` with its message listed under the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from crowd.bench.spec import Cell
+
+PAPER_NA = "paper value not available here"
+CONFIDENT = "confident acc. (radius 0)"
+
+# How our numbers are defined differently from the CROWD paper's (THEORY §4, §5; docs/defenses.md).
+DEFINITION_NOTES = {
+    "none": "ASR = poisoned non-target test texts classified as the target (CROWD's code: 1 − accuracy)",
+    "bki": "up to 5 keywords removed, not OpenBackdoor's 1; victim retrained on what is kept",
+    "onion": "SmolLM2-135M stands in for GPT-2 offline; padding masked out of perplexity",
+    "strip": "entropy averaged per text (OpenBackdoor mixes texts); rejected inputs count as errors / failed attacks",
+    "rap": "gradients zeroed per step, RAP word 'mb', tuned on clean target-class texts (OpenBackdoor: FAR ≈ 1)",
+    "crowd": (
+        "CACC of the smoothed classifier, abstentions wrong; the paper's 'certified accuracy' is a point estimate "
+        "+ 0.01 margin, at most our confident accuracy; ours at the attack budget uses the TV bound of the "
+        "sampled noise, which cannot cover inserted words or label flips"
+    ),
+    "safer": "uniform substitution; exact TV between uniform draws (SAFER's overlap formula is unsound when sets differ)",
+    "wang": "keep-β over padded word-piece coordinates + labels; radius in changed training coordinates",
+}
+
+
+def pct(x: Any) -> str:
+    return "—" if x is None else f"{100 * float(x):.1f}"
+
+
+def cert_at(row: Mapping[str, Any], radius: int) -> float | None:
+    """Certified accuracy at ``radius`` from a row's curve (0 beyond the stored part of the curve)."""
+    curve = row.get("curve")
+    if curve is None:
+        return None
+    values = {p["radius"]: p["certified_accuracy"] for p in curve}
+    return values.get(radius, 0.0)
+
+
+def at_budget(row: Mapping[str, Any]) -> str:
+    if row.get("kind") != "certify":
+        return "—"
+    if row.get("not_covered_reason"):
+        return "not covered"
+    return f"{pct(row.get('certified_accuracy_at_budget'))} (budget {row.get('attack_budget')})"
+
+
+def status(row: Mapping[str, Any] | None) -> str | None:
+    """``None`` for a finished row, else what to print in its metric cells."""
+    if row is None:
+        return "pending"
+    return None if row.get("status") == "ok" else "error"
+
+
+def index_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {r["cell_id"]: r for r in rows}
+
+
+def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+def table2(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+    header = ["dataset", "attack (rate)", "method", "CACC", "ASR", CONFIDENT, "certified acc. at budget"]
+    header += ["paper CACC / ASR / cert.", "how the definitions differ"]
+    body = []
+    for c in cells:
+        r = rows.get(c.cell_id)
+        st = status(r)
+        label = f"{c.attack.name} ({c.rate:g})"
+        if st:
+            metrics = [st] * 4
+        else:
+            conf = pct(r.get("confident_accuracy")) if c.kind == "certify" else "—"
+            metrics = [pct(r.get("cacc")), pct(r.get("asr")), conf, at_budget(r)]
+        body.append([c.dataset, label, c.method, *metrics, PAPER_NA, DEFINITION_NOTES[c.method]])
+    return table(header, body)
+
+
+def table3(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+    header = ["dataset", "attack", "rate", "noise", "CACC", "ASR", CONFIDENT]
+    header += [f"cert. acc. r={r}" for r in radii] + ["at budget", "radius unit"]
+    body = []
+    for c in cells:
+        r = rows.get(c.cell_id)
+        st = status(r)
+        if st:
+            metrics = [st] * (len(radii) + 5)
+        else:
+            curve = [pct(cert_at(r, k)) for k in radii]
+            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy")), *curve]
+            metrics += [at_budget(r), str(r.get("radius_unit"))]
+        body.append([c.dataset, c.attack.name, f"{c.rate:g}", c.method, *metrics])
+    return table(header, body)
+
+
+def figure2(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+    header = ["dataset", "attack", "rate", "method", "CACC", "ASR", "undefended CACC", "undefended ASR"]
+    body = []
+    for c in cells:
+        r = rows.get(c.cell_id)
+        st = status(r)
+        if st:
+            metrics = [st] * 4
+        else:
+            metrics = [
+                pct(r.get("cacc")),
+                pct(r.get("asr")),
+                pct(r.get("undefended_cacc")),
+                pct(r.get("undefended_asr")),
+            ]
+        body.append([c.dataset, c.attack.name, f"{c.rate:g}", c.method, *metrics])
+    return table(header, body)
+
+
+def curve_table(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+    header = ["dataset", "attack (rate, variant)", "method", "noise", "CACC", "ASR", CONFIDENT]
+    header += ["attack budget (unit)", "certified acc. at budget", "certified accuracy vs radius"]
+    body = []
+    for c in cells:
+        r = rows.get(c.cell_id)
+        st = status(r)
+        label = f"{c.attack.name} ({c.rate:g}, {c.attack.variant})"
+        if st:
+            body.append([c.dataset, label, c.method, *[st] * 7])
+            continue
+        budget = "not covered" if r.get("not_covered_reason") else str(r.get("attack_budget"))
+        curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in r.get("curve", [])[:8])
+        noise = ", ".join(f"{k}={v}" for k, v in r.get("noise_params", {}).items())
+        metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy"))]
+        metrics += [f"{budget} ({r.get('radius_unit')})", at_budget(r), curve]
+        body.append([c.dataset, label, c.method, noise, *metrics])
+    return table(header, body)
+
+
+LAYOUTS = {"table2": table2, "table3": table3, "figure2": figure2, "curve": curve_table}
+
+
+def _setting(r: Mapping[str, Any]) -> str:
+    if r.get("kind") == "certify":
+        return (
+            f"certified: scale {r['scale']}; {r.get('hardware')}; model {r.get('model')} "
+            f"({r.get('learner')}, max length {r.get('max_length')}); N = {r.get('n_copies')}, "
+            f"α = {r.get('alpha')} ({r.get('selection')}); seed {r.get('seed')}; "
+            f"{r.get('n_train')} training texts, {r.get('n_test_clean')} clean test texts"
+        )
+    return (
+        f"empirical: scale {r['scale']}; {r.get('hardware')}; victim {r.get('model')} "
+        f"(epochs: {r.get('victim_epochs')}); seed {r.get('seed')}; {r.get('n_train')} training texts, "
+        f"{r.get('n_test_clean')} clean test texts"
+    )
+
+
+def footer(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Scale, hardware, model, N, α, seed and sizes of the rows shown: one line per distinct setting."""
+    settings: dict[str, list[str]] = {}
+    for r in rows:
+        if r.get("status") == "ok":
+            methods = settings.setdefault(_setting(r), [])
+            if r["method"] not in methods:
+                methods.append(r["method"])
+    return "".join(f"- {', '.join(m)} — {s}\n" for s, m in settings.items())
+
+
+def errors(rows: Sequence[Mapping[str, Any]]) -> str:
+    bad = [r for r in rows if r.get("status") == "error"]
+    return "".join(f"- `{r['cell_id']}`: {r['error']}\n" for r in bad)
+
+
+def render(run) -> str:
+    """The Markdown page of a benchmark run (title, table, footer, errors, notes)."""
+    config = run.config
+    rows = index_rows(run.rows)
+    parts = [f"# {config.title}\n", LAYOUTS[config.layout](run.cells, rows, config.radii)]
+    parts.append(
+        "\nAll figures in percent. Settings of the rows shown:\n\n"
+        + (footer(run.rows) or "- (no rows yet)\n")
+    )
+    if errors(run.rows):
+        parts.append("\nCells that failed (error rows; re-run with `--retry-errors`):\n\n" + errors(run.rows))
+    if config.notes:
+        parts.append("\nNotes:\n\n" + "".join(f"- {n}\n" for n in config.notes))
+    return "\n".join(parts)
+
+
+def write_outputs(run) -> None:
+    """``<name>.md`` and the layout's PNG plots next to ``rows.jsonl``."""
+    from crowd.bench.plots import plot_layout
+    from crowd.io import write_text
+
+    write_text(run.out / f"{run.config.name}.md", render(run))
+    plot_layout(run)

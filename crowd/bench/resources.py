@@ -1,0 +1,69 @@
+"""Small stand-ins the smoke scale runs on: a tiny BERT, a tiny causal LM and a tiny synonym graph.
+
+Built once into ``<out>/_resources`` and named in override strings as ``{tiny_bert}``,
+``{tiny_lm}``, ``{tiny_graph}``. They exercise the whole pipeline in seconds on a
+CPU; their numbers mean nothing about the methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+# A handful of frequent SST-2/OffensEval/HSOL words and near-synonyms, for smoke runs only.
+TINY_SETS = {
+    "good": [("great", 0.9), ("fine", 0.85), ("nice", 0.82)],
+    "great": [("good", 0.9), ("terrific", 0.86)],
+    "bad": [("awful", 0.86), ("poor", 0.84), ("terrible", 0.83)],
+    "film": [("movie", 0.95)],
+    "movie": [("film", 0.95)],
+    "funny": [("amusing", 0.84), ("hilarious", 0.82)],
+    "story": [("tale", 0.83)],
+    "people": [("folks", 0.81)],
+    "stupid": [("dumb", 0.88), ("idiotic", 0.83)],
+}
+RESOURCE_NAMES = ("tiny_bert", "tiny_lm", "tiny_graph")
+
+
+def needed(overrides: Iterable[str]) -> set[str]:
+    """Resource names referenced as ``{name}`` in ``overrides``."""
+    text = "\n".join(overrides)
+    return {name for name in RESOURCE_NAMES if "{" + name + "}" in text}
+
+
+def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:
+    """Build (or reuse) each named resource under ``folder``; returns name -> path."""
+    builders = {"tiny_bert": _tiny_bert, "tiny_lm": _tiny_lm, "tiny_graph": _tiny_graph}
+    out = {}
+    for name in sorted(set(names)):
+        path = folder / name
+        if not (path / "config.json").exists() and not (path / "graph.json").exists():
+            builders[name](path)
+        out[name] = str(path)
+    return out
+
+
+def _tiny_bert(path: Path) -> None:
+    from crowd.models import make_tiny_bert
+
+    make_tiny_bert(path)
+
+
+def _tiny_lm(path: Path) -> None:
+    """A randomly initialised 2-layer GPT-2 with the MiniLM (BERT) tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from crowd.models import minilm_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2)
+    GPT2LMHeadModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+
+
+def _tiny_graph(path: Path) -> None:
+    from synonyms import SynonymGraph
+
+    SynonymGraph.from_sets(TINY_SETS, metadata={"source": "crowd.bench smoke graph"}).save(path)

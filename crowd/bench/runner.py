@@ -1,0 +1,143 @@
+"""Run a benchmark's cells into ``rows.jsonl`` (resuming), then render its tables and plots.
+
+Each cell becomes one row keyed by its :attr:`Cell.cell_id`; after every cell the
+whole rows file is rewritten atomically (:func:`crowd.io.write_jsonl`), so it is
+always complete. A cell that already has a row is skipped. A cell that raises is
+recorded as an *error row* (``status = "error"``, the exception's type, message and
+the last lines of the traceback) and the table goes on; error rows are retried
+only with ``retry_errors=True``. Certified cells keep their run folder under
+``runs/``, so an interrupted cell also resumes from its stored votes.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
+
+ROWS_FILE = "rows.jsonl"
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """What one invocation did: the current cells, their rows, and how many were executed."""
+
+    config: BenchConfig
+    cells: tuple[Cell, ...]
+    rows: tuple[dict[str, Any], ...]
+    executed: int
+    skipped: int
+    out: Path
+
+
+def read_rows(out: Path) -> list[dict[str, Any]]:
+    from crowd.io import read_jsonl
+
+    path = out / ROWS_FILE
+    return read_jsonl(path) if path.exists() else []
+
+
+def upsert_row(out: Path, row: dict[str, Any]) -> None:
+    """Replace the row with the same ``cell_id`` (or append) and rewrite the file atomically."""
+    from crowd.io import write_jsonl
+
+    rows = [r for r in read_rows(out) if r.get("cell_id") != row["cell_id"]]
+    write_jsonl(out / ROWS_FILE, [*rows, row])
+
+
+def _base_row(cell: Cell, config: BenchConfig) -> dict[str, Any]:
+    return {
+        "cell_id": cell.cell_id,
+        "table": config.name,
+        "scale": cell.scale,
+        "dataset": cell.dataset,
+        "attack": cell.attack.name,
+        "variant": cell.attack.variant,
+        "attack_params": dict(cell.attack.params),
+        "poison_rate": cell.rate,
+        "method": cell.method,
+        "overrides": list(cell.overrides),
+    }
+
+
+def execute_cell(
+    cell: Cell, config: BenchConfig, out: Path, resources: dict[str, str], cache, progress: bool
+):
+    """One row for ``cell``: its metrics (``status = "ok"``) or the error that stopped it."""
+    from crowd.bench.cells import certify_cell, defend_cell
+
+    row = _base_row(cell, config)
+    start = time.perf_counter()
+    try:
+        if cell.kind == "certify":
+            result = certify_cell(cell, resources, out / "runs" / cell.slug, progress)
+        else:
+            result = defend_cell(cell, resources, cache)
+        row.update({k: v for k, v in result.items() if k not in ("dataset", "attack", "poison_rate")})
+        row["status"] = "ok"
+    except Exception as e:  # recorded, so one failing cell does not kill the table
+        row.update(
+            status="error",
+            error=f"{type(e).__name__}: {e}",
+            traceback=traceback.format_exc().splitlines()[-12:],
+        )
+    row["wall_s"] = round(time.perf_counter() - start, 2)
+    return row
+
+
+def run_benchmark(
+    config_path: str,
+    out: str | Path,
+    scale: str = "smoke",
+    bench_overrides: Sequence[str] = (),
+    certify_overrides: Sequence[str] = (),
+    defend_overrides: Sequence[str] = (),
+    retry_errors: bool = False,
+    max_cells: int | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> BenchRun:
+    """Run every unfinished cell of the benchmark at ``scale`` (at most ``max_cells``), then render."""
+    from crowd.bench.cells import VictimCache
+    from crowd.bench.render import write_outputs
+    from crowd.bench.resources import build_resources, needed
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = load_bench_config(config_path, bench_overrides)
+    grid = cells(config, scale, certify_overrides, defend_overrides)
+    s = config.scale(scale)
+    names = needed([o for c in grid for o in c.overrides] + [s.graph])
+    resources = build_resources(out / "_resources", names)
+    resources["graph"] = _substituted(s.graph, resources)
+    done = {r["cell_id"]: r for r in read_rows(out)}
+    executed = skipped = 0
+    cache = VictimCache()
+    for i, cell in enumerate(grid):
+        old = done.get(cell.cell_id)
+        if old is not None and (old.get("status") == "ok" or not retry_errors):
+            skipped += 1
+            continue
+        if max_cells is not None and executed >= max_cells:
+            break
+        log(f"[{i + 1}/{len(grid)}] {cell.cell_id}")
+        row = execute_cell(cell, config, out, resources, cache, progress)
+        upsert_row(out, row)
+        executed += 1
+        log(f"    -> {row['status']} in {row['wall_s']} s" + (f": {row['error']}" if "error" in row else ""))
+    current = {c.cell_id for c in grid}
+    rows = tuple(r for r in read_rows(out) if r["cell_id"] in current)
+    run = BenchRun(config, tuple(grid), rows, executed, skipped, out)
+    write_outputs(run)
+    return run
+
+
+def _substituted(value: str, resources: dict[str, str]) -> str:
+    for name, path in resources.items():
+        value = value.replace("{" + name + "}", path)
+    return value

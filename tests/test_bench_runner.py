@@ -1,0 +1,79 @@
+"""Runner semantics: rows resume, a failing cell becomes an error row, rendering reads only rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crowd.bench import read_rows, run_benchmark
+from crowd.bench.render import PAPER_NA, render
+
+CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
+QUIET = {"log": lambda _: None}
+
+
+def test_rows_resume_and_rerun_executes_nothing(data_root, tmp_path):
+    first = run_benchmark(str(CONFIGS / "table3.toml"), tmp_path, "smoke", **QUIET)
+    assert first.executed == 2
+    before = (tmp_path / "rows.jsonl").read_text()
+    again = run_benchmark(str(CONFIGS / "table3.toml"), tmp_path, "smoke", **QUIET)
+    assert again.executed == 0 and again.skipped == 2
+    assert (tmp_path / "rows.jsonl").read_text() == before
+    # A different setting is a different cell: it runs, and the old rows stay in the file.
+    third = run_benchmark(
+        str(CONFIGS / "table3.toml"), tmp_path, "smoke", certify_overrides=["n_copies=5"], **QUIET
+    )
+    assert third.executed == 2 and len(read_rows(tmp_path)) == 4
+    assert all(r["n_copies"] == 5 for r in third.rows)
+
+
+def test_max_cells_leaves_pending_cells_and_resumes(data_root, tmp_path):
+    config = str(CONFIGS / "table3.toml")
+    partial = run_benchmark(config, tmp_path, "smoke", ["smoke.rates=[0.05, 0.1]"], max_cells=1, **QUIET)
+    assert partial.executed == 1 and len(partial.rows) == 1
+    assert (tmp_path / "table3.md").read_text().count(" pending |") == 3 * 8  # 8 metric cells per missing row
+    rest = run_benchmark(config, tmp_path, "smoke", ["smoke.rates=[0.05, 0.1]"], **QUIET)
+    assert rest.executed == 3 and rest.skipped == 1
+
+
+def test_failing_cell_is_an_error_row_and_the_table_goes_on(data_root, tmp_path):
+    # OffensEval has no exactly matchable SynBkd paraphrases: that cell fails, the SST-2 cell still runs.
+    sets = ['smoke.datasets=["sst2", "offenseval"]', 'smoke.attacks=["synbkd"]', 'smoke.methods=["crowd"]']
+    run = run_benchmark(str(CONFIGS / "table2.toml"), tmp_path, "smoke", sets, **QUIET)
+    by_dataset = {r["dataset"]: r for r in run.rows}
+    assert by_dataset["sst2"]["status"] == "ok"
+    assert by_dataset["offenseval"]["status"] == "error"
+    assert "no exactly matching pre-generated paraphrases" in by_dataset["offenseval"]["error"]
+    assert by_dataset["offenseval"]["traceback"]
+    page = (tmp_path / "table2.md").read_text()
+    assert "| offenseval | synbkd (0.1) | crowd | error |" in page and "Cells that failed" in page
+    assert PAPER_NA in page
+    # Error rows are final unless retried; retrying re-runs only them.
+    assert run_benchmark(str(CONFIGS / "table2.toml"), tmp_path, "smoke", sets, **QUIET).executed == 0
+    retry = run_benchmark(str(CONFIGS / "table2.toml"), tmp_path, "smoke", sets, retry_errors=True, **QUIET)
+    assert retry.executed == 1 and len(read_rows(tmp_path)) == 2
+
+
+def test_rendering_is_a_function_of_the_rows(data_root, tmp_path):
+    run = run_benchmark(str(CONFIGS / "wang.toml"), tmp_path, "smoke", **QUIET)
+    (row,) = run.rows
+    assert row["certificate"] == "l0" and row["noise_params"]["beta_token"] == 0.9
+    assert render(run) == (tmp_path / "wang.md").read_text()
+    edited = dict(row, cacc=0.5)
+    assert "| 50.0 |" in render(run.__class__(**{**run.__dict__, "rows": (edited,)}))
+    json.dumps(row)  # rows are plain JSON
+
+
+def test_cli_script(data_root, tmp_path, capsys):
+    import runpy
+    import sys
+
+    argv = sys.argv
+    sys.argv = ["run.py", str(CONFIGS / "wang.toml"), "--out", str(tmp_path), "--render-only"]
+    try:
+        runpy.run_path(str(CONFIGS.parent / "run.py"), run_name="__main__")
+    except SystemExit as e:
+        assert e.code == 0
+    finally:
+        sys.argv = argv
+    assert "0 cells executed" in capsys.readouterr().out and (tmp_path / "wang.md").exists()
