@@ -37,9 +37,11 @@ from crowd.certify import (
 )
 from crowd.certify.metrics import NotCovered
 from crowd.certify_config import CertifyConfig
+from crowd.data import Example
 from crowd.pipeline import (
     Corpora,
     PreparedData,
+    check_labels,
     fingerprint,
     keep_beta_copy_factory,
     prepare_data,
@@ -47,6 +49,9 @@ from crowd.pipeline import (
     synonym_copy_factory,
     word_corpora,
 )
+from crowd.train.common import check_model
+
+UNKNOWN_SOURCE = "the clean source of the training set was not given, so the attack budget is unknown"
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,9 @@ def _synonym_spec(
     tv = np.sort(word_tv[corpora.train.ids])[::-1][: config.max_radius + 1]
     fns = [{"tv": tv_radius_fn(tv, config.max_radius)}] * len(corpora.test)
     budget, reason = 0, ""
-    if data.poison_manifest.get("attack") != "none":
+    if not data.poison_manifest.get("clean_source_known", True):
+        budget, reason = None, UNKNOWN_SOURCE
+    elif data.poison_manifest.get("attack") != "none":
         b = attack_budget(list(data.train_clean), list(data.train), graph=graph)
         if b.n_label_flips or b.non_synonym_edits:
             budget = None
@@ -129,7 +136,9 @@ def _wang_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, enco
     make_copy = keep_beta_copy_factory(wang, corpora, encoder, data.num_labels, config.seed, w.noise_test)
     fns = [{"l0": lee_radius_fn(kinds, config.max_radius)}] * len(corpora.test)
     budget, reason = 0, ""
-    if data.poison_manifest.get("attack") != "none":
+    if not data.poison_manifest.get("clean_source_known", True):
+        budget, reason = None, UNKNOWN_SOURCE
+    elif data.poison_manifest.get("attack") != "none":
         tokenizer = encoder.tokenizer
         b = attack_budget(
             list(data.train_clean),
@@ -185,20 +194,57 @@ def certify_votes(
 def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True) -> CertifyReport:
     """Train ``config.n_copies`` noisy copies, vote, certify, and write the report into ``out``.
 
-    Votes are stored per copy under ``out/votes``; re-running with the same config resumes.
-    Guarantee: each certificate holds with probability ≥ 1 - alpha over the sampled copies,
-    for the noise distribution named in the certificate (see :mod:`crowd.certify`).
+    The corpus is ``config.data`` poisoned by ``config.attack``. Votes are stored per copy
+    under ``out/votes``; re-running with the same config resumes. Guarantee: each certificate
+    holds with probability ≥ 1 - alpha over the sampled copies, for the noise distribution
+    named in the certificate (see :mod:`crowd.certify`).
     """
+    check_model(config.model.name)
+    graph = run_graph(config)
+    return _run(config, prepare_data(config, graph), graph, out, progress)
+
+
+def certify_examples(
+    train: Sequence[Example],
+    test: Sequence[Example],
+    config: CertifyConfig | None = None,
+    out: str | os.PathLike[str] = "runs/certify",
+    test_poison: Sequence[Example] = (),
+    train_clean: Sequence[Example] | None = None,
+    progress: bool = True,
+) -> CertifyReport:
+    """Certify a corpus given as :class:`~crowd.data.Example` lists (``config.data``/``config.attack.name`` unused).
+
+    ``train`` is the (possibly poisoned) training set the defender receives, ``test`` the clean
+    test texts, ``test_poison`` triggered test texts (their ``source_label`` is the true label;
+    ASR counts those whose true label is not ``config.attack.target_label``). ``train_clean``,
+    index-aligned with ``train``, is the clean source: with it the report gives the attack
+    budget; without it the budget is unknown and reported as not covered.
+    """
+    config = config or CertifyConfig()
+    check_model(config.model.name)
+    graph = run_graph(config)
+    num_labels = check_labels(train, [*test, *test_poison])
+    manifest = {"attack": "given", "clean_source_known": train_clean is not None}
+    source = tuple(train_clean) if train_clean is not None else tuple(train)
+    if len(source) != len(train):
+        raise ValueError(
+            f"train_clean has {len(source)} examples, train has {len(train)}: they must be aligned"
+        )
+    data = PreparedData(tuple(train), source, tuple(test), tuple(test_poison), num_labels, manifest)
+    return _run(config, data, graph, out, progress)
+
+
+def _run(config: CertifyConfig, data: PreparedData, graph, out: str | os.PathLike[str], progress: bool):
     from crowd.models import load_tokenizer
     from crowd.train import WordPieceEncoder, local_device, run_votes
 
     rank = _init_distributed()
-    graph = run_graph(config)
-    data = prepare_data(config, graph)
     learner = config.learner
     encoder = WordPieceEncoder(load_tokenizer(config.model.name), learner.max_length)
     corpora = word_corpora(data)
     spec = certificate_spec(config, data, corpora, encoder, graph)
+    device = resolve_device(config.model.device) if world_size() == 1 else local_device()
     votes = run_votes(
         spec.make_copy,
         config.n_copies,
@@ -206,7 +252,7 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
         config.model.name,
         Path(out) / "votes",
         config.seed,
-        resolve_device(config.model.device) if world_size() == 1 else local_device(),
+        device,
         fingerprint(config, data),
         data.num_labels,
         progress,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,17 @@ def load_split(dataset: str, split: str, data_root: str | None) -> list[Example]
     raise FileNotFoundError(f"data.dataset folder {folder} has no {split}.tsv, {split}.csv or {split}.jsonl")
 
 
+def check_labels(train: Sequence[Example], test: Sequence[Example], name: str = "corpus") -> int:
+    """The number of classes; raises before any training if test labels are not all training labels."""
+    if not train:
+        raise ValueError(f"{name}: the training set is empty")
+    labels = sorted({e.label for e in train})
+    test_labels = sorted({e.original_label for e in test if e.original_label is not None})
+    if not set(test_labels) <= set(labels):
+        raise ValueError(f"{name}: test labels {test_labels} are not all among the training labels {labels}")
+    return max(labels) + 1
+
+
 def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
     """Load, subsample and poison the corpus named in ``config.data`` / ``config.attack``.
 
@@ -84,13 +95,7 @@ def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
         load_split(d.dataset, "train", d.data_root), d.max_train, config.seed, "subsample-train"
     )
     test = subsample(load_split(d.dataset, "test", d.data_root), d.max_test, config.seed, "subsample-test")
-    labels = sorted({e.label for e in train})
-    test_labels = sorted({e.label for e in test})
-    if not set(test_labels) <= set(labels):
-        raise ValueError(
-            f"{d.dataset}: test labels {test_labels} are not all among the training labels {labels}"
-        )
-    num_labels = max(labels) + 1
+    num_labels = check_labels(train, test, d.dataset)
     if a.name == "none":
         return PreparedData(tuple(train), tuple(train), tuple(test), (), num_labels, {"attack": "none"})
     if not 0 <= a.target_label < num_labels:

@@ -135,3 +135,19 @@ def test_cli_and_bad_input(corpus, tiny_bert, tmp_path, capsys):
     )
     assert code == 2 and "no/such/model" in capsys.readouterr().err
     assert not (tmp_path / "y" / "votes").exists()
+
+
+def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
+    from crowd.certify_run import certify_examples
+    from crowd.data import Example
+
+    train = [Example(t, y) for t, y in _sentences(120, 3)]
+    test = [Example(t, y) for t, y in _sentences(20, 4)]
+    config = _config(corpus, tiny_bert, "n_copies=4")
+    report = certify_examples(train, test, config, out=tmp_path / "api", progress=False)
+    assert len(report.clean) == 20 and report.summary["asr"] is None
+    assert report.summary["attack_budget"] is None
+    assert "clean source" in report.summary["not_covered_reason"]
+    with pytest.raises(ValueError, match=r"test labels \[0, 1, 2\]"):
+        certify_examples(train, [*test, Example("x", 2)], config, out=tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad").exists()
