@@ -26,17 +26,13 @@ from typing import Any
 import numpy as np
 
 from crowd.certify import (
-    CONFIDENT_ACCURACY_LABEL,
     Certificate,
-    attack_success_rate,
-    certified_accuracy_at_budget,
-    certified_accuracy_curve,
     certify_rows,
     lee_radius_fn,
     tv_radius_fn,
 )
-from crowd.certify.metrics import NotCovered
 from crowd.certify_config import CertifyConfig
+from crowd.certify_report import CertifyReport
 from crowd.data import Example
 from crowd.pipeline import (
     Corpora,
@@ -65,17 +61,6 @@ class CertificateSpec:
     radius_fns: Sequence[Mapping[str, Any]]
     budget: int | None
     not_covered_reason: str
-
-
-@dataclass(frozen=True)
-class CertifyReport:
-    """What a run produced: certificates for the clean and the poisoned test texts, and the summary."""
-
-    clean: tuple[Certificate, ...]
-    poison: tuple[Certificate, ...]
-    summary: dict[str, Any]
-    curve: tuple[tuple[int, float], ...]
-    markdown: str
 
 
 def run_graph(config: CertifyConfig):
@@ -257,6 +242,8 @@ def _run(config: CertifyConfig, data: PreparedData, graph, out: str | os.PathLik
         data.num_labels,
         progress,
     )
+    from crowd.certify_report import summarise, write_report
+
     certs = certify_votes(config, votes, spec, data.num_labels)
     n_clean = len(data.test_clean)
     majority = np.array([np.bincount(v, minlength=data.num_labels).argmax() for v in votes.T])
@@ -283,135 +270,3 @@ def _init_distributed() -> int:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend, timeout=timedelta(hours=12))
     return dist.get_rank()
-
-
-def summarise(
-    config: CertifyConfig,
-    data: PreparedData,
-    spec: CertificateSpec,
-    clean: Sequence[Certificate],
-    poison: Sequence[Certificate],
-    majority: np.ndarray,
-) -> CertifyReport:
-    """Metrics of THEORY §4 for one run, as a summary dict, a curve and a Markdown page."""
-    from crowd.report import hardware
-
-    labels = np.array([e.label for e in data.test_clean])
-    target = config.attack.target_label
-    non_target = [i for i, e in enumerate(data.test_poison) if e.original_label != target]
-    curve_points = certified_accuracy_curve(clean, labels, spec.kind, config.max_radius)
-    last = max([p.radius for p in curve_points if p.certified_accuracy > 0], default=0)
-    curve = tuple((p.radius, p.certified_accuracy) for p in curve_points[: last + 2])
-    at_budget = certified_accuracy_at_budget(clean, labels, spec.kind, spec.budget, spec.not_covered_reason)
-    n_clean = len(clean)
-    summary = {
-        "dataset": config.data.dataset,
-        "attack": config.attack.name,
-        "poison_rate": config.attack.poison_rate,
-        "target_label": target,
-        "n_train": len(data.train),
-        "n_poisoned_train": sum(e.poisoned for e in data.train),
-        "n_test_clean": n_clean,
-        "n_test_poison_non_target": len(non_target),
-        "model": config.model.name,
-        "learner": config.model.learner,
-        "noise": spec.noise,
-        "n_copies": config.n_copies,
-        "alpha": config.alpha,
-        "selection": config.selection,
-        "seed": config.seed,
-        "hardware": hardware(),
-        "cacc": float(np.mean([c.label == y for c, y in zip(clean, labels)])),
-        "abstain_rate_clean": float(np.mean([c.abstained for c in clean])),
-        "majority_vote_accuracy": float(np.mean(majority[:n_clean] == labels)),
-        "asr": attack_success_rate([poison[i] for i in non_target], target) if non_target else None,
-        "majority_vote_asr": (
-            float(np.mean(majority[n_clean:][non_target] == target)) if non_target else None
-        ),
-        "confident_accuracy": float(np.mean([c.label == y for c, y in zip(clean, labels)])),
-        "certificate": spec.kind,
-        "radius_unit": spec.unit,
-        "attack_budget": spec.budget,
-        "certified_accuracy_at_budget": at_budget if not isinstance(at_budget, NotCovered) else None,
-        "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
-        "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
-    }
-    return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
-
-
-def render_markdown(s: Mapping[str, Any]) -> str:
-    """The Markdown summary page of a run (rendered from the summary dict, never edited by hand)."""
-
-    def pct(x: float | None) -> str:
-        return "—" if x is None else f"{100 * x:.1f}%"
-
-    budget = (
-        f"{pct(s['certified_accuracy_at_budget'])} at budget {s['attack_budget']}"
-        if s["not_covered_reason"] is None
-        else s["not_covered_reason"]
-    )
-    rows = [
-        ("CACC (smoothed; abstentions count as wrong)", pct(s["cacc"])),
-        ("majority-vote accuracy (no abstention)", pct(s["majority_vote_accuracy"])),
-        ("abstention rate (clean)", pct(s["abstain_rate_clean"])),
-        (f"ASR ({s['n_test_poison_non_target']} poisoned non-target test texts)", pct(s["asr"])),
-        ("majority-vote ASR", pct(s["majority_vote_asr"])),
-        (CONFIDENT_ACCURACY_LABEL, pct(s["confident_accuracy"])),
-        (f"certified accuracy at the attack budget ({s['radius_unit']})", budget),
-    ]
-    curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["curve"][:12])
-    lines = [
-        f"# crowd certify: {s['dataset']} / {s['attack']} (rate {s['poison_rate']})",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in rows],
-        "",
-        f"Certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
-        "",
-        f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
-        f"({s['selection']}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
-        f"{s['n_test_clean']} clean test texts. Hardware: {s['hardware']}.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def write_report(
-    out: str | os.PathLike[str], config: CertifyConfig, data: PreparedData, report: CertifyReport
-) -> None:
-    """per_text.jsonl, summary.json, summary.md, config.json and curve.png into ``out``."""
-    from crowd.config import to_dict
-    from crowd.report import plot_curves, write_run
-
-    rows = []
-    for split, examples, certs in (
-        ("clean", data.test_clean, report.clean),
-        ("poison", data.test_poison, report.poison),
-    ):
-        for i, (e, c) in enumerate(zip(examples, certs)):
-            rows.append(
-                {
-                    "split": split,
-                    "index": i,
-                    "text": e.text,
-                    "label": e.label,
-                    "true_label": e.original_label,
-                    "prediction": c.label,
-                    "abstained": c.abstained,
-                    "counts": list(c.counts),
-                    "p_lower": c.p_lower,
-                    "p_upper_runner_up": c.p_upper_runner_up,
-                    "radii": dict(c.radii),
-                }
-            )
-    s = report.summary
-    write_run(out, rows, s, report.markdown, to_dict(config))
-    xs = [r for r, _ in report.curve]
-    ys = [a for _, a in report.curve]
-    plot_curves(
-        Path(out) / "curve.png",
-        {f"{s['dataset']} clean test": (xs, ys)},
-        f"{s['dataset']} / {s['attack']}: {s['noise'][:60]}",
-        s["radius_unit"],
-        budget=s["attack_budget"] if s["not_covered_reason"] is None else None,
-    )
