@@ -79,8 +79,9 @@ def _synonym_spec(
 ) -> CertificateSpec:
     from crowd.budget import attack_budget
     from crowd.noise import CrowdNoise, SaferNoise
+    from crowd.paths import cache_dir
 
-    noise = (CrowdNoise if config.noise.kind == "crowd" else SaferNoise)(graph)
+    noise = CrowdNoise(graph, cache_dir() / "noise") if config.noise.kind == "crowd" else SaferNoise(graph)
     make_copy = synonym_copy_factory(noise, corpora, encoder, config.seed, config.noise.noise_test)
     word_tv = noise.max_tv_array(list(corpora.test.vocab))
     tv = np.sort(word_tv[corpora.train.ids])[::-1][: config.max_radius + 1]

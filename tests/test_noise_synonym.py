@@ -109,3 +109,19 @@ def test_max_tv_array_is_the_worst_neighbour(graph):
     expected = max(noise.tv("good", w) for w in ["fine", "nice", "great"])
     np.testing.assert_allclose(noise.max_tv_array(["good", "zzz", "good"]), [expected, 0.0, expected])
     assert noise.max_tv("good") == pytest.approx(expected)
+
+
+def test_crowd_distribution_disk_cache(graph, tmp_path, monkeypatch):
+    first = CrowdNoise(graph, cache_dir=tmp_path)
+    first.precompute()
+    files = list(tmp_path.glob("crowd_pi_v*_*.npy"))
+    assert len(files) == 1
+    import crowd.noise.synonym as synonym_module
+
+    def no_quadrature(*args, **kwargs):
+        raise AssertionError("the cached distribution should have been used")
+
+    monkeypatch.setattr(synonym_module, "induced_probs_csr", no_quadrature)
+    second = CrowdNoise(graph, cache_dir=tmp_path)
+    for word in ("good", "fine", "movie"):
+        assert np.array_equal(second.distribution(word)[1], first.distribution(word)[1])

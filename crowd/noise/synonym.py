@@ -19,7 +19,9 @@ from the distributions actually sampled, over output strings.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -166,13 +168,34 @@ class CrowdNoise(SynonymNoise):
     """CROWD's beta-weighted substitution (Sun, Sen, Ruan), sampled from its exact ``π_w``.
 
     ``π_w`` is computed by quadrature in :func:`crowd.noise.beta.induced_probs_csr`, lazily for the rows a
-    vocabulary (or a TV query) needs, and cached.
+    vocabulary (or a TV query) needs, and cached in memory; with ``cache_dir`` also on disk, keyed by the
+    graph's content hash (about a minute of quadrature for a 16k-word graph is then paid once).
     """
 
     name = "crowd"
+    cache_version = 1  # bump when the quadrature changes
+
+    def __init__(self, graph: SynonymGraph, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(graph)
+        self._cache_file = None
+        if cache_dir is not None:
+            key = f"crowd_pi_v{self.cache_version}_{graph.content_hash()[:20]}.npy"
+            self._cache_file = Path(cache_dir) / key
+            if self._cache_file.exists():
+                cached = np.load(self._cache_file, allow_pickle=False)
+                if cached.shape == self._probs.shape:
+                    self._probs = cached
 
     def _compute_rows(self, rows: np.ndarray) -> np.ndarray:
         return induced_probs_csr(self.graph.indptr, self.graph.sims, rows)
+
+    def _row_probs(self, rows: np.ndarray) -> None:
+        before = int(np.isnan(self._probs).sum())
+        super()._row_probs(rows)
+        if self._cache_file is not None and int(np.isnan(self._probs).sum()) != before:
+            from crowd.io import write_npy
+
+            write_npy(self._cache_file, self._probs)
 
     def precompute(self) -> None:
         """Compute ``π`` for every row of the graph now."""
