@@ -174,12 +174,14 @@ def head_rows(model_dir: str, make_copy, s: Scale, dev: torch.device, labels) ->
         max_length=s.max_length,
         copies_per_group=min(128, s.head_copies),
     )
-    start, votes = time.perf_counter(), []
+    start, votes, tokens = time.perf_counter(), [], 0
     for g in range(math.ceil(s.head_copies / learner.copies_per_group)):
         idx = list(
             range(g * learner.copies_per_group, min((g + 1) * learner.copies_per_group, s.head_copies))
         )
-        votes.append(learner.fit_predict(model_dir, [make_copy(j) for j in idx], idx, 0, str(dev), 2))
+        group = [make_copy(j) for j in idx]
+        tokens += sum(int(c.train_mask.sum() + c.test_mask.sum()) for c in group)
+        votes.append(learner.fit_predict(model_dir, group, idx, 0, str(dev), 2))
     seconds = time.perf_counter() - start
     votes = np.concatenate(votes)
     texts = s.head_copies * (len(labels) + s.n_train)
@@ -192,8 +194,31 @@ def head_rows(model_dir: str, make_copy, s: Scale, dev: torch.device, labels) ->
             votes,
             labels,
             smoothed_accuracy=round(float((majority == labels).mean()), 4),
+            **peak_fraction(model_dir, tokens, seconds, dev),
         )
     ]
+
+
+# Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, by substring of the device name.
+BF16_PEAK = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
+
+
+def peak_fraction(model_dir: str, tokens: int, seconds: float, dev: torch.device) -> dict:
+    """Encoder FLOP/s of the head-only run (2 x non-embedding parameters x tokens, attention ignored)
+    and its fraction of the card's bf16 peak. Distinct texts are encoded once, so this counts the work a
+    run without de-duplication would do: an upper bound on the arithmetic actually performed."""
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(model_dir)
+    h, layers, inter = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size
+    params = layers * (4 * h * h + 2 * h * inter)
+    flops = 2.0 * params * tokens / seconds
+    out = {"tokens": tokens, "encoder_tflops_per_s": round(flops / 1e12, 3)}
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else ""
+    peak = next((v for k, v in BF16_PEAK.items() if k in name), None)
+    if peak is not None:
+        out["fraction_of_bf16_peak"] = round(flops / peak, 4)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
