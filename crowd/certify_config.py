@@ -62,13 +62,15 @@ class NoiseConfig:
 
     ``crowd``: CROWD's beta-weighted synonym substitution; ``safer``: SAFER's uniform
     substitution (both over the synonym graph ``graph``, the default graph when
-    unset); ``wang``: keep-β noise on the wordpiece-token coordinates of training
+    unset); ``dpa``: no noise, deterministic partition aggregation (Levine & Feizi 2021): training
+    example ``i`` goes to partition ``sha256(label, text) mod n_copies``, one model per partition;
+    ``wang``: keep-β noise on the wordpiece-token coordinates of training
     and test texts (the ``model.max_length - 2`` content positions between [CLS]
     and [SEP], PAD-padded; domain = the tokenizer's vocabulary) and on training
     labels (domain = the classes).
     """
 
-    kind: Literal["crowd", "safer", "wang"] = "crowd"
+    kind: Literal["crowd", "safer", "wang", "dpa"] = "crowd"
     graph: str | None = None
     beta_token: float = 0.9
     beta_label: float = 0.9

@@ -17,6 +17,7 @@ The attack budget in each certificate's unit is measured on the poisoned corpus
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import numpy as np
 from crowd.certify import (
     Certificate,
     certify_rows,
+    dpa_certificates,
     lee_radius_fn,
     tv_radius_fn,
 )
@@ -40,6 +42,7 @@ from crowd.pipeline import (
     check_labels,
     fingerprint,
     keep_beta_copy_factory,
+    partition_copy_factory,
     prepare_data,
     resolve_device,
     synonym_copy_factory,
@@ -67,7 +70,7 @@ def run_graph(config: CertifyConfig):
     """The run's synonym graph, if the noise or the attack needs one (``noise.graph``/``attack.graph`` or default)."""
     from crowd.synonym_graph import load_graph
 
-    if config.noise.kind != "wang":
+    if config.noise.kind in ("crowd", "safer"):
         return load_graph(config.noise.graph, config.data.data_root)
     if config.attack.name == "wordsub":
         return load_graph(config.attack.graph, config.data.data_root)
@@ -148,11 +151,27 @@ def _wang_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, enco
     )
 
 
+def _dpa_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder) -> CertificateSpec:
+    from crowd.budget import attack_budget
+
+    make_copy = partition_copy_factory(data, corpora, encoder, config.n_copies)
+    budget, reason = 0, ""
+    if not data.poison_manifest.get("clean_source_known", True):
+        budget, reason = None, UNKNOWN_SOURCE
+    elif data.poison_manifest.get("attack") != "none":
+        budget = attack_budget(list(data.train_clean), list(data.train)).n_insert_delete
+    noise = f"partition aggregation (DPA), {config.n_copies} partitions by content hash"
+    unit = "training examples inserted or deleted (a changed example counts 2)"
+    return CertificateSpec("dpa", unit, noise, make_copy, (), budget, reason)
+
+
 def certificate_spec(
     config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder, graph=None
 ) -> CertificateSpec:
     if config.noise.kind == "wang":
         return _wang_spec(config, data, corpora, encoder)
+    if config.noise.kind == "dpa":
+        return _dpa_spec(config, data, corpora, encoder)
     return _synonym_spec(config, data, corpora, encoder, graph)
 
 
@@ -163,6 +182,11 @@ def certify_votes(
 
     def counts(rows: np.ndarray) -> np.ndarray:
         return np.stack([(rows == c).sum(axis=0) for c in range(num_labels)], axis=1)
+
+    if spec.kind == "dpa":
+        return dpa_certificates(
+            counts(votes), spec.noise
+        )  # deterministic: no confidence bound, no abstention
 
     if config.selection == "selection":
         k = config.n_selection
@@ -227,6 +251,8 @@ def _run(config: CertifyConfig, data: PreparedData, graph, out: str | os.PathLik
 
     rank = _init_distributed()
     learner = config.learner
+    if config.noise.kind == "dpa":  # partitions differ in size: one model per group
+        learner = dataclasses.replace(learner, copies_per_group=1)
     encoder = WordPieceEncoder(load_tokenizer(config.model.name), learner.max_length)
     corpora = word_corpora(data)
     spec = certificate_spec(config, data, corpora, encoder, graph)

@@ -224,3 +224,33 @@ def resolve_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def partition_of(example: Example, n_partitions: int) -> int:
+    """DPA's partition of a training example: a hash of its content (label and text), never of its position.
+
+    Inserting, deleting or changing one example therefore moves at most the partitions it leaves and joins.
+    """
+    digest = hashlib.sha256(f"{example.label}\t{example.text}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % n_partitions
+
+
+def partition_copy_factory(data: PreparedData, corpora: Corpora, encoder, n_partitions: int) -> CopyFactory:
+    """Copy ``j``: the training examples of partition ``j`` (no noise), and the test texts as given."""
+    from crowd.train import CopyData
+
+    parts = np.array([partition_of(e, n_partitions) for e in data.train])
+    empty = sorted(set(range(n_partitions)) - set(parts.tolist()))
+    if empty:
+        raise ValueError(
+            f"n_copies = {n_partitions} partitions of {len(data.train)} training examples leaves partition(s) "
+            f"{empty[:5]} empty; use fewer partitions"
+        )
+    train_ids, train_mask = encoder.encode(corpora.train)
+    test_ids, test_mask = encoder.encode(corpora.test)
+
+    def make_copy(j: int) -> CopyData:
+        rows = np.flatnonzero(parts == j)
+        return CopyData(train_ids[rows], train_mask[rows], corpora.train_labels[rows], test_ids, test_mask)
+
+    return make_copy

@@ -151,3 +151,24 @@ def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
     with pytest.raises(ValueError, match=r"test labels \[0, 1, 2\]"):
         certify_examples(train, [*test, Example("x", 2)], config, out=tmp_path / "bad", progress=False)
     assert not (tmp_path / "bad").exists()
+
+
+def test_dpa_partitions_and_certificates(corpus, tiny_bert, tmp_path):
+    from crowd.certify import dpa_radius
+    from crowd.data import Example
+    from crowd.pipeline import partition_of
+
+    train = [Example(t, y) for t, y in _sentences(50, 5)]
+    before = [partition_of(e, 7) for e in train]
+    after = [partition_of(e, 7) for e in [*train[:10], Example("cf inserted text", 1), *train[10:]]]
+    assert after[:10] + after[11:] == before  # an insertion moves no other example
+
+    config = _config(corpus, tiny_bert, 'noise.kind="dpa"', "n_copies=5")
+    report = run_certify(config, tmp_path / "dpa", progress=False)
+    s = report.summary
+    assert s["certificate"] == "dpa" and s["alpha"] == 0.0
+    assert s["attack_budget"] == 2 * s["n_poisoned_train"]  # each poisoned row replaced a clean one
+    for cert in report.clean:
+        assert not cert.abstained and sum(cert.counts) == 5
+        assert cert.radius("dpa") == dpa_radius(np.array(cert.counts)) <= 2
+    assert s["certified_accuracy_at_budget"] == 0.0  # a budget of 48 is far beyond 5 partitions
