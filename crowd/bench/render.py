@@ -29,6 +29,10 @@ DEFINITION_NOTES = {
     ),
     "safer": "uniform substitution; exact TV between uniform draws (SAFER's overlap formula is unsound when sets differ)",
     "wang": "keep-β over padded word-piece coordinates + labels; radius in changed training coordinates",
+    "dpa": (
+        "not in the paper (our extension): partition aggregation, deterministic; its unit, inserted/deleted "
+        "training examples, covers every attack here (a poisoned row that replaces a clean one counts 2)"
+    ),
 }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-CERTIFY_METHODS = ("crowd", "safer", "wang")
+CERTIFY_METHODS = ("crowd", "safer", "wang", "dpa")
 DEFEND_METHODS = ("none", "bki", "onion", "strip", "rap")
 SCALES = ("smoke", "cpu", "full")
 LAYOUTS = ("table2", "table3", "figure2", "curve")
