@@ -169,7 +169,7 @@ def write_report(
     plot_curves(
         Path(out) / "curve.png",
         {f"{s['dataset']} clean test": (xs, ys)},
-        f"{s['dataset']} / {s['attack']}: {s['noise'][:60]}",
+        f"{s['dataset']} / {s['attack']}: {s['certificate']} certificate, N = {s['n_copies']}",
         s["radius_unit"],
         budget=s["attack_budget"] if s["not_covered_reason"] is None else None,
     )

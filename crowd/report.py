@@ -70,6 +70,11 @@ def plot_curves(
         ax.step(list(xs), list(ys), where="post", label=label)
     if budget is not None:
         ax.axvline(budget, color="grey", linestyle="--", label=f"attack budget ({budget})")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right = max([max(xs, default=0) for xs, _ in curves.values()] + [budget or 0, 5])
+    ax.set_xlim(-0.2, right + 0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("certified accuracy")
     ax.set_ylim(0, 1)
