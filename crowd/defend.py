@@ -97,27 +97,14 @@ def load_corpus(config: DefendConfig) -> Corpus:
             *train.__dict__.values(), dev.texts, test.texts, test.labels, toy.triggered(non_target, seed)
         )
     from crowd.attacks import poison_corpus
-    from crowd.attacks.factory import make_attack
     from crowd.data import load_dataset
-    from crowd.pipeline import attack_graph
+    from crowd.pipeline import attack_from_config
 
     splits = {
         s: subsample(load_dataset(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")
         for s, n in (("train", d.max_train), ("dev", d.max_dev), ("test", d.max_test))
     }
-    attack = make_attack(
-        a.name,
-        d.dataset,
-        a.target_label,
-        a.poison_rate,
-        a.variant,
-        data=d.data_root,
-        num_triggers=a.num_triggers,
-        paraphrases=a.paraphrases,
-        style=a.style,
-        graph=attack_graph(a, d, None),
-        num_substitutions=a.num_substitutions,
-    )
+    attack = attack_from_config(a, d)
     c = poison_corpus(attack, splits["train"], splits["dev"], splits["test"], seed=seed)
     return Corpus(
         tuple(e.text for e in c.train_poisoned),

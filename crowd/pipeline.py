@@ -88,7 +88,6 @@ def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
     takes precedence when set).
     """
     from crowd.attacks import poison_corpus
-    from crowd.attacks.factory import make_attack
 
     d, a = config.data, config.attack
     train = subsample(
@@ -102,19 +101,7 @@ def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
         raise ValueError(
             f"attack.target_label {a.target_label} is not a label of {d.dataset} (0..{num_labels - 1})"
         )
-    attack = make_attack(
-        a.name,
-        d.dataset,
-        a.target_label,
-        a.poison_rate,
-        a.variant,
-        data=d.data_root,
-        num_triggers=a.num_triggers,
-        paraphrases=a.paraphrases,
-        style=a.style,
-        graph=graph,
-        num_substitutions=a.num_substitutions,
-    )
+    attack = attack_from_config(a, d, graph)
     corpus = poison_corpus(attack, train, [], test, seed=config.seed)
     return PreparedData(
         corpus.train_poisoned,
@@ -123,6 +110,25 @@ def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
         corpus.test_poison,
         num_labels,
         corpus.manifest,
+    )
+
+
+def attack_from_config(attack, data, graph=None):
+    """The attack an :class:`~crowd.certify_config.AttackConfig` describes, for the corpus of ``data``."""
+    from crowd.attacks.factory import make_attack
+
+    return make_attack(
+        attack.name,
+        data.dataset,
+        attack.target_label,
+        attack.poison_rate,
+        attack.variant,
+        data=data.data_root,
+        num_triggers=attack.num_triggers,
+        paraphrases=attack.paraphrases,
+        style=attack.style,
+        graph=attack_graph(attack, data, graph),
+        num_substitutions=attack.num_substitutions,
     )
 
 

@@ -130,3 +130,10 @@ def seeded_global_rng(device: torch.device, seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cuda"):
         torch.manual_seed(seed)
         yield
+
+
+def check_positive(config: object, names: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the first of ``names`` whose value on ``config`` is below 1."""
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be positive, got {getattr(config, name)}")

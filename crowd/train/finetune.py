@@ -41,6 +41,7 @@ from torch.func import functional_call
 from crowd.seeding import torch_seed
 from crowd.train.common import (
     autocast,
+    check_positive,
     head_parameter_names,
     init_head,
     length_batches,
@@ -70,9 +71,9 @@ class FullFineTune:
     inference_batch_size: int = 256
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_positive(
+            self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
+        )
 
     def fit_predict(
         self,

@@ -35,7 +35,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crowd.train.common import autocast, init_head, length_batches, linear_schedule, load_model, permutations
+from crowd.train.common import (
+    autocast,
+    check_positive,
+    init_head,
+    length_batches,
+    linear_schedule,
+    load_model,
+    permutations,
+)
 from crowd.train.common import to_device as rows_to_device
 from crowd.train.data import CopyData, TrainingInputError, check_group, concat_rows
 
@@ -63,9 +71,9 @@ class HeadOnly:
     init_std: float = 0.02
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_positive(
+            self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
+        )
 
     def fit_predict(
         self,
