@@ -107,6 +107,7 @@ class CertifyConfig:
     alpha: float = 0.05
     selection: Literal["bonferroni", "selection"] = "bonferroni"
     n_selection: int = 0
+    simultaneous: bool = False  # alpha split over the test texts: all certificates hold at once (Wang et al.)
     max_radius: int = 100
     data: DataConfig = field(default_factory=DataConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)

@@ -90,6 +90,7 @@ def _run_info(config: CertifyConfig, data: PreparedData, spec: CertificateSpec, 
         "n_copies": config.n_copies,
         "alpha": 0.0 if spec.kind == "dpa" else config.alpha,
         "selection": "deterministic" if spec.kind == "dpa" else config.selection,
+        "simultaneous": config.simultaneous,
         "seed": config.seed,
         "hardware": hardware(),
         "certificate": spec.kind,
@@ -128,7 +129,7 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         f"Certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
         "",
         f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
-        f"({s['selection']}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
+        f"({s['selection']}{', simultaneous over the test set' if s.get('simultaneous') else ''}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
         f"{s['n_test_clean']} clean test texts. Hardware: {s['hardware']}.",
     ]
     return "\n".join(lines) + "\n"

@@ -197,8 +197,16 @@ def certify_votes(
             spec.radius_fns,
             method="selection",
             selection_counts=counts(votes[:k]),
+            simultaneous=config.simultaneous,
         )
-    return certify_rows(counts(votes), config.alpha, spec.noise, spec.radius_fns, method="bonferroni")
+    return certify_rows(
+        counts(votes),
+        config.alpha,
+        spec.noise,
+        spec.radius_fns,
+        method="bonferroni",
+        simultaneous=config.simultaneous,
+    )
 
 
 def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True) -> CertifyReport:

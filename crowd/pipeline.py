@@ -144,9 +144,18 @@ def attack_graph(attack, data, graph):
 
 
 def fingerprint(config: CertifyConfig, data: PreparedData) -> str:
-    """Hash of everything that determines the votes: the config (minus device) and the data."""
+    """Hash of everything that determines each copy's votes: data, attack, noise, model, learner, seed.
+
+    The statistics (alpha, selection, simultaneous, max_radius) and N are left out, so a finished run can
+    be re-certified with other statistics, or extended with more copies, without retraining. Under DPA, N
+    is the number of partitions and so part of every copy's data.
+    """
     cfg = to_dict(config)
     cfg["model"].pop("device", None)
+    for key in ("alpha", "selection", "n_selection", "simultaneous", "max_radius"):
+        cfg.pop(key, None)
+    if config.noise.kind != "dpa":
+        cfg.pop("n_copies", None)
     h = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
     for e in data.train + data.test:
         h.update(f"{e.label}\t{e.text}\n".encode())

@@ -94,6 +94,18 @@ def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
     again = run_certify(config, tmp_path / "run", progress=False)
     assert time.perf_counter() - start < 20
     assert [c.counts for c in again.clean] == [c.counts for c in report.clean]
+    # Other statistics on the same votes: no retraining, and a simultaneous guarantee certifies no more texts.
+    strict = run_certify(
+        _config(corpus, tiny_bert, "alpha=0.01", "simultaneous=true"), tmp_path / "run", progress=False
+    )
+    assert [c.counts for c in strict.clean] == [c.counts for c in report.clean]
+    assert strict.summary["cacc"] <= report.summary["cacc"] and strict.summary["simultaneous"] is True
+    # More copies: the 12 stored ones are kept, only the new ones are trained.
+    votes = sorted((tmp_path / "run" / "votes" / "votes").iterdir())
+    stamps = {p.name: p.stat().st_mtime_ns for p in votes[:6]}
+    more = run_certify(_config(corpus, tiny_bert, "n_copies=18"), tmp_path / "run", progress=False)
+    assert all(sum(c.counts) == 18 for c in more.clean)
+    assert {p.name: p.stat().st_mtime_ns for p in votes[:6]} == stamps
 
 
 def test_wang_noise_certifies_l0(corpus, tiny_bert, tmp_path):
