@@ -184,3 +184,46 @@ def test_dpa_partitions_and_certificates(corpus, tiny_bert, tmp_path):
         assert not cert.abstained and sum(cert.counts) == 5
         assert cert.radius("dpa") == dpa_radius(np.array(cert.counts)) <= 2
     assert s["certified_accuracy_at_budget"] == 0.0  # a budget of 48 is far beyond 5 partitions
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    args = [
+        "certify",
+        "--no-progress",
+        "--set",
+        f'data.dataset="{corpus}"',
+        "--set",
+        f'noise.graph="{corpus / "graph"}"',
+        "--set",
+        f'model.name="{tiny_bert}"',
+        "--set",
+        'model.device="cpu"',
+        "--set",
+        "n_copies=6",
+        "--set",
+        "head.copies_per_group=2",
+        "--set",
+        'head.dtype="fp32"',
+        "--set",
+        "head.max_length=16",
+    ]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    torchrun = shutil.which("torchrun") or pytest.skip("torchrun not on PATH")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [torchrun, "--nproc-per-node", "2", "-m", "crowd", *args, "--out", str(tmp_path / "two")],
+        check=True,
+        env=env,
+        timeout=600,
+        capture_output=True,
+        executable=None,
+        cwd=tmp_path,
+    )
+    one = (tmp_path / "one" / "per_text.jsonl").read_text()
+    two = (tmp_path / "two" / "per_text.jsonl").read_text()
+    assert one == two

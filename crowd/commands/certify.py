@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 HELP = (
     "Train one classifier per noisy copy of a (poisoned) training set, take the majority vote and "
@@ -41,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"model.device={_toml_string(args.device)}")
     config = load_certify_config(args.config, overrides)
     report = run_certify(config, args.out, progress=not args.no_progress)
-    print(report.markdown)
-    print(f"results written to {args.out}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
+        print(report.markdown)
+        print(f"results written to {args.out}")
     return 0
 
 
