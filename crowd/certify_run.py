@@ -68,7 +68,7 @@ class CertificateSpec:
 
 def run_graph(config: CertifyConfig):
     """The run's synonym graph, if the noise or the attack needs one (``noise.graph``/``attack.graph`` or default)."""
-    from crowd.synonym_graph import load_graph
+    from crowd.pipeline import load_graph
 
     if config.noise.kind in ("crowd", "safer"):
         return load_graph(config.noise.graph, config.data.data_root)

