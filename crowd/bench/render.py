@@ -139,10 +139,11 @@ def curve_table(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], ra
             body.append([c.dataset, label, c.method, *[st] * 7])
             continue
         budget = "not covered" if r.get("not_covered_reason") else str(r.get("attack_budget"))
+        budget = f"{budget} ({r.get('radius_unit')})" if r.get("kind") == "certify" else "— (no certificate)"
         curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in r.get("curve", [])[:8])
         noise = ", ".join(f"{k}={v}" for k, v in r.get("noise_params", {}).items())
         metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy"))]
-        metrics += [f"{budget} ({r.get('radius_unit')})", at_budget(r), curve]
+        metrics += [budget, at_budget(r), curve or "—"]
         body.append([c.dataset, label, c.method, noise, *metrics])
     return table(header, body)
 
