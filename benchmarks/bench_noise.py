@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -20,18 +19,9 @@ import numpy as np
 
 from crowd.noise import CrowdNoise, SaferNoise
 from crowd.noise.beta import sample_beta_argmax
+from crowd.report import cpu_model
 from crowd.text import WordCorpus
 from synonyms.graph import SynonymGraph
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def synthetic_graph(n_words: int, rng: np.random.Generator) -> SynonymGraph:

@@ -37,20 +37,11 @@ def child(out: Path, wordnet: str) -> None:
     (out / "bench.json").write_text(json.dumps({"build_seconds": total}))
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def summarise(folder: Path, wall: float, rss_kib: int) -> dict:
     """One result row from the saved graph and the child's measurements."""
     import numpy as np
 
+    from crowd.report import cpu_model
     from synonyms.graph import SynonymGraph
 
     graph = SynonymGraph.load(folder)
@@ -61,7 +52,7 @@ def summarise(folder: Path, wall: float, rss_kib: int) -> dict:
              [("good", "bad"), ("love", "hate"), ("positive", "negative")] if a in graph and b in graph}  # fmt: skip
     return {
         "benchmark": "synonym_graph_default",
-        "hardware": f"{_cpu_name()}, {os.cpu_count()} cores visible (shared), {platform.machine()}",
+        "hardware": f"{cpu_model()}, {os.cpu_count()} cores visible (shared), {platform.machine()}",
         "wall_seconds": round(wall, 1),
         "build_seconds": json.loads((folder / "bench.json").read_text())["build_seconds"],
         "peak_rss_gib": round(rss_kib / 2**20, 3),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import torch
 from crowd.io import write_jsonl
 from crowd.models import load_tokenizer, make_tiny_bert
 from crowd.paths import data_root
+from crowd.report import cpu_model
 from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
 from crowd.train.common import load_model
@@ -61,7 +61,7 @@ CPU = Scale(
 def hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return f"CPU {cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def sst2_task(root: Path | None, n_train: int, n_test: int) -> KeywordTask | None:

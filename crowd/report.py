@@ -15,18 +15,21 @@ from typing import Any
 from crowd.io import write_bytes, write_json, write_jsonl, write_text
 
 
-def hardware() -> str:
-    """A short description of the machine: CPU model and core count, plus the CUDA device if any."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (else what ``platform`` knows)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    text = f"{cpu}, {os.cpu_count()} cores"
+    return platform.processor() or platform.machine()
+
+
+def hardware() -> str:
+    """A short description of the machine: CPU model and core count, plus the CUDA device if any."""
+    text = f"{cpu_model()}, {os.cpu_count()} cores"
     try:
         import torch
 
