@@ -167,10 +167,10 @@ def write_report(
     write_run(out, rows, s, report.markdown, to_dict(config))
     xs = [r for r, _ in report.curve]
     ys = [a for _, a in report.curve]
+    budget = s["attack_budget"] if s["not_covered_reason"] is None else None
     plot_curves(
         Path(out) / "curve.png",
-        {f"{s['dataset']} clean test": (xs, ys)},
+        {f"{s['dataset']} clean test": (xs, ys, budget)},
         f"{s['dataset']} / {s['attack']}: {s['certificate']} certificate, N = {s['n_copies']}",
         s["radius_unit"],
-        budget=s["attack_budget"] if s["not_covered_reason"] is None else None,
     )

@@ -53,42 +53,59 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) ->
     return "\n".join(lines) + "\n"
 
 
-def plot_curves(
-    path: str | os.PathLike[str],
-    curves: Mapping[str, tuple[Sequence[int], Sequence[float]]],
-    title: str,
-    xlabel: str,
-    budget: int | None = None,
-) -> Path:
-    """Certified accuracy against radius, one line per curve; a dashed line marks the attack budget."""
-    import io
-
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for label, (xs, ys) in curves.items():
-        ax.step(list(xs), list(ys), where="post", label=label)
-    if budget is not None:
-        ax.axvline(budget, color="grey", linestyle="--", label=f"attack budget ({budget})")
-    from matplotlib.ticker import MaxNLocator
+    return plt
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    right = max([max(xs, default=0) for xs, _ in curves.values()] + [budget or 0, 5])
-    ax.set_xlim(-0.2, right + 0.5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("certified accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+
+def save_figure(fig, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` as a PNG atomically and close it."""
+    import io
+
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
+    pyplot().close(fig)
     return write_bytes(path, buffer.getvalue())
+
+
+def plot_curves(
+    path: str | os.PathLike[str],
+    curves: Mapping[str, tuple[Sequence[int], Sequence[float], int | None]],
+    title: str,
+    xlabel: str,
+) -> Path:
+    """Certified accuracy against radius: ``{label: (radii, accuracies, attack budget or None)}``.
+
+    Each curve is a step line; its budget, when the certificate covers the attack, a dashed line of
+    the same colour.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = pyplot().subplots(figsize=(7, 4.5), dpi=120)
+    for label, (xs, ys, budget) in curves.items():
+        line = ax.step(list(xs), list(ys), where="post", label=label)[0]
+        if budget is not None:
+            ax.axvline(
+                budget, color=line.get_color(), linestyle="--", alpha=0.7, label=f"attack budget ({budget})"
+            )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right = max(
+        [max(xs, default=0) for xs, _, _ in curves.values()] + [b or 0 for _, _, b in curves.values()] + [5]
+    )
+    ax.set_xlim(-0.2, right * 1.04 + 0.5)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel("certified accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
 
 
 def write_run(

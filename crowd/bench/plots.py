@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    from crowd.io import write_bytes
-
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png")
-    _pyplot().close(fig)
-    write_bytes(path, buffer.getvalue())
+from crowd.report import pyplot, save_figure
 
 
 def _ok(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -36,7 +18,7 @@ def plot_rates(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Pat
     rows = _ok(rows)
     if not rows:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["poison_rate"])
@@ -51,34 +33,28 @@ def plot_rates(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Pat
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return path
 
 
 def plot_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Path | None:
-    """Certified accuracy against radius, one step line per certified row; budgets as dashed lines."""
+    """Certified accuracy against radius, one step line per certified row; covered budgets as dashed lines."""
+    from crowd.report import plot_curves as plot
+
     rows = [r for r in _ok(rows) if r.get("curve")]
     if not rows:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    units = set()
+    curves = {}
     for r in rows:
-        xs = [p["radius"] for p in r["curve"]]
-        ys = [p["certified_accuracy"] for p in r["curve"]]
         label = f"{r['dataset']} {r['attack']}@{r['poison_rate']:g} {r['method']} (N={r.get('n_copies')})"
-        line = ax.step(xs, ys, where="post", label=label)[0]
-        if r.get("attack_budget") is not None and not r.get("not_covered_reason"):
-            ax.axvline(r["attack_budget"], color=line.get_color(), linestyle="--", alpha=0.6)
-        units.add(str(r.get("radius_unit")))
-    ax.set_xlabel(" / ".join(sorted(units)), fontsize=8)
-    ax.set_ylabel("certified accuracy")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=10)
-    _save(fig, path)
-    return path
+        covered = r.get("attack_budget") is not None and not r.get("not_covered_reason")
+        curves[label] = (
+            [p["radius"] for p in r["curve"]],
+            [p["certified_accuracy"] for p in r["curve"]],
+            r["attack_budget"] if covered else None,
+        )
+    units = " / ".join(sorted({str(r.get("radius_unit")) for r in rows}))
+    return plot(path, curves, title, units)
 
 
 def plot_layout(run) -> list[Path]:
