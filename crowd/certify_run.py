@@ -67,13 +67,15 @@ class CertificateSpec:
 
 
 def run_graph(config: CertifyConfig):
-    """The run's synonym graph, if the noise or the attack needs one (``noise.graph``/``attack.graph`` or default)."""
+    """The synonym noise's graph (``noise.graph`` or the default); ``None`` for keep-β and DPA.
+
+    The word-substitution attack draws from it too unless ``attack.graph`` names another
+    (:func:`crowd.pipeline.attack_graph`).
+    """
     from crowd.pipeline import load_graph
 
     if config.noise.kind in ("crowd", "safer"):
         return load_graph(config.noise.graph, config.data.data_root)
-    if config.attack.name == "wordsub":
-        return load_graph(config.attack.graph, config.data.data_root)
     return None
 
 

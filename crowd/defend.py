@@ -97,11 +97,10 @@ def load_corpus(config: DefendConfig) -> Corpus:
             *train.__dict__.values(), dev.texts, test.texts, test.labels, toy.triggered(non_target, seed)
         )
     from crowd.attacks import poison_corpus
-    from crowd.data import load_dataset
-    from crowd.pipeline import attack_from_config
+    from crowd.pipeline import attack_from_config, load_split
 
     splits = {
-        s: subsample(load_dataset(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")
+        s: subsample(load_split(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")
         for s, n in (("train", d.max_train), ("dev", d.max_dev), ("test", d.max_test))
     }
     attack = attack_from_config(a, d)
