@@ -79,6 +79,15 @@ def run_graph(config: CertifyConfig):
     return None
 
 
+def _budget(data: PreparedData, measure) -> tuple[int | None, str]:
+    """``(budget, reason)``: 0 for a clean run, unknown without the clean source, else ``measure()``."""
+    if not data.poison_manifest.get("clean_source_known", True):
+        return None, UNKNOWN_SOURCE
+    if data.poison_manifest.get("attack") == "none":
+        return 0, ""
+    return measure()
+
+
 def _synonym_spec(
     config: CertifyConfig, data: PreparedData, corpora: Corpora, encoder, graph
 ) -> CertificateSpec:
@@ -88,22 +97,21 @@ def _synonym_spec(
 
     noise = CrowdNoise(graph, cache_dir() / "noise") if config.noise.kind == "crowd" else SaferNoise(graph)
     make_copy = synonym_copy_factory(noise, corpora, encoder, config.seed, config.noise.noise_test)
-    word_tv = noise.max_tv_array(list(corpora.test.vocab))
-    tv = np.sort(word_tv[corpora.train.ids])[::-1][: config.max_radius + 1]
+    ids, counts = np.unique(corpora.train.ids, return_counts=True)  # only training positions are attacked
+    word_tv = noise.max_tv_array([corpora.train.vocab[i] for i in ids])
+    tv = np.sort(np.repeat(word_tv, counts))[::-1][: config.max_radius + 1]
     fns = [{"tv": tv_radius_fn(tv, config.max_radius)}] * len(corpora.test)
-    budget, reason = 0, ""
-    if not data.poison_manifest.get("clean_source_known", True):
-        budget, reason = None, UNKNOWN_SOURCE
-    elif data.poison_manifest.get("attack") != "none":
+
+    def measure() -> tuple[int | None, str]:
         b = attack_budget(list(data.train_clean), list(data.train), graph=graph)
         if b.n_label_flips or b.non_synonym_edits:
-            budget = None
-            reason = (
+            return None, (
                 f"the attack made {b.non_synonym_edits} non-synonym word edits and {b.n_label_flips} label "
                 "flips in the training set; synonym noise smooths neither, so this certificate cannot cover it"
             )
-        else:
-            budget = int(b.synonym_substitutions or 0)
+        return int(b.synonym_substitutions or 0), ""
+
+    budget, reason = _budget(data, measure)
     noise_desc = f"{config.noise.kind} synonym substitution over {graph!r}"
     unit = "synonym substitutions in the training texts"
     return CertificateSpec("tv", unit, noise_desc, make_copy, fns, budget, reason)
@@ -126,21 +134,21 @@ def _wang_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, enco
     kinds = wang.kinds()[:2]  # the attacker changes training tokens and labels; the test text is given
     make_copy = keep_beta_copy_factory(wang, corpora, encoder, data.num_labels, config.seed, w.noise_test)
     fns = [{"l0": lee_radius_fn(kinds, config.max_radius)}] * len(corpora.test)
-    budget, reason = 0, ""
-    if not data.poison_manifest.get("clean_source_known", True):
-        budget, reason = None, UNKNOWN_SOURCE
-    elif data.poison_manifest.get("attack") != "none":
-        tokenizer = encoder.tokenizer
+    tokenizer = encoder.tokenizer
+
+    def measure() -> tuple[int | None, str]:
         b = attack_budget(
             list(data.train_clean),
             list(data.train),
             length=encoder.content_length,
             tokenize=lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
         )
-        budget = int(b.l0_tokens + b.l0_labels)
+        return int(b.l0_tokens + b.l0_labels), ""
+
+    budget, reason = _budget(data, measure)
     noise = (
         f"keep-beta tokens beta={w.beta_token} d={vocab_size}, labels beta={w.beta_label} "
-        f"d={data.num_labels}, test tokens beta={w.beta_test if w.noise_test else 1.0}"
+        f"d={data.num_labels}, test tokens beta={wang.test_token_beta}"
     )
     return CertificateSpec(
         "l0",
@@ -157,11 +165,9 @@ def _dpa_spec(config: CertifyConfig, data: PreparedData, corpora: Corpora, encod
     from crowd.budget import attack_budget
 
     make_copy = partition_copy_factory(data, corpora, encoder, config.n_copies)
-    budget, reason = 0, ""
-    if not data.poison_manifest.get("clean_source_known", True):
-        budget, reason = None, UNKNOWN_SOURCE
-    elif data.poison_manifest.get("attack") != "none":
-        budget = attack_budget(list(data.train_clean), list(data.train)).n_insert_delete
+    budget, reason = _budget(
+        data, lambda: (attack_budget(list(data.train_clean), list(data.train)).n_insert_delete, "")
+    )
     noise = f"partition aggregation (DPA), {config.n_copies} partitions by content hash"
     unit = "training examples inserted or deleted (a changed example counts 2)"
     return CertificateSpec("dpa", unit, noise, make_copy, (), budget, reason)
