@@ -46,14 +46,6 @@ def require_data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return root
 
 
-def data_file(relative: str, explicit: str | os.PathLike[str] | None = None) -> Path:
-    """A file under the data root, with an error naming the expected path if it is missing."""
-    path = require_data_root(explicit) / relative
-    if not path.exists():
-        raise DataRootError(f"expected data file {path} (relative path {relative!r}) does not exist")
-    return path
-
-
 def cache_dir() -> Path:
     """Cache folder for derived artefacts (graphs, converted models): ``$CROWD_CACHE`` or ``~/.cache/crowd``."""
     value = os.environ.get(CACHE_ENV)

@@ -40,19 +40,6 @@ def hardware() -> str:
     return text
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """A Markdown table of ``rows`` restricted to ``columns``; floats shown with 4 decimals."""
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return "—" if value is None else str(value)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
     import matplotlib

@@ -135,13 +135,3 @@ def table_from_aligned(
         if not changed_only or match_key(c.text) != match_key(t.text)
     ]
     return ParaphraseTable.from_pairs(pairs, source)
-
-
-def merge_tables(tables: Sequence[ParaphraseTable], source: str) -> ParaphraseTable:
-    """One table from several (earlier tables win for duplicate clean texts)."""
-    pairs: dict[str, str] = {}
-    for table in tables:
-        for key, value in table.pairs.items():
-            pairs.setdefault(key, value)
-    notes = tuple(n for t in tables for n in t.notes)
-    return ParaphraseTable(pairs, source, notes)
