@@ -14,9 +14,15 @@ import json
 import time
 from dataclasses import replace
 
-from crowd.defend import DefendAttackConfig, DefendConfig, DefendDataConfig, DefenseConfig, run_defend
+from crowd.pipelines.defend import (
+    DefendAttackConfig,
+    DefendConfig,
+    DefendDataConfig,
+    DefenseConfig,
+    run_defend,
+)
 from crowd.report import hardware
-from crowd.victim import VictimConfig
+from crowd.train.victim import VictimConfig
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from crowd.attacks import ATTACKS, poison_corpus, table_from_openbackdoor
-from crowd.budget import attack_budget
+from crowd.attacks.budget import attack_budget
 from crowd.data import load_dataset
 from crowd.paths import require_data_root
 from synonyms.graph import SynonymGraph

@@ -27,8 +27,8 @@ LIMIT_SECONDS, LIMIT_GIB = 300.0, 4.0
 
 def child(out: Path, wordnet: str) -> None:
     """Build the default graph and save it to ``out`` (runs in the child process)."""
+    from crowd.noise.synonym_graph import GraphInputs, build_from_inputs
     from crowd.paths import require_data_root
-    from crowd.synonym_graph import GraphInputs, build_from_inputs
 
     t = time.perf_counter()
     result = build_from_inputs(GraphInputs(require_data_root(), wordnet_synonyms=wordnet))

@@ -29,12 +29,12 @@ import numpy as np
 import torch
 
 from crowd.io import write_jsonl
-from crowd.models import load_tokenizer, make_tiny_bert
 from crowd.paths import data_root
 from crowd.report import cpu_model
 from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
 from crowd.train.common import load_model
+from crowd.train.models import load_tokenizer, make_tiny_bert
 from crowd.train.toy import KeywordTask, copy_maker, keyword_task
 
 

@@ -1,55 +1,13 @@
-"""Run a benchmark table or figure: cells -> rows.jsonl (resuming) -> Markdown table and PNG plots.
+"""Run a benchmark table or figure: the same as ``crowd bench`` (kept for existing scripts).
 
-    python benchmarks/run.py benchmarks/configs/table3.toml --out benchmarks/results/table3 --scale cpu
-    python benchmarks/run.py benchmarks/configs/table2.toml --out ... --scale full --max-cells 10
-    python benchmarks/run.py CONFIG --out DIR --render-only
-
-``--set`` overrides the benchmark config (e.g. ``--set 'datasets=["sst2"]'``);
-``--certify`` / ``--defend`` override every certify / defend cell
-(e.g. ``--certify n_copies=50``, ``--defend victim.epochs=1``). See docs/benchmarks.md.
+python benchmarks/run.py benchmarks/configs/table3.toml --out benchmarks/results/table3 --scale cpu
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-
-def main(argv: list[str] | None = None) -> int:
-    from crowd.bench.runner import run_benchmark
-
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("config", help="benchmark config (benchmarks/configs/*.toml)")
-    parser.add_argument("--out", required=True, help="results folder (rows.jsonl, <name>.md, PNGs, runs/)")
-    parser.add_argument("--scale", default="smoke", choices=("smoke", "cpu", "full"))
-    parser.add_argument("--set", dest="bench", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--certify", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--defend", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--retry-errors", action="store_true", help="re-run cells whose row is an error")
-    parser.add_argument("--max-cells", type=int, default=None, help="execute at most this many cells")
-    parser.add_argument("--render-only", action="store_true", help="execute nothing; render the rows")
-    parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
-    args = parser.parse_args(argv)
-    run = run_benchmark(
-        args.config,
-        args.out,
-        args.scale,
-        args.bench,
-        args.certify,
-        args.defend,
-        retry_errors=args.retry_errors,
-        max_cells=0 if args.render_only else args.max_cells,
-        progress=args.progress,
-    )
-    errors = sum(r.get("status") == "error" for r in run.rows)
-    print(
-        f"{run.config.name}: {run.executed} cells executed, {run.skipped} skipped (done), "
-        f"{len(run.cells) - len(run.rows)} pending, {errors} error rows -> {run.out}/{run.config.name}.md"
-    )
-    return 0
-
+from crowd.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["bench", *sys.argv[1:]]))

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poison": ("crowd.commands.poison", "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, ...)"),
     "certify": ("crowd.commands.certify", "train N noisy copies, vote and certify"),
     "defend": ("crowd.commands.defend", "run an empirical defense (BKI, ONION, STRIP, RAP)"),
+    "bench": ("crowd.commands.bench", "run a benchmark table or figure (resumable rows, rendered tables)"),
 }
 
 

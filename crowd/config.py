@@ -35,6 +35,9 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T
         raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
+    renamed = [getattr(cls, "RENAMED", {}).get(key) for key in unknown]
+    if any(renamed):
+        raise ConfigError(f"{where}: {next(r for r in renamed if r)}")
     if unknown:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}"
@@ -123,7 +126,9 @@ def load_toml(cls: type[T], path: str | os.PathLike[str] | None, overrides: Sequ
 def to_dict(obj: Any) -> Any:
     """A resolved config as plain TOML/JSON-friendly data."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        out = {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        name = getattr(type(obj), "name", None)  # a registry entry (e.g. a method) records its name
+        return {"name": name, **out} if isinstance(name, str) and "name" not in out else out
     if isinstance(obj, tuple | list):
         return [to_dict(v) for v in obj]
     if isinstance(obj, Path):

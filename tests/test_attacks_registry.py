@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crowd.attacks import ATTACKS, Attack, ParaphraseTable, poison_corpus, write_poisoned_corpus
-from crowd.budget import attack_budget
+from crowd.attacks.budget import attack_budget
 from crowd.data import Example, load_openbackdoor_folder
 from synonyms.graph import SynonymGraph
 

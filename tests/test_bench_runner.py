@@ -57,7 +57,7 @@ def test_failing_cell_is_an_error_row_and_the_table_goes_on(data_root, tmp_path)
 def test_rendering_is_a_function_of_the_rows(data_root, tmp_path):
     run = run_benchmark(str(CONFIGS / "wang.toml"), tmp_path, "smoke", **QUIET)
     (row,) = run.rows
-    assert row["certificate"] == "l0" and row["noise_params"]["beta_token"] == 0.9
+    assert row["certificate"] == "l0" and row["method_params"]["beta_token"] == 0.9
     assert render(run) == (tmp_path / "wang.md").read_text()
     edited = dict(row, cacc=0.5)
     assert "| 50.0 |" in render(run.__class__(**{**run.__dict__, "rows": (edited,)}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crowd.budget import attack_budget, fixed_length, word_edits
+from crowd.attacks.budget import attack_budget, fixed_length, word_edits
 from crowd.data import Example
 from crowd.text import PAD
 from synonyms.graph import SynonymGraph

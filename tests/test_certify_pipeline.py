@@ -7,11 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from crowd.pipelines.certify import load_certify_config, run_certify
 
-from crowd.certify_run import run_certify
 from crowd.cli import main
 from crowd.config import ConfigError
-from crowd.pipeline import load_certify_config
 from synonyms import SynonymGraph
 
 POSITIVE = ["good", "great", "fine", "nice", "superb"]
@@ -51,7 +50,7 @@ def corpus(tmp_path_factory):
     return folder
 
 
-def _config(corpus, tiny_bert, *extra):
+def _config(corpus, tiny_bert, *extra, graph=True):
     return load_certify_config(
         None,
         [
@@ -59,7 +58,7 @@ def _config(corpus, tiny_bert, *extra):
             "data.max_train=0",
             "data.max_test=0",
             "n_copies=12",
-            f'noise.graph="{corpus / "graph"}"',
+            *([f'method.graph="{corpus / "graph"}"'] if graph else []),
             f'model.name="{tiny_bert}"',
             'model.device="cpu"',
             "head.epochs=30",
@@ -112,11 +111,12 @@ def test_wang_noise_certifies_l0(corpus, tiny_bert, tmp_path):
     config = _config(
         corpus,
         tiny_bert,
-        'noise.kind="wang"',
-        "noise.beta_token=0.95",
-        "noise.beta_label=0.95",
+        'method.name="wang"',
+        "method.beta_token=0.95",
+        "method.beta_label=0.95",
         'attack.name="none"',
         "n_copies=12",
+        graph=False,
     )
     report = run_certify(config, tmp_path / "wang", progress=False)
     s = report.summary
@@ -129,7 +129,7 @@ def test_wang_noise_certifies_l0(corpus, tiny_bert, tmp_path):
 def test_cli_and_bad_input(corpus, tiny_bert, tmp_path, capsys):
     code = main(["certify", "--set", "n_copies=0", "--out", str(tmp_path / "x")])
     assert code == 2 and "n_copies must be >= 1" in capsys.readouterr().err
-    code = main(["certify", "--set", "noise.betta=1", "--out", str(tmp_path / "x")])
+    code = main(["certify", "--set", "method.betta=1", "--out", str(tmp_path / "x")])
     assert code == 2 and "unknown key(s) betta" in capsys.readouterr().err
     with pytest.raises(ConfigError):
         load_certify_config(None, ["attack.poison_rate=2"])
@@ -150,7 +150,8 @@ def test_cli_and_bad_input(corpus, tiny_bert, tmp_path, capsys):
 
 
 def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
-    from crowd.certify_run import certify_examples
+    from crowd.pipelines.certify import certify_examples
+
     from crowd.data import Example
 
     train = [Example(t, y) for t, y in _sentences(120, 3)]
@@ -166,16 +167,17 @@ def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
 
 
 def test_dpa_partitions_and_certificates(corpus, tiny_bert, tmp_path):
+    from crowd.methods import partition_of
+
     from crowd.certify import dpa_radius
     from crowd.data import Example
-    from crowd.pipeline import partition_of
 
     train = [Example(t, y) for t, y in _sentences(50, 5)]
     before = [partition_of(e, 7) for e in train]
     after = [partition_of(e, 7) for e in [*train[:10], Example("cf inserted text", 1), *train[10:]]]
     assert after[:10] + after[11:] == before  # an insertion moves no other example
 
-    config = _config(corpus, tiny_bert, 'noise.kind="dpa"', "n_copies=5")
+    config = _config(corpus, tiny_bert, 'method.name="dpa"', "method.partitions=5", graph=False)
     report = run_certify(config, tmp_path / "dpa", progress=False)
     s = report.summary
     assert s["certificate"] == "dpa" and s["alpha"] == 0.0
@@ -198,7 +200,7 @@ def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
         "--set",
         f'data.dataset="{corpus}"',
         "--set",
-        f'noise.graph="{corpus / "graph"}"',
+        f'method.graph="{corpus / "graph"}"',
         "--set",
         f'model.name="{tiny_bert}"',
         "--set",

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torch")
 
 from crowd.cli import main  # noqa: E402
-from crowd.defend import DefenseConfig, build_defense  # noqa: E402
+from crowd.pipelines.defend import DefenseConfig, build_defense  # noqa: E402
 
 
 def test_unknown_defense_param_is_named():

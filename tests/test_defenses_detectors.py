@@ -8,7 +8,7 @@ layers, 32 wide) saturates to one probability per class on this corpus (every in
 a class gets the same output), which leaves both detectors nothing to measure, and it
 takes most of a minute to train on two shared cores. The defenses therefore run on a
 mean-of-embeddings classifier with BERT's tokenizer (``BowClassifier``), trained through
-the same :class:`crowd.victim.Victim` loop in a few seconds: it learns the sentiment
+the same :class:`crowd.train.victim.Victim` loop in a few seconds: it learns the sentiment
 words and the trigger, its output moves with every word, and it has the word-embedding
 matrix (RAP) and a pooled representation (BKI) the defenses use. The Hugging Face path
 of the victim is tested in ``test_victim.py``.
@@ -24,7 +24,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr, toy  # noqa: E402
-from crowd.victim import Victim, VictimConfig  # noqa: E402
+from crowd.train.victim import Victim, VictimConfig  # noqa: E402
 
 
 class BowClassifier(torch.nn.Module):
@@ -53,7 +53,7 @@ class BowClassifier(torch.nn.Module):
 
 class BowVictim(Victim):
     def load(self) -> BowVictim:
-        from crowd.models import load_tokenizer
+        from crowd.train.models import load_tokenizer
 
         torch.manual_seed(0)
         self.device_ = torch.device("cpu")

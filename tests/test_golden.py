@@ -16,10 +16,10 @@ POSITIVE = ["good", "great", "fine", "nice", "superb"]
 NEGATIVE = ["bad", "awful", "poor", "dull", "weak"]
 FILLER = ["the", "film", "movie", "story", "plot", "acting", "was", "is", "really", "quite"]
 METHODS = {
-    "crowd": ['noise.kind="crowd"', "n_copies=6"],
-    "safer": ['noise.kind="safer"', "n_copies=6"],
-    "wang": ['noise.kind="wang"', "noise.beta_token=0.95", "noise.beta_label=0.95", "n_copies=6"],
-    "dpa": ['noise.kind="dpa"', "n_copies=4"],
+    "crowd": ['method.name="crowd"', "n_copies=6"],
+    "safer": ['method.name="safer"', "n_copies=6"],
+    "wang": ['method.name="wang"', "method.beta_token=0.95", "method.beta_label=0.95", "n_copies=6"],
+    "dpa": ['method.name="dpa"', "method.partitions=4"],
 }
 
 
@@ -54,14 +54,12 @@ def write_corpus(folder: Path) -> Path:
 
 
 def run_method(method: str, corpus: Path, bert: Path, out: Path) -> Path:
-    from crowd.certify_run import run_certify
-    from crowd.pipeline import load_certify_config
+    from crowd.pipelines.certify import load_certify_config, run_certify
 
     config = load_certify_config(
         None,
         [
             f'data.dataset="{corpus}"',
-            f'noise.graph="{corpus / "graph"}"',
             f'model.name="{bert}"',
             'model.device="cpu"',
             "head.epochs=5",
@@ -71,6 +69,7 @@ def run_method(method: str, corpus: Path, bert: Path, out: Path) -> Path:
             'head.dtype="fp32"',
             'head.pooling="mean"',
             *METHODS[method],
+            *([f'method.graph="{corpus / "graph"}"'] if method in ("crowd", "safer") else []),
         ],
     )
     run_certify(config, out, progress=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from crowd.models import ModelNotFoundError, resolve_model
+from crowd.train.models import ModelNotFoundError, resolve_model
 
 
 def test_minilm_alias_honours_crowd_minilm(tiny_bert, monkeypatch):

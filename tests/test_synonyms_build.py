@@ -69,7 +69,7 @@ def test_cli_import_safer(tmp_path, capsys):
 def test_default_graph_build(data_root, tmp_path, monkeypatch):
     """The default graph (about a minute on 2 CPU cores): antonym leakage and famous pairs."""
     monkeypatch.setenv("CROWD_CACHE", str(tmp_path))
-    from crowd.synonym_graph import default_graph
+    from crowd.noise.synonym_graph import default_graph
 
     graph = default_graph(data_root)
     for a, b in [("good", "bad"), ("love", "hate"), ("positive", "negative")]:

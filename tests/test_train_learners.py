@@ -10,8 +10,8 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def toy(tiny_bert):
-    from crowd.models import load_tokenizer
     from crowd.train.encode import WordPieceEncoder
+    from crowd.train.models import load_tokenizer
     from crowd.train.toy import copy_maker, keyword_task
 
     torch.set_num_threads(1)

@@ -17,8 +17,8 @@ LEARNER = dict(dtype="fp32", pooling="mean", lr=1e-2, epochs=5, copies_per_group
 
 
 def toy_copies(model_dir, seed: int = 0):
-    from crowd.models import load_tokenizer
     from crowd.train.encode import WordPieceEncoder
+    from crowd.train.models import load_tokenizer
     from crowd.train.toy import copy_maker, keyword_task
 
     task = keyword_task(n_train=300, n_test=80, seed=seed)
@@ -99,8 +99,8 @@ def test_other_configuration_refuses_to_resume(tiny_bert, tmp_path):
 
 
 def test_bad_inputs_fail_before_training(tiny_bert, tmp_path):
-    from crowd.models import ModelNotFoundError
     from crowd.train import CopyData, HeadOnly, TrainingInputError, run_votes
+    from crowd.train.models import ModelNotFoundError
 
     _, make_copy = toy_copies(tiny_bert)
     learner = HeadOnly(**LEARNER)

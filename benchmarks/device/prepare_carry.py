@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from crowd.models import load_classifier, load_tokenizer
+    from crowd.noise.synonym_graph import default_graph
     from crowd.paths import require_data_root
-    from crowd.synonym_graph import default_graph
+    from crowd.train.models import load_classifier, load_tokenizer
 
     out = Path(args.out)
     model = load_classifier("minilm", 2).base_model.to(torch.bfloat16)

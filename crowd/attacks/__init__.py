@@ -9,7 +9,7 @@ from crowd.attacks.badnets import BadNets
 from crowd.attacks.base import OPENBACKDOOR_SETTING, VARIANTS, Attack, Paraphraser
 from crowd.attacks.output import write_poisoned_corpus
 from crowd.attacks.paraphrase import ParaphraseTable, table_from_aligned, table_from_openbackdoor
-from crowd.attacks.poison import PoisonedCorpus, candidate_rows, poison_corpus
+from crowd.attacks.poison import candidate_rows, poison_corpus
 from crowd.attacks.stylebkd import StyleBkd
 from crowd.attacks.synbkd import SynBkd
 from crowd.attacks.wordsub import WordSubstitution
@@ -31,7 +31,6 @@ __all__ = [
     "BadNets",
     "ParaphraseTable",
     "Paraphraser",
-    "PoisonedCorpus",
     "StyleBkd",
     "SynBkd",
     "WordSubstitution",

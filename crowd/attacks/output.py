@@ -1,4 +1,4 @@
-"""Write a :class:`~crowd.attacks.poison.PoisonedCorpus` to a folder.
+"""Write a :class:`~crowd.data.Corpus` to a folder.
 
 OpenBackdoor layout (CSV header ``,0,1,2`` = index, text, label, poison label,
 written like ``pandas.DataFrame.to_csv``, so OpenBackdoor can load the folder)::
@@ -29,7 +29,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from crowd.attacks.poison import PoisonedCorpus
+from crowd.data.corpus import Corpus
 from crowd.data.example import Example
 from crowd.io import write_json, write_text
 
@@ -48,13 +48,13 @@ def jsonl_text(examples: Sequence[Example]) -> str:
     return "".join(json.dumps(e.to_dict(), sort_keys=True, ensure_ascii=False) + "\n" for e in examples)
 
 
-def openbackdoor_mix_order(corpus: PoisonedCorpus) -> list[Example]:
+def openbackdoor_mix_order(corpus: Corpus) -> list[Example]:
     """The mixed set as OpenBackdoor's ``poison_part`` orders it: clean rows, then poisoned rows."""
     rows = corpus.train_poisoned
     return [e for e in rows if not e.poisoned] + [e for e in rows if e.poisoned]
 
 
-def write_poisoned_corpus(corpus: PoisonedCorpus, folder: str | os.PathLike[str]) -> Path:
+def write_poisoned_corpus(corpus: Corpus, folder: str | os.PathLike[str]) -> Path:
     """Write the CSV layout, the JSON Lines and ``manifest.json`` atomically into ``folder``."""
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)

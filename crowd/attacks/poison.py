@@ -26,33 +26,16 @@ import hashlib
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from crowd.attacks.base import OPENBACKDOOR_SETTING, Attack
+from crowd.data.corpus import Corpus
 from crowd.data.example import Example
 from crowd.seeding import rng
 
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class PoisonedCorpus:
-    """A poisoned corpus; ``train_poisoned`` is index-aligned with ``train_clean``."""
-
-    train_clean: tuple[Example, ...]
-    train_poisoned: tuple[Example, ...]
-    dev_clean: tuple[Example, ...]
-    dev_poison: tuple[Example, ...]
-    test_clean: tuple[Example, ...]
-    test_poison: tuple[Example, ...]
-    manifest: dict[str, Any]
-
-    @property
-    def poisoned_indices(self) -> list[int]:
-        return [i for i, e in enumerate(self.train_poisoned) if e.poisoned]
 
 
 def poison_corpus(
@@ -61,7 +44,7 @@ def poison_corpus(
     dev: Sequence[Example],
     test: Sequence[Example],
     seed: int,
-) -> PoisonedCorpus:
+) -> Corpus:
     """Poison ``train`` (mixed set) and build dev/test poison sets with ``attack`` (see module doc)."""
     for split, examples in (("train", train), ("dev", dev), ("test", test)):
         if any(e.poisoned for e in examples):
@@ -85,7 +68,7 @@ def poison_corpus(
             "test_poison": digest(test_poison),
         },
     }
-    return PoisonedCorpus(
+    return Corpus(
         tuple(train),
         tuple(train_poisoned),
         tuple(dev),

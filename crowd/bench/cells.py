@@ -10,64 +10,26 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from crowd.bench.spec import Cell
-
-
-def substitute(overrides: Sequence[str], resources: Mapping[str, str]) -> list[str]:
-    """Replace ``{name}`` resource placeholders in override strings."""
-    out = []
-    for item in overrides:
-        for name, value in resources.items():
-            item = item.replace("{" + name + "}", value)
-        out.append(item)
-    return out
-
-
-def _grid_overrides(cell: Cell) -> list[str]:
-    a = cell.attack
-    return [
-        f'data.dataset="{cell.dataset}"',
-        f'attack.name="{a.name}"',
-        f"attack.poison_rate={cell.rate}",
-        f'attack.variant="{a.variant}"',
-    ]
-
-
-def attack_overrides(cell: Cell) -> list[str]:
-    """The cell's attack parameters (``AttackSpec.params``) as ``attack.<key>=<TOML value>`` overrides."""
-    return [f"attack.{key}={json.dumps(value)}" for key, value in cell.attack.params.items()]
+from crowd.bench.spec import Cell, resolve_resources
 
 
 def certify_cell(cell: Cell, resources: Mapping[str, str], run_dir: Path, progress: bool) -> dict[str, Any]:
-    """Train the cell's noisy copies (resuming from ``run_dir/votes``), certify and summarise."""
-    from crowd.certify_run import run_certify
-    from crowd.pipeline import load_certify_config, resolve_device
+    """Train the cell's models (resuming from ``run_dir/votes``), certify and summarise."""
+    from crowd.config import from_dict, to_dict
+    from crowd.pipelines.certify import CertifyConfig, run_certify
 
-    grid = [*_grid_overrides(cell), *attack_overrides(cell), f'noise.kind="{cell.method}"']
-    if cell.attack.name == "wordsub" and resources.get("graph"):
-        grid.append(f"attack.graph={json.dumps(resources['graph'])}")
-    config = load_certify_config(None, [*substitute(cell.overrides, resources), *grid])
+    config = from_dict(CertifyConfig, resolve_resources(cell.config, resources), cell.cell_id)
     report = run_certify(config, run_dir, progress)
     row = dict(report.summary)
     row.update(
-        method=cell.method,
-        kind="certify",
-        device=resolve_device(config.model.device),
-        max_length=config.learner.max_length,
+        method=cell.method, kind="certify", device=config.model.device, max_length=config.learner.max_length
     )
-    row["noise_params"] = _noise_params(config)
+    row["method_params"] = to_dict(config.method)
     return row
-
-
-def _noise_params(config) -> dict[str, Any]:
-    n = config.noise
-    if n.kind == "wang":
-        return {"beta_token": n.beta_token, "beta_label": n.beta_label, "beta_test": n.beta_test}
-    return {"graph": n.graph or "default graph", "noise_test": n.noise_test}
 
 
 class VictimCache:
@@ -78,7 +40,7 @@ class VictimCache:
 
     def get(self, config, cell: Cell, corpus) -> tuple[Any, float]:
         from crowd.config import to_dict
-        from crowd.victim import Victim
+        from crowd.train.victim import Victim
 
         key = json.dumps(
             [
@@ -100,16 +62,11 @@ class VictimCache:
 
 def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) -> dict[str, Any]:
     """The undefended victim (method ``none``) or one defense, with CACC/ASR (THEORY §4) and FRR/FAR."""
-    from crowd.config import load_toml
-    from crowd.defend import DefendConfig, apply_defense, attack_metrics, build_defense, load_corpus
+    from crowd.config import from_dict
+    from crowd.pipelines.defend import DefendConfig, apply_defense, attack_metrics, build_defense, load_corpus
     from crowd.report import hardware
 
-    grid = [*_grid_overrides(cell), *attack_overrides(cell)]
-    if cell.attack.name == "wordsub" and resources.get("graph"):
-        grid.append(f"attack.graph={json.dumps(resources['graph'])}")
-    if cell.method != "none":
-        grid.append(f'defense.name="{cell.method}"')
-    config = load_toml(DefendConfig, None, [*substitute(cell.overrides, resources), *grid])
+    config = from_dict(DefendConfig, resolve_resources(cell.config, resources), cell.cell_id)
     corpus = load_corpus(config)
     victim, train_s = cache.get(config, cell, corpus)
     target = config.attack.target_label

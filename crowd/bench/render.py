@@ -22,18 +22,14 @@ DEFINITION_NOTES = {
     "onion": "SmolLM2-135M stands in for GPT-2 offline; padding masked out of perplexity",
     "strip": "entropy averaged per text (OpenBackdoor mixes texts); rejected inputs count as errors / failed attacks",
     "rap": "gradients zeroed per step, RAP word 'mb', tuned on clean target-class texts (OpenBackdoor: FAR ≈ 1)",
-    "crowd": (
-        "CACC of the smoothed classifier, abstentions wrong; the paper's 'certified accuracy' is a point estimate "
-        "+ 0.01 margin, at most our confident accuracy; ours at the attack budget uses the TV bound of the "
-        "sampled noise, which cannot cover inserted words or label flips"
-    ),
-    "safer": "uniform substitution; exact TV between uniform draws (SAFER's overlap formula is unsound when sets differ)",
-    "wang": "keep-β over padded word-piece coordinates + labels; radius in changed training coordinates",
-    "dpa": (
-        "not in the paper (our extension): partition aggregation, deterministic; its unit, inserted/deleted "
-        "training examples, covers every attack here (a poisoned row that replaces a clean one counts 2)"
-    ),
 }
+
+
+def definition_note(method: str) -> str:
+    """How a method's numbers are defined differently from the paper's (certified methods say it themselves)."""
+    from crowd.methods import METHODS
+
+    return METHODS[method].paper_note if method in METHODS else DEFINITION_NOTES[method]
 
 
 def pct(x: Any) -> str:
@@ -87,7 +83,7 @@ def table2(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: 
         else:
             conf = pct(r.get("confident_accuracy")) if c.kind == "certify" else "—"
             metrics = [pct(r.get("cacc")), pct(r.get("asr")), conf, at_budget(r)]
-        body.append([c.dataset, label, c.method, *metrics, PAPER_NA, DEFINITION_NOTES[c.method]])
+        body.append([c.dataset, label, c.method, *metrics, PAPER_NA, definition_note(c.method)])
     return table(header, body)
 
 
@@ -141,7 +137,7 @@ def curve_table(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], ra
         budget = "not covered" if r.get("not_covered_reason") else str(r.get("attack_budget"))
         budget = f"{budget} ({r.get('radius_unit')})" if r.get("kind") == "certify" else "— (no certificate)"
         curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in r.get("curve", [])[:8])
-        noise = ", ".join(f"{k}={v}" for k, v in r.get("noise_params", {}).items())
+        noise = ", ".join(f"{k}={v}" for k, v in r.get("method_params", {}).items())
         metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy"))]
         metrics += [budget, at_budget(r), curve or "—"]
         body.append([c.dataset, label, c.method, noise, *metrics])

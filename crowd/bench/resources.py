@@ -1,7 +1,7 @@
 """Small stand-ins the smoke scale runs on: a tiny BERT, a tiny causal LM and a tiny synonym graph.
 
-Built once into ``<out>/_resources`` and named in override strings as ``{tiny_bert}``,
-``{tiny_lm}``, ``{tiny_graph}``. They exercise the whole pipeline in seconds on a
+Built once into ``<out>/_resources`` and named in bench config tables as ``{ resource = "tiny_bert" }``
+(``tiny_lm``, ``tiny_graph``). They exercise the whole pipeline in seconds on a
 CPU; their numbers mean nothing about the methods.
 """
 
@@ -25,12 +25,6 @@ TINY_SETS = {
 RESOURCE_NAMES = ("tiny_bert", "tiny_lm", "tiny_graph")
 
 
-def needed(overrides: Iterable[str]) -> set[str]:
-    """Resource names referenced as ``{name}`` in ``overrides``."""
-    text = "\n".join(overrides)
-    return {name for name in RESOURCE_NAMES if "{" + name + "}" in text}
-
-
 def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:
     """Build (or reuse) each named resource under ``folder``; returns name -> path."""
     builders = {"tiny_bert": _tiny_bert, "tiny_lm": _tiny_lm, "tiny_graph": _tiny_graph}
@@ -44,7 +38,7 @@ def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:
 
 
 def _tiny_bert(path: Path) -> None:
-    from crowd.models import make_tiny_bert
+    from crowd.train.models import make_tiny_bert
 
     make_tiny_bert(path)
 
@@ -54,7 +48,7 @@ def _tiny_lm(path: Path) -> None:
     import torch
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-    from crowd.models import minilm_path
+    from crowd.train.models import minilm_path
 
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     torch.manual_seed(0)

@@ -61,7 +61,7 @@ def _base_row(cell: Cell, config: BenchConfig) -> dict[str, Any]:
         "attack_params": dict(cell.attack.params),
         "poison_rate": cell.rate,
         "method": cell.method,
-        "overrides": list(cell.overrides),
+        "config": cell.config,
     }
 
 
@@ -105,16 +105,13 @@ def run_benchmark(
     """Run every unfinished cell of the benchmark at ``scale`` (at most ``max_cells``), then render."""
     from crowd.bench.cells import VictimCache
     from crowd.bench.render import write_outputs
-    from crowd.bench.resources import build_resources, needed
+    from crowd.bench.resources import build_resources
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     config = load_bench_config(config_path, bench_overrides)
     grid = cells(config, scale, certify_overrides, defend_overrides)
-    s = config.scale(scale)
-    names = needed([o for c in grid for o in c.overrides] + [s.graph])
-    resources = build_resources(out / "_resources", names)
-    resources["graph"] = _substituted(s.graph, resources)
+    resources = build_resources(out / "_resources", set().union(*(c.resources() for c in grid)))
     done = {r["cell_id"]: r for r in read_rows(out)}
     executed = skipped = 0
     cache = VictimCache()
@@ -135,9 +132,3 @@ def run_benchmark(
     run = BenchRun(config, tuple(grid), rows, executed, skipped, out)
     write_outputs(run)
     return run
-
-
-def _substituted(value: str, resources: dict[str, str]) -> str:
-    for name, path in resources.items():
-        value = value.replace("{" + name + "}", path)
-    return value

@@ -1,26 +1,41 @@
 """Benchmark configs (TOML) and the grid of cells they describe.
 
-A benchmark config names a table or figure (``layout``), the grid
-(datasets × attacks × poison rates × methods) and the overrides that turn each
-cell into a ``crowd certify`` config (methods ``crowd``, ``safer``, ``wang``) or a
-``crowd defend`` config (methods ``none``, ``bki``, ``onion``, ``strip``, ``rap``).
-Three scales (``smoke``, ``cpu``, ``full``) add their own overrides and may restrict
-the grid. Override strings may name bench resources as ``{tiny_bert}``,
-``{tiny_lm}`` and ``{tiny_graph}`` (built by :mod:`crowd.bench.resources`).
+A benchmark config names a table or figure (``layout``), the grid (datasets × attacks × poison rates ×
+methods) and config TABLES that turn each cell into a ``crowd certify`` config (the certified methods of
+:data:`crowd.methods.METHODS`) or a ``crowd defend`` config (``none`` and the defenses of
+:data:`crowd.defenses.DEFENSES`). Tables are deep-merged in this order: ``[certify]``/``[defend]``, the
+scale's own, ``[method_set.NAME]`` then ``[SCALE.method_set.NAME]``, the grid coordinates, and the
+command line's ``--certify``/``--defend`` assignments. Three scales (``smoke``, ``cpu``, ``full``) may also
+restrict the grid. A value ``{ resource = "tiny_bert" }`` anywhere in a table stands for the path of a
+bench resource built by :mod:`crowd.bench.resources` (``tiny_bert``, ``tiny_lm``, ``tiny_graph``).
+``base = "FILE.toml"`` names a file (relative to the config) whose tables lie beneath this config's.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-CERTIFY_METHODS = ("crowd", "safer", "wang", "dpa")
+from crowd.methods import METHODS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 DEFEND_METHODS = ("none", "bki", "onion", "strip", "rap")
 SCALES = ("smoke", "cpu", "full")
-LAYOUTS = ("table2", "table3", "figure2", "curve")
+LAYOUTS = ("table2", "table3", "figure2", "curve", "triggers")
+
+
+def is_certified(method: str) -> bool:
+    return method in METHODS
 
 
 @dataclass(frozen=True)
@@ -31,25 +46,25 @@ class AttackSpec:
     rates: tuple[float, ...] = (0.1,)
     variant: str = "dirty"
     params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # a row label when one attack appears with several parameter sets (e.g. trigger sizes)
 
 
 @dataclass(frozen=True)
 class ScaleSpec:
-    """Overrides of one scale; non-empty ``datasets``/``attacks``/``rates``/``methods`` restrict the grid."""
+    """Config tables of one scale; non-empty ``datasets``/``attacks``/``rates``/``methods`` restrict the grid."""
 
-    certify: tuple[str, ...] = ()
-    defend: tuple[str, ...] = ()
+    certify: dict[str, Any] = field(default_factory=dict)
+    defend: dict[str, Any] = field(default_factory=dict)
     datasets: tuple[str, ...] = ()
     attacks: tuple[str, ...] = ()
     rates: tuple[float, ...] = ()
     methods: tuple[str, ...] = ()
     method_set: dict[str, Any] = field(default_factory=dict)
-    graph: str = ""  # synonym graph of the word-substitution attack in defend cells ("" = default graph)
 
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """A table or figure: its grid, base overrides, per-method overrides and scales."""
+    """A table or figure: its grid, base config tables, per-method tables and scales."""
 
     name: str
     title: str
@@ -57,8 +72,9 @@ class BenchConfig:
     datasets: tuple[str, ...]
     methods: tuple[str, ...]
     attacks: tuple[AttackSpec, ...]
-    certify: tuple[str, ...] = ()
-    defend: tuple[str, ...] = ()
+    base: str = ""
+    certify: dict[str, Any] = field(default_factory=dict)
+    defend: dict[str, Any] = field(default_factory=dict)
     method_set: dict[str, Any] = field(default_factory=dict)
     radii: tuple[int, ...] = (1, 2, 5)
     notes: tuple[str, ...] = ()
@@ -69,7 +85,7 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        unknown = sorted(set(self.methods) - set(CERTIFY_METHODS + DEFEND_METHODS))
+        unknown = sorted(m for m in self.methods if not is_certified(m) and m not in DEFEND_METHODS)
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}")
 
@@ -81,37 +97,85 @@ class BenchConfig:
 
 @dataclass(frozen=True)
 class Cell:
-    """One result row to compute: a method on one poisoned corpus, with its resolved overrides."""
+    """One result row to compute: a method on one poisoned corpus, with its resolved config table."""
 
     dataset: str
     attack: AttackSpec
     rate: float
     method: str
     scale: str
-    overrides: tuple[str, ...]
+    config: dict[str, Any]
 
     @property
     def kind(self) -> str:
-        return "certify" if self.method in CERTIFY_METHODS else "defend"
+        return "certify" if is_certified(self.method) else "defend"
 
     @property
     def cell_id(self) -> str:
         """Stable id: the grid coordinates plus a hash of everything that determines the result."""
-        spec = {"attack": self.attack.__dict__, "overrides": list(self.overrides), "kind": self.kind}
+        spec = {"attack": self.attack.__dict__, "config": self.config, "kind": self.kind}
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:10]
         a = self.attack
-        return f"{self.scale}/{self.dataset}/{a.name}-{a.variant}@{self.rate:g}/{self.method}/{digest}"
+        label = f"{a.name}{'[' + a.label + ']' if a.label else ''}-{a.variant}"
+        return f"{self.scale}/{self.dataset}/{label}@{self.rate:g}/{self.method}/{digest}"
 
     @property
     def slug(self) -> str:
-        return self.cell_id.replace("/", "_").replace("@", "-")
+        return self.cell_id.replace("/", "_").replace("@", "-").replace("[", "_").replace("]", "")
+
+    def resources(self) -> set[str]:
+        """Bench resources named anywhere in the cell's config."""
+        return set(_resource_names(self.config))
+
+
+def deep_merge(*tables: Mapping[str, Any]) -> dict[str, Any]:
+    """Later tables override earlier ones key by key; nested tables merge."""
+    out: dict[str, Any] = {}
+    for table in tables:
+        for key, value in table.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), dict) and "resource" not in value:
+                out[key] = deep_merge(out[key], value)
+            else:
+                out[key] = copy.deepcopy(dict(value) if isinstance(value, Mapping) else value)
+    return out
+
+
+def resolve_resources(table: Any, paths: Mapping[str, str]) -> Any:
+    """``table`` with every ``{resource = NAME}`` replaced by ``paths[NAME]``."""
+    if isinstance(table, Mapping):
+        if set(table) == {"resource"}:
+            return paths[table["resource"]]
+        return {k: resolve_resources(v, paths) for k, v in table.items()}
+    if isinstance(table, list):
+        return [resolve_resources(v, paths) for v in table]
+    return table
+
+
+def _resource_names(table: Any):
+    if isinstance(table, Mapping):
+        if set(table) == {"resource"}:
+            yield table["resource"]
+        else:
+            for value in table.values():
+                yield from _resource_names(value)
 
 
 def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:
-    """Read a benchmark config; ``overrides`` are ``key=value`` strings (TOML values)."""
-    from crowd.config import load_toml
+    """Read a benchmark config (and its ``base`` file); ``overrides`` are ``key=value`` strings (TOML values)."""
+    from crowd.config import ConfigError, from_dict, set_dotted
 
-    return load_toml(BenchConfig, path, overrides)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"benchmark config {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+    if data.get("base"):
+        base_path = Path(path).parent / data["base"]
+        data = deep_merge(tomllib.loads(base_path.read_text(encoding="utf-8")), data)
+    for assignment in overrides:
+        set_dotted(data, assignment)
+    return from_dict(BenchConfig, data, str(path))
 
 
 def _keep(values: Sequence[Any], allowed: Sequence[Any]) -> list[Any]:
@@ -121,20 +185,36 @@ def _keep(values: Sequence[Any], allowed: Sequence[Any]) -> list[Any]:
 def cells(
     config: BenchConfig, scale: str, certify_extra: Sequence[str] = (), defend_extra: Sequence[str] = ()
 ) -> list[Cell]:
-    """Every cell of the grid at ``scale``; the ``*_extra`` overrides apply last to every cell of their kind."""
+    """Every cell of the grid at ``scale``; the ``*_extra`` assignments apply last to every cell of their kind."""
+    from crowd.config import set_dotted
+
     s = config.scale(scale)
     out = []
     for dataset in _keep(config.datasets, s.datasets):
         for attack in (a for a in config.attacks if not s.attacks or a.name in s.attacks):
             for rate in _keep(attack.rates, s.rates):
                 for method in _keep(config.methods, s.methods):
-                    extra = certify_extra if method in CERTIFY_METHODS else defend_extra
-                    overrides = _overrides(config, s, method, extra)
-                    out.append(Cell(dataset, attack, rate, method, scale, overrides))
+                    table = _table(config, s, method, dataset, attack, rate)
+                    for assignment in certify_extra if is_certified(method) else defend_extra:
+                        set_dotted(table, assignment)
+                    out.append(Cell(dataset, attack, rate, method, scale, table))
     return out
 
 
-def _overrides(config: BenchConfig, s: ScaleSpec, method: str, extra: Sequence[str]) -> tuple[str, ...]:
-    base, scaled = (config.certify, s.certify) if method in CERTIFY_METHODS else (config.defend, s.defend)
-    per_method = (*config.method_set.get(method, ()), *s.method_set.get(method, ()))
-    return (*base, *scaled, *per_method, *extra)
+def _table(config: BenchConfig, s: ScaleSpec, method: str, dataset: str, attack: AttackSpec, rate: float):
+    certified = is_certified(method)
+    grid: dict[str, Any] = {
+        "data": {"dataset": dataset},
+        "attack": {"name": attack.name, "poison_rate": rate, "variant": attack.variant, **attack.params},
+    }
+    if certified:
+        grid["method"] = {"name": method}
+    elif method != "none":
+        grid["defense"] = {"name": method}
+    return deep_merge(
+        config.certify if certified else config.defend,
+        s.certify if certified else s.defend,
+        config.method_set.get(method, {}),
+        s.method_set.get(method, {}),
+        grid,
+    )

@@ -1,4 +1,4 @@
-"""``crowd certify``: train N noisy copies, vote and certify (see :func:`crowd.pipeline.run_certify`)."""
+"""``crowd certify``: train N noisy copies, vote and certify (see :func:`crowd.pipelines.certify.run_certify`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override any config field, e.g. --set n_copies=50 --set noise.kind=safer (repeatable)",
+        help="override any config field, e.g. --set n_copies=50 --set method.name=safer (repeatable)",
     )
     parser.add_argument("--out", default="runs/certify", help="output folder (default: runs/certify)")
     parser.add_argument("--data", help="data folder (default: $CROWD_DATA)")
@@ -30,8 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crowd.certify_run import run_certify
-    from crowd.pipeline import load_certify_config
+    from crowd.pipelines.certify import load_certify_config, run_certify
 
     overrides = list(args.overrides)
     if args.data:

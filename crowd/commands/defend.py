@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crowd.config import load_toml
-    from crowd.defend import DefendConfig, run_defend
+    from crowd.pipelines.defend import DefendConfig, run_defend
 
     config = load_toml(DefendConfig, args.config, args.set)
     summary = run_defend(config, args.out)

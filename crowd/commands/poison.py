@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
+from crowd.attacks.budget import attack_budget
 from crowd.attacks.factory import make_attack
-from crowd.budget import attack_budget
 from crowd.data import DATASETS, load_dataset
 from crowd.io import write_json
 

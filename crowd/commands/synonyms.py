@@ -1,7 +1,7 @@
 """``crowd synonyms``: build, import or inspect a synonym graph (see docs/synonyms.md).
 
 - ``crowd synonyms build [--out DIR]``: counter-fit vectors, post-process, build perturbation sets;
-  with no options, the default graph (:mod:`crowd.synonym_graph`), written to ``--out`` or the cache.
+  with no options, the default graph (:mod:`crowd.noise.synonym_graph`), written to ``--out`` or the cache.
 - ``crowd synonyms import-safer TABLE --out DIR [--vectors PATH]``: a SAFER ``{word: [neighbours]}`` table.
 - ``crowd synonyms show WORD [--graph DIR]``: the perturbation set of WORD with similarities.
 """
@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inputs(args: argparse.Namespace):
+    from crowd.noise.synonym_graph import DEFAULT_CORPORA, GraphInputs
     from crowd.paths import require_data_root
-    from crowd.synonym_graph import DEFAULT_CORPORA, GraphInputs
     from synonyms.build import BuildParams
     from synonyms.counterfit import CounterFitParams
     from synonyms.neighbours import NeighbourParams
@@ -89,8 +89,8 @@ def _inputs(args: argparse.Namespace):
 
 
 def _build(args: argparse.Namespace) -> int:
+    from crowd.noise.synonym_graph import CACHE_SUBDIR, build_from_inputs, cache_key
     from crowd.paths import cache_dir
-    from crowd.synonym_graph import CACHE_SUBDIR, build_from_inputs, cache_key
 
     inputs = _inputs(args)
     out = args.out or cache_dir() / CACHE_SUBDIR / cache_key(inputs)
@@ -144,8 +144,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _default_graph_folder(data: str | None) -> Path:
+    from crowd.noise.synonym_graph import CACHE_SUBDIR, GraphInputs, cache_key
     from crowd.paths import cache_dir, require_data_root
-    from crowd.synonym_graph import CACHE_SUBDIR, GraphInputs, cache_key
 
     folder = cache_dir() / CACHE_SUBDIR / cache_key(GraphInputs(require_data_root(data)))
     if not (folder / "graph.json").exists():

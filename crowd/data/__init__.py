@@ -3,6 +3,7 @@
 See ``docs/data.md`` for the formats, the normalisation step and error reporting.
 """
 
+from crowd.data.corpus import Corpus
 from crowd.data.datasets import DATASETS, SPLITS, load_dataset, load_from_hub, load_splits, read_dataset
 from crowd.data.example import Example
 from crowd.data.formats import FORMATS, DataFormatError
@@ -11,6 +12,7 @@ from crowd.data.normalize import DEFAULT, RAW, Normalization, match_key
 from crowd.data.openbackdoor import load_openbackdoor_folder
 
 __all__ = [
+    "Corpus",
     "DATASETS",
     "DEFAULT",
     "FORMATS",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 import numpy as np
 
 if TYPE_CHECKING:
-    from crowd.victim import Victim
+    from crowd.train.victim import Victim
 
 E = TypeVar("E")
 

@@ -10,7 +10,7 @@ keep the ``top_per_sample`` most influential words of the text, and score each
 word over the whole set by ``mean influence * log10(count)`` (a word that is
 influential in many texts). The highest-scoring words are the backdoor keywords;
 every training text that contains one is removed, and the victim is retrained on
-the rest (the pipeline in :mod:`crowd.defend` does the retraining).
+the rest (the pipeline in :mod:`crowd.pipelines.defend` does the retraining).
 
 Departure from OpenBackdoor's ``BKIDefender``: it keeps only the single top word,
 so a BadNets attack with several trigger words (``cf mn bb tq``) is mostly left in
@@ -31,7 +31,7 @@ import numpy as np
 from crowd.defenses.base import TrainingFilter
 
 if TYPE_CHECKING:
-    from crowd.victim import Victim
+    from crowd.train.victim import Victim
 
 
 def deletion_variants(text: str) -> list[str]:

@@ -38,7 +38,7 @@ from crowd.defenses.base import InputDetector
 from crowd.seeding import torch_seed
 
 if TYPE_CHECKING:
-    from crowd.victim import Victim
+    from crowd.train.victim import Victim
 
 
 class RAP(InputDetector):

@@ -33,7 +33,7 @@ from crowd.defenses.base import InputDetector
 from crowd.seeding import rng
 
 if TYPE_CHECKING:
-    from crowd.victim import Victim
+    from crowd.train.victim import Victim
 
 STOP_WORDS = frozenset(
     [

@@ -9,49 +9,20 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from crowd.models import ModelNotFoundError, resolve_model
 from crowd.seeding import rng, torch_seed
+from crowd.train.models import load_classifier
 
 
 def load_model(model_name: str | os.PathLike[str], num_labels: int, device: torch.device):
-    """``AutoModelForSequenceClassification`` in fp32 on ``device`` with a ``num_labels``-way head.
-
-    The head is re-initialised per copy by the learners, so a checkpoint whose
-    head has another size loads too (``ignore_mismatched_sizes``).
-    """
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
-    resolved = resolve_model(model_name)
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected: heads are re-drawn per copy
-    hf_logging.disable_progress_bar()
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            resolved,
-            num_labels=num_labels,
-            ignore_mismatched_sizes=True,
-            attn_implementation="sdpa",
-            dtype=torch.float32,  # fp32 master weights even for a checkpoint saved in bf16
-        )
-    except OSError as e:
-        raise ModelNotFoundError(f"cannot load model {model_name!r} ({resolved}): {e}") from e
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-    return model.to(device)
+    """The model in fp32 on ``device`` with a ``num_labels``-way head (:func:`crowd.train.models.load_classifier`)."""
+    return load_classifier(model_name, num_labels, dtype=torch.float32, device=device)
 
 
-def check_model(model_name: str | os.PathLike[str]) -> None:
-    """Raise :class:`ModelNotFoundError` now unless the model's config loads (cheap, no weights)."""
-    from transformers import AutoConfig
-
-    resolved = resolve_model(model_name)
-    try:
-        AutoConfig.from_pretrained(resolved)
-    except (OSError, ValueError) as e:
-        raise ModelNotFoundError(f"cannot load model {model_name!r} ({resolved}): {e}") from e
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``"auto"`` → CUDA when available, else the CPU; anything else is passed to ``torch.device``."""
+    if str(name) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def head_parameter_names(model) -> list[str]:

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from crowd.io import write_json, write_npy
-from crowd.train.common import check_model
 from crowd.train.data import CopyData, Learner, TrainingInputError, check_group
+from crowd.train.models import check_model
 
 
 class VoteStoreMismatch(ValueError):

@@ -1,4 +1,4 @@
-"""The report of a ``crowd certify`` run: metrics of THEORY §4, Markdown page, output files."""
+"""Step 4 of ``crowd certify``: the metrics of THEORY §4 from the certificates, the Markdown page, the files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -20,11 +20,11 @@ from crowd.certify import (
     confident_accuracy,
 )
 from crowd.certify.metrics import NotCovered
-from crowd.certify_config import CertifyConfig
-from crowd.pipeline import PreparedData
-
-if TYPE_CHECKING:
-    from crowd.certify_run import CertificateSpec
+from crowd.config import to_dict
+from crowd.data import Corpus
+from crowd.methods import Plan
+from crowd.pipelines.config import CertifyConfig
+from crowd.report import hardware, plot_curves, write_run
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ class CertifyReport:
 
 def summarise(
     config: CertifyConfig,
-    data: PreparedData,
-    spec: CertificateSpec,
+    data: Corpus,
+    spec: Plan,
     clean: Sequence[Certificate],
     poison: Sequence[Certificate],
     majority: np.ndarray,
@@ -50,10 +50,12 @@ def summarise(
     labels = np.array([e.label for e in data.test_clean])
     target = config.attack.target_label
     non_target = [i for i, e in enumerate(data.test_poison) if e.original_label != target]
-    curve_points = certified_accuracy_curve(clean, labels, spec.kind, config.max_radius)
+    curve_points = certified_accuracy_curve(clean, labels, spec.certificate, config.max_radius)
     last = max([p.radius for p in curve_points if p.certified_accuracy > 0], default=0)
     curve = tuple((p.radius, p.certified_accuracy) for p in curve_points[: last + 2])
-    at_budget = certified_accuracy_at_budget(clean, labels, spec.kind, spec.budget, spec.not_covered_reason)
+    at_budget = certified_accuracy_at_budget(
+        clean, labels, spec.certificate, spec.budget, spec.not_covered_reason
+    )
     vote_clean, vote_poison = majority[: len(clean)], majority[len(clean) :][non_target]
     summary = {
         **_run_info(config, data, spec, len(non_target)),
@@ -71,13 +73,11 @@ def summarise(
     return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
 
 
-def _run_info(config: CertifyConfig, data: PreparedData, spec: CertificateSpec, n_non_target: int) -> dict:
+def _run_info(config: CertifyConfig, data: Corpus, spec: Plan, n_non_target: int) -> dict:
     """What was run: corpus, attack, model, noise, statistics, hardware."""
-    from crowd.report import hardware
-
     return {
         "dataset": config.data.dataset,
-        "attack": config.attack.name if data.poison_manifest.get("attack") != "given" else "given",
+        "attack": config.attack.name if data.manifest.get("attack") != "given" else "given",
         "poison_rate": config.attack.poison_rate,
         "target_label": config.attack.target_label,
         "n_train": len(data.train),
@@ -87,13 +87,14 @@ def _run_info(config: CertifyConfig, data: PreparedData, spec: CertificateSpec, 
         "model": config.model.name,
         "learner": config.model.learner,
         "noise": spec.noise,
-        "n_copies": config.n_copies,
-        "alpha": 0.0 if spec.kind == "dpa" else config.alpha,
-        "selection": "deterministic" if spec.kind == "dpa" else config.selection,
+        "method": type(config.method).name,
+        "n_copies": spec.n_models,
+        "alpha": 0.0 if spec.deterministic else config.alpha,
+        "selection": "deterministic" if spec.deterministic else config.selection,
         "simultaneous": config.simultaneous,
         "seed": config.seed,
         "hardware": hardware(),
-        "certificate": spec.kind,
+        "certificate": spec.certificate,
         "radius_unit": spec.unit,
     }
 
@@ -136,11 +137,9 @@ def render_markdown(s: Mapping[str, Any]) -> str:
 
 
 def write_report(
-    out: str | os.PathLike[str], config: CertifyConfig, data: PreparedData, report: CertifyReport
+    out: str | os.PathLike[str], config: CertifyConfig, data: Corpus, report: CertifyReport
 ) -> None:
     """per_text.jsonl, summary.json, summary.md, config.json and curve.png into ``out``."""
-    from crowd.config import to_dict
-    from crowd.report import plot_curves, write_run
 
     rows = []
     for split, examples, certs in (

@@ -66,23 +66,47 @@ def load_tokenizer(name: str | os.PathLike[str]):
         raise ModelNotFoundError(f"cannot load a tokenizer for model {name!r} ({resolved}): {e}") from e
 
 
-def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None):
-    """``AutoModelForSequenceClassification`` with a new ``num_labels``-way head."""
+def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None, device=None):
+    """``AutoModelForSequenceClassification`` with a new ``num_labels``-way head, the one loader of crowd.
+
+    ``dtype`` defaults to fp32 (fp32 master weights even for a checkpoint saved in bf16). A checkpoint
+    whose head has another size loads too (``ignore_mismatched_sizes``): heads are re-drawn by the
+    learners anyway, so Hugging Face's "newly initialized" warnings and bars are silenced.
+    """
+    import torch
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
     resolved = resolve_model(name)
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected here
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
-        kwargs = {"num_labels": num_labels}
-        if dtype is not None:
-            kwargs["dtype"] = dtype
-        return AutoModelForSequenceClassification.from_pretrained(resolved, **kwargs)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            resolved,
+            num_labels=num_labels,
+            ignore_mismatched_sizes=True,
+            attn_implementation="sdpa",
+            dtype=torch.float32 if dtype is None else dtype,
+        )
     except OSError as e:
         raise ModelNotFoundError(f"cannot load model {name!r} ({resolved}): {e}") from e
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    return model if device is None else model.to(device)
+
+
+def check_model(name: str | os.PathLike[str]) -> None:
+    """Raise :class:`ModelNotFoundError` now unless the model's config loads (cheap, no weights)."""
+    from transformers import AutoConfig
+
+    resolved = resolve_model(name)
+    try:
+        AutoConfig.from_pretrained(resolved)
+    except (OSError, ValueError) as e:
+        raise ModelNotFoundError(f"cannot load model {name!r} ({resolved}): {e}") from e
 
 
 def make_tiny_bert(

@@ -3,7 +3,7 @@
 1. Load the corpus (:mod:`crowd.data`, or the built-in ``toy`` keyword-backdoor corpus),
    subsample if asked (seeded), poison training set and build the poisoned test set
    (:mod:`crowd.attacks`, same semantics as ``crowd certify``).
-2. Train the victim (:class:`crowd.victim.Victim`) on the poisoned training set.
+2. Train the victim (:class:`crowd.train.victim.Victim`) on the poisoned training set.
 3. Defend: BKI filters the training set and the victim is retrained on what is kept;
    ONION rewrites the test texts; STRIP/RAP are fitted on clean dev texts and flag test texts.
 4. Metrics (THEORY §4): CACC on clean test texts, ASR on poisoned non-target test texts,
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from crowd.certify_config import AttackConfig, DataConfig
-from crowd.pipeline import subsample
-from crowd.victim import Victim, VictimConfig
+from crowd.pipelines.config import AttackConfig, DataConfig
+from crowd.pipelines.corpus import subsample
+from crowd.train.victim import Victim, VictimConfig
 
 # ``data.dataset`` may also be ``toy`` (crowd.defenses.toy) here.
 DefendDataConfig = DataConfig
@@ -97,7 +97,7 @@ def load_corpus(config: DefendConfig) -> Corpus:
             *train.__dict__.values(), dev.texts, test.texts, test.labels, toy.triggered(non_target, seed)
         )
     from crowd.attacks import poison_corpus
-    from crowd.pipeline import attack_from_config, load_split
+    from crowd.pipelines.corpus import attack_from_config, load_split
 
     splits = {
         s: subsample(load_split(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")

@@ -78,7 +78,7 @@ class Victim:
         """Load the pretrained model with a fresh classification head (no training)."""
         import torch
 
-        from crowd.models import load_classifier, load_tokenizer
+        from crowd.train.models import load_classifier, load_tokenizer
 
         self.device_ = resolve_device(self.config.device)
         self.tokenizer_ = load_tokenizer(self.config.model)

@@ -1,15 +1,24 @@
 """The schema of ``crowd certify`` configs (TOML), with the defaults of the built-in run.
 
-Every field can be overridden from the command line with ``--set section.key=value``.
-The resolved config is written next to the results it produced.
+Every field can be overridden from the command line with ``--set section.key=value``. The resolved config
+is written next to the results it produced. ``[method]`` names the certified method (``name``) and holds
+that method's parameters (see :mod:`crowd.methods`); its keys are checked against that method's schema.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
+from crowd.methods import method_from_table
 from crowd.train import FullFineTune, HeadOnly
+
+NOISE_MOVED = (
+    'the [noise] section was replaced by [method]: write [method] name = "crowd" (noise.kind -> '
+    "method.name; noise.graph, noise.noise_test, noise.beta_* keep their names under method.; DPA's "
+    "partitions are method.partitions)"
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class AttackConfig:
     ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared SST-2/HSOL files use 4),
     ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for
     SST-2 and HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to
-    substitute from; default the noise's graph, else the default graph).
+    substitute from; default the method's graph, else the default graph).
     """
 
     name: str = "badnets"
@@ -57,53 +66,30 @@ class AttackConfig:
 
 
 @dataclass(frozen=True)
-class NoiseConfig:
-    """Smoothing noise.
-
-    ``crowd``: CROWD's beta-weighted synonym substitution; ``safer``: SAFER's uniform
-    substitution (both over the synonym graph ``graph``, the default graph when
-    unset); ``dpa``: no noise, deterministic partition aggregation (Levine & Feizi 2021): training
-    example ``i`` goes to partition ``sha256(label, text) mod n_copies``, one model per partition;
-    ``wang``: keep-β noise on the wordpiece-token coordinates of training
-    and test texts (the ``model.max_length - 2`` content positions between [CLS]
-    and [SEP], PAD-padded; domain = the tokenizer's vocabulary) and on training
-    labels (domain = the classes).
-    """
-
-    kind: Literal["crowd", "safer", "wang", "dpa"] = "crowd"
-    graph: str | None = None
-    beta_token: float = 0.9
-    beta_label: float = 0.9
-    beta_test: float = 0.9
-    noise_test: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("beta_token", "beta_label", "beta_test"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {value}")
-
-
-@dataclass(frozen=True)
 class ModelConfig:
-    """The base classifier and how each noisy copy trains it.
+    """The base classifier and how each copy trains it.
 
-    ``learner = "head"`` freezes the encoder and trains a linear head per copy
-    (CROWD's "only the top layer is fine-tuned"), with the ``[head]`` settings;
-    ``"full"`` fine-tunes every copy with the ``[full]`` settings.
+    ``learner = "head"`` freezes the encoder and trains a linear head per copy (CROWD's "only the top
+    layer is fine-tuned"), with the ``[head]`` settings; ``"full"`` fine-tunes every copy (``[full]``).
     """
 
     name: str = "minilm"
     learner: Literal["head", "full"] = "head"
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+
 
 @dataclass(frozen=True)
 class CertifyConfig:
-    """A whole certification run: data, attack, noise, model, statistics."""
+    """A whole certification run: data, attack, method, model, statistics."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"noise": NOISE_MOVED}
 
     seed: int = 0
-    n_copies: int = 20
+    n_copies: int = 20  # smoothing methods: N noisy copies = N trained models
     alpha: float = 0.05
     selection: Literal["bonferroni", "selection"] = "bonferroni"
     n_selection: int = 0
@@ -111,7 +97,7 @@ class CertifyConfig:
     max_radius: int = 100
     data: DataConfig = field(default_factory=DataConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
-    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    method: Any = field(default_factory=lambda: {"name": "crowd"})
     model: ModelConfig = field(default_factory=ModelConfig)
     head: HeadOnly = field(default_factory=HeadOnly)
     full: FullFineTune = field(default_factory=FullFineTune)
@@ -121,11 +107,24 @@ class CertifyConfig:
         return self.head if self.model.learner == "head" else self.full
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "method", method_from_table(self.method))
         if self.n_copies < 1:
             raise ValueError(f"n_copies must be >= 1, got {self.n_copies}")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.seed < 0:
             raise ValueError("seed must be >= 0")
+        if self.max_radius < 0:
+            raise ValueError(f"max_radius must be >= 0, got {self.max_radius}")
         if self.selection == "selection" and not 0 < self.n_selection < self.n_copies:
             raise ValueError("selection = 'selection' needs 0 < n_selection < n_copies")
+
+
+def load_certify_config(path: str | None, overrides: list[str] | tuple[str, ...] = ()) -> CertifyConfig:
+    """The config in ``path`` (or the built-in default ``crowd/configs/default.toml``) with overrides applied."""
+    from importlib.resources import files
+
+    from crowd.config import load_toml
+
+    source = path if path is not None else str(files("crowd") / "configs" / "default.toml")
+    return load_toml(CertifyConfig, source, overrides)

@@ -1,0 +1,45 @@
+"""``crowd bench CONFIG --out DIR [--scale smoke|cpu|full]``: a benchmark table or figure, resumable."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = (
+    "Run the cells of a benchmark config (benchmarks/configs/*.toml) into DIR/rows.jsonl, resuming "
+    "finished cells, then render DIR/<name>.md and its plots."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="benchmark config (benchmarks/configs/*.toml)")
+    parser.add_argument("--out", required=True, help="results folder (rows.jsonl, <name>.md, PNGs, runs/)")
+    parser.add_argument("--scale", default="smoke", choices=("smoke", "cpu", "full"))
+    parser.add_argument("--set", dest="bench", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--certify", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--defend", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--retry-errors", action="store_true", help="re-run cells whose row is an error")
+    parser.add_argument("--max-cells", type=int, default=None, help="execute at most this many cells")
+    parser.add_argument("--render-only", action="store_true", help="execute nothing; render the rows")
+    parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
+
+
+def run(args: argparse.Namespace) -> int:
+    from crowd.bench.runner import run_benchmark
+
+    run = run_benchmark(
+        args.config,
+        args.out,
+        args.scale,
+        args.bench,
+        args.certify,
+        args.defend,
+        retry_errors=args.retry_errors,
+        max_cells=0 if args.render_only else args.max_cells,
+        progress=args.progress,
+    )
+    errors = sum(r.get("status") == "error" for r in run.rows)
+    print(
+        f"{run.config.name}: {run.executed} cells executed, {run.skipped} skipped (done), "
+        f"{len(run.cells) - len(run.rows)} pending, {errors} error rows -> {run.out}/{run.config.name}.md"
+    )
+    return 0

@@ -1,0 +1,157 @@
+"""``crowd certify`` as Python functions: corpus → method plan → votes → certificates → report.
+
+1. :func:`crowd.pipelines.corpus.prepare_corpus` loads, subsamples and poisons the corpus.
+2. The method (``config.method``, :mod:`crowd.methods`) plans the run: model ``j``'s training set and test
+   inputs, the certificate and its unit, and the attack's budget in that unit.
+3. The learner trains one model per copy and predicts; votes are stored per copy under ``out/votes``
+   (:func:`crowd.train.run_votes`), so a run resumes and ``torchrun`` shards the copies.
+4. The plan certifies the votes; :mod:`crowd.pipelines.report` writes the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from crowd.config import to_dict
+from crowd.data import Corpus, Example
+from crowd.methods import Context, Plan, Statistics, Words
+from crowd.pipelines.config import CertifyConfig, load_certify_config
+from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus
+from crowd.pipelines.report import CertifyReport, summarise, write_report
+from crowd.train.models import check_model, load_tokenizer
+
+__all__ = ["certify_examples", "load_certify_config", "run_certify"]
+
+
+def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True) -> CertifyReport:
+    """Train the method's models, vote, certify, and write the report into ``out``.
+
+    The corpus is ``config.data`` poisoned by ``config.attack``. Votes are stored per copy under
+    ``out/votes``; re-running with the same config resumes. Each certificate holds for the distribution
+    named in it: with probability ≥ 1 − alpha over the sampled copies for smoothing methods,
+    deterministically for partition methods (see :mod:`crowd.certify`).
+    """
+    check_model(config.model.name)
+    graph = method_graph(config)
+    corpus = prepare_corpus(config.data, config.attack, config.seed, graph)
+    return _run(config, corpus, graph, out, progress)
+
+
+def certify_examples(
+    train: Sequence[Example],
+    test: Sequence[Example],
+    config: CertifyConfig | None = None,
+    out: str | os.PathLike[str] = "runs/certify",
+    test_poison: Sequence[Example] = (),
+    train_clean: Sequence[Example] | None = None,
+    progress: bool = True,
+) -> CertifyReport:
+    """Certify a corpus given as :class:`~crowd.data.Example` lists (``config.data``/``config.attack.name`` unused).
+
+    ``train`` is the (possibly poisoned) training set the defender receives, ``test`` the clean
+    test texts, ``test_poison`` triggered test texts (their ``source_label`` is the true label;
+    ASR counts those whose true label is not ``config.attack.target_label``). ``train_clean``,
+    index-aligned with ``train``, is the clean source: with it the report gives the attack
+    budget; without it the budget is unknown and reported as not covered.
+    """
+    config = config or CertifyConfig()
+    check_model(config.model.name)
+    graph = method_graph(config)
+    return _run(config, given_corpus(train, test, test_poison, train_clean), graph, out, progress)
+
+
+def method_graph(config: CertifyConfig):
+    """The synonym graph of a method that uses one (``method.graph`` or the default); else ``None``.
+
+    The word-substitution attack draws from it too unless ``attack.graph`` names another.
+    """
+    if config.method.uses_graph:
+        return load_graph(config.method.graph, config.data.data_root)
+    return None
+
+
+def statistics(config: CertifyConfig) -> Statistics:
+    return Statistics(
+        config.alpha, config.selection, config.n_selection, config.simultaneous, config.max_radius
+    )
+
+
+def plan_run(config: CertifyConfig, corpus: Corpus, graph, encoder) -> Plan:
+    context = Context(
+        corpus, Words.of(corpus), encoder, config.seed, config.n_copies, config.max_radius, graph
+    )
+    return config.method.plan(context)
+
+
+def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
+    """Hash of what determines each model's votes besides the learner (added by :func:`crowd.train.run_votes`).
+
+    The method's parameters (a graph by its content, not its path; CROWD's distributions by the version of
+    their computation) and the corpus content. Statistics, N of smoothing methods, the device and unused
+    learner settings are left out, so a finished run can be re-certified or extended without retraining.
+    """
+    method = to_dict(config.method)
+    method.pop("graph", None)
+    method.update(config.method.votes_identity(graph))
+    h = hashlib.sha256(json.dumps(method, sort_keys=True).encode())
+    for e in corpus.train + corpus.test:
+        h.update(f"{e.label}\t{e.text}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[str], progress: bool):
+    from crowd.train import WordPieceEncoder, local_device, run_votes
+    from crowd.train.common import resolve_device
+
+    rank = _init_distributed()
+    encoder = WordPieceEncoder(load_tokenizer(config.model.name), config.learner.max_length)
+    plan = plan_run(config, corpus, graph, encoder)
+    learner = config.learner
+    if plan.one_model_per_group:  # training sets differ in size: one model per group
+        learner = dataclasses.replace(learner, copies_per_group=1)
+    device = resolve_device(config.model.device) if world_size() == 1 else local_device()
+    votes = run_votes(
+        plan.make_copy,
+        plan.n_models,
+        learner,
+        config.model.name,
+        Path(out) / "votes",
+        config.seed,
+        str(device),
+        votes_fingerprint(config, corpus, graph),
+        corpus.num_labels,
+        progress,
+    )
+    certs = plan.certify(votes, statistics(config))
+    n_clean = len(corpus.test_clean)
+    majority = np.array([np.bincount(v, minlength=corpus.num_labels).argmax() for v in votes.T])
+    report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority)
+    if rank == 0:
+        write_report(out, config, corpus, report)
+    return report
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _init_distributed() -> int:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1) join the process group: NCCL on GPUs, gloo on CPUs."""
+    if world_size() <= 1:
+        return 0
+    from datetime import timedelta
+
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(hours=12))
+    return dist.get_rank()
