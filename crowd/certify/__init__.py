@@ -6,7 +6,10 @@ Statistics only: this package imports numpy and scipy, never torch.
 - :mod:`~crowd.certify.lee`: exact ℓ0 thresholds for keep-β noise over several coordinate kinds.
 - :mod:`~crowd.certify.lee_multiclass`: the multi-class ℓ0 condition (top vs runner-up).
 - :mod:`~crowd.certify.tv`: total-variation certificate for synonym (product) noise.
-- :mod:`~crowd.certify.dpa`: partition-aggregation radius.
+- :mod:`~crowd.certify.votes`: plurality vote-count radius (DPA and word partitions).
+- :mod:`~crowd.certify.dpa`: partition-aggregation radius (aliases of :mod:`~crowd.certify.votes`).
+- :mod:`~crowd.certify.runoff`: Run-off Election prediction and radius from per-model logits.
+- :mod:`~crowd.certify.finite_aggregation`: Finite Aggregation (DPA with spread ``d``) and its radius.
 - :mod:`~crowd.certify.certificate`: :class:`Certificate` objects from vote counts.
 - :mod:`~crowd.certify.metrics`: certified accuracy curves, confident accuracy, ASR, "not covered".
 """
@@ -28,6 +31,14 @@ from crowd.certify.certificate import (
     tv_radius_fn,
 )
 from crowd.certify.dpa import dpa_budget, dpa_predict, dpa_radii, dpa_radius
+from crowd.certify.finite_aggregation import (
+    fa_bucket_models,
+    fa_certificates,
+    fa_model_buckets,
+    fa_predict,
+    fa_radius,
+    fa_training_sets,
+)
 from crowd.certify.lee import (
     lee_radii,
     lee_radius,
@@ -48,13 +59,24 @@ from crowd.certify.metrics import (
     confident_accuracy,
     poisoned_non_target,
 )
+from crowd.certify.runoff import (
+    RunoffTally,
+    ranking_logits,
+    runoff_certificates,
+    runoff_costs,
+    runoff_predict,
+    runoff_radius,
+    runoff_tally,
+)
 from crowd.certify.tv import categorical_tv, safer_tv, tv_bound, tv_deltas, tv_radius
+from crowd.certify.votes import vote_predict, vote_radii, vote_radius, votes_to_counts
 
 __all__ = [
     "CONFIDENT_ACCURACY_LABEL",
     "Certificate",
     "CurvePoint",
     "NotCovered",
+    "RunoffTally",
     "TopClassBound",
     "attack_success_rate",
     "bound_top_class",
@@ -75,17 +97,33 @@ __all__ = [
     "dpa_predict",
     "dpa_radii",
     "dpa_radius",
-    "lee_radius_fn",
-    "lee_radius_multiclass",
+    "fa_bucket_models",
+    "fa_certificates",
+    "fa_model_buckets",
+    "fa_predict",
+    "fa_radius",
+    "fa_training_sets",
     "lee_radii",
     "lee_radius",
+    "lee_radius_fn",
+    "lee_radius_multiclass",
     "lee_threshold",
     "lee_threshold_table",
     "lee_thresholds",
     "poisoned_non_target",
+    "ranking_logits",
+    "runoff_certificates",
+    "runoff_costs",
+    "runoff_predict",
+    "runoff_radius",
+    "runoff_tally",
     "safer_tv",
     "tv_bound",
     "tv_deltas",
     "tv_radius",
     "tv_radius_fn",
+    "vote_predict",
+    "vote_radii",
+    "vote_radius",
+    "votes_to_counts",
 ]

@@ -137,10 +137,13 @@ def _certify_one(row, alpha, noise, radius_fns, method, selection) -> Certificat
     )
 
 
-def dpa_certificates(votes: np.ndarray, noise: str = "partition aggregation (DPA)") -> list[Certificate]:
-    """Deterministic DPA certificates (``alpha = 0``, never abstain) from ``(texts, classes)`` votes.
+def dpa_certificates(
+    votes: np.ndarray, noise: str = "partition aggregation (DPA)", radius_key: str = "dpa"
+) -> list[Certificate]:
+    """Deterministic plurality certificates (``alpha = 0``, never abstain) from ``(texts, classes)`` votes.
 
-    Radius kind ``"dpa"``, in inserted/deleted training examples (see :mod:`crowd.certify.dpa`).
+    ``radii[radius_key]`` is :func:`~crowd.certify.votes.vote_radius` in the aggregation's unit (``"dpa"``:
+    inserted/deleted training examples; ``"textguard"``: distinct word types, THEORY §3(d)).
     """
     return [
         Certificate(
@@ -152,7 +155,7 @@ def dpa_certificates(votes: np.ndarray, noise: str = "partition aggregation (DPA
             alpha=0.0,
             method="dpa",
             noise=noise,
-            radii={"dpa": dpa_radius(row)},
+            radii={radius_key: dpa_radius(row)},
         )
         for row in np.atleast_2d(votes)
     ]

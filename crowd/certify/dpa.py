@@ -12,36 +12,12 @@ poisoned example that *replaces* a clean one (OpenBackdoor's default) costs 2 (s
 
 from __future__ import annotations
 
-import numpy as np
+from crowd.certify.votes import vote_predict, vote_radii, vote_radius
 
-
-def _counts(counts: np.ndarray) -> np.ndarray:
-    arr = np.asarray(counts)
-    if arr.ndim != 1 or arr.size < 2 or np.any(arr < 0):
-        raise ValueError("counts must be a 1-d array of non-negative votes for at least two classes")
-    return arr.astype(np.int64)
-
-
-def dpa_predict(counts: np.ndarray) -> int:
-    """The DPA prediction: most votes, ties broken towards the smallest class index."""
-    return int(np.argmax(_counts(counts)))
-
-
-def dpa_radius(counts: np.ndarray) -> int:
-    """Certified number of inserted/deleted training examples for one test text's partition votes.
-
-    ``⌊(n_c - max_{c' != c}(n_c' + 1[c' < c])) / 2⌋`` with ``c`` = :func:`dpa_predict`; always ``>= 0``.
-    """
-    arr = _counts(counts)
-    c = int(np.argmax(arr))
-    rivals = arr + (np.arange(arr.size) < c)
-    rivals[c] = np.iinfo(np.int64).min
-    return int((arr[c] - rivals.max()) // 2)
-
-
-def dpa_radii(counts: np.ndarray) -> np.ndarray:
-    """:func:`dpa_radius` for every row of a ``(texts, classes)`` vote array."""
-    return np.array([dpa_radius(row) for row in np.atleast_2d(counts)], dtype=np.int64)
+# DPA's prediction and radius are the plurality vote-count certificate (:mod:`crowd.certify.votes`).
+dpa_predict = vote_predict
+dpa_radius = vote_radius
+dpa_radii = vote_radii
 
 
 def dpa_budget(n_poisoned: int, replaces_clean: bool = True) -> int:
