@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 import pytest
-from crowd.pipelines.certify import load_certify_config, run_certify
 
 from crowd.cli import main
 from crowd.config import ConfigError
+from crowd.pipelines.certify import load_certify_config, run_certify
 from synonyms import SynonymGraph
 
 POSITIVE = ["good", "great", "fine", "nice", "superb"]
@@ -150,9 +150,8 @@ def test_cli_and_bad_input(corpus, tiny_bert, tmp_path, capsys):
 
 
 def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
-    from crowd.pipelines.certify import certify_examples
-
     from crowd.data import Example
+    from crowd.pipelines.certify import certify_examples
 
     train = [Example(t, y) for t, y in _sentences(120, 3)]
     test = [Example(t, y) for t, y in _sentences(20, 4)]
@@ -167,10 +166,9 @@ def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
 
 
 def test_dpa_partitions_and_certificates(corpus, tiny_bert, tmp_path):
-    from crowd.methods import partition_of
-
     from crowd.certify import dpa_radius
     from crowd.data import Example
+    from crowd.methods import partition_of
 
     train = [Example(t, y) for t, y in _sentences(50, 5)]
     before = [partition_of(e, 7) for e in train]

@@ -5,7 +5,8 @@
 | ``crowd``   | Sun, Sen, Ruan (CROWD)              | beta-weighted synonym noise, copy j   | ``tv``: synonym substitutions |
 | ``safer``   | Ye et al. 2020 (SAFER)              | uniform synonym noise, copy j         | ``tv``: synonym substitutions |
 | ``wang``    | Wang et al. 2020                    | keep-β token and label noise, copy j  | ``l0``: changed tokens + labels |
-| ``dpa``     | Levine & Feizi 2021                 | partition j of a content hash         | ``dpa``: examples inserted/deleted |
+| ``dpa``     | Levine & Feizi 2021 (+ FA, run-off) | partition j of a content hash         | ``dpa``: examples inserted/deleted |
+| ``textguard`` | Pei et al. 2024 (TextGuard)       | words of md5 group j of every text    | ``textguard``: word types added/removed |
 
 See :mod:`crowd.methods.base` for the protocol.
 """
@@ -19,9 +20,10 @@ from crowd.methods.base import Context, Method, Plan, Statistics, Words
 from crowd.methods.crowd import Crowd
 from crowd.methods.dpa import DPA, partition_of
 from crowd.methods.safer import Safer
+from crowd.methods.textguard import TextGuard, sub_text, word_group
 from crowd.methods.wang import Wang
 
-METHODS: dict[str, type] = {"crowd": Crowd, "safer": Safer, "wang": Wang, "dpa": DPA}
+METHODS: dict[str, type] = {"crowd": Crowd, "safer": Safer, "wang": Wang, "dpa": DPA, "textguard": TextGuard}
 
 
 def method_from_table(table: Mapping[str, Any] | Method, where: str = "method") -> Method:
@@ -48,8 +50,11 @@ __all__ = [
     "Plan",
     "Safer",
     "Statistics",
+    "TextGuard",
     "Wang",
     "Words",
     "method_from_table",
     "partition_of",
+    "sub_text",
+    "word_group",
 ]

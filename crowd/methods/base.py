@@ -8,7 +8,8 @@ orchestration (:mod:`crowd.pipelines.certify`) calls, in order:
    encoded training set and test inputs), the number of models, the noise description, the certificate's
    kind and unit, and the attack's budget in that unit;
 2. the learner trains one model per copy and predicts (:func:`crowd.train.run_votes`);
-3. ``plan.certify(votes, stats)`` → one :class:`~crowd.certify.Certificate` per test text.
+3. ``plan.certify(votes, stats, logits)`` → one :class:`~crowd.certify.Certificate` per test text
+   (``votes`` ``(models, texts)``; ``logits`` ``(models, texts, classes)`` when ``plan.needs_logits``).
 
 Methods are frozen dataclasses of their parameters (the ``[method]`` table of a config, unknown keys
 rejected), so a method object is also its config.
@@ -70,7 +71,7 @@ class Context:
 
 
 CopyFactory = Callable[[int], Any]
-Certifier = Callable[[np.ndarray, Statistics], list[Certificate]]
+Certifier = Callable[[np.ndarray, Statistics, "np.ndarray | None"], list[Certificate]]
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Plan:
     certify: Certifier
     deterministic: bool
     one_model_per_group: bool = False  # training sets differ in size: learners train them one at a time
+    needs_logits: bool = False  # run-off election reads every model's logits, not only its vote
+    reference_world: str = "the clean training set (the attack's source, before poisoning)"
 
 
 class Method(Protocol):
@@ -118,7 +121,7 @@ def smoothed_certifier(noise: str, radius_fns: Sequence[dict], num_labels: int) 
     With ``selection = "selection"`` the first ``n_selection`` copies pick the class and the rest bound it.
     """
 
-    def certify(votes: np.ndarray, stats: Statistics) -> list[Certificate]:
+    def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
         k = stats.n_selection if stats.selection == "selection" else 0
         return certify_rows(
             vote_counts(votes[k:], num_labels),
@@ -129,5 +132,36 @@ def smoothed_certifier(noise: str, radius_fns: Sequence[dict], num_labels: int) 
             selection_counts=vote_counts(votes[:k], num_labels) if k else None,
             simultaneous=stats.simultaneous,
         )
+
+    return certify
+
+
+AGGREGATIONS = ("plurality", "runoff")
+
+
+def check_aggregation(aggregation: str) -> None:
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
+
+
+def aggregate_certifier(
+    aggregation: str, key: str, noise: str, num_labels: int, fa: tuple[int, int] | None = None
+):
+    """Deterministic certificates of an ensemble whose model ``j`` sees only its own part of the data.
+
+    ``plurality``: vote-count radius (ties to the smallest class); ``runoff``: run-off election over each
+    model's logits (Rezaei et al. 2023); ``fa = (k, d)``: Finite Aggregation's radius for ``k·d`` models
+    with spread ``d`` (Wang, Levine, Feizi 2022). Every radius counts parts an adversary may change.
+    """
+    from crowd.certify import dpa_certificates, fa_certificates, runoff_certificates
+
+    def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
+        if aggregation == "runoff":
+            if logits is None:
+                raise ValueError("run-off election needs every model's logits; none were stored")
+            return runoff_certificates(np.transpose(logits, (1, 0, 2)), radius_key=key, noise=noise)
+        if fa is not None and fa[1] > 1:
+            return fa_certificates(votes.T, fa[0], fa[1], num_labels, radius_key=key, noise=noise)
+        return dpa_certificates(vote_counts(votes, num_labels), noise, radius_key=key)
 
     return certify

@@ -1,12 +1,16 @@
-"""Deep Partition Aggregation (Levine & Feizi, ICLR 2021; THEORY §3(c)).
+"""Deep Partition Aggregation (Levine & Feizi, ICLR 2021; THEORY §3(c)), with Finite Aggregation and
+run-off election as options.
 
-Training example ``e`` goes to partition ``sha256(label, text) mod k`` (a content hash, so inserting,
-deleting or changing one example moves no other), one model is trained per partition, and the test text
-is given as is. Certificate ``dpa``: deterministic (no α, no abstention), radius
-``⌊(n_c − max_{c'≠c}(n_{c'} + 1[c' < c]))/2⌋`` in training examples inserted or deleted (a poisoned row
-that replaces a clean one counts 2). Reference world: the clean training set. It covers every poisoning
-attack (inserted triggers, paraphrases, label flips), but with ``k`` partitions the radius is at most
-``k/2``, so it certifies small poison budgets only.
+Training example ``e`` goes to bucket ``sha256(label, text) mod B`` (a content hash, so inserting, deleting
+or changing one example moves no other). DPA: ``B = k`` partitions, one model each. Finite Aggregation
+(Wang, Levine, Feizi, ICML 2022; ``spread = d > 1``): ``B = k·d`` buckets and ``k·d`` models, model ``i``
+trained on the ``d`` buckets ``i − d + 1 .. i`` (mod ``k·d``), so one example reaches ``d`` models. The test
+text is given as is. Certificate ``dpa``: deterministic (no α, no abstention), radius in training examples
+inserted or deleted (a poisoned row that replaces a clean one counts 2): the vote-count formula
+``⌊(n_c − max_{c'≠c}(n_{c'} + 1[c' < c]))/2⌋`` for plurality, FA's bucket bound for ``spread > 1``, or the
+run-off election bound over each model's logits (``aggregation = "runoff"``, Rezaei et al., ICML 2023).
+Reference world: the clean training set. It covers every poisoning attack, but with ``k`` partitions the
+radius is at most about ``k/2``, so it certifies small poison budgets only.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from typing import ClassVar
 import numpy as np
 
 from crowd.attacks.budget import attack_budget
-from crowd.certify import dpa_certificates
+from crowd.certify import fa_model_buckets
 from crowd.data import Example
-from crowd.methods.base import Context, Plan, Statistics, measured_budget, vote_counts
+from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
 
 UNIT = "training examples inserted or deleted (a changed example counts 2)"
 
@@ -33,64 +37,76 @@ def partition_of(example: Example, n_partitions: int) -> int:
 
 @dataclass(frozen=True)
 class DPA:
-    """``[method] name = "dpa"``: ``partitions`` (the number of models, ≥ 2)."""
+    """``[method] name = "dpa"``: ``partitions`` k (≥ 2), ``spread`` d (1 = DPA, > 1 = Finite Aggregation with
+    ``k·d`` models), ``aggregation`` (``"plurality"`` or ``"runoff"``; run-off needs ``spread = 1``)."""
 
     name: ClassVar[str] = "dpa"
+    uses_graph: ClassVar[bool] = False
     paper_note: ClassVar[str] = (
         "not in the paper (our extension): partition aggregation, deterministic; its unit, inserted/deleted "
         "training examples, covers every attack here (a poisoned row that replaces a clean one counts 2)"
     )
-    uses_graph: ClassVar[bool] = False
     partitions: int = 50
+    spread: int = 1
+    aggregation: str = "plurality"
 
     def __post_init__(self) -> None:
         if self.partitions < 2:
             raise ValueError(f"partitions must be >= 2, got {self.partitions}")
+        if self.spread < 1:
+            raise ValueError(f"spread must be >= 1, got {self.spread}")
+        check_aggregation(self.aggregation)
+        if self.aggregation == "runoff" and self.spread > 1:
+            raise ValueError("aggregation = 'runoff' needs spread = 1 (run-off is not combined with FA here)")
+
+    @property
+    def n_models(self) -> int:
+        return self.partitions * self.spread
 
     def votes_identity(self, graph) -> dict:
         return {}
 
     def plan(self, ctx: Context) -> Plan:
-        noise = f"partition aggregation (DPA), {self.partitions} partitions by content hash"
-        num_labels = ctx.corpus.num_labels
-
-        def certify(votes: np.ndarray, stats: Statistics):
-            return dpa_certificates(vote_counts(votes, num_labels), noise)
-
+        kind = f"finite aggregation (k={self.partitions}, d={self.spread})" if self.spread > 1 else "DPA"
+        noise = f"partition aggregation ({kind}), {self.n_models} models by content hash, {self.aggregation}"
+        corpus = ctx.corpus
         budget, reason = measured_budget(
-            ctx.corpus,
-            lambda: (attack_budget(list(ctx.corpus.train_clean), list(ctx.corpus.train)).n_insert_delete, ""),
+            corpus, lambda: (attack_budget(list(corpus.train_clean), list(corpus.train)).n_insert_delete, "")
         )
         return Plan(
             make_copy=self._copies(ctx),
-            n_models=self.partitions,
+            n_models=self.n_models,
             certificate="dpa",
             unit=UNIT,
             noise=noise,
             budget=budget,
             not_covered_reason=reason,
-            certify=certify,
+            certify=aggregate_certifier(
+                self.aggregation, "dpa", noise, corpus.num_labels, (self.partitions, self.spread)
+            ),
             deterministic=True,
             one_model_per_group=True,
+            needs_logits=self.aggregation == "runoff",
         )
 
     def _copies(self, ctx: Context):
         from crowd.train import CopyData
 
         train = ctx.corpus.train
-        parts = np.array([partition_of(e, self.partitions) for e in train])
-        empty = sorted(set(range(self.partitions)) - set(parts.tolist()))
+        buckets = np.array([partition_of(e, self.n_models) for e in train])
+        members = fa_model_buckets(self.partitions, self.spread)
+        empty = sorted(set(range(self.n_models)) - set(buckets.tolist()))
         if empty:
             raise ValueError(
-                f"method.partitions = {self.partitions} partitions of {len(train)} training examples leaves "
-                f"partition(s) {empty[:5]} empty; use fewer partitions"
+                f"method.partitions = {self.partitions} (x spread {self.spread}) buckets of {len(train)} "
+                f"training examples leave bucket(s) {empty[:5]} empty; use fewer partitions"
             )
         train_ids, train_mask = ctx.encoder.encode(ctx.words.train)
         test_ids, test_mask = ctx.encoder.encode(ctx.words.test)
         labels = ctx.words.train_labels
 
         def make_copy(j: int) -> CopyData:
-            rows = np.flatnonzero(parts == j)
+            rows = np.flatnonzero(np.isin(buckets, sorted(members[j])))
             return CopyData(train_ids[rows], train_mask[rows], labels[rows], test_ids, test_mask)
 
         return make_copy

@@ -27,7 +27,7 @@ from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train.models import check_model, load_tokenizer
 
-__all__ = ["certify_examples", "load_certify_config", "run_certify"]
+__all__ = ["certify_corpus", "certify_examples", "load_certify_config", "run_certify"]
 
 
 def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True) -> CertifyReport:
@@ -65,6 +65,18 @@ def certify_examples(
     check_model(config.model.name)
     graph = method_graph(config)
     return _run(config, given_corpus(train, test, test_poison, train_clean), graph, out, progress)
+
+
+def certify_corpus(
+    corpus: Corpus,
+    config: CertifyConfig | None = None,
+    out: str | os.PathLike[str] = "runs/certify",
+    progress: bool = True,
+) -> CertifyReport:
+    """Certify a :class:`~crowd.data.Corpus` you already hold, e.g. from :func:`crowd.attacks.poison_corpus`."""
+    config = config or CertifyConfig()
+    check_model(config.model.name)
+    return _run(config, corpus, method_graph(config), out, progress)
 
 
 def method_graph(config: CertifyConfig):

@@ -50,11 +50,21 @@ def summarise(
     labels = np.array([e.label for e in data.test_clean])
     target = config.attack.target_label
     non_target = [i for i, e in enumerate(data.test_poison) if e.original_label != target]
-    curve_points = certified_accuracy_curve(clean, labels, spec.certificate, config.max_radius)
-    last = max([p.radius for p in curve_points if p.certified_accuracy > 0], default=0)
-    curve = tuple((p.radius, p.certified_accuracy) for p in curve_points[: last + 2])
+    curve = _curve(clean, labels, spec.certificate, config.max_radius)
     at_budget = certified_accuracy_at_budget(
         clean, labels, spec.certificate, spec.budget, spec.not_covered_reason
+    )
+    triggered = [poison[i] for i in non_target]
+    true_labels = np.array([data.test_poison[i].original_label for i in non_target])
+    triggered_curve = (
+        _curve(triggered, true_labels, spec.certificate, config.max_radius) if non_target else ()
+    )
+    triggered_at_budget = (
+        certified_accuracy_at_budget(
+            triggered, true_labels, spec.certificate, spec.budget, spec.not_covered_reason
+        )
+        if non_target
+        else None
     )
     vote_clean, vote_poison = majority[: len(clean)], majority[len(clean) :][non_target]
     summary = {
@@ -67,10 +77,22 @@ def summarise(
         "confident_accuracy": confident_accuracy(clean, labels),
         "attack_budget": spec.budget,
         "certified_accuracy_at_budget": None if isinstance(at_budget, NotCovered) else at_budget,
+        "certified_triggered_accuracy_at_budget": (
+            triggered_at_budget if isinstance(triggered_at_budget, float) else None
+        ),
         "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
+        "reference_world": spec.reference_world,
         "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
+        "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
     }
     return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
+
+
+def _curve(certs, labels, kind: str, max_radius: int) -> tuple[tuple[int, float], ...]:
+    """The certified-accuracy curve up to one radius past its last non-zero point."""
+    points = certified_accuracy_curve(certs, labels, kind, max_radius)
+    last = max([p.radius for p in points if p.certified_accuracy > 0], default=0)
+    return tuple((p.radius, p.certified_accuracy) for p in points[: last + 2])
 
 
 def _run_info(config: CertifyConfig, data: Corpus, spec: Plan, n_non_target: int) -> dict:
@@ -118,6 +140,10 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         ("majority-vote ASR", pct(s["majority_vote_asr"])),
         (CONFIDENT_ACCURACY_LABEL, pct(s["confident_accuracy"])),
         (f"certified accuracy at the attack budget ({s['radius_unit']})", budget),
+        (
+            "certified accuracy on triggered texts at the budget (observed world)",
+            pct(s["certified_triggered_accuracy_at_budget"]) if s["not_covered_reason"] is None else "—",
+        ),
     ]
     curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["curve"][:12])
     lines = [
@@ -128,6 +154,8 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         *[f"| {k} | {v} |" for k, v in rows],
         "",
         f"Certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
+        "",
+        f"Reference world of the certificate: {s['reference_world']}.",
         "",
         f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
         f"({s['selection']}{', simultaneous over the test set' if s.get('simultaneous') else ''}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
@@ -164,12 +192,17 @@ def write_report(
             )
     s = report.summary
     write_run(out, rows, s, report.markdown, to_dict(config))
-    xs = [r for r, _ in report.curve]
-    ys = [a for _, a in report.curve]
     budget = s["attack_budget"] if s["not_covered_reason"] is None else None
+    curves = {f"{s['dataset']} clean test": _xy(s["curve"]) + (budget,)}
+    if s["triggered_curve"]:
+        curves[f"{s['dataset']} triggered test (true label)"] = _xy(s["triggered_curve"]) + (None,)
     plot_curves(
         Path(out) / "curve.png",
-        {f"{s['dataset']} clean test": (xs, ys, budget)},
+        curves,
         f"{s['dataset']} / {s['attack']}: {s['certificate']} certificate, N = {s['n_copies']}",
         s["radius_unit"],
     )
+
+
+def _xy(curve: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
+    return [p["radius"] for p in curve], [p["certified_accuracy"] for p in curve]

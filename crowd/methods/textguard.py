@@ -1,0 +1,163 @@
+"""Word-partition aggregation (TextGuard; Pei, Jia, Guo, Li, Song, NDSS 2024; THEORY §3(d)).
+
+Words: every text is split on whitespace (:func:`crowd.text.split_words`; no downloaded data). Inserting
+or deleting a word therefore never changes how the other words are split. Word type ``w`` belongs to group
+``word_group(w, m) = int(md5(lowercase(w)).hexdigest(), 16) mod m`` (TextGuard's rule). Model ``i`` is
+trained on the sub-texts ``x⁽ⁱ⁾`` (the words of ``x`` in group ``i``, in text order with ``order = "keep"``,
+sorted by their lower-cased form with ``order = "sorted"`` as TextGuard's certified runs do) with the
+original labels, and votes on the test text's sub-text ``x⁽ⁱ⁾``; an empty sub-text is presented as the
+empty text (``[CLS] [SEP]`` for word-piece models), the same fixed input in every world. Each model
+depends only on its sub-training set, in the corpus's fixed order, and on ``(seed, i)``.
+
+Certificate ``textguard``, deterministic: if two worlds differ only in the occurrences of a set ``W`` of
+word types — added or removed anywhere, in any number of training texts and in the test text — the groups
+outside ``g(W)`` have identical sub-training sets and sub-texts, so at most ``|W|`` votes differ; the
+prediction (plurality, ties to the smallest class) is certified for ``|W| ≤ ⌊(n_a − max_{c≠a}(n_c +
+1[c < a]))/2⌋``; run-off election over the models' logits (``aggregation = "runoff"``) bounds the same
+threat. Unit: **distinct word types added or removed** (a substitution ``u → v`` costs 2), independent of
+how many examples carry them. Labels are not covered: the reference world is the clean source WITH the
+attack's label flips (they act as label noise, not as a trigger). The attack's budget is measured exactly:
+the number of groups whose sub-training set or poisoned test sub-texts differ between that reference world
+and the poisoned corpus (BadNets with ``cf mn bb tq``: at most 4; AddSent's sentence: at most 5; SynBkd
+and StyleBkd rewrite many words and get their honest, large budget).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from crowd.data import Corpus
+from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
+from crowd.text import WordCorpus, split_words
+
+UNIT = "distinct word types added or removed (a substitution counts 2)"
+ORDERS = ("keep", "sorted")
+
+
+def word_group(word: str, m: int) -> int:
+    """TextGuard's group of a word type: ``md5(lowercase(word))`` as an integer, modulo ``m``."""
+    return int(hashlib.md5(word.lower().encode("utf-8")).hexdigest(), 16) % m
+
+
+def sub_text(text: str, group: int, m: int, order: str = "keep") -> str:
+    """The words of ``text`` in ``group`` (of ``m``), in text order or sorted by their lower-cased form."""
+    words = [w for w in split_words(text) if word_group(w, m) == group]
+    if order == "sorted":
+        words = sorted(words, key=lambda w: (w.lower(), w))
+    return " ".join(words)
+
+
+def sub_corpus(corpus: WordCorpus, groups: np.ndarray, group: int, order: str) -> WordCorpus:
+    """``corpus`` reduced to the words whose vocabulary id is in ``group`` (``groups`` maps id → group)."""
+    text_of = np.repeat(np.arange(len(corpus.offsets) - 1), np.diff(corpus.offsets))
+    keep = groups[corpus.ids] == group
+    ids, owners = corpus.ids[keep], text_of[keep]
+    if order == "sorted":
+        rank = _sort_ranks(corpus.vocab)
+        perm = np.lexsort((rank[ids], owners))
+        ids, owners = ids[perm], owners[perm]
+    counts = np.bincount(owners, minlength=len(corpus.offsets) - 1)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return WordCorpus(corpus.vocab, ids.astype(corpus.ids.dtype), offsets)
+
+
+def _sort_ranks(vocab: Sequence[str]) -> np.ndarray:
+    order = sorted(range(len(vocab)), key=lambda i: (vocab[i].lower(), vocab[i]))
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[order] = np.arange(len(vocab))
+    return rank
+
+
+def touched_groups(pairs: Iterable[tuple[str, str]], m: int, order: str) -> set[int]:
+    """Groups whose sub-text differs in at least one ``(reference, poisoned)`` text pair."""
+    touched: set[int] = set()
+    for before, after in pairs:
+        if before == after:
+            continue
+        for g in {word_group(w, m) for w in (*split_words(before), *split_words(after))}:
+            if g not in touched and sub_text(before, g, m, order) != sub_text(after, g, m, order):
+                touched.add(g)
+    return touched
+
+
+def test_poison_sources(corpus: Corpus) -> list[str] | None:
+    """The clean test text each triggered test text was made from, or ``None`` if the corpus does not say."""
+    target = corpus.manifest.get("params", {}).get("target_label")
+    test = corpus.manifest.get("test")
+    if target is None or test is None:
+        return None
+    missing = set(test.get("unavailable", {}).get("indices", []))
+    rows = [e.text for i, e in enumerate(corpus.test_clean) if e.label != target and i not in missing]
+    return rows if len(rows) == len(corpus.test_poison) else None
+
+
+@dataclass(frozen=True)
+class TextGuard:
+    """``[method] name = "textguard"``: ``groups`` m (≥ 1), ``order`` (``"keep"`` | ``"sorted"``),
+    ``aggregation`` (``"plurality"`` | ``"runoff"``)."""
+
+    name: ClassVar[str] = "textguard"
+    uses_graph: ClassVar[bool] = False
+    paper_note: ClassVar[str] = (
+        "not in the CROWD paper (TextGuard, NDSS 2024): one model per md5 word group, deterministic; its unit, "
+        "distinct trigger word types, does not grow with the poison rate; label flips are kept in the reference world"
+    )
+    groups: int = 3
+    order: str = "keep"
+    aggregation: str = "plurality"
+
+    def __post_init__(self) -> None:
+        if self.groups < 1:
+            raise ValueError(f"groups must be >= 1, got {self.groups}")
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+        check_aggregation(self.aggregation)
+
+    def votes_identity(self, graph) -> dict:
+        return {}
+
+    def plan(self, ctx: Context) -> Plan:
+        noise = f"word-partition aggregation (TextGuard), {self.groups} md5 word groups, order {self.order}"
+        corpus = ctx.corpus
+        budget, reason = measured_budget(corpus, lambda: self.budget(corpus))
+        return Plan(
+            make_copy=self._copies(ctx),
+            n_models=self.groups,
+            certificate="textguard",
+            unit=UNIT,
+            noise=f"{noise}, {self.aggregation}",
+            budget=budget,
+            not_covered_reason=reason,
+            certify=aggregate_certifier(self.aggregation, "textguard", noise, corpus.num_labels),
+            deterministic=True,
+            one_model_per_group=False,
+            needs_logits=self.aggregation == "runoff",
+            reference_world="the clean source with the attack's label flips kept (flips act as label noise)",
+        )
+
+    def budget(self, corpus: Corpus) -> tuple[int | None, str]:
+        """Groups touched in the training set (against the clean source, label flips kept) and test triggers."""
+        pairs = [(a.text, b.text) for a, b in zip(corpus.train_clean, corpus.train)]
+        sources = test_poison_sources(corpus) if corpus.test_poison else []
+        if sources is None:
+            return None, "the clean sources of the triggered test texts are unknown, so the budget is unknown"
+        pairs += list(zip(sources, (e.text for e in corpus.test_poison)))
+        return len(touched_groups(pairs, self.groups, self.order)), ""
+
+    def _copies(self, ctx: Context):
+        from crowd.train import CopyData
+
+        words, encoder = ctx.words, ctx.encoder
+        groups = np.array([word_group(w, self.groups) for w in words.train.vocab], dtype=np.int64)
+
+        def make_copy(j: int) -> CopyData:
+            train_ids, train_mask = encoder.encode(sub_corpus(words.train, groups, j, self.order))
+            test_ids, test_mask = encoder.encode(sub_corpus(words.test, groups, j, self.order))
+            return CopyData(train_ids, train_mask, words.train_labels.copy(), test_ids, test_mask)
+
+        return make_copy
