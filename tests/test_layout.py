@@ -1,0 +1,128 @@
+"""The package's shape: one reader of method names, torch-free config and statistics, no import loops."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from crowd.methods import METHODS
+
+ROOT = Path(__file__).resolve().parents[1] / "crowd"
+
+
+def _names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [v for elt in node.elts for v in _names(elt)]
+    return []
+
+
+def test_only_the_registry_compares_method_names():
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        if path.parent.name == "methods":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            operands = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+            if isinstance(node, ast.match_case):
+                operands = [p.value for p in ast.walk(node.pattern) if isinstance(p, ast.MatchValue)]
+            hits = {v for operand in operands for v in _names(operand)} & set(METHODS)
+            if hits:
+                offenders.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: {sorted(hits)}")
+    assert not offenders, "method names compared outside crowd/methods:\n" + "\n".join(offenders)
+
+
+def test_config_and_statistics_import_no_torch():
+    code = (
+        "import sys; import crowd.certify, crowd.pipelines.config, crowd.methods; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def _module_imports(path: Path, package: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m == package or m.startswith(package + ".")}
+
+
+def test_no_import_loops_between_files():
+    modules = {}
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _module_imports(path, "crowd"):
+            # a package import names its __init__; keep only edges to other files
+            if imported in modules and imported != name and not modules[imported].name == "__init__.py":
+                targets.add(imported)
+        graph[name] = targets
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, stack: list[str]) -> bool:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                cycle.extend([*stack[stack.index(nxt) :], nxt])
+                return True
+            if nxt not in state and visit(nxt, [*stack, nxt]):
+                return True
+        state[node] = 2
+        return False
+
+    for node in graph:
+        if node not in state and visit(node, [node]):
+            break
+    assert not cycle, " -> ".join(cycle)
+
+
+def test_old_noise_section_gets_one_clear_error():
+    import pytest
+
+    from crowd.config import ConfigError
+    from crowd.pipelines.certify import load_certify_config
+
+    with pytest.raises(ConfigError, match=r"\[noise\] section was replaced by \[method\]"):
+        load_certify_config(None, ['noise.kind="safer"'])
+    with pytest.raises(ConfigError, match="unknown method 'bogus'"):
+        load_certify_config(None, ['method.name="bogus"'])
+    with pytest.raises(ConfigError, match="partitions"):
+        load_certify_config(None, ['method.name="crowd"', "method.partitions=3"])
+    for bad, message in [
+        ("max_radius=-1", "max_radius"),
+        ('model.device="gpu0"', "device"),
+        ('method.name="wang"', None),
+    ]:
+        if message is None:
+            assert load_certify_config(None, [bad]).method.name == "wang"
+            continue
+        with pytest.raises(ConfigError, match=message):
+            load_certify_config(None, [bad])
+    with pytest.raises(ConfigError, match="beta_label"):
+        load_certify_config(None, ['method.name="wang"', "method.beta_label=1.0"])
+
+
+def test_resolved_config_round_trips_with_the_method_name(tmp_path):
+    from crowd.config import to_dict
+    from crowd.pipelines.certify import load_certify_config
+
+    config = load_certify_config(None, ['method.name="dpa"', "method.partitions=7"])
+    table = to_dict(config)
+    assert table["method"] == {"name": "dpa", "partitions": 7, "spread": 1, "aggregation": "plurality"}
+    from crowd.config import from_dict
+    from crowd.pipelines.config import CertifyConfig
+
+    assert from_dict(CertifyConfig, table) == config
