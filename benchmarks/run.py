@@ -7,6 +7,8 @@
 ``--set`` overrides the benchmark config (e.g. ``--set 'datasets=["sst2"]'``);
 ``--certify`` / ``--defend`` override every certify / defend cell
 (e.g. ``--certify n_copies=50``, ``--defend victim.epochs=1``). See docs/benchmarks.md.
+A config error (missing file, unknown key, bad value, mistyped override) is one line on stderr, exit 2,
+before any cell runs.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    from crowd.bench.runner import run_benchmark
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -31,18 +31,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-cells", type=int, default=None, help="execute at most this many cells")
     parser.add_argument("--render-only", action="store_true", help="execute nothing; render the rows")
     parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
-    args = parser.parse_args(argv)
-    run = run_benchmark(
-        args.config,
-        args.out,
-        args.scale,
-        args.bench,
-        args.certify,
-        args.defend,
-        retry_errors=args.retry_errors,
-        max_cells=0 if args.render_only else args.max_cells,
-        progress=args.progress,
-    )
+    return parser
+
+
+def check_config(args: argparse.Namespace) -> None:
+    """Load the benchmark config and check the cell overrides' keys; raises ``ConfigError``."""
+    from crowd.bench.spec import load_bench_config
+    from crowd.certify_config import CertifyConfig
+    from crowd.config import check_keys
+    from crowd.defend import DefendConfig
+
+    load_bench_config(args.config, args.bench)
+    check_keys(CertifyConfig, args.certify, "--certify")
+    check_keys(DefendConfig, args.defend, "--defend")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from crowd.bench.runner import run_benchmark
+    from crowd.config import ConfigError
+
+    args = _parser().parse_args(argv)
+    try:
+        check_config(args)
+        run = run_benchmark(
+            args.config,
+            args.out,
+            args.scale,
+            args.bench,
+            args.certify,
+            args.defend,
+            retry_errors=args.retry_errors,
+            max_cells=0 if args.render_only else args.max_cells,
+            progress=args.progress,
+        )
+    except ConfigError as e:
+        print(f"benchmarks/run.py: error: {e}", file=sys.stderr)
+        return 2
     errors = sum(r.get("status") == "error" for r in run.rows)
     print(
         f"{run.config.name}: {run.executed} cells executed, {run.skipped} skipped (done), "

@@ -122,6 +122,34 @@ def set_dotted(data: dict[str, Any], assignment: str, flag: str = "--set") -> tu
     return parts
 
 
+def check_keys(cls: type, overrides: Sequence[str], flag: str = "--set") -> None:
+    """Raise :class:`ConfigError` naming the first override whose key is not a field of ``cls``.
+
+    Only key names are checked (values may depend on other settings); keys below a field that is not a
+    dataclass (a ``dict`` of parameters) are not checked.
+    """
+    for assignment in overrides:
+        parts = set_dotted({}, assignment, flag)
+        node: Any = cls
+        for depth, part in enumerate(parts):
+            fields = {f.name for f in dataclasses.fields(node) if f.init}
+            if part not in fields:
+                table = ".".join(parts[:depth]) or "top level"
+                reason = f"unknown key {part!r} in {table}; allowed: {', '.join(sorted(fields))}"
+                raise ConfigError(f"{flag} {assignment}: {reason}", parts[: depth + 1], reason)
+            node = _dataclass_of(typing.get_type_hints(node)[part])
+            if node is None:
+                break
+
+
+def _dataclass_of(tp: Any) -> type | None:
+    """``tp`` if it is a dataclass, or the dataclass inside ``X | None``; else ``None``."""
+    if dataclasses.is_dataclass(tp):
+        return tp
+    inner = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+    return inner[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) and inner else None
+
+
 def load_toml(
     cls: type[T], path: str | os.PathLike[str] | None, overrides: Sequence[str] = (), flag: str = "--set"
 ) -> T:
