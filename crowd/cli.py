@@ -3,13 +3,16 @@
 Each subcommand lives in ``crowd/commands/<name>.py`` and provides ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; it is a thin layer over the
 Python API. Only the chosen subcommand's module is imported, so ``crowd synonyms
-show`` does not pay for importing torch.
+show`` does not pay for importing torch. Expected failures (bad input, a missing file
+or package) are one line on stderr and exit status 2; ``CROWD_DEBUG=1`` shows the
+traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "defend": ("crowd.commands.defend", "run an empirical defense (BKI, ONION, STRIP, RAP)"),
     "bench": ("crowd.commands.bench", "run a benchmark table or figure (resumable rows, rendered tables)"),
 }
+
+
+DEBUG_ENV = "CROWD_DEBUG"  # set to 1 for the full traceback instead of the one-line error
 
 
 class CliError(Exception):
@@ -61,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(rest)
     try:
         return int(module.run(args) or 0)
-    except (CliError, FileNotFoundError, ValueError, KeyError) as e:
+    except (CliError, OSError, ValueError, KeyError, ImportError) as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"crowd {name}: error: {message}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ resolved config, which is saved next to every result it produced.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import sys
@@ -27,35 +28,50 @@ T = TypeVar("T")
 
 
 class ConfigError(ValueError):
-    """A config key or value that is not what the schema expects."""
+    """A config key or value that is not what the schema expects.
+
+    ``key`` is the dotted path of the offending key or table (a tuple, empty for the root) and
+    ``reason`` the message without its location, so :func:`load_toml` can blame an override.
+    """
+
+    def __init__(self, message: str, key: tuple[str, ...] = (), reason: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.reason = message if reason is None else reason
+
+
+def _error(root: str, key: tuple[str, ...], reason: str) -> ConfigError:
+    return ConfigError(f"{'.'.join((root, *key))}: {reason}", key, reason)
 
 
 def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from ``data``; every error names ``where`` and the key (``where.a.b: ...``)."""
+    return _build(cls, data, where, ())
+
+
+def _build(cls: type[T], data: Any, root: str, key: tuple[str, ...]) -> T:
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+        raise _error(root, key, f"expected a table, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
-    renamed = [getattr(cls, "RENAMED", {}).get(key) for key in unknown]
-    if any(renamed):
-        raise ConfigError(f"{where}: {next(r for r in renamed if r)}")
+    renamed = [name for name in unknown if name in getattr(cls, "RENAMED", {})]
+    if renamed:  # a section or key that moved: say what to write instead
+        raise _error(root, (*key, renamed[0]), cls.RENAMED[renamed[0]])
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}"
-        )
+        reason = f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}"
+        raise ConfigError(f"{'.'.join((root, *key))}: {reason}", (*key, unknown[0]), reason)
     hints = typing.get_type_hints(cls)
-    values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    values = {name: _convert(hints[name], value, root, (*key, name)) for name, value in data.items()}
     try:
         return cls(**values)
-    except TypeError as e:
-        raise ConfigError(f"{where}: {e}") from e
-    except ValueError as e:
-        raise ConfigError(f"{where}: {e}") from e
+    except (TypeError, ValueError) as e:
+        raise _error(root, key, str(e)) from e
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
+def _convert(tp: Any, value: Any, root: str, key: tuple[str, ...]) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where)
+        return _build(tp, value, root, key)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
@@ -63,20 +79,20 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
-                return _convert(arg, value, where)
+                return _convert(arg, value, root, key)
             except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} matches none of {tp}")
+                errors.append(e)
+        raise errors[0] if len(errors) == 1 else _error(root, key, f"{value!r} matches none of {tp}")
     if origin is typing.Literal:
         if value not in typing.get_args(tp):
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, typing.get_args(tp)))}")
+            raise _error(root, key, f"{value!r} is not one of {', '.join(map(repr, typing.get_args(tp)))}")
         return value
     if origin in (tuple, list, Sequence):
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise _error(root, key, f"expected a list, got {value!r}")
         args = typing.get_args(tp)
         item = args[0] if args else Any
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_convert(item, v, root, (*key[:-1], f"{key[-1]}[{i}]")) for i, v in enumerate(value))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is Path and isinstance(value, str):
@@ -84,43 +100,129 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp in (int, float, str, bool) and not (
         isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     ):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+        raise _error(root, key, f"expected {tp.__name__}, got {value!r}")
     return value
 
 
-def set_dotted(data: dict[str, Any], assignment: str) -> None:
-    """Apply ``a.b.c=value`` to a nested dict; the value is parsed as TOML when it can be."""
+def set_dotted(data: dict[str, Any], assignment: str, flag: str = "--set") -> tuple[str, ...]:
+    """Apply ``a.b.c=value`` to a nested dict (the value parsed as TOML when it can be); return the key path."""
     if "=" not in assignment:
-        raise ConfigError(f"override {assignment!r}: expected KEY=VALUE")
+        raise ConfigError(f"{flag} {assignment}: expected KEY=VALUE")
     key, raw = assignment.split("=", 1)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
-    parts = key.strip().split(".")
+    parts = tuple(p.strip() for p in key.strip().split("."))
+    if not all(parts):
+        raise ConfigError(f"{flag} {assignment}: empty key name in {key.strip()!r}")
     node = data
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"override {assignment!r}: {part} is not a table")
+            raise ConfigError(f"{flag} {assignment}: {part} is not a table")
     node[parts[-1]] = value
+    return parts
 
 
-def load_toml(cls: type[T], path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()) -> T:
-    data: dict[str, Any] = {}
-    where = "config"
-    if path is not None:
-        where = str(path)
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from e
+def check_keys(cls: type, overrides: Sequence[str], flag: str = "--set") -> None:
+    """Raise :class:`ConfigError` naming the first override whose key is not a field of ``cls``.
+
+    Only key names are checked (values may depend on other settings); keys below a field that is not a
+    dataclass (a ``dict`` of parameters) are not checked.
+    """
     for assignment in overrides:
-        set_dotted(data, assignment)
-    return from_dict(cls, data, where)
+        parts = set_dotted({}, assignment, flag)
+        node: Any = cls
+        for depth, part in enumerate(parts):
+            fields = {f.name for f in dataclasses.fields(node) if f.init}
+            if part not in fields:
+                table = ".".join(parts[:depth]) or "top level"
+                reason = f"unknown key {part!r} in {table}; allowed: {', '.join(sorted(fields))}"
+                raise ConfigError(f"{flag} {assignment}: {reason}", parts[: depth + 1], reason)
+            node = _dataclass_of(typing.get_type_hints(node)[part])
+            if node is None:
+                break
+
+
+def _dataclass_of(tp: Any) -> type | None:
+    """``tp`` if it is a dataclass, or the dataclass inside ``X | None``; else ``None``."""
+    if dataclasses.is_dataclass(tp):
+        return tp
+    inner = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+    return inner[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) and inner else None
+
+
+def load_toml(
+    cls: type[T], path: str | os.PathLike[str] | None, overrides: Sequence[str] = (), flag: str = "--set"
+) -> T:
+    """Read ``path`` (``None``: all defaults), apply ``overrides`` and build ``cls``.
+
+    An error caused by an override names that override (``--set attack.poison_rate=2: ...``, with
+    ``flag`` the option it came from); any other error names the file.
+    """
+    return from_overrides(cls, _read_toml(path), "config" if path is None else str(path), overrides, flag)
+
+
+def from_overrides(
+    cls: type[T], base: dict[str, Any], where: str, overrides: Sequence[str] = (), flag: str = "--set"
+) -> T:
+    """Build ``cls`` from the table ``base`` (read from ``where``) with ``overrides`` applied (see :func:`load_toml`)."""
+    data = copy.deepcopy(base)
+    keys = [set_dotted(data, assignment, flag) for assignment in overrides]
+    try:
+        return from_dict(cls, data, where)
+    except ConfigError as e:
+        culprits = _culprits(cls, base, list(overrides), keys, e, flag)
+        if not culprits:
+            raise
+        raise ConfigError(
+            f"{', '.join(f'{flag} {c}' for c in culprits)}: {e.reason}", e.key, e.reason
+        ) from None
+
+
+def _read_toml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+
+
+def _culprits(
+    cls: type,
+    base: dict[str, Any],
+    overrides: list[str],
+    keys: list[tuple[str, ...]],
+    error: ConfigError,
+    flag: str,
+) -> list[str]:
+    """The overrides responsible for ``error`` (none when the file alone has it).
+
+    Those touching the error's key whose removal changes the error; failing that, all that touch it.
+    """
+
+    def same_error_without(skip: set[int]) -> bool:
+        data = copy.deepcopy(base)
+        for j, assignment in enumerate(overrides):
+            if j not in skip:
+                set_dotted(data, assignment, flag)
+        try:
+            from_dict(cls, data)
+        except ConfigError as other:
+            return (other.key, other.reason) == (error.key, error.reason)
+        return False
+
+    if not overrides or same_error_without(set(range(len(overrides)))):
+        return []
+    bad = tuple(part.split("[")[0] for part in error.key)  # "sizes[0]" belongs to "sizes"
+    related = [i for i, k in enumerate(keys) if k[: len(bad)] == bad or bad[: len(k)] == k]
+    blamed = [i for i in related if not same_error_without({i})]
+    return [overrides[i] for i in blamed or related or range(len(overrides))]
 
 
 def to_dict(obj: Any) -> Any:

@@ -11,7 +11,7 @@ On the device, from the repository root::
 
     export PYTHONPATH=. CROWD_DATA=carry/data CROWD_MINILM=carry/minilm CROWD_CACHE=/tmp/crowd-cache
     python benchmarks/bench_train.py
-    python -m crowd certify --set 'noise.graph="carry/graph"' --set n_copies=1000 --out $OUT/run
+    python -m crowd certify --set 'method.graph="carry/graph"' --set n_copies=1000 --out $OUT/run
 
 The total must stay under the tool's 64 MiB per call: pick the data folders accordingly.
 """

@@ -162,7 +162,7 @@ def _resource_names(table: Any):
 
 def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:
     """Read a benchmark config (and its ``base`` file); ``overrides`` are ``key=value`` strings (TOML values)."""
-    from crowd.config import ConfigError, from_dict, set_dotted
+    from crowd.config import ConfigError, from_overrides
 
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -173,9 +173,7 @@ def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:
     if data.get("base"):
         base_path = Path(path).parent / data["base"]
         data = deep_merge(tomllib.loads(base_path.read_text(encoding="utf-8")), data)
-    for assignment in overrides:
-        set_dotted(data, assignment)
-    return from_dict(BenchConfig, data, str(path))
+    return from_overrides(BenchConfig, data, str(path), overrides)
 
 
 def _keep(values: Sequence[Any], allowed: Sequence[Any]) -> list[Any]:

@@ -23,9 +23,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
 
 
+def check_config(args: argparse.Namespace) -> None:
+    """Load the benchmark config and check the cell overrides' keys before any cell runs."""
+    from crowd.bench.spec import load_bench_config
+    from crowd.config import check_keys
+    from crowd.pipelines.config import CertifyConfig
+    from crowd.pipelines.defend import DefendConfig
+
+    load_bench_config(args.config, args.bench)
+    check_keys(CertifyConfig, args.certify, "--certify")
+    check_keys(DefendConfig, args.defend, "--defend")
+
+
 def run(args: argparse.Namespace) -> int:
     from crowd.bench.runner import run_benchmark
 
+    check_config(args)
     run = run_benchmark(
         args.config,
         args.out,

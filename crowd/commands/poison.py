@@ -8,8 +8,10 @@ from pathlib import Path
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
 from crowd.attacks.budget import attack_budget
 from crowd.attacks.factory import make_attack
-from crowd.data import DATASETS, load_dataset
+from crowd.commands._format import percent
+from crowd.data import DATASETS, corpus_labels, load_dataset
 from crowd.io import write_json
+from crowd.paths import data_root
 
 HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
 
@@ -39,8 +41,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--length", type=int, default=64, help="fixed length for the l0 token budget")
 
 
+def check_target(dataset: str, target: int) -> None:
+    """Refuse a target label the corpus does not have (e.g. ``--target 5`` on binary SST-2)."""
+    labels = corpus_labels(dataset)
+    if target not in labels:
+        raise ValueError(
+            f"--target {target} is not a label of {dataset} (its labels are {', '.join(map(str, labels))})"
+        )
+
+
 def build_attack(args: argparse.Namespace) -> Attack:
     """The attack object the options describe."""
+    check_target(args.dataset, args.target)
+    if args.attack in ("synbkd", "stylebkd") and args.paraphrases is None and data_root(args.data) is None:
+        raise ValueError(
+            f"{args.attack} reads its paraphrases from the data folder: pass --data PATH or set CROWD_DATA, "
+            "or give --paraphrases FOLDER"
+        )
     graph = None
     if args.attack == "wordsub":
         if args.graph is None:
@@ -75,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     info = corpus.manifest["train"]
     print(
         f"{attack.name} on {args.dataset}: {info['n_poisoned']} of {info['n_clean']} training rows poisoned "
-        f"({info['n_label_flips']} label flips, {info['unavailable']['count']} unavailable), "
+        f"({percent(info['n_poisoned'] / max(info['n_clean'], 1))}; {info['n_label_flips']} label flips, "
+        f"{info['unavailable']['count']} unavailable), "
         f"{len(corpus.dev_poison)} dev / {len(corpus.test_poison)} test poison texts -> {args.out}"
     )
     return 0

@@ -89,6 +89,7 @@ def _inputs(args: argparse.Namespace):
 
 
 def _build(args: argparse.Namespace) -> int:
+    from crowd.commands._format import percent
     from crowd.noise.synonym_graph import CACHE_SUBDIR, build_from_inputs, cache_key
     from crowd.paths import cache_dir
 
@@ -107,8 +108,8 @@ def _build(args: argparse.Namespace) -> int:
             print(f"SimLex-999 Spearman {name}: {res.spearman:.3f} ({res.n_pairs}/{res.n_total} pairs)")
     b = r.antonyms_before_exclusion
     print(
-        f"antonym pairs in each other's set: {r.antonyms.n_leaked}/{r.antonyms.n_pairs} ({r.antonyms.rate:.3%}); "
-        f"before excluding listed antonyms: {b.n_leaked} ({b.rate:.3%})"
+        f"antonym pairs in each other's set: {r.antonyms.n_leaked}/{r.antonyms.n_pairs} ({percent(r.antonyms.rate)}); "
+        f"before excluding listed antonyms: {b.n_leaked} ({percent(b.rate)})"
     )
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in r.seconds.items()))
     return 0

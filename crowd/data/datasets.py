@@ -45,6 +45,7 @@ class DatasetSpec:
     hub_splits: tuple[str | None, str | None, str | None]
     hub_text: str
     hub_label: str
+    labels: tuple[int, ...] = (0, 1)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -78,6 +79,11 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
+def corpus_labels(name: str) -> tuple[int, ...]:
+    """The fixed label set of a known corpus (all three are binary)."""
+    return _spec(name).labels
+
+
 def dataset_file(name: str, split: str, root: Path) -> Path:
     """The local file of ``name``/``split`` under ``root`` (``.tsv`` or ``.tsv.gz``)."""
     spec = _spec(name)
@@ -102,7 +108,10 @@ def read_dataset(
     if root is None:
         raise FileNotFoundError("no data root configured (pass data_root or set CROWD_DATA)")
     path = dataset_file(name, split, root)
-    return read_file(path, format="tsv", quoting=_spec(name).quoting, normalize=normalize, errors=errors)
+    spec = _spec(name)
+    return read_file(
+        path, format="tsv", quoting=spec.quoting, labels=spec.labels, normalize=normalize, errors=errors
+    )
 
 
 def load_dataset(

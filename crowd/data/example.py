@@ -10,7 +10,7 @@ resolves both cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,15 @@ class Example:
 
     ``poisoned`` marks a text produced by an attack; ``source_label`` is the label
     it had before poisoning (``None`` for clean examples, see the module docstring).
+    ``source`` is where a loaded example came from (``"path:line"``), so that errors
+    found later can name it; it takes no part in equality, hashing or ``to_dict``.
     """
 
     text: str
     label: int
     poisoned: bool = False
     source_label: int | None = None
+    source: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):

@@ -14,15 +14,18 @@ Formats (``format=`` of :func:`crowd.data.load_file`):
 - ``"jsonl"``: one JSON object per line.
 - ``"davidson"``: the raw Davidson et al. (2017) ``labeled_data.csv``.
 
-Files ending in ``.gz`` are decompressed transparently.
+Files ending in ``.gz`` are decompressed transparently. Files are UTF-8 (a byte-order mark is
+ignored); every line is decoded on its own, so a line that is not UTF-8 or holds a NUL byte becomes a
+row problem naming that line and column (skippable like any bad row), and a bad header line raises.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
-import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,64 +64,113 @@ def infer_format(path: Path) -> str:
     return found
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    """Open as UTF-8 text with universal newlines off (``newline=""``), gunzipping ``.gz`` files."""
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it is named ``.gz``; raises if the name and the content disagree."""
     with open(path, "rb") as f:
-        magic = f.read(2)
+        data = f.read()
     gz_name = path.name.lower().endswith(".gz")
-    if (magic == b"\x1f\x8b") != gz_name:
+    if data.startswith(b"\x1f\x8b") != gz_name:
         state = "is gzip-compressed but not named .gz" if not gz_name else "is named .gz but is not gzip"
         raise DataFormatError(path, None, f"file {state}")
     if gz_name:
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataFormatError(path, None, f"corrupt gzip file ({e})") from None
+    return data.removeprefix(codecs.BOM_UTF8)
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One physical line (1-based ``number``) without its ``\\n``; ``problem`` if it is not clean UTF-8 text."""
+
+    number: int
+    text: str
+    problem: str | None = None
+
+
+def read_lines(path: Path) -> list[TextLine]:
+    """Every line of ``path`` decoded on its own, so a bad byte is reported with its line and column.
+
+    Lines end at ``\\n`` (a ``\\r`` before it is kept). A line that is not valid UTF-8 is decoded with
+    replacement characters and carries a problem, as does a line holding a NUL byte (binary data).
+    """
+    chunks = read_bytes(path).split(b"\n")
+    if chunks[-1] == b"":
+        chunks.pop()
+    return [_decode(number, raw) for number, raw in enumerate(chunks, start=1)]
+
+
+def _decode(number: int, raw: bytes) -> TextLine:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        column = len(raw[: e.start].decode("utf-8", "replace")) + 1
+        problem = (
+            f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column}); "
+            "save the file as UTF-8 (is it Latin-1, Windows-1252 or UTF-16?)"
+        )
+        return TextLine(number, raw.decode("utf-8", "replace"), problem)
+    if "\x00" in text:
+        return TextLine(number, text, f"NUL byte at column {text.index(chr(0)) + 1}: binary data, not text")
+    return TextLine(number, text)
 
 
 def _first_line(path: Path) -> str:
-    with open_text(path) as f:
-        return f.readline()
+    data = read_bytes(path)
+    return data[: data.find(b"\n") + 1 or None].decode("utf-8", "replace")
+
+
+def _header(path: Path, lines: list[TextLine]) -> TextLine:
+    """The header line; raises for an empty file or a header that is not clean text."""
+    if not lines:
+        raise DataFormatError(path, None, "file is empty (no header line)")
+    if lines[0].problem is not None:
+        raise DataFormatError(path, 1, f"header: {lines[0].problem}")
+    return lines[0]
 
 
 def read_tsv_plain(path: Path) -> Iterator[RawRow]:
     """TSV without quoting; the first line is the header."""
-    with open_text(path) as f:
-        lines = f.read().split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
-        raise DataFormatError(path, None, "file is empty (no header line)")
-    header = [h.strip() for h in lines[0].rstrip("\r").split("\t")]
+    lines = read_lines(path)
+    first = _header(path, lines)
+    header = [h.strip() for h in first.text.rstrip("\r").split("\t")]
     if len(header) < 2:
-        raise DataFormatError(path, 1, f"header {lines[0]!r} has no tab: is this really a TSV file?")
-    for number, line in enumerate(lines[1:], start=2):
-        line = line.rstrip("\r")
-        if not line.strip():
-            yield RawRow(number, {}, "empty line")
-            continue
-        parts = line.rsplit("\t", 1) if len(header) == 2 else line.split("\t")
-        yield _row(number, header, [p.strip() for p in parts])
+        raise DataFormatError(path, 1, f"header {first.text!r} has no tab: is this really a TSV file?")
+    for line in lines[1:]:
+        text = line.text.rstrip("\r")
+        if line.problem is not None:
+            yield RawRow(line.number, {}, line.problem)
+        elif not text.strip():
+            yield RawRow(line.number, {}, "empty line")
+        else:
+            parts = text.rsplit("\t", 1) if len(header) == 2 else text.split("\t")
+            yield _row(line.number, header, [p.strip() for p in parts])
 
 
 def read_delimited(path: Path, delimiter: str) -> Iterator[RawRow]:
     """CSV-quoted rows (``csv`` module); line numbers are those where each record starts."""
-    with open_text(path) as f:
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise DataFormatError(path, None, "file is empty (no header line)")
-            if len(header) < 2:
-                kind = "tab" if delimiter == "\t" else "comma"
-                raise DataFormatError(path, 1, f"header {header!r} has no {kind}: wrong format?")
+    lines = read_lines(path)
+    _header(path, lines)
+    problems = {line.number: line.problem for line in lines if line.problem is not None}
+    reader = csv.reader((line.text + "\n" for line in lines), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+        if len(header) < 2:
+            kind = "tab" if delimiter == "\t" else "comma"
+            raise DataFormatError(path, 1, f"header {header!r} has no {kind}: wrong format?")
+        start = reader.line_num + 1
+        for record in reader:
+            bad = [problems[n] for n in range(start, reader.line_num + 1) if n in problems]
+            if bad:
+                yield RawRow(start, {}, bad[0])
+            elif not any(r.strip() for r in record):
+                yield RawRow(start, {}, "empty line")
+            else:
+                yield _row(start, header, [r.strip() for r in record])
             start = reader.line_num + 1
-            for record in reader:
-                if not any(r.strip() for r in record):
-                    yield RawRow(start, {}, "empty line")
-                else:
-                    yield _row(start, header, [r.strip() for r in record])
-                start = reader.line_num + 1
-        except csv.Error as e:
-            raise DataFormatError(path, reader.line_num, f"malformed CSV ({e})") from e
+    except csv.Error as e:
+        raise DataFormatError(path, reader.line_num, f"malformed CSV ({e})") from e
 
 
 def _row(number: int, header: list[str], parts: list[str]) -> RawRow:
@@ -134,19 +186,25 @@ def _row(number: int, header: list[str], parts: list[str]) -> RawRow:
 
 
 def read_jsonl(path: Path) -> Iterator[RawRow]:
-    """JSON Lines; every non-blank line must be a JSON object."""
-    with open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(path, number, f"not valid JSON ({e.msg}): is this JSON Lines?") from e
-            if not isinstance(obj, dict):
-                raise DataFormatError(path, number, "expected a JSON object per line")
-            fields = {k: (None if v is None else str(v)) for k, v in obj.items()}
-            yield RawRow(number, fields)
+    """JSON Lines; every non-blank line must be a JSON object (a line that is not is a bad row)."""
+    lines = read_lines(path)
+    if not any(line.text.strip() for line in lines):
+        raise DataFormatError(path, None, "file is empty (no JSON line)")
+    for line in lines:
+        if line.problem is not None:
+            yield RawRow(line.number, {}, line.problem)
+            continue
+        if not line.text.strip():
+            continue
+        try:
+            obj = json.loads(line.text)
+        except json.JSONDecodeError as e:
+            yield RawRow(line.number, {}, f"not valid JSON ({e.msg}): is this JSON Lines?")
+            continue
+        if not isinstance(obj, dict):
+            yield RawRow(line.number, {}, "expected a JSON object per line")
+            continue
+        yield RawRow(line.number, {k: (None if v is None else str(v)) for k, v in obj.items()})
 
 
 def read_rows(path: Path, format: str, quoting: str) -> Iterator[RawRow]:

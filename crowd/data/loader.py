@@ -97,11 +97,13 @@ def read_file(
     path = Path(path)
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
     fmt = format or infer_format(path)
     rows = iter(read_rows(path, fmt, quoting))
     first = next(rows, None)
     if first is None:
-        return LoadResult((), LoadReport(str(path), fmt, 0, 0))
+        raise DataFormatError(path, None, "no data rows (the file has a header and nothing else)")
     spec = _resolve(path, fmt, first, text_column, label_column, poison_column, labels, label_map, normalize)
     examples: list[Example] = []
     skipped: list[SkippedRow] = []
@@ -109,11 +111,15 @@ def read_file(
     for row in _chain(first, rows):
         n_rows += 1
         try:
-            examples.append(_example(row, spec))
+            examples.append(_example(row, spec, f"{path}:{row.line}"))
         except ValueError as e:
             if errors == "raise":
                 raise DataFormatError(path, row.line, str(e)) from None
             skipped.append(SkippedRow(row.line, str(e)))
+    if not examples:
+        first_bad = skipped[0]
+        message = f"none of the {n_rows} data rows could be read (first problem: {first_bad.reason})"
+        raise DataFormatError(path, first_bad.line, message)
     return LoadResult(tuple(examples), LoadReport(str(path), fmt, n_rows, len(examples), tuple(skipped)))
 
 
@@ -178,7 +184,7 @@ def _column(path: Path, names: list[str], wanted: str | None, fallbacks: tuple[s
     raise DataFormatError(path, 1, f"no column {asked!r}; the header has {names}")
 
 
-def _example(row: RawRow, spec: _Spec) -> Example:
+def _example(row: RawRow, spec: _Spec, source: str) -> Example:
     if row.problem is not None:
         raise ValueError(row.problem)
     raw_text, raw_label = row.fields.get(spec.text), row.fields.get(spec.label)
@@ -195,7 +201,7 @@ def _example(row: RawRow, spec: _Spec) -> Example:
         if value not in ("0", "1"):
             raise ValueError(f"poison label {value!r} is not 0 or 1")
         poisoned = value == "1"
-    return Example(text, label, poisoned=poisoned)
+    return Example(text, label, poisoned=poisoned, source=source)
 
 
 def _parse_label(raw: str, spec: _Spec) -> int:
@@ -208,7 +214,7 @@ def _parse_label(raw: str, spec: _Spec) -> int:
     except ValueError:
         raise ValueError(f"unknown label: {raw!r} is not an integer") from None
     if spec.labels is not None and label not in spec.labels:
-        raise ValueError(f"unknown label: {label} (expected one of {sorted(spec.labels)})")
+        raise ValueError(f"unknown label: {label} is not one of the allowed labels {sorted(spec.labels)}")
     return label
 
 

@@ -193,16 +193,20 @@ def induced_probs(sims: np.ndarray) -> np.ndarray:
     return p / p.sum()
 
 
-def induced_probs_csr(indptr: np.ndarray, sims: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def induced_probs_csr(
+    indptr: np.ndarray, sims: np.ndarray, rows: np.ndarray | None = None, progress: bool = False
+) -> np.ndarray:
     """``π`` for the CSR rows ``rows`` (default all) of a graph, as an array aligned with ``sims``.
 
     Entries of rows not asked for are NaN. Rows are batched by set size so the quadrature runs vectorised
-    over many rows at once (about :data:`_CHUNK_ELEMENTS` array elements per batch).
+    over many rows at once (about :data:`_CHUNK_ELEMENTS` array elements per batch). ``progress`` shows a
+    bar (stderr) counting the rows done; it changes nothing in the result.
     """
     indptr = np.asarray(indptr, dtype=np.int64)
     s_all = clip_similarities(sims)
     out = np.full(len(s_all), np.nan)
     rows = np.arange(len(indptr) - 1) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    bar = _bar(progress, len(rows))
     fits = {}
     for r in rows:
         s = s_all[indptr[r] : indptr[r + 1]]
@@ -211,6 +215,7 @@ def induced_probs_csr(indptr: np.ndarray, sims: np.ndarray, rows: np.ndarray | N
             out[indptr[r] : indptr[r + 1]] = uniform_argmax_probs(s)
         else:
             fits[r] = shapes
+    bar(len(rows) - len(fits))
     keys = {r: (int(indptr[r + 1] - indptr[r]), node_range(*fits[r])) for r in fits}
     for m, y_range in sorted(set(keys.values())):
         group = np.array([r for r in fits if keys[r] == (m, y_range)], dtype=np.int64)
@@ -221,4 +226,23 @@ def induced_probs_csr(indptr: np.ndarray, sims: np.ndarray, rows: np.ndarray | N
             ab = np.array([fits[r] for r in chunk])
             p = _group_probs(s_all[cols], ab[:, 0], ab[:, 1], y_range)
             out[cols] = p / p.sum(axis=1, keepdims=True)
+            bar(len(chunk))
+    bar(None)
     return out
+
+
+def _bar(enabled: bool, total: int):
+    """``update(n)`` of a tqdm bar on stderr (``update(None)`` closes it), or a no-op when disabled."""
+    if not enabled:
+        return lambda n: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="CROWD substitution distributions (exact quadrature)", unit=" words")
+
+    def update(n: int | None) -> None:
+        if n is None:
+            bar.close()
+        else:
+            bar.update(n)
+
+    return update

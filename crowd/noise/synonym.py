@@ -31,6 +31,7 @@ from crowd.text import WordCorpus
 from synonyms.graph import SynonymGraph
 
 _VOCAB_CACHE_SIZE = 4
+PROGRESS_MIN_ROWS = 500  # CrowdNoise shows a bar only for batches this large (a vocabulary, not one word)
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,11 @@ class CrowdNoise(SynonymNoise):
     name = "crowd"
     cache_version = 1  # bump when the quadrature changes
 
-    def __init__(self, graph: SynonymGraph, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, graph: SynonymGraph, cache_dir: str | os.PathLike[str] | None = None, progress: bool = True
+    ) -> None:
         super().__init__(graph)
+        self.progress = progress  # a bar (stderr) while computing many rows; never changes a number
         self._cache_file = None
         if cache_dir is not None:
             key = f"crowd_pi_v{self.cache_version}_{graph.content_hash()[:20]}.npy"
@@ -187,7 +191,8 @@ class CrowdNoise(SynonymNoise):
                     self._probs = cached
 
     def _compute_rows(self, rows: np.ndarray) -> np.ndarray:
-        return induced_probs_csr(self.graph.indptr, self.graph.sims, rows)
+        show = self.progress and len(rows) >= PROGRESS_MIN_ROWS
+        return induced_probs_csr(self.graph.indptr, self.graph.sims, rows, progress=show)
 
     def _row_probs(self, rows: np.ndarray) -> None:
         before = int(np.isnan(self._probs).sum())

