@@ -1,16 +1,49 @@
-"""Atomic writes: a result file is either complete or absent, never half written."""
+"""Atomic writes: a result file is either complete or absent, never half written.
+
+Files get the permissions the umask gives (like ``open``), not ``tempfile``'s 0600. :func:`create_json`
+creates a file only if it does not exist yet (exclusive, race-free); :func:`clean_orphans` removes the
+temporary files of killed writers.
+
+Sets of files (:func:`write_set`, :func:`read_set`): files that belong together (a run's summary, its
+per-text rows and its config) are written each atomically, then ``manifest.json`` last, listing each
+file's SHA-256; the old manifest is removed first. A kill in between leaves no manifest (or the old files
+with their old manifest), so :func:`read_set` either returns one consistent set or raises naming what is
+missing or changed; it never mixes a config of one run with the summary of another. Moving the files into
+place one by one cannot be atomic as a set when the folder holds other things too (vote files, plots),
+which is why a manifest was chosen over swapping a temporary directory.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from synonyms._io import atomic_write
+from synonyms._io import atomic_create, atomic_write, clean_orphans
+
+MANIFEST = "manifest.json"
+
+__all__ = [
+    "MANIFEST",
+    "IncompleteSetError",
+    "clean_orphans",
+    "create_json",
+    "json_bytes",
+    "jsonl_bytes",
+    "read_jsonl",
+    "read_set",
+    "write_bytes",
+    "write_json",
+    "write_jsonl",
+    "write_npy",
+    "write_set",
+    "write_text",
+]
 
 
 def _atomic(path: str | os.PathLike[str], write, mode: str) -> Path:
@@ -43,17 +76,80 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     return _atomic(path, lambda f: f.write(data), "wb")
 
 
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as the JSON text :func:`write_json` writes (indented, sorted keys), UTF-8."""
+    return (json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n").encode("utf-8")
+
+
+def jsonl_bytes(rows: Iterable[Any]) -> bytes:
+    """``rows`` as the JSON Lines text :func:`write_jsonl` writes, UTF-8."""
+    lines = [json.dumps(row, sort_keys=True, default=_json_default) for row in rows]
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    return write_bytes(path, json_bytes(obj))
+
+
+def create_json(path: str | os.PathLike[str], obj: Any) -> bool:
+    """Create ``path`` holding ``obj`` as JSON unless it exists; ``True`` if this call created it.
+
+    Exclusive: of several processes creating the same file at once exactly one gets ``True``, and the
+    file is never seen half written (see :func:`synonyms._io.atomic_create`).
+    """
+    data = json_bytes(obj)
+    return atomic_create(path, lambda f: f.write(data))
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
-    lines = [json.dumps(row, sort_keys=True, default=_json_default) for row in rows]
-    return write_text(path, "".join(line + "\n" for line in lines))
+    return write_bytes(path, jsonl_bytes(rows))
 
 
 def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     return _atomic(path, lambda f: np.save(f, array, allow_pickle=False), "wb")
+
+
+class IncompleteSetError(ValueError):
+    """A set of files without its manifest, or whose files do not match it; the message names them."""
+
+
+def write_set(folder: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
+    """Write ``{name: content}`` into ``folder`` as one set, manifest last (see the module docstring).
+
+    Orphan temporary files of an earlier killed write are removed first.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    clean_orphans(folder)
+    if MANIFEST in files:
+        raise ValueError(f"{MANIFEST} is reserved for the set's manifest")
+    (folder / MANIFEST).unlink(missing_ok=True)
+    for name, data in files.items():
+        write_bytes(folder / name, data)
+    listing = {name: {"sha256": hashlib.sha256(d).hexdigest(), "bytes": len(d)} for name, d in files.items()}
+    write_json(folder / MANIFEST, {"format": 1, "files": listing})
+    return folder
+
+
+def read_set(folder: str | os.PathLike[str]) -> dict[str, bytes]:
+    """The files of a set written by :func:`write_set`, checked against its manifest."""
+    folder = Path(folder)
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        raise IncompleteSetError(f"{manifest} is missing: the set in {folder} is incomplete (killed write?)")
+    try:
+        listing = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise IncompleteSetError(f"{manifest}: not a manifest ({e})") from e
+    out = {}
+    for name, entry in listing.items():
+        path = folder / name
+        data = path.read_bytes() if path.exists() else None
+        if data is None or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            state = "missing" if data is None else "changed since the manifest was written"
+            raise IncompleteSetError(f"{path}: {state}; the set in {folder} is inconsistent")
+        out[name] = data
+    return out
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

@@ -1,18 +1,23 @@
 """Writing a run's results: per-text JSON Lines, summary JSON, Markdown summary, PNG curve, resolved config.
 
-Everything is written atomically into one output folder, so a run's folder is
-either complete or shows which parts are missing.
+Every file is written atomically into one output folder; the four result files of a run
+(``per_text.jsonl``, ``summary.json``, ``summary.md``, ``config.json``) are written as one set with a
+``manifest.json`` last (:func:`crowd.io.write_set`), so :func:`read_run` never returns the config of one
+run beside the summary of another, even after a kill between two writes. Orphan temporary files of a
+killed earlier write are removed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crowd.io import write_bytes, write_json, write_jsonl, write_text
+from crowd.io import json_bytes, jsonl_bytes, read_set, write_bytes, write_set
 
 
 def cpu_model() -> str:
@@ -95,6 +100,19 @@ def plot_curves(
     return save_figure(fig, path)
 
 
+RUN_FILES = ("per_text.jsonl", "summary.json", "summary.md", "config.json")
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The result set of one run, as read back by :func:`read_run`."""
+
+    per_text: list[dict[str, Any]]
+    summary: dict[str, Any]
+    markdown: str
+    config: dict[str, Any]
+
+
 def write_run(
     folder: str | os.PathLike[str],
     per_text: Sequence[Mapping[str, Any]],
@@ -102,10 +120,19 @@ def write_run(
     markdown: str,
     config: Mapping[str, Any],
 ) -> Path:
-    """The standard output folder of a run: ``per_text.jsonl``, ``summary.json``, ``summary.md``, ``config.json``."""
-    folder = Path(folder)
-    write_json(folder / "config.json", config)
-    write_jsonl(folder / "per_text.jsonl", per_text)
-    write_json(folder / "summary.json", summary)
-    write_text(folder / "summary.md", markdown)
-    return folder
+    """The standard output folder of a run: :data:`RUN_FILES` as one set, then ``manifest.json``."""
+    contents = (jsonl_bytes(per_text), json_bytes(summary), markdown.encode("utf-8"), json_bytes(config))
+    return write_set(folder, dict(zip(RUN_FILES, contents)))
+
+
+def read_run(folder: str | os.PathLike[str]) -> RunFiles:
+    """The result set written by :func:`write_run`; :class:`crowd.io.IncompleteSetError` if inconsistent."""
+    files = read_set(folder)
+    missing = [name for name in RUN_FILES if name not in files]
+    if missing:
+        raise ValueError(f"{Path(folder) / 'manifest.json'}: the set lacks {', '.join(missing)}")
+    text = {name: files[name].decode("utf-8") for name in RUN_FILES}
+    rows = [json.loads(line) for line in text["per_text.jsonl"].splitlines() if line.strip()]
+    return RunFiles(
+        rows, json.loads(text["summary.json"]), text["summary.md"], json.loads(text["config.json"])
+    )

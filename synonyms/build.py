@@ -67,8 +67,12 @@ class BuildReport:
 
 @dataclass(frozen=True)
 class BuildResult:
+    """The graph, its report, and the final (post-processed, unit) vectors of the graph's words, row
+    ``i`` for ``graph.words[i]`` (so sets for other thresholds can be formed without a new build)."""
+
     graph: SynonymGraph
     report: BuildReport
+    unit_vectors: np.ndarray | None = None
 
 
 def graph_words(kv: KeyedVectors, corpus_counts: Mapping[str, int] | None, min_count: int) -> list[str]:
@@ -129,7 +133,7 @@ def build_graph(
         len(words), len(nodes), graph.n_pairs, before, cf, final, leak, leak_unfiltered, clock
     )
     graph.metadata.update(_metadata(params, report, constraints, metadata))
-    return BuildResult(graph, report)
+    return BuildResult(graph, report, unit)
 
 
 def _counter_fit(

@@ -102,11 +102,19 @@ def load_constraints(
             sources.append(str(path))
     if wordnet_synonyms:
         syn.extend(wordnet_synonym_pairs(wordnet_vocabulary))
-        sources.append("nltk:wordnet synonyms")
+        sources.append(_wordnet_source())
     antonyms = _canonical(ant)
     banned = set(antonyms)
     synonyms = tuple(p for p in _canonical(syn) if p not in banned)
     return Constraints(synonyms, antonyms, tuple(sources))
+
+
+def _wordnet_source() -> str:
+    """How the WordNet synonyms were obtained, for the graph's metadata (version and data folder)."""
+    from synonyms.wordnet_setup import wordnet_info
+
+    info = wordnet_info() or {"version": "?", "root": "?"}
+    return f"nltk:wordnet {info['version']} synonyms ({info['root']})"
 
 
 def wordnet_synonym_pairs(vocabulary: Iterable[str] | None = None) -> list[Pair]:
@@ -119,8 +127,11 @@ def wordnet_synonym_pairs(vocabulary: Iterable[str] | None = None) -> list[Pair]
 
         synsets = list(wn.all_synsets())
     except (ImportError, LookupError) as e:
-        raise FileNotFoundError(
-            "WordNet synonyms need nltk and its WordNet data (see docs/synonyms.md, 'WordNet'); "
+        from synonyms.wordnet_setup import WordNetMissingError
+
+        raise WordNetMissingError(
+            "WordNet synonyms need nltk and its WordNet data (python -m synonyms.wordnet_setup, "
+            "docs/synonyms.md 'WordNet'); "
             f"original error: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
         ) from e
     keep = set(vocabulary) if vocabulary is not None else None

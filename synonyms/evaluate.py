@@ -1,4 +1,5 @@
-"""Quality checks: SimLex-999 Spearman correlation (Hill et al. 2015) and antonym leakage into sets.
+"""Quality checks: SimLex-999 Spearman correlation (Hill et al. 2015), antonym leakage into sets, and
+agreement with a published neighbour table (SAFER's, :func:`table_agreement`).
 
 SimLex-999 scores word *similarity* (not relatedness); Mrkšić et al. (2016) report it before and after
 counter-fitting, computing Spearman's ρ between the gold scores and the cosine similarities of the pairs
@@ -98,3 +99,47 @@ def antonym_leak(
             if len(examples) < max_examples:
                 examples.append((a, b))
     return AntonymLeak(n, leaked, tuple(examples))
+
+
+@dataclass(frozen=True)
+class TableAgreement:
+    """Directed neighbour pairs ``(w, v)``, ``v ≠ w``, of a graph against a table, over shared words.
+
+    Only words both know count (graph words that are also table keys), for both ends of a pair.
+    ``recall`` = shared pairs / table pairs; ``precision`` = shared pairs / graph pairs.
+    """
+
+    n_words: int
+    graph_pairs: int
+    table_pairs: int
+    shared_pairs: int
+    mean_set_size: float
+    mean_set_size_shared_words: float
+
+    @property
+    def recall(self) -> float:
+        return self.shared_pairs / self.table_pairs if self.table_pairs else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.shared_pairs / self.graph_pairs if self.graph_pairs else float("nan")
+
+    def to_dict(self) -> dict[str, float]:
+        return {**self.__dict__, "recall": self.recall, "precision": self.precision}
+
+
+def table_agreement(graph, table: Mapping[str, Sequence[str]]) -> TableAgreement:
+    """Recall and precision of ``graph``'s pairs against ``table`` (``{word: [neighbours]}``, lower-case)."""
+    known = {w for w in graph.words if w in table}
+    ours = {(w, v) for w in known for v in graph.substitutes(w) if v in known}
+    theirs = {(w, v) for w in known for v in table[w] if v != w and v in known}
+    sizes = np.diff(graph.indptr)
+    shared_sizes = [graph.set_size(w) for w in known]
+    return TableAgreement(
+        len(known),
+        len(ours),
+        len(theirs),
+        len(ours & theirs),
+        float(sizes.mean()) if len(sizes) else 0.0,
+        float(np.mean(shared_sizes)) if shared_sizes else 0.0,
+    )

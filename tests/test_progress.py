@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import crowd.noise.synonym_graph as synonym_graph
 import numpy as np
 import pytest
-from crowd.noise.synonym_graph import GraphInputs, build_from_inputs
 
+import crowd.noise.synonym_graph as synonym_graph
 from crowd.noise import CrowdNoise
 from crowd.noise.beta import induced_probs_csr
 from crowd.noise.synonym import PROGRESS_MIN_ROWS
+from crowd.noise.synonym_graph import GraphInputs, build_from_inputs
 from synonyms.build import BuildParams
 from synonyms.counterfit import CounterFitParams
 from synonyms.graph import SynonymGraph

@@ -37,7 +37,7 @@ def test_binary_gensim_and_kumo_layouts(tmp_path):
 
     pd.DataFrame({"index": WORDS}).to_parquet(folder / "glove_6B_index.parquet")
     for path in (tmp_path / "v.bin", tmp_path / "v.kv", folder):
-        loaded = load_vectors(path)
+        loaded = load_vectors(path, trust_pickle=True)  # v.kv is a pickle we wrote ourselves
         assert list(loaded.index_to_key) == WORDS
         np.testing.assert_allclose(loaded["film"], VECS[2], atol=1e-6)
 

@@ -20,7 +20,7 @@ from crowd.methods.textguard import sub_corpus, touched_groups
 from crowd.pipelines.certify import certify_corpus, load_certify_config
 from crowd.text import WordCorpus, split_words
 
-WORDS = st.text(alphabet=st.characters(blacklist_categories=("Zs", "Cc", "Zl", "Zp")), min_size=1, max_size=6)
+WORDS = st.text(alphabet=st.characters(blacklist_categories=("Zs", "Cc", "Zl", "Zp", "Cs")), min_size=1, max_size=6)
 
 
 @given(st.lists(WORDS, max_size=8), WORDS, st.integers(0, 8))

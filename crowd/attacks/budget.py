@@ -16,9 +16,12 @@
   ids from ``tokenize`` (e.g. a BERT tokenizer's ``encode``) so the unit matches
   keep-β noise over wordpiece ids. An inserted word shifts later tokens, so it
   may change many coordinates.
-- synonyms: substitutions whose new word is in the old word's perturbation set
-  (``graph.neighbors``); ``None`` when no graph is given. ``non_synonym_edits`` =
-  all other word edits, which a synonym certificate does not cover.
+- synonyms: substitutions clean ``w`` → poisoned ``v`` with ``graph.covers(w, v)``
+  (``v ∈ S_w``, directed, case-exact: :meth:`synonyms.graph.SynonymGraph.covers`,
+  the same relation the TV certificate's per-position term maximises over,
+  :meth:`crowd.noise.SynonymNoise.max_tv`); ``None`` when no graph is given.
+  ``non_synonym_edits`` = all other word edits, which a synonym certificate does
+  not cover.
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ def attack_budget(
             maxima[key] = max(maxima[key], value)
         maxima["edits"] = max(maxima["edits"], row["ins"] + row["del"] + row["sub"])
         if graph is not None:
-            totals["syn"] += sum(1 for w, v in edits.substitutions if w in graph and v in graph.neighbors(w))
+            totals["syn"] += sum(1 for w, v in edits.substitutions if graph.covers(w, v))
     all_edits = totals["ins"] + totals["del"] + totals["sub"]
     return Budget(
         n_examples=len(clean),

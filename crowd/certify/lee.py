@@ -5,6 +5,8 @@ the other ``d_k - 1`` values with probability ``θ_k = (1-β_k)/(d_k-1)``, indep
 training-text token positions, training labels and test-text token positions, each with its own
 ``(β, d)``. The radius counts changed coordinates of all kinds together; the attacker chooses how to split
 it among the kinds, so the threshold is the worst (largest) one over every split of at most ``r``.
+A backdoor certificate passes only the kinds the attacker changes in the training set (tokens and labels):
+the test text is taken as given (THEORY §3, "what a backdoor certificate means").
 
 ``ρ_r`` is the smallest ``p_A`` that still forces ``P'[f = c_A] >= 1/2`` at every input within ``r``
 changed coordinates; certified at radius ``r`` iff ``p_A_lower > ρ_r``. It does not depend on how many

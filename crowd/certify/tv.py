@@ -4,12 +4,17 @@ For product distributions ``TV(⊗P_i, ⊗Q_i) <= 1 - Π_i (1 - TV(P_i, Q_i))`` 
 ``|P[f = c] - Q[f = c]| <= TV`` for every event, hence for every classifier trained on noisy data and
 applied to a noisy test text. With ``Δ_r`` the bound over the ``r`` positions with the largest per-position
 TV, the smoothed prediction is unchanged by any ``r`` substitutions if ``p_A_lower - Δ_r > p_B_upper + Δ_r``
-(binary: ``p_A_lower - Δ_r > 1/2``). The radius unit is *synonym substitutions*, counted over the training
-texts and the test text together; a position counts once whatever it is replaced by, because its
-per-position value is the largest TV over the replacements the attacker may choose there.
+(binary: ``p_A_lower - Δ_r > 1/2``). The radius unit is *synonym substitutions in the training texts*:
+the test text is taken as given (THEORY §3, "what a backdoor certificate means"), so only training
+positions are passed in. A position counts once whatever it is replaced by, because its per-position value
+is the largest TV over every substitution the attack budget counts as covered there, in the direction
+clean ``w`` → poisoned ``v`` (:meth:`synonyms.graph.SynonymGraph.covers`). A graph need not be symmetric,
+so for a position of an observed (possibly poisoned) corpus holding ``v`` that maximum runs over every
+``w`` whose set lists ``v``, not over ``S_v`` (:meth:`crowd.noise.SynonymNoise.max_tv` does both).
 
 The per-position values must be computed from the distributions the noise actually samples (``π_w``);
-:func:`safer_tv` is only valid for SAFER's *uniform* sampling.
+:func:`safer_tv` is only valid for SAFER's *uniform* sampling. This module only combines the values it is
+given: a certificate is sound for exactly the relation and noise they were computed for.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ def tv_radius(
     per_position_tv: np.ndarray,
     max_radius: int,
 ) -> int | None:
-    """Largest number of synonym substitutions (training texts and test text together) certified.
+    """Largest number of synonym substitutions (in the training texts; the test text is given) certified.
 
     Certified at ``r`` iff ``p_lower - Δ_r > p_upper_runner_up + Δ_r`` (with a ``1e-12`` safety margin);
     for two classes pass ``p_upper_runner_up = 1 - p_lower``. Returns ``None`` if not even radius 0 holds

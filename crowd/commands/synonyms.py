@@ -12,6 +12,9 @@ import argparse
 from pathlib import Path
 
 HELP = "build, import or inspect a synonym graph (perturbation sets with cosine similarities)"
+TRUST_HELP = (
+    "allow a pickled vector file (gensim .kv/.model): unpickling runs code, so only for files you trust"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--pre-components", type=int, default=8, help="all-but-the-top before counter-fitting")
     build.add_argument("--post-components", type=int, default=8, help="all-but-the-top after (CROWD: 8)")
     build.add_argument("--wordnet-synonyms", choices=("auto", "yes", "no"), default="auto")
+    build.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     build.add_argument("--device", default="cpu", help="torch device for counter-fitting (cpu, cuda)")
     build.add_argument("--no-progress", action="store_true", help="no progress bars")
     safer = sub.add_parser("import-safer", help="import a SAFER neighbour table (JSON or .json.gz)")
@@ -52,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     safer.add_argument("--out", type=Path, required=True)
     safer.add_argument("--vectors", type=Path, default=None, help="compute similarities from these vectors")
     safer.add_argument("--vectors-format", default=None)
+    safer.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     show = sub.add_parser("show", help="print a word's perturbation set with similarities")
     show.add_argument("word")
     show.add_argument(
@@ -84,7 +89,7 @@ def _inputs(args: argparse.Namespace):
         corpora = ()
     return GraphInputs(
         require_data_root(args.data), args.vectors, args.vectors_format, corpora,
-        tuple(args.vocab_file), args.wordnet_synonyms, params,
+        tuple(args.vocab_file), args.wordnet_synonyms, params, args.trust_pickle,
     )  # fmt: skip
 
 
@@ -92,7 +97,10 @@ def _build(args: argparse.Namespace) -> int:
     from crowd.commands._format import percent
     from crowd.noise.synonym_graph import CACHE_SUBDIR, build_from_inputs, cache_key
     from crowd.paths import cache_dir
+    from synonyms.vectors import check_trust
 
+    if args.vectors is not None:  # before the data root and the corpora are even looked at
+        check_trust(args.vectors, args.vectors_format, args.trust_pickle)
     inputs = _inputs(args)
     out = args.out or cache_dir() / CACHE_SUBDIR / cache_key(inputs)
     result = build_from_inputs(inputs, progress=not args.no_progress)
@@ -122,7 +130,7 @@ def _import_safer(args: argparse.Namespace) -> int:
     if args.vectors is not None:
         from synonyms.vectors import load_vectors
 
-        kv = load_vectors(args.vectors, args.vectors_format)
+        kv = load_vectors(args.vectors, args.vectors_format, trust_pickle=args.trust_pickle)
     graph = import_safer_table(args.table, kv)
     graph.save(args.out)
     print(f"wrote {graph!r} to {args.out} (similarities: {graph.metadata['similarities']})")

@@ -14,7 +14,8 @@ words (new ids appended), so every output is representable. The per-vocabulary p
 alias-table block) is cached, since the same vocabulary is perturbed ``N`` times.
 
 ``tv``/``max_tv`` give the per-position total-variation terms of the certificate (THEORY §3b), computed
-from the distributions actually sampled, over output strings.
+from the distributions actually sampled, over output strings, and maximised over the substitution relation
+the attack budget counts (:meth:`synonyms.graph.SynonymGraph.covers`), in both directions.
 """
 
 from __future__ import annotations
@@ -93,24 +94,30 @@ class SynonymNoise:
         return min(tv, 1.0)
 
     def max_tv(self, word: str) -> float:
-        """Max of :meth:`tv` ``(word, w')`` over ``w' ∈ S_word \\ {word}`` (0 for kept words).
+        """Per-position TV term of a position holding ``word`` (THEORY §3b): 0 when no substitution touches it.
 
-        The worst single substitution an attacker restricted to the perturbation set can make at a position.
+        The max of :meth:`tv` over every pair of the substitution relation
+        (:meth:`synonyms.graph.SynonymGraph.covers`, the relation the attack budget counts) that has
+        ``word`` on either side: ``word → v`` for ``v ∈ S_word`` (``word`` is the clean word) and
+        ``w → word`` for every ``w`` whose set lists ``word`` (``word`` is the poisoned word). The
+        second kind is what a certificate over an observed, possibly poisoned corpus needs: on an
+        asymmetric graph ``w ∉ S_word`` is possible, and maximising over ``S_word`` alone would
+        understate the term. Covering both directions keeps the term sound whether the certified corpus
+        is the clean one or the poisoned one.
         """
         if word not in self._max_tv:
             self.max_tv_array([word])
         return self._max_tv[word]
 
     def max_tv_array(self, words: list[str] | np.ndarray) -> np.ndarray:
-        """:meth:`max_tv` for many words (their rows and their neighbours' rows computed in one batch)."""
+        """:meth:`max_tv` for many words (every distribution involved computed in one batch)."""
         uniq = [w for w in dict.fromkeys(str(w) for w in words) if w not in self._max_tv]
-        rows = [r for r in (self._row(w) for w in uniq) if r is not None]
-        indptr, indices = self.graph.indptr, self.graph.indices
-        need = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in rows]) if rows else []
-        self._row_probs(np.asarray(need, dtype=np.int64))
+        partners = {w: [*self.graph.substitutes(w), *self.graph.substituted_by(w)] for w in uniq}
+        involved = {x for w, ps in partners.items() for x in (w, *ps)}
+        rows = [r for r in (self._row(x) for x in involved) if r is not None]
+        self._row_probs(np.asarray(rows, dtype=np.int64))
         for w in uniq:
-            cands = self.distribution(w)[0][1:]
-            self._max_tv[w] = max((self.tv(w, c) for c in cands), default=0.0)
+            self._max_tv[w] = max((self.tv(w, v) for v in partners[w]), default=0.0)
         return np.array([self._max_tv[str(w)] for w in words], dtype=np.float64)
 
     # -- sampling -----------------------------------------------------------------

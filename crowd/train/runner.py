@@ -2,8 +2,9 @@
 
 Layout of a vote folder::
 
-    votes.json                 fingerprint, n_test (written once; a different fingerprint refuses)
+    votes.json                 fingerprint, n_test (created exclusively, once; a different fingerprint refuses)
     votes/copy_000123.npy      int32 (n_test,) predicted labels of copy 123 on its noisy test texts
+                               (checked on every read: dtype, shape, labels in 0..num_labels-1)
 
 Copies are trained in fixed groups: group ``g`` is copies ``g*K .. g*K+K-1``
 (``K = learner.copies_per_group``). With ``torch.distributed`` initialised (e.g.
@@ -20,20 +21,30 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from crowd.io import write_json, write_npy
 from crowd.train.data import CopyData, Learner, TrainingInputError, check_group
 from crowd.train.models import check_model
+from crowd.train.votes import VoteFileError, VoteStore, VoteStoreMismatch
 
-
-class VoteStoreMismatch(ValueError):
-    """A vote folder that holds votes of another configuration."""
+__all__ = [
+    "VoteFileError",
+    "VoteStore",
+    "VoteStoreMismatch",
+    "copy_groups",
+    "fingerprint_of",
+    "learner_fingerprint",
+    "local_device",
+    "rank_and_world",
+    "run_votes",
+]
 
 
 def fingerprint_of(*parts: object) -> str:
@@ -45,60 +56,6 @@ def fingerprint_of(*parts: object) -> str:
 def learner_fingerprint(learner: Learner) -> dict:
     """The learner's class and configuration, as recorded in the fingerprint."""
     return {"learner": type(learner).__name__, **dataclasses.asdict(learner)}
-
-
-class VoteStore:
-    """One atomic ``.npy`` file per finished copy in ``folder/votes``."""
-
-    def __init__(self, folder: str | os.PathLike[str], n_copies: int, n_test: int, fingerprint: str) -> None:
-        self.folder = Path(folder)
-        self.n_copies = n_copies
-        self.n_test = n_test
-        self.fingerprint = fingerprint
-        meta_path = self.folder / "votes.json"
-        meta = {"fingerprint": fingerprint, "n_test": n_test}
-        if meta_path.exists():
-            found = json.loads(meta_path.read_text(encoding="utf-8"))
-            if found != meta:
-                raise VoteStoreMismatch(
-                    f"{self.folder} holds votes of another configuration ({found} != {meta}); "
-                    "use a new folder, or delete this one to start over"
-                )
-        else:
-            (self.folder / "votes").mkdir(parents=True, exist_ok=True)
-            write_json(meta_path, meta)
-
-    @classmethod
-    def open(cls, folder: str | os.PathLike[str], n_copies: int) -> VoteStore:
-        """An existing vote folder, whatever its fingerprint (for reading votes back)."""
-        meta_path = Path(folder) / "votes.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{folder} is not a vote folder (no votes.json)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return cls(folder, n_copies, meta["n_test"], meta["fingerprint"])
-
-    def path(self, index: int) -> Path:
-        return self.folder / "votes" / f"copy_{index:06d}.npy"
-
-    def missing(self) -> list[int]:
-        """Copy indices ``< n_copies`` without a votes file."""
-        present = set(os.listdir(self.folder / "votes"))
-        return [j for j in range(self.n_copies) if self.path(j).name not in present]
-
-    def write(self, index: int, votes: np.ndarray) -> None:
-        votes = np.asarray(votes, dtype=np.int32)
-        if votes.shape != (self.n_test,):
-            raise ValueError(f"copy {index}: expected {self.n_test} votes, got shape {votes.shape}")
-        write_npy(self.path(index), votes)
-
-    def load_all(self) -> np.ndarray:
-        """``(n_copies, n_test)`` int32 votes; raises if any copy is missing."""
-        missing = self.missing()
-        if missing:
-            raise FileNotFoundError(
-                f"{len(missing)} copies have no votes yet in {self.folder}, e.g. {missing[:5]}"
-            )
-        return np.stack([np.load(self.path(j)) for j in range(self.n_copies)])
 
 
 def copy_groups(n_copies: int, copies_per_group: int) -> list[list[int]]:
@@ -139,7 +96,9 @@ def run_votes(
     """Votes ``(n_copies, n_test)`` int32: row ``j`` = the model trained on copy ``j`` on its test texts.
 
     Bad input (``n_copies < 1``, an unknown model, labels outside ``0..num_labels-1``,
-    a folder of another configuration) raises before any training. Finished
+    a folder of another configuration, a stored vote file that is not a valid vote row)
+    raises before any training. With ``progress``, rank 0 shows a ``copies`` bar and a
+    ``group`` bar for the current group's work (see :func:`_fit_predict`). Finished
     copies found in ``store_folder`` are not recomputed. ``fingerprint``
     identifies the data and noise; the learner's configuration, the model, the
     seed and ``num_labels`` are added to it here.
@@ -150,27 +109,92 @@ def run_votes(
     first = make_copy(0)
     check_group([first], [0], num_labels)
     full = fingerprint_of(fingerprint, learner_fingerprint(learner), str(model_name), seed, num_labels)
-    store = VoteStore(store_folder, n_copies, first.n_test, full)
+    store = VoteStore(store_folder, n_copies, first.n_test, full, num_labels)
+    store.check_present()
     rank, world = rank_and_world()
     mine = copy_groups(n_copies, learner.copies_per_group)[rank::world]
     missing = set(store.missing())
     todo = [g for g in mine if missing.intersection(g)]
-    bar = _progress(sum(map(len, mine)), sum(map(len, mine)) - sum(map(len, todo)), progress and rank == 0)
+    bars = _Progress(sum(map(len, mine)), sum(map(len, todo)), store.folder, progress and rank == 0)
     for group in todo:
-        copies = [first if j == 0 else make_copy(j) for j in group]
-        votes = learner.fit_predict(model_name, copies, group, seed, device, num_labels)
+        copies = []
+        for j in group:
+            copies.append(first if j == 0 else make_copy(j))
+            bars.prepared(len(group))
+        votes = _fit_predict(learner, model_name, copies, group, seed, device, num_labels, bars.learner_step)
         for j, row in zip(group, votes):
             store.write(j, row)
-        bar.update(len(group))
-    bar.close()
+        bars.stored(len(group))
+    bars.close()
     _barrier(world)
     return store.load_all()
 
 
-def _progress(total: int, done: int, enabled: bool):
-    from tqdm.auto import tqdm
+def _fit_predict(learner: Learner, model_name, copies, group, seed, device, num_labels, step) -> np.ndarray:
+    """``learner.fit_predict``, passing ``progress=step`` when the learner accepts it.
 
-    return tqdm(total=total, initial=done, desc="copies", unit="copy", disable=not enabled)
+    Progress protocol for learners: an optional keyword ``progress: Callable[[int, int], None] | None``;
+    the learner calls ``progress(done, total)`` as its work on the whole group advances (e.g. encoding
+    batches, then training epochs, then prediction), with ``done`` non-decreasing and a last call with
+    ``done == total``. Learners without the parameter are called as before (the group bar then shows the
+    copy preparation and one step for training).
+    """
+    kwargs = {"progress": step} if "progress" in inspect.signature(learner.fit_predict).parameters else {}
+    return learner.fit_predict(model_name, copies, group, seed, device, num_labels, **kwargs)
+
+
+class _Progress:
+    """Two bars: finished copies (``copies``) and the current group's work (``group``).
+
+    Copies trained together finish together, so ``copies`` advances per group; ``group`` advances per
+    prepared copy (noise and encoding) and per learner step. When nothing is left to do, one line says
+    so instead of a bar (a bar created full prints its 100% line twice).
+    """
+
+    def __init__(self, total: int, todo: int, folder: Path, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self._tqdm, self.enabled = tqdm, enabled and todo > 0
+        if enabled and todo == 0:
+            tqdm.write(f"copies: all {total} already stored in {folder}", file=sys.stderr)
+        self.copies = tqdm(
+            total=total, initial=total - todo, desc="copies", unit="copy", disable=not self.enabled
+        )
+        self.group = None
+        self._size = 0
+
+    def prepared(self, group_size: int) -> None:
+        """One more copy of the current group is built (noise drawn, encoded)."""
+        if self.group is None:
+            self._size = group_size
+            self.group = self._tqdm(  # few, slow steps: show every one
+                total=group_size + 1,
+                desc="group",
+                unit="step",
+                leave=False,
+                mininterval=0,
+                disable=not self.enabled,
+            )
+        self.group.update(1)
+
+    def learner_step(self, done: int, total: int) -> None:
+        """The learner's ``progress`` callback: ``done`` of ``total`` steps of the group's training."""
+        if self.group is not None:
+            self.group.total = self._size + max(total, 1)
+            self.group.n = self._size + min(done, total)
+            self.group.refresh()
+
+    def stored(self, n: int) -> None:
+        if self.group is not None:
+            self.group.close()
+            self.group = None
+        if self.copies.n + n >= self.copies.total:  # the closing display prints the 100% line, once
+            self.copies.n = self.copies.total
+        else:
+            self.copies.update(n)
+
+    def close(self) -> None:
+        self.copies.close()
 
 
 def _barrier(world: int) -> None:

@@ -1,0 +1,98 @@
+"""Run folders as one set (manifest last), orphan temporary files, and file modes that follow the umask."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import crowd.io
+from crowd.io import IncompleteSetError, clean_orphans, create_json, write_json, write_npy
+from crowd.report import read_run, write_run
+from synonyms.graph import SynonymGraph
+
+
+def _run(folder, alpha: float) -> None:
+    write_run(folder, [{"index": 0, "alpha": alpha}], {"alpha": alpha}, f"alpha {alpha}\n", {"alpha": alpha})
+
+
+def test_read_run_returns_one_consistent_set(tmp_path):
+    _run(tmp_path, 0.05)
+    run = read_run(tmp_path)
+    assert run.config == run.summary == {"alpha": 0.05} and run.per_text[0]["alpha"] == 0.05
+    assert run.markdown == "alpha 0.05\n"
+
+
+def test_killed_rewrite_never_reads_as_a_mixed_set(tmp_path, monkeypatch):
+    _run(tmp_path, 0.05)
+    real = crowd.io.write_bytes
+
+    def killed_at_summary(path, data):
+        if path.name == "summary.json":
+            raise KeyboardInterrupt("killed")
+        return real(path, data)
+
+    monkeypatch.setattr(crowd.io, "write_bytes", killed_at_summary)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, 0.01)
+    monkeypatch.undo()
+    # per_text.jsonl is already the new run's, summary.json still the old one's: no set to read.
+    assert '"alpha": 0.01' in (tmp_path / "per_text.jsonl").read_text()
+    assert '"alpha": 0.05' in (tmp_path / "summary.json").read_text()
+    with pytest.raises(IncompleteSetError, match="manifest.json is missing"):
+        read_run(tmp_path)
+    _run(tmp_path, 0.01)
+    assert read_run(tmp_path).summary == {"alpha": 0.01}
+
+
+def test_a_file_changed_after_the_manifest_is_named(tmp_path):
+    _run(tmp_path, 0.05)
+    write_json(tmp_path / "config.json", {"alpha": 0.2})
+    with pytest.raises(IncompleteSetError, match="config.json: changed since the manifest"):
+        read_run(tmp_path)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    return int(proc.stdout)
+
+
+def test_orphan_temporaries_are_cleaned(tmp_path):
+    dead = tmp_path / f".summary.json~{_dead_pid()}~0badcafe.tmp"
+    live = tmp_path / f".config.json~{os.getpid()}~0badcafe.tmp"  # a write in progress: kept
+    legacy = tmp_path / ".summary.md.a1b2c3d4.tmp"  # tempfile.mkstemp name of older versions
+    recent_legacy = tmp_path / ".per_text.jsonl.zz99yy88.tmp"
+    for p in (dead, live, legacy, recent_legacy):
+        p.write_text("half")
+    old = time.time() - 2 * 3600
+    os.utime(legacy, (old, old))
+    _run(tmp_path, 0.05)
+    assert not dead.exists() and not legacy.exists()
+    assert live.exists() and recent_legacy.exists()
+    assert clean_orphans(tmp_path / "absent") == []
+
+
+@pytest.fixture(params=[0o022, 0o027, 0o002])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def test_written_files_follow_the_umask(tmp_path, umask):
+    expected = 0o666 & ~umask
+    write_json(tmp_path / "a.json", {"x": 1})
+    write_npy(tmp_path / "a.npy", np.zeros(3))
+    assert create_json(tmp_path / "b.json", {"x": 1}) and not create_json(tmp_path / "b.json", {"x": 2})
+    _run(tmp_path / "run", 0.05)
+    SynonymGraph.from_sets({"good": [("fine", 0.9)]}).save(tmp_path / "graph")
+    paths = [tmp_path / "a.json", tmp_path / "a.npy", tmp_path / "b.json", *(tmp_path / "run").iterdir()]
+    paths += list((tmp_path / "graph").iterdir())
+    for p in paths:
+        assert stat.S_IMODE(p.stat().st_mode) == expected, p
+    assert not [p for p in tmp_path.rglob("*.tmp")]
