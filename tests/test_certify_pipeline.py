@@ -227,3 +227,22 @@ def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
     one = (tmp_path / "one" / "per_text.jsonl").read_text()
     two = (tmp_path / "two" / "per_text.jsonl").read_text()
     assert one == two
+
+
+def test_stray_label_is_an_error_naming_file_and_line_before_training(corpus, tiny_bert, tmp_path):
+    import shutil
+
+    from crowd.data import DataFormatError
+
+    bad = tmp_path / "bad"
+    shutil.copytree(corpus, bad)
+    lines = (bad / "train.tsv").read_text().splitlines()
+    lines[4] = lines[4].rsplit("\t", 1)[0] + "\t7"
+    (bad / "train.tsv").write_text("\n".join(lines) + "\n")
+    config = _config(bad, tiny_bert, f'data.dataset="{bad}"', f'method.graph="{corpus / "graph"}"', graph=False)
+    with pytest.raises(DataFormatError, match=r"train.tsv:5: unknown label: 7 is not one of the allowed labels \[0, 1\]"):
+        run_certify(config, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+    three = _config(bad, tiny_bert, f'data.dataset="{bad}"', "data.labels=[0, 1, 2, 3, 4, 5, 6, 7]", graph=False)
+    with pytest.raises(DataFormatError, match=r"label\(s\) \[2, 3, 4, 5, 6\] never occur"):
+        run_certify(three, tmp_path / "out", progress=False)

@@ -68,6 +68,7 @@ class Context:
     n_copies: int
     max_radius: int
     graph: Any = None  # synonyms.SynonymGraph for methods with ``uses_graph``
+    progress: bool = False  # long preparations (CROWD's exact distributions) report progress
 
 
 CopyFactory = Callable[[int], Any]

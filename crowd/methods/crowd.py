@@ -26,11 +26,11 @@ class Crowd(SynonymSmoothing):
         "sampled noise, which cannot cover inserted words or label flips"
     )
 
-    def noise(self, graph):
+    def noise(self, graph, progress: bool = False):
         from crowd.noise import CrowdNoise
         from crowd.paths import cache_dir
 
-        return CrowdNoise(graph, cache_dir() / "noise")
+        return CrowdNoise(graph, cache_dir() / "noise", progress=progress)
 
     def votes_identity(self, graph) -> dict:
         from crowd.noise import CrowdNoise

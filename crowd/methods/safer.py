@@ -23,7 +23,7 @@ class Safer(SynonymSmoothing):
         "uniform substitution; exact TV between uniform draws (SAFER's overlap formula is unsound when sets differ)"
     )
 
-    def noise(self, graph):
+    def noise(self, graph, progress: bool = False):
         from crowd.noise import SaferNoise
 
         return SaferNoise(graph)

@@ -35,11 +35,11 @@ class SynonymSmoothing:
     graph: str | None = None
     noise_test: bool = True
 
-    def noise(self, graph):
+    def noise(self, graph, progress: bool = False):
         raise NotImplementedError
 
     def plan(self, ctx: Context) -> Plan:
-        noise = self.noise(ctx.graph)
+        noise = self.noise(ctx.graph, ctx.progress)
         words = ctx.words
         ids, counts = np.unique(words.train.ids, return_counts=True)  # only training positions are attacked
         word_tv = noise.max_tv_array([words.train.vocab[i] for i in ids])

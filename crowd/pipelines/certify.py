@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -39,9 +40,9 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
     deterministically for partition methods (see :mod:`crowd.certify`).
     """
     check_model(config.model.name)
-    graph = method_graph(config)
-    corpus = prepare_corpus(config.data, config.attack, config.seed, graph)
-    return _run(config, corpus, graph, out, progress)
+    graph = functools.cache(lambda: method_graph(config, progress))
+    corpus = prepare_corpus(config.data, config.attack, config.seed, graph)  # data errors before the graph
+    return _run(config, corpus, graph(), out, progress)
 
 
 def certify_examples(
@@ -63,8 +64,8 @@ def certify_examples(
     """
     config = config or CertifyConfig()
     check_model(config.model.name)
-    graph = method_graph(config)
-    return _run(config, given_corpus(train, test, test_poison, train_clean), graph, out, progress)
+    corpus = given_corpus(train, test, test_poison, train_clean, config.data.labels)
+    return _run(config, corpus, method_graph(config, progress), out, progress)
 
 
 def certify_corpus(
@@ -76,16 +77,16 @@ def certify_corpus(
     """Certify a :class:`~crowd.data.Corpus` you already hold, e.g. from :func:`crowd.attacks.poison_corpus`."""
     config = config or CertifyConfig()
     check_model(config.model.name)
-    return _run(config, corpus, method_graph(config), out, progress)
+    return _run(config, corpus, method_graph(config, progress), out, progress)
 
 
-def method_graph(config: CertifyConfig):
+def method_graph(config: CertifyConfig, progress: bool = False):
     """The synonym graph of a method that uses one (``method.graph`` or the default); else ``None``.
 
     The word-substitution attack draws from it too unless ``attack.graph`` names another.
     """
     if config.method.uses_graph:
-        return load_graph(config.method.graph, config.data.data_root)
+        return load_graph(config.method.graph, config.data.data_root, progress)
     return None
 
 
@@ -95,9 +96,9 @@ def statistics(config: CertifyConfig) -> Statistics:
     )
 
 
-def plan_run(config: CertifyConfig, corpus: Corpus, graph, encoder) -> Plan:
+def plan_run(config: CertifyConfig, corpus: Corpus, graph, encoder, progress: bool = False) -> Plan:
     context = Context(
-        corpus, Words.of(corpus), encoder, config.seed, config.n_copies, config.max_radius, graph
+        corpus, Words.of(corpus), encoder, config.seed, config.n_copies, config.max_radius, graph, progress
     )
     return config.method.plan(context)
 
@@ -124,7 +125,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
 
     rank = _init_distributed()
     encoder = WordPieceEncoder(load_tokenizer(config.model.name), config.learner.max_length)
-    plan = plan_run(config, corpus, graph, encoder)
+    plan = plan_run(config, corpus, graph, encoder, progress)
     learner = config.learner
     if plan.one_model_per_group:  # training sets differ in size: one model per group
         learner = dataclasses.replace(learner, copies_per_group=1)

@@ -26,11 +26,14 @@ class DataConfig:
     """Which corpus to use. ``max_train``/``max_dev``/``max_test`` subsample (seeded) for quick runs; 0 = all.
 
     ``dataset`` is sst2, offenseval, hsol (from the data root), or a folder of split files.
-    ``crowd certify`` reads no dev split; ``crowd defend`` fits detectors on it.
+    ``crowd certify`` reads no dev split; ``crowd defend`` fits detectors on it. ``labels``: the classes
+    of a user folder, exactly ``0..K-1`` (empty = binary, ``0, 1``); a row with any other label is an
+    error naming its file and line. Known corpora have fixed labels.
     """
 
     dataset: str = "sst2"
     data_root: str | None = None
+    labels: tuple[int, ...] = ()
     max_train: int = 0
     max_dev: int = 0
     max_test: int = 0
@@ -38,6 +41,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if min(self.max_train, self.max_dev, self.max_test) < 0:
             raise ValueError("max_train, max_dev and max_test must be >= 0")
+        if self.labels and sorted(self.labels) != list(range(len(self.labels))) or len(self.labels) == 1:
+            raise ValueError(f"labels must be 0..K-1 with K >= 2, got {list(self.labels)}")
 
 
 @dataclass(frozen=True)

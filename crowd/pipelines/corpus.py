@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crowd.data import DATASETS, Corpus, Example, load_dataset, load_file
+from crowd.data import DATASETS, Corpus, Example, check_label_set, corpus_labels, load_dataset, load_file
 from crowd.seeding import rng
 
 
@@ -23,8 +23,18 @@ def subsample(examples: list, limit: int, seed: int, purpose: str) -> list:
     return [examples[i] for i in keep]
 
 
-def load_split(dataset: str, split: str, data_root: str | None) -> list[Example]:
-    """``dataset`` is a corpus name (sst2, offenseval, hsol) or a folder of ``{split}.tsv|csv|jsonl`` files."""
+def allowed_labels(dataset: str, labels: Sequence[int] = ()) -> tuple[int, ...]:
+    """A known corpus's fixed labels; a user folder's ``labels`` setting, binary (0, 1) when unset."""
+    if dataset in DATASETS:
+        return corpus_labels(dataset)
+    return tuple(labels) or (0, 1)
+
+
+def load_split(dataset: str, split: str, data_root: str | None, labels: Sequence[int] = ()) -> list[Example]:
+    """``dataset`` is a corpus name (sst2, offenseval, hsol) or a folder of ``{split}.tsv|csv|jsonl`` files.
+
+    Every label must be one of :func:`allowed_labels`; the first stray one is an error naming file and line.
+    """
     if dataset in DATASETS:
         return load_dataset(dataset, split, data_root=data_root)
     folder = Path(dataset).expanduser()
@@ -35,22 +45,27 @@ def load_split(dataset: str, split: str, data_root: str | None) -> list[Example]
         )
     for ext in ("tsv", "csv", "jsonl"):
         if (folder / f"{split}.{ext}").exists():
-            return load_file(folder / f"{split}.{ext}", labels=None)
+            return load_file(folder / f"{split}.{ext}", labels=allowed_labels(dataset, labels))
     raise FileNotFoundError(f"data.dataset folder {folder} has no {split}.tsv, {split}.csv or {split}.jsonl")
 
 
-def check_labels(train: Sequence[Example], test: Sequence[Example], name: str = "corpus") -> int:
-    """The number of classes; raises before any training if test labels are not all training labels."""
+def check_labels(
+    train: Sequence[Example], test: Sequence[Example], name: str = "corpus", labels: Sequence[int] = ()
+) -> int:
+    """The number of classes ``K``; raises before any training unless every training label is one of the
+    allowed ``0..K-1`` (``labels``, binary when empty), each occurs in training, and test labels are among them."""
     if not train:
         raise ValueError(f"{name}: the training set is empty")
-    labels = sorted({e.label for e in train})
+    allowed = check_label_set(train, tuple(labels) or None, where=f"{name} training set", complete=True)
     test_labels = sorted({e.original_label for e in test if e.original_label is not None})
-    if not set(test_labels) <= set(labels):
-        raise ValueError(f"{name}: test labels {test_labels} are not all among the training labels {labels}")
-    return max(labels) + 1
+    if not set(test_labels) <= set(allowed):
+        raise ValueError(
+            f"{name}: test labels {test_labels} are not all among the allowed labels {list(allowed)}"
+        )
+    return len(allowed)
 
 
-def load_graph(path: str | None = None, data_root: str | None = None):
+def load_graph(path: str | None = None, data_root: str | None = None, progress: bool = False):
     """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph."""
     from synonyms.graph import SynonymGraph
 
@@ -58,7 +73,7 @@ def load_graph(path: str | None = None, data_root: str | None = None):
         return SynonymGraph.load(path)
     from crowd.noise.synonym_graph import default_graph
 
-    return default_graph(data_root=data_root)
+    return default_graph(data_root=data_root, progress=progress)
 
 
 def attack_from_config(attack, data, graph=None):
@@ -81,12 +96,15 @@ def attack_from_config(attack, data, graph=None):
 
 
 def attack_graph(attack, data, graph):
-    """The graph the word-substitution attack draws from: ``attack.graph``, else ``graph``, else the default."""
+    """The graph the word-substitution attack draws from: ``attack.graph``, else ``graph``, else the default.
+
+    ``graph`` may be a function that loads it (so the graph is built only when an attack needs it).
+    """
     if attack.name != "wordsub":
         return None
     if attack.graph or graph is None:
         return load_graph(attack.graph, data.data_root)
-    return graph
+    return graph() if callable(graph) else graph
 
 
 def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Corpus:
@@ -98,11 +116,12 @@ def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Co
     from crowd.attacks import poison_corpus
 
     def split(name: str, limit: int) -> list[Example]:
-        return subsample(load_split(data.dataset, name, data.data_root), limit, seed, f"subsample-{name}")
+        rows = load_split(data.dataset, name, data.data_root, data.labels)
+        return subsample(rows, limit, seed, f"subsample-{name}")
 
     train, test = split("train", data.max_train), split("test", data.max_test)
     dev_rows = split("dev", data.max_dev) if dev else []
-    num_labels = check_labels(train, test, data.dataset)
+    num_labels = check_labels(train, test, data.dataset, allowed_labels(data.dataset, data.labels))
     if attack.name == "none":
         return Corpus.unpoisoned(train, dev_rows, test, num_labels)
     if not 0 <= attack.target_label < num_labels:
@@ -118,9 +137,10 @@ def given_corpus(
     test: Sequence[Example],
     test_poison: Sequence[Example] = (),
     train_clean: Sequence[Example] | None = None,
+    labels: Sequence[int] = (),
 ) -> Corpus:
     """A corpus the user holds as example lists; ``train_clean`` (aligned with ``train``) gives the budget."""
-    num_labels = check_labels(train, [*test, *test_poison])
+    num_labels = check_labels(train, [*test, *test_poison], "examples", labels)
     source = tuple(train_clean) if train_clean is not None else tuple(train)
     if len(source) != len(train):
         raise ValueError(

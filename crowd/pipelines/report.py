@@ -102,6 +102,7 @@ def _run_info(config: CertifyConfig, data: Corpus, spec: Plan, n_non_target: int
         "attack": config.attack.name if data.manifest.get("attack") != "given" else "given",
         "poison_rate": config.attack.poison_rate,
         "target_label": config.attack.target_label,
+        "num_labels": data.num_labels,
         "n_train": len(data.train),
         "n_poisoned_train": sum(e.poisoned for e in data.train),
         "n_test_clean": len(data.test_clean),
