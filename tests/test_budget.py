@@ -58,3 +58,19 @@ def test_budget_requires_alignment():
     with pytest.raises(ValueError, match="index-aligned"):
         attack_budget([Example("a", 0)], [])
     assert attack_budget([Example("a", 0)], [Example("a", 0)], graph=None).synonym_substitutions is None
+
+
+def test_trigger_words_count_distinct_types_not_rows(data_root):
+    from crowd.attacks import poison_corpus
+    from crowd.attacks.addsent import AddSent
+    from crowd.attacks.badnets import BadNets
+    from crowd.attacks.budget import attack_budget
+    from crowd.data import load_dataset
+
+    train = load_dataset("sst2", "train", data_root)[:600]
+    for rate in (0.05, 0.2):
+        corpus = poison_corpus(BadNets(poison_rate=rate, num_triggers=4), train, [], [], seed=0)
+        budget = attack_budget(corpus.train_clean, corpus.train_poisoned)
+        assert budget.trigger_words == 4 and budget.trigger_word_types == ("bb", "cf", "mn", "tq")
+    corpus = poison_corpus(AddSent(poison_rate=0.1), train, [], [], seed=0)
+    assert attack_budget(corpus.train_clean, corpus.train_poisoned).trigger_words == 5

@@ -16,6 +16,9 @@
   ids from ``tokenize`` (e.g. a BERT tokenizer's ``encode``) so the unit matches
   keep-β noise over wordpiece ids. An inserted word shifts later tokens, so it
   may change many coordinates.
+- word types: ``trigger_words`` = the lower-cased word types whose count changed in any row (the
+  unit of word-partition aggregation: BadNets with ``cf mn bb tq`` gives 4, AddSent's sentence 5,
+  whatever the poison rate); ``trigger_word_types`` lists them (the first 50, sorted).
 - synonyms: substitutions clean ``w`` → poisoned ``v`` with ``graph.covers(w, v)``
   (``v ∈ S_w``, directed, case-exact: :meth:`synonyms.graph.SynonymGraph.covers`,
   the same relation the TV certificate's per-position term maximises over,
@@ -26,6 +29,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +68,8 @@ class Budget:
     l0_labels: int
     synonym_substitutions: int | None
     non_synonym_edits: int | None
+    trigger_words: int = 0
+    trigger_word_types: tuple[str, ...] = ()
 
     @property
     def word_edits(self) -> int:
@@ -127,12 +133,14 @@ def attack_budget(
     totals = {"ins": 0, "del": 0, "sub": 0, "syn": 0, "l0": 0}
     maxima = {"edits": 0, "ins": 0, "del": 0, "sub": 0, "l0": 0}
     n_changed = flips = 0
+    types: set[str] = set()
     for a, b in zip(clean, poisoned):
         flips += a.label != b.label
         if a.text == b.text:
             n_changed += a.label != b.label
             continue
         n_changed += 1
+        types |= changed_word_types(a.text, b.text)
         edits = word_edits(split_words(a.text), split_words(b.text))
         l0 = sum(x != y for x, y in zip(fixed_length(tok(a.text), length), fixed_length(tok(b.text), length)))
         row = {"ins": edits.insertions, "del": edits.deletions, "sub": len(edits.substitutions), "l0": l0}
@@ -162,4 +170,12 @@ def attack_budget(
         l0_labels=flips,
         synonym_substitutions=totals["syn"] if graph is not None else None,
         non_synonym_edits=all_edits - totals["syn"] if graph is not None else None,
+        trigger_words=len(types),
+        trigger_word_types=tuple(sorted(types)[:50]),
     )
+
+
+def changed_word_types(before: str, after: str) -> set[str]:
+    """Lower-cased word types whose count differs between two texts (the unit of word partitions)."""
+    old, new = Counter(w.lower() for w in split_words(before)), Counter(w.lower() for w in split_words(after))
+    return {w for w in old.keys() | new.keys() if old[w] != new[w]}
