@@ -21,6 +21,12 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_toml(DefendConfig, args.config, args.set)
     summary = run_defend(config, args.out)
-    d = summary["defended"]
-    print(f"{config.defense.name}: CACC {d['cacc']:.4f}, ASR {d['asr']} -> {args.out}")
+    u, d = summary["undefended"], summary["defended"]
+    print(
+        f"{config.defense.name}: CACC {d['cacc']:.4f}, ASR {d['asr']}, base rate {d['base_rate']} "
+        f"(undefended: CACC {u['cacc']:.4f}, ASR {u['asr']}, base rate {u['base_rate']}; "
+        f"{summary['n_test_poison']} poisoned test texts) -> {args.out}"
+    )
+    for warning in summary["warnings"]:
+        print(f"WARNING: {warning}")
     return 0
