@@ -17,8 +17,8 @@ scores (plus 0, OpenBackdoor's fixed value), and keeps the lowest one (the most
 removal) whose dev clean accuracy is at most ``max_clean_drop`` below the victim's
 accuracy on the untouched dev texts. The quantile grid makes the sweep independent
 of the LM's perplexity scale (SmolLM2's differ from GPT-2's). A float ``threshold``
-fixes it instead (``0`` = OpenBackdoor's default, which on SST-2 with the stand-in
-removes about 3 of every 20 clean words). ``sweep_`` records every candidate.
+fixes it instead (``0`` = OpenBackdoor's default, which with the stand-in removed 14% of
+the words of 80 clean SST-2 dev texts; see ``docs/defenses.md``). ``sweep_`` records every candidate.
 
 Departures from OpenBackdoor's ``ONIONDefender``: its GPT-2 scorer pads with EOS
 and averages the loss over the padding too, so a variant's perplexity depends on
