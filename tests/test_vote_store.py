@@ -85,7 +85,7 @@ def test_unreadable_vote_file_and_meta_are_named(tmp_path):
 
 
 def _toy(tiny_bert):
-    from crowd.models import load_tokenizer
+    from crowd.train.models import load_tokenizer
 
     from crowd.train.encode import WordPieceEncoder
     from crowd.train.toy import copy_maker, keyword_task

@@ -18,6 +18,7 @@ rows are poisoned, as in OpenBackdoor.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
@@ -58,6 +59,15 @@ class Attack:
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         raise NotImplementedError
+
+    def for_split(self, split: str) -> Attack:
+        """The attack as applied to ``split`` (``train``/``dev``/``test``).
+
+        Attacks with a pre-generated ``paraphraser`` that has a ``for_split`` view use it,
+        so each split gets the paraphrases generated for that split's own rows.
+        """
+        view = getattr(getattr(self, "paraphraser", None), "for_split", None)
+        return dataclasses.replace(self, paraphraser=view(split)) if callable(view) else self
 
     def params(self) -> dict[str, Any]:
         """JSON-able parameters for the manifest (objects such as graphs are described)."""

@@ -8,7 +8,9 @@ checked, never guessed):
 
 - :func:`table_from_openbackdoor`: an OpenBackdoor poison folder. ``train-poison``
   row ``i`` is the poisoned ``train-clean`` row ``i``; ``dev/test-poison`` are the
-  non-target rows of ``dev/test-clean`` in order.
+  non-target rows of ``dev/test-clean`` in order. Each split keeps its own rows, so
+  HSOL, whose dev and test files hold the same texts, gets its test paraphrases from
+  ``test-poison.csv`` (pooled lookups would hand it the dev file's paraphrases).
 - :func:`table_from_aligned`: a file that is the transformed version of a clean
   split row by row (StyleAttack's ``transfer/STYLE/DATASET`` files; HiddenKiller's
   SCPN ``train.tsv``, whose unchanged rows are not paraphrases and are ignored).
@@ -23,8 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from crowd.data.example import Example
@@ -34,11 +37,24 @@ from crowd.data.normalize import DEFAULT, Normalization, match_key
 
 @dataclass(frozen=True, eq=False)
 class ParaphraseTable:
-    """``match_key(clean text) -> paraphrase``; the first pair wins for duplicate clean texts."""
+    """``match_key(clean text) -> paraphrase``, per split where the source has splits.
+
+    ``pairs`` pools every split (the first pair wins for a clean text seen twice);
+    ``splits`` maps a split name to ``match_key -> paraphrases`` of that split's rows in
+    file order (``None`` for a row without a usable paraphrase). A view made by
+    :meth:`for_split` looks a text up in its own split first, so a corpus whose dev and
+    test files hold the same texts (HSOL) gets each split's own paraphrases; the ``k``-th
+    occurrence of a clean text within one call gets its ``k``-th row's paraphrase. Texts
+    absent from the split fall back to ``pairs``. ``counts`` holds per-split row counts
+    (pairs, empty paraphrases, unchanged paraphrases) for the manifest.
+    """
 
     pairs: Mapping[str, str]
     source: str
     notes: tuple[str, ...] = field(default=())
+    splits: Mapping[str, Mapping[str, tuple[str | None, ...]]] = field(default_factory=dict)
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    split: str | None = None
 
     @classmethod
     def from_pairs(
@@ -49,8 +65,23 @@ class ParaphraseTable:
             table.setdefault(match_key(clean), paraphrase)
         return cls(table, source, tuple(notes))
 
+    def for_split(self, split: str) -> ParaphraseTable:
+        """A view that prefers the rows of ``split`` (itself when the table has no such split)."""
+        return replace(self, split=split) if split in self.splits else self
+
     def __call__(self, texts: Sequence[str]) -> list[str | None]:
-        return [self.pairs.get(match_key(t)) for t in texts]
+        own = self.splits.get(self.split, {}) if self.split is not None else {}
+        seen: Counter[str] = Counter()
+        out: list[str | None] = []
+        for text in texts:
+            key = match_key(text)
+            if key in own:
+                options = own[key]
+                out.append(options[seen[key] % len(options)])
+                seen[key] += 1
+            else:
+                out.append(self.pairs.get(key))
+        return out
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -59,26 +90,38 @@ class ParaphraseTable:
         h = hashlib.sha256()
         for key in sorted(self.pairs):
             h.update(key.encode("utf-8") + b"\t" + self.pairs[key].encode("utf-8") + b"\n")
+        for split in sorted(self.splits):
+            for key in sorted(self.splits[split]):
+                rows = "\t".join("\x00" if p is None else p for p in self.splits[split][key])
+                h.update(f"{split}\t{key}\t{rows}\n".encode())
         return {
             "type": "ParaphraseTable",
             "source": self.source,
             "n_pairs": len(self.pairs),
             "sha256": h.hexdigest(),
             "notes": list(self.notes),
+            "counts": {k: dict(v) for k, v in self.counts.items()},
         }
 
 
 def table_from_openbackdoor(
-    folder: str | os.PathLike[str], target_label: int = 1, normalize: Normalization = DEFAULT
+    folder: str | os.PathLike[str],
+    target_label: int = 1,
+    normalize: Normalization = DEFAULT,
+    keep_unchanged: bool = False,
 ) -> ParaphraseTable:
-    """Pairs from an OpenBackdoor poison folder (SynBkd/StyleBkd), see the module docstring.
+    """Pairs from an OpenBackdoor poison folder (SynBkd/StyleBkd), each split from its own files.
 
-    Rows whose poisoned text is empty (generator failures saved by OpenBackdoor) give
-    no pair, so those clean texts are reported as unavailable; the count is in ``notes``.
+    Rows whose poisoned text is empty, or (unless ``keep_unchanged``) equal to the clean
+    text up to tokenisation, are generator failures that OpenBackdoor saved as poisoned;
+    they give no paraphrase (the attack reports those texts as unavailable) and are
+    counted per split in ``counts`` and ``notes``.
     """
     root = Path(folder)
-    pairs: list[tuple[str, str]] = []
+    pooled: list[tuple[str, str]] = []
     notes: list[str] = []
+    splits: dict[str, dict[str, tuple[str | None, ...]]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for part in ("train", "dev", "test"):
         clean_path, poison_path = root / f"{part}-clean.csv", root / f"{part}-poison.csv"
         if not (clean_path.exists() and poison_path.exists()):
@@ -92,13 +135,37 @@ def table_from_openbackdoor(
                 f"{part}: {len(poison)} poisoned rows for {len(rows)} clean rows; not aligned, skipped"
             )
             continue
-        found = [(c[0], p[0]) for c, p in zip(rows, poison) if p[0].strip()]
-        if len(found) < len(rows):
-            notes.append(f"{part}: {len(rows) - len(found)} rows with an empty poisoned text (no pair)")
-        pairs.extend(found)
-    if not pairs:
+        splits[part], counts[part] = _split_rows(rows, poison, keep_unchanged)
+        pooled.extend((c[0], p[0]) for c, p in zip(rows, poison) if _usable(c[0], p[0], keep_unchanged))
+        c = counts[part]
+        if c["empty"] or c["unchanged"]:
+            notes.append(
+                f"{part}: {c['empty']} empty and {c['unchanged']} unchanged paraphrases "
+                f"({'kept' if keep_unchanged else 'no pair'}) of {c['rows']} rows"
+            )
+    if not pooled:
         raise ValueError(f"{root}: no aligned clean/poison pairs found ({'; '.join(notes)})")
-    return ParaphraseTable.from_pairs(pairs, str(root), notes)
+    table = ParaphraseTable.from_pairs(pooled, str(root), notes)
+    return replace(table, splits=splits, counts=counts)
+
+
+def _usable(clean: str, paraphrase: str, keep_unchanged: bool) -> bool:
+    if not paraphrase.strip():
+        return False
+    return keep_unchanged or match_key(paraphrase) != match_key(clean)
+
+
+def _split_rows(rows, poison, keep_unchanged: bool):
+    """``match_key -> paraphrases`` in row order (``None`` for unusable rows) and the row counts."""
+    table: dict[str, list[str | None]] = {}
+    empty = unchanged = 0
+    for (clean, _), (paraphrase, _) in zip(rows, poison):
+        empty += not paraphrase.strip()
+        unchanged += bool(paraphrase.strip()) and match_key(paraphrase) == match_key(clean)
+        usable = _usable(clean, paraphrase, keep_unchanged)
+        table.setdefault(match_key(clean), []).append(paraphrase if usable else None)
+    counts = {"rows": len(rows), "empty": empty, "unchanged": unchanged}
+    return {k: tuple(v) for k, v in table.items()}, counts
 
 
 def _aligned_rows(path: Path, normalize: Normalization) -> list[tuple[str, str]]:

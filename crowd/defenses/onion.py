@@ -9,6 +9,17 @@ language model (GPT-2 in the paper; offline, the SmolLM2-135M stand-in of
 removed before the text reaches the victim. All leave-one-out variants of all
 texts go through the LM in length-sorted batches.
 
+The threshold is chosen on clean held-out data, as the paper tunes it on a
+validation set (its released ``test_defense.py`` sweeps integer thresholds 1..100
+over clean dev texts): with ``threshold=None`` (default), ``fit`` scores the clean
+dev words once, sweeps the candidate thresholds at the ``quantiles`` of those
+scores (plus 0, OpenBackdoor's fixed value), and keeps the lowest one (the most
+removal) whose dev clean accuracy is at most ``max_clean_drop`` below the victim's
+accuracy on the untouched dev texts. The quantile grid makes the sweep independent
+of the LM's perplexity scale (SmolLM2's differ from GPT-2's). A float ``threshold``
+fixes it instead (``0`` = OpenBackdoor's default, which with the stand-in removed 14% of
+the words of 80 clean SST-2 dev texts; see ``docs/defenses.md``). ``sweep_`` records every candidate.
+
 Departures from OpenBackdoor's ``ONIONDefender``: its GPT-2 scorer pads with EOS
 and averages the loss over the padding too, so a variant's perplexity depends on
 the longest text in its batch; here padding is masked out. A start token is
@@ -31,33 +42,88 @@ if TYPE_CHECKING:
     from crowd.defenses.lm import CausalLM
 
 
+DEFAULT_QUANTILES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)
+
+
 class ONION(InputCorrector):
-    """Remove words whose deletion lowers the language-model perplexity by more than ``threshold``."""
+    """Remove words whose deletion lowers the language-model perplexity by more than the threshold."""
 
     name: ClassVar[str] = "onion"
 
     def __init__(
         self,
         lm: str = "smollm2",
-        threshold: float = 0.0,
+        threshold: float | None = None,
+        max_clean_drop: float = 0.02,
+        quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
         device: str = "auto",
         batch_size: int = 64,
         max_length: int = 96,
         chunk_size: int = 512,
     ) -> None:
+        if not 0.0 <= max_clean_drop <= 1.0:
+            raise ValueError(f"onion: max_clean_drop must be in [0, 1], got {max_clean_drop}")
+        if not quantiles or any(not 0.0 <= q <= 1.0 for q in quantiles):
+            raise ValueError(f"onion: quantiles must be non-empty values in [0, 1], got {quantiles}")
+        if min(batch_size, max_length, chunk_size) < 1:
+            raise ValueError("onion: batch_size, max_length and chunk_size must be >= 1")
         self.lm = lm
         self.threshold = threshold
+        self.max_clean_drop = max_clean_drop
+        self.quantiles = tuple(quantiles)
         self.device = device
         self.batch_size = batch_size
         self.max_length = max_length
         self.chunk_size = chunk_size
 
-    def fit(self, clean_texts: Sequence[str] = (), victim: object = None) -> ONION:
-        """Load the language model (ONION learns nothing from data; the threshold is a parameter)."""
-        from crowd.defenses.lm import CausalLM
+    def fit(self, clean_texts: Sequence[str] = (), victim=None, clean_labels=None) -> ONION:
+        """Load the LM (unless :meth:`use_lm` gave one) and set ``threshold_`` (see the module docstring)."""
+        if not hasattr(self, "lm_"):
+            from crowd.defenses.lm import CausalLM
 
-        self.lm_ = CausalLM(self.lm, self.device, self.batch_size, self.max_length).load()
+            self.lm_ = CausalLM(self.lm, self.device, self.batch_size, self.max_length).load()
+        if self.threshold is not None:
+            self.threshold_ = float(self.threshold)
+            return self
+        if victim is None or clean_labels is None or not len(clean_texts):
+            raise ValueError(
+                "onion: threshold=None chooses it on clean dev texts: fit needs them, the victim and labels"
+            )
+        self.threshold_, self.sweep_ = self._choose(list(clean_texts), victim, np.asarray(clean_labels))
         return self
+
+    def _choose(self, texts: list[str], victim, labels: np.ndarray) -> tuple[float, list[dict]]:
+        """Lowest candidate threshold whose dev accuracy drop is within ``max_clean_drop``."""
+        scores = self.suspicion(texts)
+        pooled = np.concatenate([s for s in scores if s.size] or [np.zeros(1)])
+        candidates = sorted({0.0, *np.quantile(pooled, self.quantiles).tolist()})
+        base = float((victim.predict(texts) == labels).mean())
+        sweep = []
+        for t in candidates:
+            corrected = [self._apply(text, s, t) for text, s in zip(texts, scores)]
+            acc = float((victim.predict(corrected) == labels).mean())
+            sweep.append({"threshold": t, "dev_cacc": acc, "removal_rate": removal_rate(texts, corrected)})
+        ok = [row["threshold"] for row in sweep if base - row["dev_cacc"] <= self.max_clean_drop]
+        chosen = min(ok) if ok else max(candidates)
+        return chosen, [dict(row, base_dev_cacc=base) for row in sweep]
+
+    def preflight(self) -> None:
+        """Fail before any training if the offline stand-in LM is named but not installed."""
+        from crowd.defenses.lm import check_available
+
+        check_available(self.lm)
+
+    def report(self) -> dict[str, object]:
+        """The LM (and what it stands in for), the threshold and the dev sweep that chose it."""
+        from crowd.defenses.lm import describe_lm
+
+        return {
+            **describe_lm(self.lm),
+            "threshold": getattr(self, "threshold_", self.threshold),
+            "threshold_chosen_on_dev": self.threshold is None,
+            "max_clean_drop": self.max_clean_drop,
+            "sweep": getattr(self, "sweep_", []),
+        }
 
     def use_lm(self, lm: CausalLM) -> ONION:
         """Use an already loaded language model (tests, or several runs sharing one LM)."""
@@ -67,7 +133,8 @@ class ONION(InputCorrector):
     def suspicion(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Per text, ``f_i = p_0 - p_i`` for each whitespace word ``i``."""
         if not hasattr(self, "lm_"):
-            self.fit()
+            raise RuntimeError("onion: call fit(...) or use_lm(lm) first")
+        texts = list(texts)
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self.chunk_size):
             variants = [deletion_variants(t) for t in texts[start : start + self.chunk_size]]
@@ -79,13 +146,25 @@ class ONION(InputCorrector):
                 out.append(block[0] - block[1:])
         return out
 
+    @staticmethod
+    def _apply(text: str, score: np.ndarray, threshold: float) -> str:
+        words = text.split()
+        if len(words) <= 1:
+            return text
+        return " ".join(w for w, s in zip(words, score) if not s > threshold)
+
     def correct(self, texts: Sequence[str]) -> list[str]:
+        """Each text without the words whose suspicion exceeds ``threshold_``."""
+        if not hasattr(self, "threshold_"):
+            if self.threshold is None:
+                raise RuntimeError("onion: threshold=None: call fit(dev_texts, victim, dev_labels) first")
+            self.threshold_ = float(self.threshold)
         texts = list(texts)
-        corrected = []
-        for text, score in zip(texts, self.suspicion(texts)):
-            words = text.split()
-            if len(words) <= 1:
-                corrected.append(text)
-                continue
-            corrected.append(" ".join(w for w, s in zip(words, score) if not s > self.threshold))
-        return corrected
+        return [self._apply(t, s, self.threshold_) for t, s in zip(texts, self.suspicion(texts))]
+
+
+def removal_rate(original: Sequence[str], corrected: Sequence[str]) -> float:
+    """Fraction of the whitespace words of ``original`` that ``corrected`` no longer has."""
+    before = sum(len(t.split()) for t in original)
+    after = sum(len(t.split()) for t in corrected)
+    return (before - after) / before if before else 0.0

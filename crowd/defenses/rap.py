@@ -3,28 +3,32 @@ Defending against Backdoor Attacks on NLP Models", EMNLP 2021; arXiv:2110.07831)
 
 A backdoored model is far more robust on triggered inputs than on clean ones. RAP
 inserts a rare word (the *RAP word*) at the start of an input and tunes only that
-word's embedding, on clean held-out texts the victim assigns to the protected
+word's embedding, on clean held-out texts whose true label is the protected
 (target) class, so that inserting it lowers the target-class probability by an
 amount inside ``prob_range`` (default a drop between 0.1 and 0.3). At test time
 an input predicted as the target class is flagged when its probability drop is
-below a threshold that flags a fraction ``frr`` of the clean held-out texts; a
-triggered input barely moves. Inputs predicted as another class get the statistic
-NaN and are never flagged (a backdoor that did not fire needs no rejection).
+below a threshold that flags a fraction ``frr`` of the clean held-out texts of
+the protected class (those the victim also predicts as protected); a triggered
+input barely moves. Inputs predicted as another class get the statistic NaN and
+are never flagged (a backdoor that did not fire needs no rejection).
 
-Departures from OpenBackdoor's ``RAPDefender`` (which reports FAR close to 1 on
-SST-2, OpenBackdoor issue #24), following the paper and its released code:
-gradients are cleared after every step (OpenBackdoor never zeroes them, so each
-update uses the running sum of all past gradients); the step is Adam's (lr 1e-2)
-rather than ``lr * gradient``: on a confident victim (p ≈ 0.99) the gradient is
-about 1e-5 and a plain step leaves the embedding where it was, which is how
-OpenBackdoor users ended up changing the learning rate; the vector is projected
-back to its original norm after each step, as in the paper's code; the embedding is tuned only on
-clean texts of the protected class, as in the paper (OpenBackdoor uses every dev
-text); the default RAP word is ``mb`` (OpenBackdoor's default ``cf`` is one of the
-BadNets triggers, so tuning it rewrites the backdoor trigger itself); and the
-victim's embedding matrix is never modified: the tuned vector is substituted for
-the RAP word's embedding in the forward pass, so CACC and ASR are measured on the
-untouched victim.
+Following the paper and its released code (``lancopku/RAP``, ``rap_defense.py``):
+the embedding takes plain steps ``v <- v - lr * g`` where ``g`` is the running sum
+of every gradient so far (the released code never zeroes the gradient, "to get
+faster convergence", as Embedding Poisoning does), then is rescaled to its
+original norm; tuning runs over the protected-label texts in one seeded shuffled
+order for ``epochs`` passes; the threshold comes from the same texts.
+
+Departures, each documented in ``docs/defenses.md``: the victim runs in eval mode
+while tuning (the released code's ``train()`` call leaves dropout on, so its
+tuning is stochastic); the default RAP word is ``mb``, not ``cf`` (OpenBackdoor's
+default RAP word is one of the BadNets triggers, so tuning it rewrites the
+backdoor trigger itself); the victim's embedding matrix is never modified: the
+tuned vector is substituted for the RAP word's embedding in the forward pass, so
+CACC and ASR are measured on the untouched victim; the threshold is the
+``floor(n * frr)``-th smallest clean value (the released code interpolates
+``np.nanpercentile``). OpenBackdoor's ``RAPDefender`` (FAR close to 1 on SST-2,
+its issue #24) tunes on every dev text and keeps OpenBackdoor's ``cf``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from crowd.defenses.base import InputDetector
+from crowd.defenses.base import InputDetector, check_frr
 from crowd.seeding import torch_seed
 
 if TYPE_CHECKING:
@@ -58,58 +62,87 @@ class RAP(InputDetector):
         frr: float = 0.01,
         seed: int = 0,
     ) -> None:
-        if not prob_range[0] > prob_range[1]:
+        prob_range = tuple(float(x) for x in prob_range)
+        if len(prob_range) != 2 or not 0.0 >= prob_range[0] > prob_range[1] >= -1.0:
             raise ValueError(
-                "prob_range is (upper, lower) change of the target probability, e.g. (-0.1, -0.3)"
+                f"rap: prob_range is the (upper, lower) change of the target probability, "
+                f"0 >= upper > lower >= -1, e.g. (-0.1, -0.3); got {prob_range}"
             )
+        if epochs < 1 or batch_size < 1 or lr <= 0 or scale < 0 or target_label < 0:
+            raise ValueError("rap: epochs, batch_size >= 1, lr > 0, scale >= 0, target_label >= 0")
+        if len(rap_word.split()) != 1:
+            raise ValueError(f"rap: rap_word must be one word, got {rap_word!r}")
         self.rap_word = rap_word
         self.target_label = target_label
-        self.prob_range = tuple(prob_range)
+        self.prob_range = prob_range
         self.scale = scale
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
-        self.frr = frr
+        self.frr = check_frr(frr)
         self.seed = seed
 
-    def _prepare(self, clean_texts: Sequence[str], victim: Victim) -> None:
-        import torch
-
+    def _prepare(self, clean_texts: list[str], victim: Victim, clean_labels=None) -> list[str]:
+        """Tune the RAP word on the clean texts of the protected label; they also set the threshold."""
+        if clean_labels is None or len(clean_labels) != len(clean_texts):
+            raise ValueError("rap: fit needs the labels of the clean texts (it tunes on the protected label)")
         ids = victim.tokenizer_(self.rap_word, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
             raise ValueError(f"rap_word {self.rap_word!r} must be a single token of the victim's tokenizer")
         self.token_id_ = int(ids[0])
+        protected = [t for t, y in zip(clean_texts, clean_labels) if int(y) == self.target_label]
+        if not protected:
+            raise ValueError(f"rap: no clean text has the protected label {self.target_label}")
+        self._tune(protected, victim)
+        return protected
+
+    def _tune(self, protected: list[str], victim: Victim) -> None:
+        import torch
+
         row = victim.word_embeddings.weight[self.token_id_].detach().float().clone()
         self.norm_ = float(row.norm())
         self.embedding_ = row
-        protected = [t for t, y in zip(clean_texts, victim.predict(clean_texts)) if y == self.target_label]
-        if not protected:
-            raise ValueError("RAP: the victim assigns no clean text to the target class")
         base = torch.as_tensor(victim.predict_proba(protected)[:, self.target_label], dtype=torch.float32)
         generator = torch.Generator().manual_seed(torch_seed(self.seed, "rap-shuffle"))
-        self.embedding_.requires_grad_(True)
-        optimizer = torch.optim.Adam([self.embedding_], lr=self.lr)
+        order = torch.randperm(len(protected), generator=generator)
+        gradient_sum = torch.zeros_like(row)
         self.losses_ = []
         for _ in range(self.epochs):
-            order = torch.randperm(len(protected), generator=generator)
             for start in range(0, len(protected), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                self.losses_.append(self._step([protected[i] for i in idx], base[idx], optimizer))
-        self.embedding_ = self.embedding_.detach()
+                loss, grad = self._loss_and_grad([protected[i] for i in idx], base[idx])
+                gradient_sum += grad
+                with torch.no_grad():
+                    vector = self.embedding_ - self.lr * gradient_sum
+                    self.embedding_ = vector * (self.norm_ / vector.norm())
+                self.losses_.append(loss)
+        self.steps_per_epoch_ = -(-len(protected) // self.batch_size)
 
-    def _step(self, texts: list[str], base_prob, optimizer) -> float:
+    def _loss_and_grad(self, texts: list[str], base_prob):
+        """The RAP loss on ``texts`` and its gradient with respect to the RAP word's vector."""
         import torch
 
-        rap_prob = self._target_prob(self._insert(texts), self.embedding_)
+        vector = self.embedding_.detach().clone().requires_grad_(True)
+        rap_prob = self._target_prob(self._insert(texts), vector)
         diff = rap_prob - base_prob.to(rap_prob.device)
         upper, lower = self.prob_range
         loss = self.scale * torch.relu(diff - upper).mean() + torch.relu(lower - diff).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            self.embedding_.mul_(self.norm_ / self.embedding_.norm())
-        return float(loss.detach())
+        (grad,) = torch.autograd.grad(loss, vector)
+        return float(loss.detach()), grad.detach().to(self.embedding_.device)
+
+    def report(self) -> dict[str, object]:
+        """Threshold, tuning losses (first and last epoch means) and a warning if tuning stalled."""
+        out = dict(super().report())
+        steps = getattr(self, "steps_per_epoch_", 0)
+        if steps:
+            first, last = np.mean(self.losses_[:steps]), np.mean(self.losses_[-steps:])
+            out.update(loss_first_epoch=float(first), loss_last_epoch=float(last))
+            if first > 0 and last > 0.5 * first:
+                out["warnings"] = [
+                    f"rap: tuning barely moved the RAP word (loss {first:.4f} -> {last:.4f}); "
+                    f"raise lr (now {self.lr:g}) for this victim"
+                ]
+        return out
 
     def _insert(self, texts: Sequence[str]) -> list[str]:
         return [f"{self.rap_word} {t}" for t in texts]

@@ -9,6 +9,10 @@ from crowd.config import to_dict
 from crowd.io import write_json, write_jsonl, write_text
 
 
+def _cell(value) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
 def markdown(summary: dict[str, Any]) -> str:
     lines = [f"# crowd defend: {summary['defense']}", ""]
     lines += [
@@ -16,18 +20,34 @@ def markdown(summary: dict[str, Any]) -> str:
         f"{summary['n_test_clean']} clean, {summary['n_test_poison']} poisoned (non-target).",
         "",
     ]
-    lines += ["| victim | CACC | ASR | FRR | FAR |", "|---|---|---|---|---|"]
+    keys = ("cacc", "asr", "base_rate", "frr", "far", "removal_rate_clean", "removal_rate_poison")
+    lines += [
+        "| victim | CACC | ASR | base rate | FRR | FAR | removed (clean) | removed (poison) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for key in ("undefended", "defended"):
-        m = summary[key]
-        cells = [m.get(k) for k in ("cacc", "asr", "frr", "far")]
-        lines.append(f"| {key} | " + " | ".join("—" if c is None else f"{c:.4f}" for c in cells) + " |")
+        lines.append(f"| {key} | " + " | ".join(_cell(summary[key].get(k)) for k in keys) + " |")
+    lines += [
+        "",
+        "Base rate: clean non-target test texts classified as the target (ASR means little below it).",
+    ]
     if "filter" in summary:
         f = summary["filter"]
         lines += [
             "",
-            f"BKI keywords {f['keywords']}: removed {f['removed_poisoned']} poisoned and "
+            f"BKI keywords {f['keywords']} (document frequency {f['keyword_doc_freq']}; left out as too "
+            f"frequent: {f['excluded_frequent']}): removed {f['removed_poisoned']} poisoned and "
             f"{f['removed_clean']} clean training texts.",
         ]
+    if "corrector" in summary:
+        c = summary["corrector"]
+        lines += [
+            "",
+            f"ONION threshold {c['threshold']:.4g} (chosen on dev: {c['threshold_chosen_on_dev']}); LM {c['lm']}",
+        ]
+        if c.get("lm_stand_in"):
+            lines[-1] += f" ({c['lm_stand_in']})"
+    lines += ["", *[f"**Warning**: {w}" for w in summary.get("warnings", [])]]
     lines += ["", "Timings: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["timings"].items()), ""]
     return "\n".join(lines)
 

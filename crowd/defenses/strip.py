@@ -3,18 +3,24 @@ Deep Neural Networks", IEEE TDSC 2021; arXiv:1911.10312).
 
 A trigger dominates the victim's decision, so a triggered input stays confidently
 in the target class when much of it is overwritten, while a clean input's
-prediction becomes uncertain. For each input, ``repeat`` perturbed copies are made
-by replacing ``floor(swap_ratio * #words)`` distinct word positions with the top
-TF-IDF words of a randomly drawn clean held-out text; the statistic is the mean
-entropy (bits) of the victim's output over the copies, and inputs whose entropy
-is below a threshold are flagged. The threshold is the entropy that flags a
-fraction ``frr`` of the clean held-out texts.
+prediction becomes uncertain. For each input, ``repeat`` perturbed copies are made:
+a clean held-out text (the donor) is drawn at random and ``m = floor(swap_ratio * #words)``
+distinct word positions are overwritten, the ``i``-th chosen position with the donor's
+``i``-th highest TF-IDF word, as in OpenBackdoor's ``STRIPDefender.perturb`` and the
+RAP authors' STRIP code (``strip_vita.py``). When ``m`` exceeds the donor's number of
+content words, both continue down the donor's TF-IDF row into words of score 0, i.e.
+other words of the held-out vocabulary; here those come in alphabetical order (a
+stable sort of that row; OpenBackdoor's unstable ``argsort`` leaves their order to
+numpy). The statistic is the mean entropy (bits) of the victim's output over the
+copies, and inputs whose entropy is below a threshold are flagged. The threshold is
+the entropy that flags a fraction ``frr`` of the clean held-out texts.
 
 Departures from OpenBackdoor's ``STRIPDefender``: it lays the perturbed copies out
 text by text but reshapes the entropies as ``(repeat, n)``, so each "mean" mixes
 different texts; here the array is ``(n, repeat)`` averaged over copies, as the
 paper means. Swap positions are drawn without replacement (OpenBackdoor may pick
-a position twice), every random draw comes from a seeded generator, and the
+a position twice; the RAP authors' code draws without replacement), every random
+draw comes from a seeded generator, and the
 TF-IDF is our own (smooth idf, raw counts, no normalisation, a small English
 stop-word list) so scikit-learn is not needed.
 """
@@ -29,7 +35,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from crowd.defenses.base import InputDetector
+from crowd.defenses.base import InputDetector, check_frr
 from crowd.seeding import rng
 
 if TYPE_CHECKING:
@@ -109,28 +115,40 @@ class STRIP(InputDetector):
 
     def __init__(self, repeat: int = 5, swap_ratio: float = 0.5, frr: float = 0.01, seed: int = 0) -> None:
         if repeat < 1 or not 0.0 < swap_ratio <= 1.0:
-            raise ValueError("repeat must be >= 1 and swap_ratio in (0, 1]")
+            raise ValueError(
+                f"strip: repeat must be >= 1 and swap_ratio in (0, 1], got {repeat}, {swap_ratio}"
+            )
         self.repeat = repeat
         self.swap_ratio = swap_ratio
-        self.frr = frr
+        self.frr = check_frr(frr)
         self.seed = seed
 
-    def _prepare(self, clean_texts: Sequence[str], victim: Victim) -> None:
+    def _prepare(self, clean_texts: list[str], victim: Victim, clean_labels=None) -> list[str]:
         pools = [words for words in tfidf_top_words(clean_texts) if words]
         if not pools:
             raise ValueError("STRIP needs clean texts with at least one content word")
         self.pools_ = pools
+        self.vocabulary_ = sorted({w for words in pools for w in words})
+        return clean_texts
+
+    def replacements(self, pool: list[str], m: int) -> list[str]:
+        """The donor's first ``m`` words by TF-IDF, continued by other vocabulary words (alphabetical)."""
+        if m <= len(pool):
+            return pool[:m]
+        own = set(pool)
+        filler = (w for w in self.vocabulary_ if w not in own)
+        return pool + [next(filler, pool[-1]) for _ in range(m - len(pool))]
 
     def perturb(self, text: str, generator: np.random.Generator) -> str:
-        """``text`` with ``floor(swap_ratio * #words)`` distinct positions overwritten by one clean text's top words."""
+        """``text`` with ``floor(swap_ratio * #words)`` distinct positions overwritten, the ``i``-th by the donor's ``i``-th word."""
         words = text.split()
         m = int(len(words) * self.swap_ratio)
         if m == 0:
             return text
         pool = self.pools_[int(generator.integers(len(self.pools_)))]
         positions = generator.choice(len(words), size=m, replace=False)
-        for i, position in enumerate(positions):
-            words[position] = pool[i % len(pool)]
+        for position, word in zip(positions, self.replacements(pool, m)):
+            words[position] = word
         return " ".join(words)
 
     def statistic(self, texts: Sequence[str]) -> np.ndarray:

@@ -49,6 +49,10 @@ class DataConfig:
 class AttackConfig:
     """The poisoning applied to the training set (``name = "none"`` for a clean run).
 
+    ``preset`` (``"openbackdoor"``: OpenBackdoor's shipped config for the attack, e.g. clean-label
+    BadNets; ``"openbackdoor-shared"``: how the shared OpenBackdoor files were made; see
+    :mod:`crowd.attacks.factory`); ``variant`` and ``num_triggers`` left ``None`` take the preset's
+    value, else ``dirty`` and 1; ``triggers`` (BadNets words, empty = ``cf mn bb tq``),
     ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared SST-2/HSOL files use 4),
     ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for
     SST-2 and HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to
@@ -58,8 +62,10 @@ class AttackConfig:
     name: str = "badnets"
     poison_rate: float = 0.1
     target_label: int = 1
-    variant: str = "dirty"
-    num_triggers: int = 1
+    variant: str | None = None
+    num_triggers: int | None = None
+    preset: str | None = None
+    triggers: tuple[str, ...] = ()
     paraphrases: str | None = None
     style: str = "bible"
     num_substitutions: int = 3

@@ -88,10 +88,12 @@ def attack_from_config(attack, data, graph=None):
         attack.variant,
         data=data.data_root,
         num_triggers=attack.num_triggers,
+        triggers=attack.triggers,
         paraphrases=attack.paraphrases,
         style=attack.style,
         graph=attack_graph(attack, data, graph),
         num_substitutions=attack.num_substitutions,
+        preset=attack.preset,
     )
 
 

@@ -6,10 +6,14 @@
 2. Train the victim (:class:`crowd.train.victim.Victim`) on the poisoned training set.
 3. Defend: BKI filters the training set and the victim is retrained on what is kept;
    ONION rewrites the test texts; STRIP/RAP are fitted on clean dev texts and flag test texts.
-4. Metrics (THEORY §4): CACC on clean test texts, ASR on poisoned non-target test texts,
-   for the undefended and the defended victim; for detectors FRR (clean flagged) and FAR
-   (poisoned missed). A flagged input is rejected: a rejected clean text counts as an error
-   for CACC, a rejected poisoned text as a failed attack for ASR.
+4. Metrics (THEORY §4, :mod:`crowd.defenses.metrics`): CACC on clean test texts, ASR on
+   poisoned non-target test texts and the base rate (clean non-target test texts classified
+   as the target) for the undefended and the defended victim; for detectors FRR (clean
+   flagged) and FAR (poisoned missed); for correctors the fraction of words removed from
+   clean and from poisoned texts. A flagged input is rejected: a rejected clean text counts
+   as an error for CACC, a rejected poisoned text as a failed attack for ASR.
+
+The defense's parameters are checked before anything is trained.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from crowd.defenses.metrics import attack_metrics, detector_metrics, victim_warnings
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import subsample
 from crowd.train.victim import Victim, VictimConfig
@@ -50,19 +55,23 @@ class DefendConfig:
 
 @dataclass(frozen=True)
 class Corpus:
-    """Texts and labels the pipeline needs; ``test_poison`` come from non-target test examples."""
+    """Texts and labels the pipeline needs; ``poison_texts`` come from non-target test examples."""
 
     train_texts: tuple[str, ...]
     train_labels: tuple[int, ...]
     train_poisoned: tuple[bool, ...]
     dev_texts: tuple[str, ...]
+    dev_labels: tuple[int, ...]
     test_texts: tuple[str, ...]
     test_labels: tuple[int, ...]
     poison_texts: tuple[str, ...]
 
 
-def build_defense(config: DefenseConfig, seed: int):
-    """The defense object; unknown parameter names are reported with the allowed ones."""
+def build_defense(config: DefenseConfig, seed: int, target_label: int | None = None):
+    """The defense object, its parameters checked (names and ranges) before any training.
+
+    ``seed`` and the protected ``target_label`` (RAP) are filled in unless given.
+    """
     from crowd.defenses import DEFENSES
 
     if config.name not in DEFENSES:
@@ -79,7 +88,16 @@ def build_defense(config: DefenseConfig, seed: int):
     params = dict(config.params)
     if "seed" in allowed:
         params.setdefault("seed", seed)
-    return cls(**params)
+    if "target_label" in allowed and target_label is not None:
+        params.setdefault("target_label", target_label)
+    try:
+        defense = cls(**params)
+        preflight = getattr(defense, "preflight", None)
+        if callable(preflight):
+            preflight()
+    except (TypeError, ValueError, FileNotFoundError) as e:
+        raise ValueError(f"defense.params ({config.name}): {e}") from e
+    return defense
 
 
 def load_corpus(config: DefendConfig) -> Corpus:
@@ -94,7 +112,14 @@ def load_corpus(config: DefendConfig) -> Corpus:
         )
         non_target = tuple(t for t, y in zip(test.texts, test.labels) if y != a.target_label)
         return Corpus(
-            *train.__dict__.values(), dev.texts, test.texts, test.labels, toy.triggered(non_target, seed)
+            train.texts,
+            train.labels,
+            train.poisoned,
+            dev.texts,
+            dev.labels,
+            test.texts,
+            test.labels,
+            toy.triggered(non_target, seed),
         )
     from crowd.attacks import poison_corpus
     from crowd.pipelines.corpus import attack_from_config, load_split
@@ -110,37 +135,37 @@ def load_corpus(config: DefendConfig) -> Corpus:
         tuple(e.label for e in c.train_poisoned),
         tuple(bool(e.poisoned) for e in c.train_poisoned),
         tuple(e.text for e in c.dev_clean),
+        tuple(e.label for e in c.dev_clean),
         tuple(e.text for e in c.test_clean),
         tuple(e.label for e in c.test_clean),
         tuple(e.text for e in c.test_poison),
     )
 
 
-def attack_metrics(clean_pred, clean_labels, poison_pred, target, clean_flag=None, poison_flag=None) -> dict:
-    """CACC and ASR; flagged (rejected) inputs count as wrong (clean) or failed (poisoned)."""
-    clean_ok = np.asarray(clean_pred) == np.asarray(clean_labels)
-    hit = np.asarray(poison_pred) == target
-    if clean_flag is not None:
-        clean_ok, hit = clean_ok & ~clean_flag, hit & ~poison_flag
-    return {"cacc": float(clean_ok.mean()), "asr": float(hit.mean()) if hit.size else None}
-
-
 def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress: bool = False) -> dict:
-    """Run the whole pipeline; returns the summary (and writes the outputs when ``out_dir`` is given)."""
-    corpus, target, timings = load_corpus(config), config.attack.target_label, {}
+    """Run the whole pipeline; returns the summary (and writes the outputs when ``out_dir`` is given).
+
+    The defense is built (its parameters checked) before the corpus is poisoned and the
+    victim trained. ``summary["warnings"]`` says when the undefended victim did not learn
+    the backdoor or is degenerate (:func:`crowd.defenses.metrics.victim_warnings`).
+    """
+    target, timings = config.attack.target_label, {}
+    defense = build_defense(config.defense, config.seed, target)
+    corpus = load_corpus(config)
     start = time.perf_counter()
     victim = Victim(config.victim).fit(corpus.train_texts, corpus.train_labels, seed=config.seed)
     timings["train_victim_s"] = time.perf_counter() - start
     base_clean, base_poison = victim.predict(corpus.test_texts), victim.predict(corpus.poison_texts)
+    undefended = attack_metrics(base_clean, corpus.test_labels, base_poison, target)
     summary: dict[str, Any] = {
         "defense": config.defense.name,
         "n_train": len(corpus.train_texts),
         "n_poison_train": int(sum(corpus.train_poisoned)),
         "n_test_clean": len(corpus.test_texts),
         "n_test_poison": len(corpus.poison_texts),
-        "undefended": attack_metrics(base_clean, corpus.test_labels, base_poison, target),
+        "undefended": undefended,
+        "warnings": victim_warnings(undefended, base_clean),
     }
-    defense = build_defense(config.defense, config.seed)
     start = time.perf_counter()
     rows, defended = apply_defense(defense, victim, corpus, config, summary)
     timings["defense_s"] = time.perf_counter() - start
@@ -153,38 +178,53 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
 
 
 def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
+    """Run ``defense`` against ``victim``; returns per-text rows and the defended metrics.
+
+    Adds what the defense found to ``summary``: ``filter`` (BKI: keywords, removed
+    texts), ``corrector`` (ONION: threshold, its sweep, the LM) or ``detector``
+    (STRIP/RAP: threshold).
+    """
     clean, poison, target = list(corpus.test_texts), list(corpus.poison_texts), config.attack.target_label
     if defense.kind == "filter":
-        keep = defense.fit(corpus.train_texts, victim).keep_mask(corpus.train_texts)
-        poisoned = np.asarray(corpus.train_poisoned)
-        summary["filter"] = {
-            "kept": int(keep.sum()),
-            "removed_poisoned": int((~keep & poisoned).sum()),
-            "removed_clean": int((~keep & ~poisoned).sum()),
-            "keywords": list(defense.keywords_),
-        }
-        kept = [i for i in np.flatnonzero(keep)]
-        victim = Victim(config.victim).fit(
-            [corpus.train_texts[i] for i in kept], [corpus.train_labels[i] for i in kept], seed=config.seed
-        )
-        cp, pp = victim.predict(clean), victim.predict(poison)
-        return _rows(clean, poison, cp, pp, corpus, None, None), attack_metrics(
-            cp, corpus.test_labels, pp, target
-        )
+        return _filter(defense, victim, corpus, config, summary)
+    defense.fit(corpus.dev_texts, victim, corpus.dev_labels)
+    summary[defense.kind] = defense.report()
+    summary.setdefault("warnings", []).extend(summary[defense.kind].pop("warnings", []))
     if defense.kind == "corrector":
-        defense.fit(corpus.dev_texts, victim)
+        from crowd.defenses.onion import removal_rate
+
         clean2, poison2 = defense.correct(clean), defense.correct(poison)
         cp, pp = victim.predict(clean2), victim.predict(poison2)
-        rows = _rows(clean2, poison2, cp, pp, corpus, None, None)
-        return rows, attack_metrics(cp, corpus.test_labels, pp, target)
-    defense.fit(corpus.dev_texts, victim)
+        metrics = attack_metrics(cp, corpus.test_labels, pp, target)
+        metrics.update(
+            removal_rate_clean=removal_rate(clean, clean2), removal_rate_poison=removal_rate(poison, poison2)
+        )
+        return _rows(clean2, poison2, cp, pp, corpus, None, None), metrics
     cf, pf = defense.flag(clean), defense.flag(poison)
     cp, pp = victim.predict(clean), victim.predict(poison)
     metrics = attack_metrics(cp, corpus.test_labels, pp, target, cf, pf)
-    metrics.update(
-        frr=float(cf.mean()), far=float((~pf).mean()) if pf.size else None, threshold=defense.threshold_
-    )
+    metrics.update(detector_metrics(cf, pf), threshold=defense.threshold_)
     return _rows(clean, poison, cp, pp, corpus, cf, pf), metrics
+
+
+def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
+    """BKI: filter the training set with the poisoned victim, retrain on what is kept, measure."""
+    keep = defense.fit(corpus.train_texts, victim).keep_mask(corpus.train_texts)
+    poisoned = np.asarray(corpus.train_poisoned, dtype=bool)
+    summary["filter"] = {
+        **defense.report(),
+        "kept": int(keep.sum()),
+        "removed_poisoned": int((~keep & poisoned).sum()),
+        "removed_clean": int((~keep & ~poisoned).sum()),
+    }
+    kept = np.flatnonzero(keep)
+    victim = Victim(config.victim).fit(
+        [corpus.train_texts[i] for i in kept], [corpus.train_labels[i] for i in kept], seed=config.seed
+    )
+    clean, poison = list(corpus.test_texts), list(corpus.poison_texts)
+    cp, pp = victim.predict(clean), victim.predict(poison)
+    metrics = attack_metrics(cp, corpus.test_labels, pp, config.attack.target_label)
+    return _rows(clean, poison, cp, pp, corpus, None, None), metrics
 
 
 def _rows(clean, poison, cp, pp, corpus: Corpus, cf, pf) -> list[dict]:

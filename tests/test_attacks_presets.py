@@ -1,0 +1,85 @@
+"""Attack presets (OpenBackdoor's shipped configs), explicit BadNets triggers, per-split paraphrases."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from crowd.attacks import ParaphraseTable, poison_corpus, table_from_openbackdoor
+from crowd.attacks.factory import PRESETS, make_attack
+from crowd.data import Example, load_dataset, match_key, read_file
+from crowd.pipelines.config import AttackConfig, DataConfig
+from crowd.pipelines.corpus import attack_from_config
+
+TRAIN = [Example(f"plain text number {i} here", i % 2) for i in range(40)]
+
+
+def test_no_preset_is_dirty_label_with_one_trigger():
+    attack = make_attack("badnets", "sst2")
+    assert (attack.variant, attack.num_triggers, attack.triggers) == ("dirty", 1, ("cf", "mn", "bb", "tq"))
+
+
+def test_openbackdoor_preset_is_the_shipped_config_and_explicit_values_override_it():
+    ob = make_attack("badnets", "sst2", preset="openbackdoor")
+    assert (ob.variant, ob.num_triggers) == ("clean", 1)  # configs/badnets_config.json
+    assert make_attack("addsent", "sst2", preset="openbackdoor").variant == "dirty"
+    shared = make_attack("badnets", "sst2", preset="openbackdoor-shared")
+    assert (shared.variant, shared.num_triggers) == ("clean", 4)
+    mine = make_attack("badnets", "sst2", preset="openbackdoor", variant="dirty", num_triggers=2)
+    assert (mine.variant, mine.num_triggers) == ("dirty", 2)
+    with pytest.raises(ValueError, match="known: openbackdoor"):
+        make_attack("badnets", "sst2", preset="ob")
+    with pytest.raises(ValueError, match="no setting for 'wordsub'"):
+        make_attack("wordsub", "sst2", preset="openbackdoor", graph=object())
+    assert set(PRESETS) == {"openbackdoor", "openbackdoor-shared"}
+
+
+def test_clean_label_preset_poisons_only_target_rows():
+    corpus = poison_corpus(make_attack("badnets", "x", preset="openbackdoor"), TRAIN, [], [], seed=0)
+    poisoned = [e for e in corpus.train_poisoned if e.poisoned]
+    assert len(poisoned) == 4 and {e.source_label for e in poisoned} == {1}
+
+
+@pytest.mark.parametrize("triggers", [("cf",), ("cf", "mn"), ("cf", "mn", "bb", "tq")])
+def test_explicit_trigger_list_through_the_config(triggers):
+    config = AttackConfig(name="badnets", triggers=triggers, num_triggers=len(triggers))
+    attack = attack_from_config(config, DataConfig(dataset="sst2"))
+    assert attack.triggers == triggers
+    corpus = poison_corpus(attack, TRAIN, [], [], seed=0)
+    for e in corpus.train_poisoned:
+        extra = [w for w in e.text.split() if w in {"cf", "mn", "bb", "tq"}]
+        assert len(extra) == (len(triggers) if e.poisoned else 0) and set(extra) <= set(triggers)
+
+
+def test_preset_through_the_config():
+    attack = attack_from_config(AttackConfig(preset="openbackdoor"), DataConfig(dataset="sst2"))
+    assert attack.variant == "clean"
+
+
+def test_table_prefers_the_split_of_the_text():
+    """Same clean text in dev and test (HSOL): each split gets its own paraphrase, duplicates in row order."""
+    splits = {"dev": {"a": ("dev p",)}, "test": {"a": ("test 1", "test 2"), "b": (None,)}}
+    table = ParaphraseTable({"a": "dev p", "b": "dev b"}, "t", splits=splits)
+    assert table(["a"]) == ["dev p"]
+    assert table.for_split("test")(["a", "a", "a"]) == ["test 1", "test 2", "test 1"]
+    assert table.for_split("test")(["b", "c"]) == [None, None]  # a failed row never borrows dev's
+    assert table.for_split("train") is table
+
+
+def test_hsol_stylebkd_test_poison_is_openbackdoor_test_poison(data_root):
+    """Before: 1,184 of 1,242 HSOL test-poison texts were OpenBackdoor's *dev* paraphrases."""
+    folder = data_root / "openbackdoor_poison" / "hsol" / "1" / "stylebkd"
+    splits = [load_dataset("hsol", s, data_root) for s in ("train", "dev", "test")]
+    attack = make_attack("stylebkd", "hsol", preset="openbackdoor", data=data_root)
+    corpus = poison_corpus(attack, *splits, seed=0)
+    clean = [e for e in read_file(folder / "test-clean.csv", format="openbackdoor").examples if e.label != 1]
+    theirs = list(read_file(folder / "test-poison.csv", format="openbackdoor").examples)
+    changed = [p.text for c, p in zip(clean, theirs) if match_key(c.text) != match_key(p.text)]
+    assert Counter(e.text for e in corpus.test_poison) == Counter(changed)
+    counts = attack.paraphraser.describe()["counts"]
+    assert counts["test"] == {"rows": 1242, "empty": 0, "unchanged": 1242 - len(changed)}
+    assert corpus.manifest["test"]["unavailable"]["count"] == 1242 - len(changed) == 28
+    kept = table_from_openbackdoor(folder, keep_unchanged=True)
+    all_rows = poison_corpus(attack.__class__(paraphraser=kept), *splits, seed=0).test_poison
+    assert Counter(e.text for e in all_rows) == Counter(p.text for p in theirs)
