@@ -84,7 +84,7 @@ class FullFineTune:
         device: str,
         num_labels: int,
     ) -> np.ndarray:
-        """Predicted test labels ``(len(copies), n_test)`` int32, one fine-tuned model per copy."""
+        """Test logits ``(len(copies), n_test, num_labels)`` float32, one fine-tuned model per copy."""
         check_group(copies, indices, num_labels)
         dev = torch.device(device)
         model = load_model(model_name, num_labels, dev)
@@ -135,12 +135,15 @@ class FullFineTune:
 
     def _predict(self, group: _Group, ids: np.ndarray, mask: np.ndarray, device: torch.device) -> np.ndarray:
         k, n, _ = ids.shape
-        out = np.empty((k, n), dtype=np.int32)
+        out = None
         group.base.eval()
         with torch.no_grad(), autocast(device, self.dtype):
             for rows in length_batches(mask.sum(axis=2).max(axis=0), self.inference_batch_size):
                 ids_t, mask_t = to_device(ids[:, rows], mask[:, rows], device)
-                out[:, rows] = group.logits(ids_t, mask_t).argmax(-1).to(torch.int32).cpu().numpy()
+                logits = group.logits(ids_t, mask_t).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((k, n, logits.shape[-1]), dtype=np.float32)
+                out[:, rows] = logits
         return out
 
 

@@ -158,7 +158,8 @@ def run_votes(
     bar = _progress(sum(map(len, mine)), sum(map(len, mine)) - sum(map(len, todo)), progress and rank == 0)
     for group in todo:
         copies = [first if j == 0 else make_copy(j) for j in group]
-        votes = learner.fit_predict(model_name, copies, group, seed, device, num_labels)
+        logits = learner.fit_predict(model_name, copies, group, seed, device, num_labels)
+        votes = logits.argmax(-1).astype(np.int32)  # ties to the smallest class index
         for j, row in zip(group, votes):
             store.write(j, row)
         bar.update(len(group))
