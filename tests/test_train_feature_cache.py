@@ -128,6 +128,20 @@ def test_size_cap_computes_but_stops_storing(tmp_path):
     assert cache.shard(KEY).count == 10 and fc.cache_stats().full
 
 
+def test_unwritable_cache_warns_and_returns_computed_rows(tmp_path, monkeypatch):
+    ids, mask = rows(5)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fc.FeatureShard, "append", disk_full)
+    with pytest.warns(UserWarning, match="not written"):
+        out = fc.FeatureCache(tmp_path).features(
+            KEY, fc.row_digests(ids, mask), lambda sel: fake_features(ids[sel])
+        )
+    np.testing.assert_array_equal(out, fake_features(ids))
+
+
 def test_shard_of_other_settings_is_refused(tmp_path):
     cache = fc.FeatureCache(tmp_path)
     ids, mask = rows(3)

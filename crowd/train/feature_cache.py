@@ -299,16 +299,22 @@ class FeatureCache:
         fresh = None
         if len(missing):
             fresh = np.ascontiguousarray(compute(missing), dtype=np.float32)
-            stored, written, full = shard.append(digests[missing], fresh, self.max_bytes)
+            try:
+                stored, written, full = shard.append(digests[missing], fresh, self.max_bytes)
+            except OSError as e:  # disk full, read-only folder: go on without storing
+                warnings.warn(f"feature cache {shard.folder} not written ({e})", stacklevel=2)
+                stored, written, full = np.full(len(missing), -1, dtype=np.int64), 0, False
             stats.written += written
             if full and not stats.full:
                 warnings.warn(f"feature cache {shard.folder} reached {self.max_bytes} bytes", stacklevel=2)
             stats.full = stats.full or full
             positions[missing] = stored
         stats.rows_on_disk, stats.bytes_on_disk = shard.count, shard.nbytes() if shard.count else 0
-        out = np.empty((len(digests), shard.hidden), dtype=np.float32)
+        hidden = shard.hidden if shard.hidden is not None else fresh.shape[1]
+        out = np.empty((len(digests), hidden), dtype=np.float32)
         have = positions >= 0
-        out[have] = shard.read(positions[have])
+        if have.any():
+            out[have] = shard.read(positions[have])
         if fresh is not None:
             unstored = positions[missing] < 0
             out[missing[unstored]] = fresh[unstored]
