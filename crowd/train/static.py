@@ -148,11 +148,13 @@ class StaticBag:
         perms = torch.from_numpy(permutations(seed, indices, self.epochs, n)).to(x.device)
         row = torch.arange(k, device=x.device)[:, None]
         for epoch in range(self.epochs):
+            # one gather per epoch (each copy's examples in its own order), then contiguous batches
+            x_epoch, y_epoch = x[row, perms[:, epoch]], y[row, perms[:, epoch]]
             for step in range(steps):
-                idx = perms[:, epoch, step * self.batch_size : (step + 1) * self.batch_size]
-                logits = self.forward(params, x[row, idx])
+                batch = slice(step * self.batch_size, (step + 1) * self.batch_size)
+                logits = self.forward(params, x_epoch[:, batch])
                 loss = F.cross_entropy(
-                    logits.reshape(-1, num_labels), y[row, idx].reshape(-1), reduction="none"
+                    logits.reshape(-1, num_labels), y_epoch[:, batch].reshape(-1), reduction="none"
                 )
                 optimizer.zero_grad(set_to_none=True)
                 loss.view(k, -1).mean(dim=1).sum().backward()
