@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from crowd.train import feature_cache as fc
+from crowd.train import feature_shard
 
 KEY = fc.shard_key("model-x", "mean", 16, "fp32")
 
@@ -72,7 +73,7 @@ def test_killed_writer_leaves_a_readable_cache(tmp_path, monkeypatch):
     def killed(*args, **kwargs):  # dies after the feature rows are written, before the index moves
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fc, "write_npy", killed)
+    monkeypatch.setattr(feature_shard, "write_npy", killed)
     with pytest.raises(KeyboardInterrupt):
         cache.features(KEY, digests, lambda sel: fake_features(ids[sel]))
     monkeypatch.undo()

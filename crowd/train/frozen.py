@@ -7,8 +7,11 @@ Poolings (``pooling``), as in :class:`crowd.train.HeadOnly`:
 * ``"cls"``: the last hidden state at ``[CLS]``.
 * ``"mean"``: the attention-masked mean of the last hidden states.
 
-Rows are encoded in buckets of equal attended width (no padding inside a batch: padding changes
-the last bits of fp32 results on a CPU), in a fixed order. With a :class:`FeatureCache`, rows already
+Rows are encoded in buckets of attended width rounded up to a multiple of :data:`WIDTH_STEP`
+(8), each row padded to exactly its bucket's width, in a fixed order: a row's padding does not
+depend on the other rows (padding changes the last bits of fp32 results on a CPU), and small sets
+of rows still form useful batches (measured on MiniLM, 2-core CPU: 100 rows 1.5x faster than exact
+widths, 400 rows 1.15x). With a :class:`FeatureCache`, rows already
 stored are read back instead of encoded, and the encoder is loaded only if some row is missing.
 """
 
@@ -29,6 +32,8 @@ from crowd.train.feature_cache import (
     row_digests,
     shard_key,
 )
+
+WIDTH_STEP = 8
 
 
 def pool(output, mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -54,8 +59,9 @@ def encode_rows(
     dtype: str,
     batch_size: int,
 ) -> np.ndarray:
-    """``(n, H)`` float32 features, rows batched by equal attended width, in input order per width."""
-    widths = attended_widths(mask)
+    """``(n, H)`` float32 features; rows batched by attended width rounded up to a multiple of
+    :data:`WIDTH_STEP` and padded to exactly that width, in input order within a bucket."""
+    widths = np.minimum(-(-attended_widths(mask) // WIDTH_STEP) * WIDTH_STEP, ids.shape[1])
     order = np.argsort(widths, kind="stable")
     out = np.empty((len(ids), encoder.config.hidden_size), dtype=np.float32)
     bounds = np.flatnonzero(np.diff(widths[order])) + 1
