@@ -144,3 +144,12 @@ def test_run_votes_with_crowd_noise_copies(tiny_bert, tmp_path):
     )
     assert votes.shape == (5, 50) and votes.dtype == np.int32
     assert (votes == task.test_labels[None]).mean() > 0.8
+
+
+def test_both_encoders_name_their_domain_size(tiny_bert, encoder):
+    from crowd.models import load_tokenizer
+    from crowd.train import WordPieceEncoder
+
+    tokenizer = load_tokenizer(tiny_bert)
+    assert WordPieceEncoder(tokenizer, 16).vocab_size == len(tokenizer)
+    assert encoder.vocab_size == encoder.table.matrix.shape[0]
