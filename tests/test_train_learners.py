@@ -20,6 +20,12 @@ def toy(tiny_bert):
     return task, [make_copy(j) for j in range(3)]
 
 
+def votes_of(logits: np.ndarray) -> np.ndarray:
+    """Learners return logits ``(K, n_test, C)``; a vote is their argmax (ties to the smallest class)."""
+    assert logits.ndim == 3 and logits.dtype == np.float32
+    return logits.argmax(-1).astype(np.int32)
+
+
 def accuracy(votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (votes == labels[None, :]).mean(axis=1)
 
@@ -29,10 +35,14 @@ def test_head_only_learns_keyword(tiny_bert, toy):
 
     task, copies = toy
     learner = HeadOnly(dtype="fp32", pooling="mean", lr=1e-2, epochs=10)
-    votes = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    votes = votes_of(
+        learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
     assert votes.shape == (3, 60) and votes.dtype == np.int32
     assert accuracy(votes, task.test_labels).min() > 0.7
-    again = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    again = votes_of(
+        learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
     np.testing.assert_array_equal(votes, again)
 
 
@@ -41,8 +51,12 @@ def test_head_only_copy_does_not_depend_on_its_group(tiny_bert, toy):
 
     _, copies = toy
     learner = HeadOnly(dtype="fp32", pooling="cls", lr=1e-2, epochs=3)
-    grouped = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
-    alone = learner.fit_predict(str(tiny_bert), copies[1:2], [1], seed=0, device="cpu", num_labels=2)
+    grouped = votes_of(
+        learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
+    alone = votes_of(
+        learner.fit_predict(str(tiny_bert), copies[1:2], [1], seed=0, device="cpu", num_labels=2)
+    )
     np.testing.assert_array_equal(grouped[1], alone[0])
 
 
@@ -51,7 +65,9 @@ def test_full_fine_tune_learns_keyword(tiny_bert, toy):
 
     task, copies = toy
     learner = FullFineTune(dtype="fp32", lr=2e-3, epochs=4, batch_size=8)
-    votes = learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2)
+    votes = votes_of(
+        learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2)
+    )
     assert votes.shape == (2, 60)
     assert accuracy(votes, task.test_labels).min() > 0.8
 
@@ -63,7 +79,7 @@ def test_vmap_and_loop_grouping_agree(tiny_bert, toy):
     votes = {}
     for grouping in ("vmap", "loop"):
         learner = FullFineTune(dtype="fp32", lr=3e-3, epochs=1, batch_size=32, grouping=grouping)
-        votes[grouping] = learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], 0, "cpu", 2)
+        votes[grouping] = votes_of(learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], 0, "cpu", 2))
     # same maths; dropout masks are drawn differently, so compare agreement, not bits
     assert (votes["vmap"] == votes["loop"]).mean() > 0.5
 

@@ -85,9 +85,8 @@ def test_unreadable_vote_file_and_meta_are_named(tmp_path):
 
 
 def _toy(tiny_bert):
-    from crowd.train.models import load_tokenizer
-
     from crowd.train.encode import WordPieceEncoder
+    from crowd.train.models import load_tokenizer
     from crowd.train.toy import copy_maker, keyword_task
 
     task = keyword_task(n_train=120, n_test=30, seed=0)

@@ -1,7 +1,8 @@
 """Wang et al.'s keep-β noise on tokens and labels (Wang, Jia, Cao, Gong 2020, "On Certifying Robustness
 against Backdoor Attacks via Randomized Smoothing"; Lee et al. 2019's certificate; THEORY §2(a), §3(a)).
 
-Coordinates: the encoder's ``content_length`` word-piece positions of every training text (between
+Coordinates: the learner's encoder's ``content_length`` token positions (word pieces for BERT-family
+learners, words for the static learner) of every training text (between
 [CLS] and [SEP], PAD-padded; domain = the tokenizer's vocabulary), the training labels (domain = the
 classes, own ``β_label``) and, with ``noise_test``, the test text's positions (``β_test``). Each keeps its
 value with probability β, else takes one of the other ``d − 1`` values uniformly. Certificate ``l0``:
@@ -19,6 +20,7 @@ from crowd.attacks.budget import attack_budget
 from crowd.certify import lee_radius_fn
 from crowd.methods.base import Context, Plan, measured_budget, smoothed_certifier
 from crowd.seeding import rng
+from crowd.text import WordCorpus
 
 UNIT = "changed training coordinates (wordpiece tokens + labels)"
 
@@ -56,7 +58,7 @@ class Wang:
         from crowd.noise import WangNoise
 
         encoder, corpus = ctx.encoder, ctx.corpus
-        vocab_size = len(encoder.tokenizer)
+        vocab_size = encoder.vocab_size
         wang = WangNoise(
             self.beta_token,
             self.beta_label,
@@ -104,11 +106,12 @@ class Wang:
 
     @staticmethod
     def _budget(ctx: Context) -> tuple[int | None, str]:
-        tokenizer, c = ctx.encoder.tokenizer, ctx.corpus
+        encoder, c = ctx.encoder, ctx.corpus
+
+        def coordinates(text: str):  # the text's fixed-length token coordinates, as the noise sees them
+            return encoder.content(WordCorpus.from_texts([text]))[0]
+
         b = attack_budget(
-            list(c.train_clean),
-            list(c.train),
-            length=ctx.encoder.content_length,
-            tokenize=lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
+            list(c.train_clean), list(c.train), length=encoder.content_length, tokenize=coordinates
         )
         return int(b.l0_tokens + b.l0_labels), ""

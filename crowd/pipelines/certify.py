@@ -26,7 +26,7 @@ from crowd.methods import Context, Plan, Statistics, Words
 from crowd.pipelines.config import CertifyConfig, load_certify_config
 from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus
 from crowd.pipelines.report import CertifyReport, summarise, write_report
-from crowd.train.models import check_model, load_tokenizer
+from crowd.train.models import check_model
 
 __all__ = ["certify_corpus", "certify_examples", "load_certify_config", "run_certify"]
 
@@ -39,7 +39,7 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
     named in it: with probability ≥ 1 − alpha over the sampled copies for smoothing methods,
     deterministically for partition methods (see :mod:`crowd.certify`).
     """
-    check_model(config.model.name)
+    _check_model(config)
     graph = functools.cache(lambda: method_graph(config, progress))
     corpus = prepare_corpus(config.data, config.attack, config.seed, graph)  # data errors before the graph
     return _run(config, corpus, graph(), out, progress)
@@ -63,7 +63,7 @@ def certify_examples(
     budget; without it the budget is unknown and reported as not covered.
     """
     config = config or CertifyConfig()
-    check_model(config.model.name)
+    _check_model(config)
     corpus = given_corpus(train, test, test_poison, train_clean, config.data.labels)
     return _run(config, corpus, method_graph(config, progress), out, progress)
 
@@ -76,8 +76,14 @@ def certify_corpus(
 ) -> CertifyReport:
     """Certify a :class:`~crowd.data.Corpus` you already hold, e.g. from :func:`crowd.attacks.poison_corpus`."""
     config = config or CertifyConfig()
-    check_model(config.model.name)
+    _check_model(config)
     return _run(config, corpus, method_graph(config, progress), out, progress)
+
+
+def _check_model(config: CertifyConfig) -> None:
+    """Fail now, before any data or graph work, if the learner needs a model that does not load."""
+    if config.learner.uses_model:
+        check_model(config.model.name)
 
 
 def method_graph(config: CertifyConfig, progress: bool = False):
@@ -120,11 +126,11 @@ def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
 
 
 def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[str], progress: bool):
-    from crowd.train import WordPieceEncoder, local_device, run_votes
+    from crowd.train import VoteStore, local_device, run_votes
     from crowd.train.common import resolve_device
 
     rank = _init_distributed()
-    encoder = WordPieceEncoder(load_tokenizer(config.model.name), config.learner.max_length)
+    encoder = config.learner.encoder(config.model.name)
     plan = plan_run(config, corpus, graph, encoder, progress)
     learner = config.learner
     if plan.one_model_per_group:  # training sets differ in size: one model per group
@@ -142,7 +148,10 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         corpus.num_labels,
         progress,
     )
-    certs = plan.certify(votes, statistics(config))
+    logits = (
+        VoteStore.open(Path(out) / "votes", plan.n_models).load_all_logits() if plan.needs_logits else None
+    )
+    certs = plan.certify(votes, statistics(config), logits)
     n_clean = len(corpus.test_clean)
     majority = np.array([np.bincount(v, minlength=corpus.num_labels).argmax() for v in votes.T])
     report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from crowd.methods import method_from_table
-from crowd.train import FullFineTune, HeadOnly
+from crowd.train.settings import FullFineTune, HeadOnly, StaticBag
 
 NOISE_MOVED = (
     'the [noise] section was replaced by [method]: write [method] name = "crowd" (noise.kind -> '
@@ -81,11 +81,13 @@ class ModelConfig:
     """The base classifier and how each copy trains it.
 
     ``learner = "head"`` freezes the encoder and trains a linear head per copy (CROWD's "only the top
-    layer is fine-tuned"), with the ``[head]`` settings; ``"full"`` fine-tunes every copy (``[full]``).
+    layer is fine-tuned"), with the ``[head]`` settings; ``"full"`` fine-tunes every copy (``[full]``);
+    ``"static"`` averages static word vectors into a linear classifier per copy (``[static]``; no
+    encoder, so thousands of noisy copies train in minutes on a CPU; ``name`` is then unused).
     """
 
     name: str = "minilm"
-    learner: Literal["head", "full"] = "head"
+    learner: Literal["head", "full", "static"] = "head"
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -112,10 +114,12 @@ class CertifyConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     head: HeadOnly = field(default_factory=HeadOnly)
     full: FullFineTune = field(default_factory=FullFineTune)
+    static: StaticBag = field(default_factory=StaticBag)
 
     @property
-    def learner(self) -> HeadOnly | FullFineTune:
-        return self.head if self.model.learner == "head" else self.full
+    def learner(self) -> HeadOnly | FullFineTune | StaticBag:
+        """The settings of the learner ``model.learner`` names."""
+        return {"head": self.head, "full": self.full, "static": self.static}[self.model.learner]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_from_table(self.method))

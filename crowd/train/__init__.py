@@ -1,30 +1,75 @@
 """Training the base classifiers of the smoothed classifier: one model per noisy copy of the training set.
 
 * :class:`WordPieceEncoder`: word corpora to BERT inputs without re-tokenising each copy.
+* :class:`StaticEncoder`: word corpora to rows of a static word-vector table.
 * :class:`CopyData`: one noisy copy handed to a learner.
-* Learners :class:`FullFineTune` (grouped full fine-tuning) and :class:`HeadOnly`
-  (frozen encoder, batched linear heads).
+* Learners :class:`FullFineTune` (grouped full fine-tuning), :class:`HeadOnly` (frozen encoder,
+  batched linear heads, on-disk feature cache) and :class:`StaticBag` (mean of static word
+  vectors, batched linear heads, no encoder); each returns test logits.
 * :func:`run_votes`: all copies, votes stored per copy, resume, ``torch.distributed`` sharding.
 
-See docs/training.md. Importing this package imports torch but does nothing else.
+See docs/training.md. Names are imported on first use, so ``import crowd.train.static`` (or
+reading a config) does not import torch.
 """
 
-from crowd.train.data import CopyData, Learner, TrainingInputError
-from crowd.train.encode import WordPieceEncoder
-from crowd.train.finetune import FullFineTune
-from crowd.train.heads import HeadOnly
-from crowd.train.runner import VoteStore, VoteStoreMismatch, fingerprint_of, local_device, run_votes
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_WHERE = {
+    "CopyData": "crowd.train.data",
+    "Learner": "crowd.train.data",
+    "TrainingInputError": "crowd.train.data",
+    "WordPieceEncoder": "crowd.train.encode",
+    "StaticEncoder": "crowd.train.static_vectors",
+    "FullFineTune": "crowd.train.settings",
+    "HeadOnly": "crowd.train.settings",
+    "StaticBag": "crowd.train.settings",
+    "LEARNERS": "crowd.train.settings",
+    "CacheStats": "crowd.train.feature_cache",
+    "FeatureCache": "crowd.train.feature_cache",
+    "cache_stats": "crowd.train.feature_cache",
+    "VoteStore": "crowd.train.runner",
+    "VoteStoreMismatch": "crowd.train.runner",
+    "fingerprint_of": "crowd.train.runner",
+    "local_device": "crowd.train.runner",
+    "run_votes": "crowd.train.runner",
+}
 
 __all__ = [
+    "LEARNERS",
+    "CacheStats",
     "CopyData",
+    "FeatureCache",
     "FullFineTune",
     "HeadOnly",
     "Learner",
+    "StaticBag",
+    "StaticEncoder",
     "TrainingInputError",
     "VoteStore",
     "VoteStoreMismatch",
     "WordPieceEncoder",
+    "cache_stats",
     "fingerprint_of",
     "local_device",
     "run_votes",
 ]
+
+if TYPE_CHECKING:
+    from crowd.train.data import CopyData, Learner, TrainingInputError
+    from crowd.train.encode import WordPieceEncoder
+    from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
+    from crowd.train.runner import VoteStore, VoteStoreMismatch, fingerprint_of, local_device, run_votes
+    from crowd.train.settings import LEARNERS, FullFineTune, HeadOnly, StaticBag
+    from crowd.train.static_vectors import StaticEncoder
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crowd.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -70,7 +70,11 @@ class Learner(Protocol):
         device: str,
         num_labels: int,
     ) -> np.ndarray:
-        """``(len(copies), n_test)`` int32 predicted labels; copy ``k`` has copy index ``indices[k]``."""
+        """Test logits ``(len(copies), n_test, num_labels)`` float32; copy ``k`` has index ``indices[k]``.
+
+        A copy's vote on a test text is the argmax of its logits, ties to the smallest class
+        index (``np.argmax``); run-off elections use the logits themselves.
+        """
         ...
 
 

@@ -72,6 +72,11 @@ class WordPieceEncoder:
             per_word = is_whitespace_splittable(tokenizer) and self._probe_agrees()
         self.per_word = per_word
 
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (``len(tokenizer)``): the domain size of a content coordinate."""
+        return len(self.tokenizer)
+
     def _probe_agrees(self) -> bool:
         corpus = WordCorpus.from_texts(_PROBE)
         return bool(np.array_equal(self._content_per_word(corpus), self._content_tokenizer(corpus)))

@@ -30,8 +30,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
@@ -41,7 +39,6 @@ from torch.func import functional_call
 from crowd.seeding import torch_seed
 from crowd.train.common import (
     autocast,
-    check_positive,
     head_parameter_names,
     init_head,
     length_batches,
@@ -52,28 +49,11 @@ from crowd.train.common import (
     to_device,
 )
 from crowd.train.data import CopyData, check_group, pad_width
+from crowd.train.settings import FullFineTune
 
 
-@dataclass(frozen=True)
-class FullFineTune:
-    """Fine-tune every parameter of one model per copy. Defaults: CROWD (see docs/training.md)."""
-
-    epochs: int = 3
-    lr: float = 5e-5
-    batch_size: int = 8
-    weight_decay: float = 0.0
-    warmup: float = 0.0
-    max_grad_norm: float | None = 1.0
-    max_length: int = 128
-    dtype: Literal["bf16", "fp32"] = "bf16"
-    copies_per_group: int = 32
-    grouping: Literal["vmap", "loop"] = "vmap"
-    inference_batch_size: int = 256
-
-    def __post_init__(self) -> None:
-        check_positive(
-            self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
-        )
+class FullFineTuneTrainer(FullFineTune):
+    """The implementation of :class:`crowd.train.settings.FullFineTune` (built from its settings)."""
 
     def fit_predict(
         self,
@@ -84,7 +64,7 @@ class FullFineTune:
         device: str,
         num_labels: int,
     ) -> np.ndarray:
-        """Predicted test labels ``(len(copies), n_test)`` int32, one fine-tuned model per copy."""
+        """Test logits ``(len(copies), n_test, num_labels)`` float32, one fine-tuned model per copy."""
         check_group(copies, indices, num_labels)
         dev = torch.device(device)
         model = load_model(model_name, num_labels, dev)
@@ -135,12 +115,15 @@ class FullFineTune:
 
     def _predict(self, group: _Group, ids: np.ndarray, mask: np.ndarray, device: torch.device) -> np.ndarray:
         k, n, _ = ids.shape
-        out = np.empty((k, n), dtype=np.int32)
+        out = None
         group.base.eval()
         with torch.no_grad(), autocast(device, self.dtype):
             for rows in length_batches(mask.sum(axis=2).max(axis=0), self.inference_batch_size):
                 ids_t, mask_t = to_device(ids[:, rows], mask[:, rows], device)
-                out[:, rows] = group.logits(ids_t, mask_t).argmax(-1).to(torch.int32).cpu().numpy()
+                logits = group.logits(ids_t, mask_t).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((k, n, logits.shape[-1]), dtype=np.float32)
+                out[:, rows] = logits
         return out
 
 

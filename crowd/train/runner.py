@@ -95,6 +95,8 @@ def run_votes(
 ) -> np.ndarray:
     """Votes ``(n_copies, n_test)`` int32: row ``j`` = the model trained on copy ``j`` on its test texts.
 
+    Each copy's test logits are stored beside its votes (``VoteStore.load_all_logits``, for run-off).
+
     Bad input (``n_copies < 1``, an unknown model, labels outside ``0..num_labels-1``,
     a folder of another configuration, a stored vote file that is not a valid vote row)
     raises before any training. With ``progress``, rank 0 shows a ``copies`` bar and a
@@ -105,7 +107,8 @@ def run_votes(
     """
     if n_copies < 1:
         raise TrainingInputError(f"n_copies must be at least 1, got {n_copies}")
-    check_model(model_name)
+    if getattr(learner, "uses_model", True):
+        check_model(model_name)
     first = make_copy(0)
     check_group([first], [0], num_labels)
     full = fingerprint_of(fingerprint, learner_fingerprint(learner), str(model_name), seed, num_labels)
@@ -121,9 +124,10 @@ def run_votes(
         for j in group:
             copies.append(first if j == 0 else make_copy(j))
             bars.prepared(len(group))
-        votes = _fit_predict(learner, model_name, copies, group, seed, device, num_labels, bars.learner_step)
-        for j, row in zip(group, votes):
-            store.write(j, row)
+        logits = _fit_predict(learner, model_name, copies, group, seed, device, num_labels, bars.learner_step)
+        votes = logits.argmax(-1).astype(np.int32)  # ties to the smallest class index
+        for j, row, scores in zip(group, votes, logits):
+            store.write(j, row, scores)
         bars.stored(len(group))
     bars.close()
     _barrier(world)

@@ -75,11 +75,34 @@ class VoteStore:
         present = set(os.listdir(self.folder / "votes"))
         return [j for j in range(self.n_copies) if self.path(j).name not in present]
 
-    def write(self, index: int, votes: np.ndarray) -> None:
+    def logits_path(self, index: int) -> Path:
+        return self.folder / "votes" / f"copy_{index:06d}.logits.npy"
+
+    def write(self, index: int, votes: np.ndarray, logits: np.ndarray | None = None) -> None:
+        """Store copy ``index``: its logits first (when given), then its votes (whose file marks it done)."""
         votes = np.asarray(votes, dtype=np.int32)
         if votes.shape != (self.n_test,):
             raise ValueError(f"copy {index}: expected {self.n_test} votes, got shape {votes.shape}")
+        if logits is not None:
+            write_npy(self.logits_path(index), np.asarray(logits, dtype=np.float32))
         write_npy(self.path(index), votes)
+
+    def load_all_logits(self) -> np.ndarray:
+        """``(n_copies, n_test, classes)`` float32 test logits of every copy (run-off election reads them)."""
+        out = []
+        for j in range(self.n_copies):
+            path = self.logits_path(j)
+            try:
+                logits = np.load(path, allow_pickle=False)
+            except (OSError, ValueError, EOFError) as e:
+                raise VoteFileError(
+                    f"{path}: no readable logits for copy {j} ({e}); votes stored without logits cannot be "
+                    "certified by run-off election: delete the vote folder to recompute"
+                ) from e
+            if logits.ndim != 2 or logits.shape[0] != self.n_test or logits.dtype != np.float32:
+                raise VoteFileError(f"{path}: expected float32 logits of shape ({self.n_test}, classes)")
+            out.append(logits)
+        return np.stack(out)
 
     def load(self, index: int) -> np.ndarray:
         """The votes of copy ``index``, checked; :class:`VoteFileError` naming the file otherwise."""

@@ -1,0 +1,143 @@
+"""Pooled features of a frozen encoder for distinct input rows, computed one way and optionally cached.
+
+Poolings (``pooling``), as in :class:`crowd.train.HeadOnly`:
+
+* ``"pooler"``: the model's pooler output ``tanh(W h_[CLS])``, the exact input of BERT's
+  classification layer; models without a pooler raise.
+* ``"cls"``: the last hidden state at ``[CLS]``.
+* ``"mean"``: the attention-masked mean of the last hidden states.
+
+Rows are encoded in buckets of attended width rounded up to a multiple of :data:`WIDTH_STEP`
+(8), each row padded to exactly its bucket's width, in a fixed order: a row's padding does not
+depend on the other rows (padding changes the last bits of fp32 results on a CPU), and small sets
+of rows still form useful batches (measured on MiniLM, 2-core CPU: 100 rows 1.5x faster than exact
+widths, 400 rows 1.15x). With a :class:`FeatureCache`, rows already
+stored are read back instead of encoded, and the encoder is loaded only if some row is missing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crowd.train.common import autocast, load_model
+from crowd.train.data import TrainingInputError
+from crowd.train.feature_cache import (
+    FeatureCache,
+    attended_widths,
+    model_identity,
+    row_digests,
+    shard_key,
+)
+
+WIDTH_STEP = 8
+
+
+def pool(output, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """``[B, H]`` features from a model output (see the module docstring)."""
+    if pooling == "pooler":
+        pooled = getattr(output, "pooler_output", None)
+        if pooled is None:
+            raise TrainingInputError("this model has no pooler: use pooling='cls' or 'mean'")
+        return pooled
+    hidden = output.last_hidden_state
+    if pooling == "cls":
+        return hidden[:, 0]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
+
+
+def encode_rows(
+    encoder: torch.nn.Module,
+    ids: np.ndarray,
+    mask: np.ndarray,
+    device: torch.device,
+    pooling: str,
+    dtype: str,
+    batch_size: int,
+) -> np.ndarray:
+    """``(n, H)`` float32 features; rows batched by attended width rounded up to a multiple of
+    :data:`WIDTH_STEP` and padded to exactly that width, in input order within a bucket."""
+    widths = np.minimum(-(-attended_widths(mask) // WIDTH_STEP) * WIDTH_STEP, ids.shape[1])
+    order = np.argsort(widths, kind="stable")
+    out = np.empty((len(ids), encoder.config.hidden_size), dtype=np.float32)
+    bounds = np.flatnonzero(np.diff(widths[order])) + 1
+    with torch.no_grad(), autocast(device, dtype):
+        for bucket in np.split(order, bounds):
+            width = max(int(widths[bucket[0]]), 1)
+            for start in range(0, len(bucket), batch_size):
+                rows = bucket[start : start + batch_size]
+                ids_t = torch.from_numpy(np.ascontiguousarray(ids[rows, :width], dtype=np.int64)).to(device)
+                mask_t = torch.from_numpy(np.ascontiguousarray(mask[rows, :width], dtype=np.int64)).to(device)
+                output = encoder(input_ids=ids_t, attention_mask=mask_t)
+                out[rows] = pool(output, mask_t, pooling).float().cpu().numpy()
+    return out
+
+
+def effective_dtype(dtype: str, device: torch.device) -> str:
+    """What the encoder really computes in: bf16 autocast runs on CUDA only (``autocast``)."""
+    return "bf16" if dtype == "bf16" and device.type == "cuda" else "fp32"
+
+
+def local_model_dir(model_name: str) -> Path | None:
+    """The model's local directory (alias, path, or a hub name already in the local hub cache)."""
+    from crowd.train.models import resolve_model
+
+    resolved = Path(resolve_model(model_name))
+    if resolved.is_dir():
+        return resolved
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(str(model_name), local_files_only=True))
+    except Exception:  # not downloaded, no hub client, offline: no identity, no cache
+        return None
+
+
+class FrozenFeatures:
+    """Features of distinct rows for one (model, pooling, dtype, device); ``cache=None`` disables caching."""
+
+    def __init__(
+        self,
+        model_name: str,
+        num_labels: int,
+        device: torch.device,
+        pooling: str,
+        dtype: str,
+        max_length: int,
+        batch_size: int,
+        cache: FeatureCache | None,
+    ) -> None:
+        self.model_name, self.num_labels, self.device = model_name, num_labels, device
+        self.pooling, self.dtype, self.batch_size = pooling, dtype, batch_size
+        self.cache, self.key = cache, None
+        self._encoder: torch.nn.Module | None = None
+        if cache is not None:
+            folder = local_model_dir(model_name)
+            if folder is None:
+                warnings.warn(
+                    f"model {model_name!r} has no local directory: features not cached", stacklevel=2
+                )
+            else:
+                identity = model_identity(folder)
+                self.key = shard_key(identity, pooling, max_length, effective_dtype(dtype, device))
+
+    def encoder(self) -> torch.nn.Module:
+        if self._encoder is None:
+            model = load_model(self.model_name, self.num_labels, self.device)
+            self._encoder = model.base_model.eval().requires_grad_(False)
+        return self._encoder
+
+    def compute(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Encode rows now (no cache)."""
+        return encode_rows(self.encoder(), ids, mask, self.device, self.pooling, self.dtype, self.batch_size)
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``(n, H)`` float32 features of distinct rows ``(ids, mask)``, from the cache where present."""
+        if self.cache is None or self.key is None:
+            return self.compute(ids, mask)
+        digests = row_digests(ids, mask)
+        return self.cache.features(self.key, digests, lambda sel: self.compute(ids[sel], mask[sel]))

