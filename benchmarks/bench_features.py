@@ -69,11 +69,10 @@ def timed_votes(make_copy, n: int, learner, model: str, folder: Path) -> tuple[f
 
 
 def part_a(args, tmp: Path) -> dict:
-    from crowd.train.models import load_tokenizer
     from crowd.methods import partition_of
-
     from crowd.train import CopyData, HeadOnly, WordPieceEncoder
     from crowd.train import feature_cache as fc
+    from crowd.train.models import load_tokenizer
 
     train, train_c, test_c, (y_train, y_test) = sst2(args.n_train, args.n_test)
     encoder = WordPieceEncoder(load_tokenizer("minilm"), 128)
@@ -146,12 +145,11 @@ def extrapolate(runs: dict, rate: float, load_s: float, n_train: int, k_measured
 
 
 def part_b(args, tmp: Path) -> dict:
-    from crowd.train.models import load_tokenizer
-    from crowd.noise.synonym_graph import default_graph
-
     from crowd.noise.synonym import CrowdNoise
+    from crowd.noise.synonym_graph import default_graph
     from crowd.paths import cache_dir
     from crowd.train import HeadOnly, StaticBag, WordPieceEncoder
+    from crowd.train.models import load_tokenizer
 
     start = time.perf_counter()
     graph = default_graph()
@@ -200,10 +198,9 @@ def static_row(args, setup_s, copy_s, seconds, peak, votes, y_test) -> dict:
 
 
 def part_c(args, tmp: Path) -> dict:
-    from crowd.train.models import load_tokenizer
-
     from crowd.train import HeadOnly, StaticBag, WordPieceEncoder
     from crowd.train import feature_cache as fc
+    from crowd.train.models import load_tokenizer
 
     _, train_c, test_c, (y_train, y_test) = sst2(None, None)
     os.environ[fc.CACHE_ENV] = str(tmp / "features")

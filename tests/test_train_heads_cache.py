@@ -10,10 +10,9 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def toy(tiny_bert):
-    from crowd.train.models import load_tokenizer
-
+    from crowd.testing.toy_task import copy_maker, keyword_task
     from crowd.train.encode import WordPieceEncoder
-    from crowd.train.toy import copy_maker, keyword_task
+    from crowd.train.models import load_tokenizer
 
     torch.set_num_threads(1)
     task = keyword_task(n_train=120, n_test=40, seed=1)

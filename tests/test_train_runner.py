@@ -17,9 +17,9 @@ LEARNER = dict(dtype="fp32", pooling="mean", lr=1e-2, epochs=5, copies_per_group
 
 
 def toy_copies(model_dir, seed: int = 0):
+    from crowd.testing.toy_task import copy_maker, keyword_task
     from crowd.train.encode import WordPieceEncoder
     from crowd.train.models import load_tokenizer
-    from crowd.train.toy import copy_maker, keyword_task
 
     task = keyword_task(n_train=300, n_test=80, seed=seed)
     return task, copy_maker(task, WordPieceEncoder(load_tokenizer(model_dir), 24), flip=0.1, seed=seed)

@@ -71,8 +71,8 @@ def test_module_imports_without_torch():
 
 @pytest.fixture(scope="module")
 def toy():
+    from crowd.testing.toy_task import copy_maker, keyword_task
     from crowd.train.static_vectors import StaticEncoder
-    from crowd.train.toy import copy_maker, keyword_task
 
     task = keyword_task(n_train=300, n_test=100, seed=0)
     make_copy = copy_maker(task, StaticEncoder(max_length=16), flip=0.05, seed=0)
@@ -122,8 +122,8 @@ def test_run_votes_with_crowd_noise_copies(tiny_bert, tmp_path):
     """The learner plugs into the runner; copies come from CROWD noise over a small synonym graph."""
     from crowd.noise.synonym import CrowdNoise
     from crowd.seeding import rng
+    from crowd.testing.toy_task import keyword_task
     from crowd.train import CopyData, StaticBag, run_votes
-    from crowd.train.toy import keyword_task
     from synonyms.graph import SynonymGraph
 
     task = keyword_task(n_train=200, n_test=50, seed=3)
@@ -147,9 +147,8 @@ def test_run_votes_with_crowd_noise_copies(tiny_bert, tmp_path):
 
 
 def test_both_encoders_name_their_domain_size(tiny_bert, encoder):
-    from crowd.train.models import load_tokenizer
-
     from crowd.train import WordPieceEncoder
+    from crowd.train.models import load_tokenizer
 
     tokenizer = load_tokenizer(tiny_bert)
     assert WordPieceEncoder(tokenizer, 16).vocab_size == len(tokenizer)

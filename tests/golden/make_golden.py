@@ -17,7 +17,7 @@ from test_golden import GOLDEN, METHODS, run_method, write_corpus  # noqa: E402
 
 
 def main() -> None:
-    from crowd.train.models import make_tiny_bert
+    from crowd.testing import make_tiny_bert
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
