@@ -161,7 +161,7 @@ def load_toml(
     An error caused by an override names that override (``--set attack.poison_rate=2: ...``, with
     ``flag`` the option it came from); any other error names the file.
     """
-    return from_overrides(cls, _read_toml(path), "config" if path is None else str(path), overrides, flag)
+    return from_overrides(cls, read_toml(path), "config" if path is None else str(path), overrides, flag)
 
 
 def from_overrides(
@@ -181,7 +181,7 @@ def from_overrides(
         ) from None
 
 
-def _read_toml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+def read_toml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:

@@ -58,7 +58,7 @@ def _config(corpus, tiny_bert, *extra, graph=True):
             "data.max_train=0",
             "data.max_test=0",
             "n_copies=12",
-            *([f'method.graph="{corpus / "graph"}"'] if graph else []),
+            *(['method.name="crowd"', f'method.graph="{corpus / "graph"}"'] if graph else []),
             f'model.name="{tiny_bert}"',
             'model.device="cpu"',
             "head.epochs=30",
@@ -239,7 +239,7 @@ def test_stray_label_is_an_error_naming_file_and_line_before_training(corpus, ti
     lines = (bad / "train.tsv").read_text().splitlines()
     lines[4] = lines[4].rsplit("\t", 1)[0] + "\t7"
     (bad / "train.tsv").write_text("\n".join(lines) + "\n")
-    config = _config(bad, tiny_bert, f'data.dataset="{bad}"', f'method.graph="{corpus / "graph"}"', graph=False)
+    config = _config(bad, tiny_bert, f'data.dataset="{bad}"')
     with pytest.raises(DataFormatError, match=r"train.tsv:5: unknown label: 7 is not one of the allowed labels \[0, 1\]"):
         run_certify(config, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()

@@ -60,6 +60,7 @@ def run_method(method: str, corpus: Path, bert: Path, out: Path) -> Path:
         None,
         [
             f'data.dataset="{corpus}"',
+            "attack.triggers=[]",  # the attack of the golden files: BadNets drawing from cf mn bb tq
             f'model.name="{bert}"',
             'model.device="cpu"',
             "head.epochs=5",

@@ -136,10 +136,17 @@ class CertifyConfig:
 
 
 def load_certify_config(path: str | None, overrides: list[str] | tuple[str, ...] = ()) -> CertifyConfig:
-    """The config in ``path`` (or the built-in default ``crowd/configs/default.toml``) with overrides applied."""
+    """The config in ``path`` (or the built-in default ``crowd/configs/default.toml``) with overrides applied.
+
+    An override of ``method.name`` starts that method from its own defaults: the file's other ``[method]``
+    keys belong to the file's method and are dropped (``method.*`` overrides still apply).
+    """
     from importlib.resources import files
 
-    from crowd.config import load_toml
+    from crowd.config import from_overrides, read_toml
 
     source = path if path is not None else str(files("crowd") / "configs" / "default.toml")
-    return load_toml(CertifyConfig, source, overrides)
+    base = read_toml(source)
+    if any(o.split("=", 1)[0].strip() == "method.name" for o in overrides):
+        base["method"] = {}
+    return from_overrides(CertifyConfig, base, source, overrides)
