@@ -240,9 +240,43 @@ def test_stray_label_is_an_error_naming_file_and_line_before_training(corpus, ti
     lines[4] = lines[4].rsplit("\t", 1)[0] + "\t7"
     (bad / "train.tsv").write_text("\n".join(lines) + "\n")
     config = _config(bad, tiny_bert, f'data.dataset="{bad}"')
-    with pytest.raises(DataFormatError, match=r"train.tsv:5: unknown label: 7 is not one of the allowed labels \[0, 1\]"):
+    with pytest.raises(
+        DataFormatError, match=r"train.tsv:5: unknown label: 7 is not one of the allowed labels \[0, 1\]"
+    ):
         run_certify(config, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
-    three = _config(bad, tiny_bert, f'data.dataset="{bad}"', "data.labels=[0, 1, 2, 3, 4, 5, 6, 7]", graph=False)
+    three = _config(
+        bad, tiny_bert, f'data.dataset="{bad}"', "data.labels=[0, 1, 2, 3, 4, 5, 6, 7]", graph=False
+    )
     with pytest.raises(DataFormatError, match=r"label\(s\) \[2, 3, 4, 5, 6\] never occur"):
         run_certify(three, tmp_path / "out", progress=False)
+
+
+def test_dpa_finite_aggregation_and_runoff_end_to_end(corpus, tiny_bert, tmp_path):
+    from crowd.certify import fa_radius, runoff_radius
+    from crowd.train import VoteStore
+
+    fa = run_certify(
+        _config(
+            corpus, tiny_bert, 'method.name="dpa"', "method.partitions=3", "method.spread=2", graph=False
+        ),
+        tmp_path / "fa",
+        progress=False,
+    )
+    votes = VoteStore.open(tmp_path / "fa" / "votes", 6).load_all()
+    for i, cert in enumerate(fa.clean):
+        assert sum(cert.counts) == 6 and cert.radius("dpa") == fa_radius(votes[:, i], 3, 2, 2)
+    ro = run_certify(
+        _config(
+            corpus,
+            tiny_bert,
+            'method.name="dpa"',
+            "method.partitions=5",
+            'method.aggregation="runoff"',
+            graph=False,
+        ),
+        tmp_path / "ro",
+        progress=False,
+    )
+    logits = VoteStore.open(tmp_path / "ro" / "votes", 5).load_all_logits()
+    assert all(c.radius("dpa") == runoff_radius(logits[:, i]) for i, c in enumerate(ro.clean))

@@ -20,7 +20,9 @@ from crowd.methods.textguard import sub_corpus, touched_groups
 from crowd.pipelines.certify import certify_corpus, load_certify_config
 from crowd.text import WordCorpus, split_words
 
-WORDS = st.text(alphabet=st.characters(blacklist_categories=("Zs", "Cc", "Zl", "Zp", "Cs")), min_size=1, max_size=6)
+WORDS = st.text(
+    alphabet=st.characters(blacklist_categories=("Zs", "Cc", "Zl", "Zp", "Cs")), min_size=1, max_size=6
+)
 
 
 @given(st.lists(WORDS, max_size=8), WORDS, st.integers(0, 8))
@@ -94,21 +96,22 @@ def _corpus(m: int, n_train: int, n_test: int, triggers: tuple[str, ...], rate: 
 
 
 def _config(tiny_bert, m: int):
-    return load_certify_config(
-        None,
-        [
-            'method.name="textguard"',
-            f"method.groups={m}",
-            f'model.name="{tiny_bert}"',
-            'model.device="cpu"',
-            "head.epochs=40",
-            "head.lr=0.02",
-            "head.max_length=16",
-            'head.dtype="fp32"',
-            'head.pooling="mean"',
-            "head.copies_per_group=8",
-        ],
-    )
+    return load_certify_config(None, _config_overrides(tiny_bert, m))
+
+
+def _config_overrides(tiny_bert, m: int) -> list[str]:
+    return [
+        'method.name="textguard"',
+        f"method.groups={m}",
+        f'model.name="{tiny_bert}"',
+        'model.device="cpu"',
+        "head.epochs=40",
+        "head.lr=0.02",
+        "head.max_length=16",
+        'head.dtype="fp32"',
+        'head.pooling="mean"',
+        "head.copies_per_group=8",
+    ]
 
 
 def test_one_word_trigger_is_certified_and_many_groups_are_not(tiny_bert, tmp_path):
@@ -131,3 +134,15 @@ def test_one_word_trigger_is_certified_and_many_groups_are_not(tiny_bert, tmp_pa
     assert report.summary["attack_budget"] == len(groups_of(many, m))
     assert report.summary["certified_triggered_accuracy_at_budget"] == 0.0
     assert report.summary["certified_accuracy_at_budget"] == 0.0
+
+
+def test_runoff_aggregation_reads_the_stored_logits(tiny_bert, tmp_path):
+    from crowd.certify import runoff_radius
+    from crowd.train import VoteStore
+
+    m = 5
+    config = load_certify_config(None, [*_config_overrides(tiny_bert, m), 'method.aggregation="runoff"'])
+    report = certify_corpus(_corpus(m, 120, 20, ("cf",), 0.1), config, tmp_path / "ro", progress=False)
+    logits = VoteStore.open(tmp_path / "ro" / "votes", m).load_all_logits()
+    for i, cert in enumerate(report.clean):
+        assert cert.method == "runoff" and cert.radius("textguard") == runoff_radius(logits[:, i, :])
