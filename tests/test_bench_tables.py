@@ -9,7 +9,7 @@ import pytest
 from crowd.bench import cells, load_bench_config, run_benchmark
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
-NAMES = ("table2", "table3", "figure2", "wang", "wordsub", "timing_bertbase")
+NAMES = ("table2", "table3", "figure2", "wang", "wordsub", "timing_bertbase", "triggers")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -31,9 +31,11 @@ def test_smoke_run_renders_table(name, data_root, tmp_path):
     for row in run.rows:
         assert row["scale"] == "smoke" and row["hardware"] and row["seed"] == 0
         if row["kind"] == "certify":
-            alpha = 0.0 if row["method"] == "dpa" else 0.05  # DPA is deterministic
-            assert row["n_copies"] == 4 and row["alpha"] == alpha and "N = 4" in page
-    if run.config.layout in ("table3", "curve"):
+            if row["selection"] == "deterministic":  # partition methods: one model per part, no alpha
+                assert row["alpha"] == 0.0 and row["n_copies"] in (3, 4, 9)
+            else:
+                assert row["n_copies"] == 4 and row["alpha"] == 0.05 and "N = 4" in page
+    if run.config.layout in ("table3", "curve", "triggers"):
         assert (tmp_path / f"{name}_curves.png").stat().st_size > 0
     if run.config.layout == "figure2":
         assert (tmp_path / f"{name}_sst2_badnets.png").stat().st_size > 0

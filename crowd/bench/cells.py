@@ -76,7 +76,7 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
     config = from_dict(DefendConfig, resolve_resources(cell.config, resources), cell.cell_id)
 
     target = config.attack.target_label
-    defense = None if cell.method == "none" else build_defense(config.defense, config.seed, target)
+    defense = None if cell.runs == "none" else build_defense(config.defense, config.seed, target)
     corpus = load_corpus(config)
     victim, train_s = cache.get(config, cell, corpus)
     base_clean = victim.predict(texts(corpus.test_clean))

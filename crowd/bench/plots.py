@@ -46,7 +46,8 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Pa
         return None
     curves = {}
     for r in rows:
-        label = f"{r['dataset']} {r['attack']}@{r['poison_rate']:g} {r['method']} (N={r.get('n_copies')})"
+        attack = f"{r['attack']} [{r['attack_label']}]" if r.get("attack_label") else r["attack"]
+        label = f"{r['dataset']} {attack}@{r['poison_rate']:g} {r['method']} (N={r.get('n_copies')})"
         covered = r.get("attack_budget") is not None and not r.get("not_covered_reason")
         curves[label] = (
             [p["radius"] for p in r["curve"]],
@@ -67,7 +68,7 @@ def plot_layout(run) -> list[Path]:
         for (dataset, attack), group in groups.items():
             path = plot_rates(group, run.out / f"{name}_{dataset}_{attack}.png", f"{dataset} / {attack}")
             written += [path] if path else []
-    elif run.config.layout in ("table3", "curve"):
+    elif run.config.layout in ("table3", "curve", "triggers"):
         path = plot_curves(rows, run.out / f"{name}_curves.png", run.config.title)
         written += [path] if path else []
     return written

@@ -12,16 +12,15 @@ from typing import Any
 
 from crowd.bench.spec import Cell
 
-PAPER_NA = "paper value not available here"
 CONFIDENT = "confident acc. (radius 0)"
 
 # How our numbers are defined differently from the CROWD paper's (THEORY §4, §5; docs/defenses.md).
 DEFINITION_NOTES = {
-    "none": "ASR = poisoned non-target test texts classified as the target (CROWD's code: 1 − accuracy)",
-    "bki": "up to 5 keywords removed, not OpenBackdoor's 1; victim retrained on what is kept",
-    "onion": "SmolLM2-135M stands in for GPT-2 offline; padding masked out of perplexity",
-    "strip": "entropy averaged per text (OpenBackdoor mixes texts); rejected inputs count as errors / failed attacks",
-    "rap": "gradients zeroed per step, RAP word 'mb', tuned on clean target-class texts (OpenBackdoor: FAR ≈ 1)",
+    "none": "ASR = poisoned non-target test texts classified as the target (CROWD's code: 1 − accuracy); base rate beside it",
+    "bki": "keywords = top words by score gap (≤ 5, not OpenBackdoor's 1), document frequency ≤ 30%; a text is removed when a keyword is among its own top words; victim retrained",
+    "onion": "SmolLM2-135M stands in for GPT-2 offline; threshold chosen on clean dev data (≤ 2 points accuracy drop), not fixed at 0",
+    "strip": "entropy averaged per text; donor words in TF-IDF order; rejected inputs count as errors / failed attacks",
+    "rap": "plain accumulated lr·grad steps on clean texts whose true label is protected (released code); rejected inputs count as errors / failed attacks",
 }
 
 
@@ -70,24 +69,65 @@ def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table2(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
-    header = ["dataset", "attack (rate)", "method", "CACC", "ASR", CONFIDENT, "certified acc. at budget"]
-    header += ["paper CACC / ASR / cert.", "how the definitions differ"]
+def paper_value(paper: Mapping[str, Any], c: Cell) -> str:
+    """The published ``CACC / ASR / cert.`` of the cell's method on its corpus and attack, if the paper has it."""
+    values = paper.get(c.dataset, {}).get(f"{c.attack.name}@{c.rate:g}", {}).get(c.runs)
+    return " / ".join(f"{v:g}" for v in values) if values else "—"
+
+
+def table2(
+    cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
+) -> str:
+    header = ["dataset", "attack (rate)", "method", "CACC", "ASR", "base rate", CONFIDENT]
+    header += [
+        "certified acc. at budget",
+        "certified triggered acc.",
+        "paper CACC / ASR / cert.",
+        "how ours differs",
+    ]
     body = []
     for c in cells:
         r = rows.get(c.cell_id)
         st = status(r)
         label = f"{c.attack.name} ({c.rate:g})"
         if st:
-            metrics = [st] * 4
+            metrics = [st] * 6
         else:
-            conf = pct(r.get("confident_accuracy")) if c.kind == "certify" else "—"
-            metrics = [pct(r.get("cacc")), pct(r.get("asr")), conf, at_budget(r)]
-        body.append([c.dataset, label, c.method, *metrics, PAPER_NA, definition_note(c.method)])
+            certified = c.kind == "certify"
+            conf = pct(r.get("confident_accuracy")) if certified else "—"
+            triggered = pct(r.get("certified_triggered_accuracy_at_budget")) if certified else "—"
+            base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
+            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), conf, at_budget(r), triggered]
+        body.append(
+            [c.dataset, label, c.method, *metrics, paper_value(paper or {}, c), definition_note(c.runs)]
+        )
     return table(header, body)
 
 
-def table3(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+def triggers_table(
+    cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
+) -> str:
+    """Word partitions against trigger size: budget in groups, clean and triggered certified accuracy."""
+    header = ["dataset", "attack (trigger words)", "method", "CACC", "ASR", "budget", "cert. acc. at budget"]
+    header += ["cert. triggered acc. at budget"] + [f"cert. acc. r={k}" for k in radii]
+    body = []
+    for c in cells:
+        r = rows.get(c.cell_id)
+        st = status(r)
+        label = f"{c.attack.name} ({c.attack.label or c.attack.params})"
+        if st:
+            body.append([c.dataset, label, c.method, *[st] * (5 + len(radii))])
+            continue
+        metrics = [pct(r.get("cacc")), pct(r.get("asr")), str(r.get("attack_budget")), at_budget(r)]
+        metrics += [pct(r.get("certified_triggered_accuracy_at_budget"))]
+        metrics += [pct(cert_at(r, k)) for k in radii]
+        body.append([c.dataset, label, c.method, *metrics])
+    return table(header, body)
+
+
+def table3(
+    cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
+) -> str:
     header = ["dataset", "attack", "rate", "noise", "CACC", "ASR", CONFIDENT]
     header += [f"cert. acc. r={r}" for r in radii] + ["at budget", "radius unit"]
     body = []
@@ -104,7 +144,9 @@ def table3(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: 
     return table(header, body)
 
 
-def figure2(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+def figure2(
+    cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
+) -> str:
     header = ["dataset", "attack", "rate", "method", "CACC", "ASR", "undefended CACC", "undefended ASR"]
     body = []
     for c in cells:
@@ -123,7 +165,9 @@ def figure2(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii:
     return table(header, body)
 
 
-def curve_table(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int]) -> str:
+def curve_table(
+    cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
+) -> str:
     header = ["dataset", "attack (rate, variant)", "method", "noise", "CACC", "ASR", CONFIDENT]
     header += ["attack budget (unit)", "certified acc. at budget", "certified accuracy vs radius"]
     body = []
@@ -144,7 +188,13 @@ def curve_table(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], ra
     return table(header, body)
 
 
-LAYOUTS = {"table2": table2, "table3": table3, "figure2": figure2, "curve": curve_table}
+LAYOUTS = {
+    "table2": table2,
+    "table3": table3,
+    "figure2": figure2,
+    "curve": curve_table,
+    "triggers": triggers_table,
+}
 
 
 def _setting(r: Mapping[str, Any]) -> str:
@@ -182,7 +232,7 @@ def render(run) -> str:
     """The Markdown page of a benchmark run (title, table, footer, errors, notes)."""
     config = run.config
     rows = index_rows(run.rows)
-    parts = [f"# {config.title}\n", LAYOUTS[config.layout](run.cells, rows, config.radii)]
+    parts = [f"# {config.title}\n", LAYOUTS[config.layout](run.cells, rows, config.radii, run.paper)]
     parts.append(
         "\nAll figures in percent. Settings of the rows shown:\n\n"
         + (footer(run.rows) or "- (no rows yet)\n")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class BenchRun:
     executed: int
     skipped: int
     out: Path
+    paper: dict[str, Any] = field(default_factory=dict)
 
 
 def read_rows(out: Path) -> list[dict[str, Any]]:
@@ -59,6 +60,7 @@ def _base_row(cell: Cell, config: BenchConfig) -> dict[str, Any]:
         "attack": cell.attack.name,
         "variant": cell.attack.variant,
         "attack_params": dict(cell.attack.params),
+        "attack_label": cell.attack.label,
         "poison_rate": cell.rate,
         "method": cell.method,
         "config": cell.config,
@@ -129,6 +131,15 @@ def run_benchmark(
         log(f"    -> {row['status']} in {row['wall_s']} s" + (f": {row['error']}" if "error" in row else ""))
     current = {c.cell_id for c in grid}
     rows = tuple(r for r in read_rows(out) if r["cell_id"] in current)
-    run = BenchRun(config, tuple(grid), rows, executed, skipped, out)
+    run = BenchRun(config, tuple(grid), rows, executed, skipped, out, load_paper(config_path, config.paper))
     write_outputs(run)
     return run
+
+
+def load_paper(config_path: str | Path, name: str) -> dict[str, Any]:
+    """Published numbers (``paper = "FILE.toml"`` of a bench config, relative to it): dataset → attack@rate → method."""
+    if not name:
+        return {}
+    import tomllib
+
+    return tomllib.loads((Path(config_path).parent / name).read_text(encoding="utf-8"))

@@ -6,9 +6,12 @@ methods) and config TABLES that turn each cell into a ``crowd certify`` config (
 :data:`crowd.defenses.DEFENSES`). Tables are deep-merged in this order: ``[certify]``/``[defend]``, the
 scale's own, ``[method_set.NAME]`` then ``[SCALE.method_set.NAME]``, the grid coordinates, and the
 command line's ``--certify``/``--defend`` assignments. Three scales (``smoke``, ``cpu``, ``full``) may also
-restrict the grid. A value ``{ resource = "tiny_bert" }`` anywhere in a table stands for the path of a
+restrict the grid. ``[variants.LABEL]`` names a variant of a method for the grid (``runs = "textguard"``
+plus config tables, e.g. ``method = { groups = 9 }``), merged after the method's tables. A value
+``{ resource = "tiny_bert" }`` anywhere in a table stands for the path of a
 bench resource built by :mod:`crowd.bench.resources` (``tiny_bert``, ``tiny_lm``, ``tiny_graph``).
-``base = "FILE.toml"`` names a file (relative to the config) whose tables lie beneath this config's.
+``base = "FILE.toml"`` names a file (relative to the config) whose tables lie beneath this config's;
+``paper = "FILE.toml"`` a file of published numbers the renderer prints beside ours.
 """
 
 from __future__ import annotations
@@ -38,13 +41,18 @@ def is_certified(method: str) -> bool:
     return method in METHODS
 
 
+def base_method(label: str, variants: Mapping[str, Any]) -> str:
+    """The method (or defense) a grid label stands for: a ``[variants.LABEL]`` entry's ``runs``, or itself."""
+    return variants[label]["runs"] if label in variants else label
+
+
 @dataclass(frozen=True)
 class AttackSpec:
     """One attack of the grid: its poison rates, variant and constructor parameters (``params``)."""
 
     name: str
     rates: tuple[float, ...] = (0.1,)
-    variant: str = "dirty"
+    variant: str | None = None  # unset: the preset's, else dirty
     params: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # a row label when one attack appears with several parameter sets (e.g. trigger sizes)
 
@@ -76,6 +84,8 @@ class BenchConfig:
     certify: dict[str, Any] = field(default_factory=dict)
     defend: dict[str, Any] = field(default_factory=dict)
     method_set: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, Any] = field(default_factory=dict)
+    paper: str = ""
     radii: tuple[int, ...] = (1, 2, 5)
     notes: tuple[str, ...] = ()
     smoke: ScaleSpec = field(default_factory=ScaleSpec)
@@ -85,7 +95,11 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        unknown = sorted(m for m in self.methods if not is_certified(m) and m not in DEFEND_METHODS)
+        for label, variant in self.variants.items():
+            if not isinstance(variant, Mapping) or "runs" not in variant:
+                raise ValueError(f"variants.{label}: needs `runs` (the method or defense it runs)")
+        bases = [base_method(m, self.variants) for m in self.methods]
+        unknown = sorted(m for m in bases if not is_certified(m) and m not in DEFEND_METHODS)
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}")
 
@@ -97,7 +111,7 @@ class BenchConfig:
 
 @dataclass(frozen=True)
 class Cell:
-    """One result row to compute: a method on one poisoned corpus, with its resolved config table."""
+    """One result row to compute: a method (or a variant of one) on one poisoned corpus, with its config table."""
 
     dataset: str
     attack: AttackSpec
@@ -105,10 +119,16 @@ class Cell:
     method: str
     scale: str
     config: dict[str, Any]
+    base: str = ""
+
+    @property
+    def runs(self) -> str:
+        """The method or defense the cell runs (its grid label may name a variant of it)."""
+        return self.base or self.method
 
     @property
     def kind(self) -> str:
-        return "certify" if is_certified(self.method) else "defend"
+        return "certify" if is_certified(self.runs) else "defend"
 
     @property
     def cell_id(self) -> str:
@@ -116,7 +136,7 @@ class Cell:
         spec = {"attack": self.attack.__dict__, "config": self.config, "kind": self.kind}
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:10]
         a = self.attack
-        label = f"{a.name}{'[' + a.label + ']' if a.label else ''}-{a.variant}"
+        label = f"{a.name}{'[' + a.label + ']' if a.label else ''}-{a.variant or a.params.get('preset') or 'dirty'}"
         return f"{self.scale}/{self.dataset}/{label}@{self.rate:g}/{self.method}/{digest}"
 
     @property
@@ -192,18 +212,25 @@ def cells(
         for attack in (a for a in config.attacks if not s.attacks or a.name in s.attacks):
             for rate in _keep(attack.rates, s.rates):
                 for method in _keep(config.methods, s.methods):
+                    base = base_method(method, config.variants)
                     table = _table(config, s, method, dataset, attack, rate)
-                    for assignment in certify_extra if is_certified(method) else defend_extra:
+                    for assignment in certify_extra if is_certified(base) else defend_extra:
                         set_dotted(table, assignment)
-                    out.append(Cell(dataset, attack, rate, method, scale, table))
+                    out.append(Cell(dataset, attack, rate, method, scale, table, base))
     return out
 
 
-def _table(config: BenchConfig, s: ScaleSpec, method: str, dataset: str, attack: AttackSpec, rate: float):
+def _table(config: BenchConfig, s: ScaleSpec, label: str, dataset: str, attack: AttackSpec, rate: float):
+    method = base_method(label, config.variants)
     certified = is_certified(method)
     grid: dict[str, Any] = {
         "data": {"dataset": dataset},
-        "attack": {"name": attack.name, "poison_rate": rate, "variant": attack.variant, **attack.params},
+        "attack": {
+            "name": attack.name,
+            "poison_rate": rate,
+            **({"variant": attack.variant} if attack.variant else {}),
+            **attack.params,
+        },
     }
     if certified:
         grid["method"] = {"name": method}
@@ -214,5 +241,6 @@ def _table(config: BenchConfig, s: ScaleSpec, method: str, dataset: str, attack:
         s.certify if certified else s.defend,
         config.method_set.get(method, {}),
         s.method_set.get(method, {}),
+        {k: v for k, v in config.variants.get(label, {}).items() if k != "runs"},
         grid,
     )
