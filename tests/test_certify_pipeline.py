@@ -99,6 +99,8 @@ def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
     )
     assert [c.counts for c in strict.clean] == [c.counts for c in report.clean]
     assert strict.summary["cacc"] <= report.summary["cacc"] and strict.summary["simultaneous"] is True
+    assert report.summary["reused_votes"] == 0 and strict.summary["reused_votes"] == 12
+    assert "optional stopping" in strict.markdown and "optional stopping" not in report.markdown
     # More copies: the 12 stored ones are kept, only the new ones are trained.
     votes = sorted((tmp_path / "run" / "votes" / "votes").iterdir())
     stamps = {p.name: p.stat().st_mtime_ns for p in votes[:6]}
@@ -280,3 +282,15 @@ def test_dpa_finite_aggregation_and_runoff_end_to_end(corpus, tiny_bert, tmp_pat
     )
     logits = VoteStore.open(tmp_path / "ro" / "votes", 5).load_all_logits()
     assert all(c.radius("dpa") == runoff_radius(logits[:, i]) for i, c in enumerate(ro.clean))
+
+
+def test_config_json_records_what_was_used_and_reloads(corpus, tiny_bert, tmp_path):
+    from crowd.config import from_dict
+    from crowd.pipelines.config import CertifyConfig
+
+    config = _config(corpus, tiny_bert, "n_copies=2", 'head.dtype="bf16"')
+    run_certify(config, tmp_path / "run", progress=False)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["used"] == {"device": "cpu", "dtype": "fp32"}  # bf16 autocast runs only on CUDA
+    again = from_dict(CertifyConfig, saved)
+    assert again.head.dtype == "bf16" and again.method == config.method

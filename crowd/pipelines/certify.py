@@ -136,6 +136,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     if plan.one_model_per_group:  # training sets differ in size: one model per group
         learner = dataclasses.replace(learner, copies_per_group=1)
     device = resolve_device(config.model.device) if world_size() == 1 else local_device()
+    reused = stored_models(Path(out) / "votes", plan.n_models)
     votes = run_votes(
         plan.make_copy,
         plan.n_models,
@@ -154,10 +155,17 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     certs = plan.certify(votes, statistics(config), logits)
     n_clean = len(corpus.test_clean)
     majority = np.array([np.bincount(v, minlength=corpus.num_labels).argmax() for v in votes.T])
-    report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority)
+    report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority, reused)
     if rank == 0:
         write_report(out, config, corpus, report)
     return report
+
+
+def stored_models(folder: Path, n_models: int) -> int:
+    """How many of the ``n_models`` models already have stored votes (from an earlier run) in ``folder``."""
+    if not (folder / "votes.json").exists():
+        return 0
+    return sum((folder / "votes" / f"copy_{j:06d}.npy").exists() for j in range(n_models))
 
 
 def world_size() -> int:

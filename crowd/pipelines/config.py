@@ -115,6 +115,7 @@ class CertifyConfig:
     head: HeadOnly = field(default_factory=HeadOnly)
     full: FullFineTune = field(default_factory=FullFineTune)
     static: StaticBag = field(default_factory=StaticBag)
+    used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
     @property
     def learner(self) -> HeadOnly | FullFineTune | StaticBag:

@@ -45,6 +45,7 @@ def summarise(
     clean: Sequence[Certificate],
     poison: Sequence[Certificate],
     majority: np.ndarray,
+    reused: int = 0,
 ) -> CertifyReport:
     """Metrics of THEORY §4 for one run, as a summary dict, a curve and a Markdown page."""
     labels = np.array([e.label for e in data.test_clean])
@@ -82,6 +83,7 @@ def summarise(
         ),
         "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
         "reference_world": spec.reference_world,
+        "reused_votes": reused,
         "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
         "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
     }
@@ -158,6 +160,7 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         "",
         f"Reference world of the certificate: {s['reference_world']}.",
         "",
+        *_reuse_note(s),
         f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
         f"({s['selection']}{', simultaneous over the test set' if s.get('simultaneous') else ''}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
         f"{s['n_test_clean']} clean test texts. Hardware: {s['hardware']}.",
@@ -192,7 +195,7 @@ def write_report(
                 }
             )
     s = report.summary
-    write_run(out, rows, s, report.markdown, to_dict(config))
+    write_run(out, rows, s, report.markdown, resolved_config(config))
     budget = s["attack_budget"] if s["not_covered_reason"] is None else None
     curves = {f"{s['dataset']} clean test": _xy(s["curve"]) + (budget,)}
     if s["triggered_curve"]:
@@ -203,6 +206,39 @@ def write_report(
         f"{s['dataset']} / {s['attack']}: {s['certificate']} certificate, N = {s['n_copies']}",
         s["radius_unit"],
     )
+
+
+def _reuse_note(s: Mapping[str, Any]) -> list[str]:
+    if not s.get("reused_votes"):
+        return []
+    return [
+        f"Votes of {s['reused_votes']} of the {s['n_copies']} models were stored by an earlier run and re-used. "
+        "Choosing N or α after looking at earlier certificates is optional stopping: the stated confidence "
+        "holds only if they were fixed in advance.",
+        "",
+    ]
+
+
+def resolved_config(config: CertifyConfig) -> dict[str, Any]:
+    """The config as run: the data root actually read (``--data`` or ``$CROWD_DATA``) filled in, and under
+    ``used`` the device and the dtype the learner computed in (bf16 only on CUDA)."""
+    from crowd.paths import data_root
+
+    table = to_dict(config)
+    root = data_root(config.data.data_root) if config.data.data_root or config.data.dataset else None
+    table["data"]["data_root"] = str(root.resolve()) if root else None
+    device = _device(config.model.device)
+    dtype = getattr(config.learner, "dtype", "fp32")
+    table["used"] = {"device": device, "dtype": dtype if device.startswith("cuda") else "fp32"}
+    return table
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _xy(curve: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
