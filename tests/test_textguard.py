@@ -146,3 +146,17 @@ def test_runoff_aggregation_reads_the_stored_logits(tiny_bert, tmp_path):
     logits = VoteStore.open(tmp_path / "ro" / "votes", m).load_all_logits()
     for i, cert in enumerate(report.clean):
         assert cert.method == "runoff" and cert.radius("textguard") == runoff_radius(logits[:, i, :])
+
+
+def test_reference_world_trains_on_clean_texts_with_the_attacks_labels(tiny_bert, tmp_path):
+    from crowd.pipelines.corpus import reference_corpus
+
+    m = 5
+    corpus = _corpus(m, 120, 20, ("cf",), 0.1)
+    ref = reference_corpus(corpus)
+    assert [e.label for e in ref.train] == [e.label for e in corpus.train]  # label flips kept
+    assert all("cf" not in e.text.split() for e in ref.train) and ref.test_poison == ()
+    config = load_certify_config(None, [*_config_overrides(tiny_bert, m), 'world="reference"'])
+    report = certify_corpus(corpus, config, tmp_path / "ref", progress=False)
+    assert report.summary["world"] == "reference" and report.summary["attack_budget"] == 1  # the attack's
+    assert report.summary["n_test_poison_non_target"] == 0 and "IN that reference world" in report.markdown

@@ -69,6 +69,14 @@ class Context:
     max_radius: int
     graph: Any = None  # synonyms.SynonymGraph for methods with ``uses_graph``
     progress: bool = False  # long preparations (CROWD's exact distributions) report progress
+    attacked: Corpus | None = (
+        None  # the poisoned corpus the budget is measured on, when training uses another
+    )
+
+    @property
+    def budget_corpus(self) -> Corpus:
+        """The corpus whose attack budget the report states (the training corpus unless ``attacked`` is set)."""
+        return self.attacked if self.attacked is not None else self.corpus
 
 
 CopyFactory = Callable[[int], Any]

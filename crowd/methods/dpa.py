@@ -69,9 +69,10 @@ class DPA:
     def plan(self, ctx: Context) -> Plan:
         kind = f"finite aggregation (k={self.partitions}, d={self.spread})" if self.spread > 1 else "DPA"
         noise = f"partition aggregation ({kind}), {self.n_models} models by content hash, {self.aggregation}"
-        corpus = ctx.corpus
+        corpus, attacked = ctx.corpus, ctx.budget_corpus
         budget, reason = measured_budget(
-            corpus, lambda: (attack_budget(list(corpus.train_clean), list(corpus.train)).n_insert_delete, "")
+            attacked,
+            lambda: (attack_budget(list(attacked.train_clean), list(attacked.train)).n_insert_delete, ""),
         )
         return Plan(
             make_copy=self._copies(ctx),

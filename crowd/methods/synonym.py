@@ -46,7 +46,7 @@ class SynonymSmoothing:
         tv = np.sort(np.repeat(word_tv, counts))[::-1][: ctx.max_radius + 1]
         fns = [{"tv": tv_radius_fn(tv, ctx.max_radius)}] * len(words.test)
         description = f"{self.name} synonym substitution over {ctx.graph!r}"
-        budget, reason = measured_budget(ctx.corpus, lambda: self._budget(ctx))
+        budget, reason = measured_budget(ctx.budget_corpus, lambda: self._budget(ctx))
         return Plan(
             make_copy=self._copies(noise, ctx),
             n_models=ctx.n_copies,
@@ -77,7 +77,7 @@ class SynonymSmoothing:
 
     @staticmethod
     def _budget(ctx: Context) -> tuple[int | None, str]:
-        c = ctx.corpus
+        c = ctx.budget_corpus
         b = attack_budget(list(c.train_clean), list(c.train), graph=ctx.graph)
         if b.n_label_flips or b.non_synonym_edits:
             return None, (

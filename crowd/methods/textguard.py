@@ -124,7 +124,7 @@ class TextGuard:
     def plan(self, ctx: Context) -> Plan:
         noise = f"word-partition aggregation (TextGuard), {self.groups} md5 word groups, order {self.order}"
         corpus = ctx.corpus
-        budget, reason = measured_budget(corpus, lambda: self.budget(corpus))
+        budget, reason = measured_budget(ctx.budget_corpus, lambda: self.budget(ctx.budget_corpus))
         return Plan(
             make_copy=self._copies(ctx),
             n_models=self.groups,

@@ -73,7 +73,7 @@ class Wang:
             f"keep-beta tokens beta={self.beta_token} d={vocab_size}, labels beta={self.beta_label} "
             f"d={corpus.num_labels}, test tokens beta={wang.test_token_beta}"
         )
-        budget, reason = measured_budget(corpus, lambda: self._budget(ctx))
+        budget, reason = measured_budget(ctx.budget_corpus, lambda: self._budget(ctx))
         return Plan(
             make_copy=self._copies(wang, ctx),
             n_models=ctx.n_copies,
@@ -106,7 +106,7 @@ class Wang:
 
     @staticmethod
     def _budget(ctx: Context) -> tuple[int | None, str]:
-        encoder, c = ctx.encoder, ctx.corpus
+        encoder, c = ctx.encoder, ctx.budget_corpus
 
         def coordinates(text: str):  # the text's fixed-length token coordinates, as the noise sees them
             return encoder.content(WordCorpus.from_texts([text]))[0]

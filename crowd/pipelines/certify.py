@@ -24,7 +24,7 @@ from crowd.config import to_dict
 from crowd.data import Corpus, Example
 from crowd.methods import Context, Plan, Statistics, Words
 from crowd.pipelines.config import CertifyConfig, load_certify_config
-from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus
+from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus, reference_corpus
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train.models import check_model
 
@@ -102,9 +102,24 @@ def statistics(config: CertifyConfig) -> Statistics:
     )
 
 
-def plan_run(config: CertifyConfig, corpus: Corpus, graph, encoder, progress: bool = False) -> Plan:
+def plan_run(
+    config: CertifyConfig,
+    corpus: Corpus,
+    graph,
+    encoder,
+    progress: bool = False,
+    attacked: Corpus | None = None,
+) -> Plan:
     context = Context(
-        corpus, Words.of(corpus), encoder, config.seed, config.n_copies, config.max_radius, graph, progress
+        corpus,
+        Words.of(corpus),
+        encoder,
+        config.seed,
+        config.n_copies,
+        config.max_radius,
+        graph,
+        progress,
+        attacked,
     )
     return config.method.plan(context)
 
@@ -131,7 +146,10 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
 
     rank = _init_distributed()
     encoder = config.learner.encoder(config.model.name)
-    plan = plan_run(config, corpus, graph, encoder, progress)
+    attacked = None
+    if config.world == "reference":  # train on the clean texts with the attack's labels; budget of the attack
+        attacked, corpus = corpus, reference_corpus(corpus)
+    plan = plan_run(config, corpus, graph, encoder, progress, attacked)
     learner = config.learner
     if plan.one_model_per_group:  # training sets differ in size: one model per group
         learner = dataclasses.replace(learner, copies_per_group=1)

@@ -108,6 +108,7 @@ class CertifyConfig:
     n_selection: int = 0
     simultaneous: bool = False  # alpha split over the test texts: all certificates hold at once (Wang et al.)
     max_radius: int = 100
+    world: Literal["observed", "reference"] = "observed"
     data: DataConfig = field(default_factory=DataConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
     method: Any = field(default_factory=lambda: {"name": "crowd"})

@@ -150,3 +150,16 @@ def given_corpus(
         )
     manifest = {"attack": "given", "clean_source_known": train_clean is not None}
     return Corpus(source, tuple(train), (), (), tuple(test), tuple(test_poison), manifest, num_labels)
+
+
+def reference_corpus(corpus: Corpus) -> Corpus:
+    """The attack's reference world: the clean training texts with the attack's labels (flips kept), no trigger.
+
+    Models trained on it and certified on the clean test texts at radius ``T`` hold for every trigger of at
+    most ``T`` units that would turn this corpus into a poisoned one (THEORY §4, "reference world"). The
+    triggered test texts are left out: they belong to the observed world.
+    """
+    train = tuple(Example(c.text, p.label) for c, p in zip(corpus.train_clean, corpus.train_poisoned))
+    return dataclasses.replace(
+        corpus, train_poisoned=train, test_poison=(), manifest={**corpus.manifest, "world": "reference"}
+    )

@@ -83,6 +83,7 @@ def summarise(
         ),
         "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
         "reference_world": spec.reference_world,
+        "world": config.world,
         "reused_votes": reused,
         "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
         "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
@@ -158,7 +159,13 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         "",
         f"Certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
         "",
-        f"Reference world of the certificate: {s['reference_world']}.",
+        f"Reference world of the certificate: {s['reference_world']}. "
+        + (
+            "These models were trained IN that reference world (world = reference): the curve holds for every "
+            "attack of at most r units of this kind."
+            if s.get("world") == "reference"
+            else "These models were trained on the poisoned corpus (the observed world)."
+        ),
         "",
         *_reuse_note(s),
         f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
