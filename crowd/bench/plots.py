@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from crowd.report import plot_curves as plot
 from crowd.report import pyplot, save_figure
 
 
@@ -39,7 +40,6 @@ def plot_rates(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Pat
 
 def plot_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Path | None:
     """Certified accuracy against radius, one step line per certified row; covered budgets as dashed lines."""
-    from crowd.report import plot_curves as plot
 
     rows = [r for r in _ok(rows) if r.get("curve")]
     if not rows:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from crowd.bench.plots import plot_layout
 from crowd.bench.spec import Cell
+from crowd.io import write_text
+from crowd.methods import METHODS
 
 CONFIDENT = "confident acc. (radius 0)"
 
@@ -26,7 +29,6 @@ DEFINITION_NOTES = {
 
 def definition_note(method: str) -> str:
     """How a method's numbers are defined differently from the paper's (certified methods say it themselves)."""
-    from crowd.methods import METHODS
 
     return METHODS[method].paper_note if method in METHODS else DEFINITION_NOTES[method]
 
@@ -246,8 +248,6 @@ def render(run) -> str:
 
 def write_outputs(run) -> None:
     """``<name>.md`` and the layout's PNG plots next to ``rows.jsonl``."""
-    from crowd.bench.plots import plot_layout
-    from crowd.io import write_text
 
     write_text(run.out / f"{run.config.name}.md", render(run))
     plot_layout(run)

@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from crowd.testing import make_tiny_bert
+from crowd.train.models import minilm_path
+from synonyms import SynonymGraph
+
 # A handful of frequent SST-2/OffensEval/HSOL words and near-synonyms, for smoke runs only.
 TINY_SETS = {
     "good": [("great", 0.9), ("fine", 0.85), ("nice", 0.82)],
@@ -38,7 +42,6 @@ def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:
 
 
 def _tiny_bert(path: Path) -> None:
-    from crowd.testing import make_tiny_bert
 
     make_tiny_bert(path)
 
@@ -48,8 +51,6 @@ def _tiny_lm(path: Path) -> None:
     import torch
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-    from crowd.train.models import minilm_path
-
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     torch.manual_seed(0)
     config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2)
@@ -58,6 +59,5 @@ def _tiny_lm(path: Path) -> None:
 
 
 def _tiny_graph(path: Path) -> None:
-    from synonyms import SynonymGraph
 
     SynonymGraph.from_sets(TINY_SETS, metadata={"source": "crowd.bench smoke graph"}).save(path)

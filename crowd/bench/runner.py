@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crowd.bench.cells import VictimCache, certify_cell, defend_cell
+from crowd.bench.render import write_outputs
+from crowd.bench.resources import build_resources
 from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
+from crowd.io import read_jsonl, write_jsonl
 
 ROWS_FILE = "rows.jsonl"
 
@@ -37,7 +41,6 @@ class BenchRun:
 
 
 def read_rows(out: Path) -> list[dict[str, Any]]:
-    from crowd.io import read_jsonl
 
     path = out / ROWS_FILE
     return read_jsonl(path) if path.exists() else []
@@ -45,7 +48,6 @@ def read_rows(out: Path) -> list[dict[str, Any]]:
 
 def upsert_row(out: Path, row: dict[str, Any]) -> None:
     """Replace the row with the same ``cell_id`` (or append) and rewrite the file atomically."""
-    from crowd.io import write_jsonl
 
     rows = [r for r in read_rows(out) if r.get("cell_id") != row["cell_id"]]
     write_jsonl(out / ROWS_FILE, [*rows, row])
@@ -71,7 +73,6 @@ def execute_cell(
     cell: Cell, config: BenchConfig, out: Path, resources: dict[str, str], cache, progress: bool
 ):
     """One row for ``cell``: its metrics (``status = "ok"``) or the error that stopped it."""
-    from crowd.bench.cells import certify_cell, defend_cell
 
     row = _base_row(cell, config)
     start = time.perf_counter()
@@ -105,9 +106,6 @@ def run_benchmark(
     log: Callable[[str], None] = print,
 ) -> BenchRun:
     """Run every unfinished cell of the benchmark at ``scale`` (at most ``max_cells``), then render."""
-    from crowd.bench.cells import VictimCache
-    from crowd.bench.render import write_outputs
-    from crowd.bench.resources import build_resources
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

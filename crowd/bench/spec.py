@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crowd.config import ConfigError, from_overrides, set_dotted
 from crowd.methods import METHODS
 
 if sys.version_info >= (3, 11):
@@ -182,7 +183,6 @@ def _resource_names(table: Any):
 
 def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:
     """Read a benchmark config (and its ``base`` file); ``overrides`` are ``key=value`` strings (TOML values)."""
-    from crowd.config import ConfigError, from_overrides
 
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -204,7 +204,6 @@ def cells(
     config: BenchConfig, scale: str, certify_extra: Sequence[str] = (), defend_extra: Sequence[str] = ()
 ) -> list[Cell]:
     """Every cell of the grid at ``scale``; the ``*_extra`` assignments apply last to every cell of their kind."""
-    from crowd.config import set_dotted
 
     s = config.scale(scale)
     out = []

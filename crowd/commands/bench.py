@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from crowd.bench.runner import run_benchmark
+from crowd.bench.spec import load_bench_config
+from crowd.config import check_keys
+from crowd.pipelines.config import CertifyConfig
+from crowd.pipelines.defend import DefendConfig
+
 HELP = (
     "Run the cells of a benchmark config (benchmarks/configs/*.toml) into DIR/rows.jsonl, resuming "
     "finished cells, then render DIR/<name>.md and its plots."
@@ -25,10 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_config(args: argparse.Namespace) -> None:
     """Load the benchmark config and check the cell overrides' keys before any cell runs."""
-    from crowd.bench.spec import load_bench_config
-    from crowd.config import check_keys
-    from crowd.pipelines.config import CertifyConfig
-    from crowd.pipelines.defend import DefendConfig
 
     load_bench_config(args.config, args.bench)
     check_keys(CertifyConfig, args.certify, "--certify")
@@ -36,7 +38,6 @@ def check_config(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crowd.bench.runner import run_benchmark
 
     check_config(args)
     run = run_benchmark(

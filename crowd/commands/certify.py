@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from crowd.pipelines.certify import load_certify_config, run_certify
+
 HELP = (
     "Train one classifier per noisy copy of a (poisoned) training set, take the majority vote and "
     "certify it. With no --config, runs the built-in default (SST-2, BadNets 10%, MiniLM head-only, "
@@ -30,7 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crowd.pipelines.certify import load_certify_config, run_certify
 
     overrides = list(args.overrides)
     if args.data:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from crowd.commands._format import percent
+from crowd.config import load_toml
+from crowd.pipelines.defend import DefendConfig, run_defend
 
 HELP = "run an empirical defense (BKI, ONION, STRIP, RAP) on a poisoned corpus and measure CACC/ASR/FRR/FAR"
 
@@ -18,8 +20,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crowd.config import load_toml
-    from crowd.pipelines.defend import DefendConfig, run_defend
 
     config = load_toml(DefendConfig, args.config, args.set)
     summary = run_defend(config, args.out)

@@ -11,6 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crowd.commands._format import percent
+from crowd.paths import cache_dir, require_data_root
+from synonyms.graph import SynonymGraph
+from synonyms.neighbours import NeighbourParams
+
 HELP = "build, import or inspect a synonym graph (perturbation sets with cosine similarities)"
 TRUST_HELP = (
     "allow a pickled vector file (gensim .kv/.model): unpickling runs code, so only for files you trust"
@@ -71,10 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace):
     from crowd.noise.synonym_graph import DEFAULT_CORPORA, GraphInputs
-    from crowd.paths import require_data_root
     from synonyms.build import BuildParams
     from synonyms.counterfit import CounterFitParams
-    from synonyms.neighbours import NeighbourParams
 
     params = BuildParams(
         neighbours=NeighbourParams(args.threshold, args.component_cap, args.neighbour_cap),
@@ -94,9 +97,7 @@ def _inputs(args: argparse.Namespace):
 
 
 def _build(args: argparse.Namespace) -> int:
-    from crowd.commands._format import percent
     from crowd.noise.synonym_graph import CACHE_SUBDIR, build_from_inputs, cache_key
-    from crowd.paths import cache_dir
     from synonyms.vectors import check_trust
 
     if args.vectors is not None:  # before the data root and the corpora are even looked at
@@ -138,7 +139,6 @@ def _import_safer(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from synonyms.graph import SynonymGraph
 
     folder = args.graph or _default_graph_folder(args.data)
     graph = SynonymGraph.load(folder)
@@ -154,7 +154,6 @@ def _show(args: argparse.Namespace) -> int:
 
 def _default_graph_folder(data: str | None) -> Path:
     from crowd.noise.synonym_graph import CACHE_SUBDIR, GraphInputs, cache_key
-    from crowd.paths import cache_dir, require_data_root
 
     folder = cache_dir() / CACHE_SUBDIR / cache_key(GraphInputs(require_data_root(data)))
     if not (folder / "graph.json").exists():

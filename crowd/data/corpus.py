@@ -31,7 +31,9 @@ class Corpus:
     @classmethod
     def unpoisoned(cls, train, dev=(), test=(), num_labels: int = 2) -> Corpus:
         """A corpus without an attack: the defender's training set is the clean one."""
-        return cls(tuple(train), tuple(train), tuple(dev), (), tuple(test), (), {"attack": "none"}, num_labels)
+        return cls(
+            tuple(train), tuple(train), tuple(dev), (), tuple(test), (), {"attack": "none"}, num_labels
+        )
 
     @property
     def train(self) -> tuple[Example, ...]:

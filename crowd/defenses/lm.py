@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from crowd.paths import cache_dir
+from crowd.train.victim import length_batches, resolve_device
+
 SMOLLM2_ALIASES = ("smollm2", "smollm2-135m")
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_DIRNAME = "smollm2-135m-instruct-bf16"
@@ -72,7 +75,6 @@ def check_available(name: str, cache: Path | None = None) -> None:
     """Raise ``FileNotFoundError`` now if ``name`` is the SmolLM2 alias and neither converted nor installed."""
     if name not in SMOLLM2_ALIASES:
         return
-    from crowd.paths import cache_dir
 
     if not ((cache or cache_dir()) / SMOLLM2_DIRNAME / "config.json").exists():
         smollm2_package_dir()
@@ -82,7 +84,6 @@ def resolve_lm(name: str, cache: Path | None = None) -> str:
     """A ``from_pretrained`` name: the converted SmolLM2 directory for its alias, else ``name`` itself."""
     if name not in SMOLLM2_ALIASES:
         return name
-    from crowd.paths import cache_dir
 
     target = (cache or cache_dir()) / SMOLLM2_DIRNAME
     if not (target / "config.json").exists():
@@ -105,8 +106,6 @@ class CausalLM:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from crowd.train.victim import resolve_device
-
         self.device_ = resolve_device(self.device)
         dtype = torch.bfloat16 if self.device_.type == "cuda" else torch.float32
         path = resolve_lm(self.name)
@@ -126,8 +125,6 @@ class CausalLM:
     def perplexity(self, texts: Sequence[str]) -> np.ndarray:
         """``exp`` of the mean next-token negative log-likelihood of each text (padding masked out)."""
         import torch
-
-        from crowd.train.victim import length_batches
 
         if not hasattr(self, "model_"):
             self.load()

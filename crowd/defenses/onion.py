@@ -37,6 +37,7 @@ import numpy as np
 
 from crowd.defenses.base import InputCorrector
 from crowd.defenses.bki import deletion_variants
+from crowd.defenses.lm import check_available, describe_lm
 
 if TYPE_CHECKING:
     from crowd.defenses.lm import CausalLM
@@ -109,13 +110,11 @@ class ONION(InputCorrector):
 
     def preflight(self) -> None:
         """Fail before any training if the offline stand-in LM is named but not installed."""
-        from crowd.defenses.lm import check_available
 
         check_available(self.lm)
 
     def report(self) -> dict[str, object]:
         """The LM (and what it stands in for), the threshold and the dev sweep that chose it."""
-        from crowd.defenses.lm import describe_lm
 
         return {
             **describe_lm(self.lm),

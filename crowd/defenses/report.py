@@ -7,6 +7,7 @@ from typing import Any
 
 from crowd.config import to_dict
 from crowd.io import write_json, write_jsonl, write_text
+from crowd.report import hardware
 
 
 def _cell(value) -> str:
@@ -53,7 +54,6 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def write_outputs(out: Path, config, summary: dict[str, Any], rows: list[dict]) -> None:
-    from crowd.report import hardware
 
     out.mkdir(parents=True, exist_ok=True)
     summary = dict(summary, hardware=hardware())

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from crowd.config import ConfigError, from_dict
 from crowd.methods.base import Context, Method, Plan, Statistics, Words
 from crowd.methods.crowd import Crowd
 from crowd.methods.dpa import DPA, partition_of
@@ -28,7 +29,6 @@ METHODS: dict[str, type] = {"crowd": Crowd, "safer": Safer, "wang": Wang, "dpa":
 
 def method_from_table(table: Mapping[str, Any] | Method, where: str = "method") -> Method:
     """The method a ``[method]`` table names (``name`` plus that method's parameters; unknown keys rejected)."""
-    from crowd.config import ConfigError, from_dict
 
     if not isinstance(table, Mapping):
         if type(table) in METHODS.values():

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from crowd.certify import Certificate, certify_rows
+from crowd.certify import Certificate, certify_rows, dpa_certificates, fa_certificates, runoff_certificates
 from crowd.data.corpus import Corpus
 from crowd.text import WordCorpus
 
@@ -162,7 +162,6 @@ def aggregate_certifier(
     model's logits (Rezaei et al. 2023); ``fa = (k, d)``: Finite Aggregation's radius for ``k·d`` models
     with spread ``d`` (Wang, Levine, Feizi 2022). Every radius counts parts an adversary may change.
     """
-    from crowd.certify import dpa_certificates, fa_certificates, runoff_certificates
 
     def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
         if aggregation == "runoff":

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from crowd.methods.synonym import SynonymSmoothing
+from crowd.noise import CrowdNoise
+from crowd.paths import cache_dir
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,9 @@ class Crowd(SynonymSmoothing):
     )
 
     def noise(self, graph, progress: bool = False):
-        from crowd.noise import CrowdNoise
-        from crowd.paths import cache_dir
 
         return CrowdNoise(graph, cache_dir() / "noise", progress=progress)
 
     def votes_identity(self, graph) -> dict:
-        from crowd.noise import CrowdNoise
 
         return {"graph": graph.content_hash(), "distributions": CrowdNoise.cache_version}

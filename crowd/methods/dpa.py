@@ -25,6 +25,7 @@ from crowd.attacks.budget import attack_budget
 from crowd.certify import fa_model_buckets
 from crowd.data import Example
 from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
+from crowd.train import CopyData
 
 UNIT = "training examples inserted or deleted (a changed example counts 2)"
 
@@ -91,7 +92,6 @@ class DPA:
         )
 
     def _copies(self, ctx: Context):
-        from crowd.train import CopyData
 
         train = ctx.corpus.train
         buckets = np.array([partition_of(e, self.n_models) for e in train])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from crowd.methods.synonym import SynonymSmoothing
+from crowd.noise import SaferNoise
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,6 @@ class Safer(SynonymSmoothing):
     )
 
     def noise(self, graph, progress: bool = False):
-        from crowd.noise import SaferNoise
 
         return SaferNoise(graph)
 

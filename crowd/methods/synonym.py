@@ -19,6 +19,7 @@ from crowd.attacks.budget import attack_budget
 from crowd.certify import tv_radius_fn
 from crowd.methods.base import Context, Plan, measured_budget, smoothed_certifier
 from crowd.seeding import rng
+from crowd.train import CopyData
 
 UNIT = "synonym substitutions in the training texts"
 
@@ -60,7 +61,6 @@ class SynonymSmoothing:
         )
 
     def _copies(self, noise, ctx: Context):
-        from crowd.train import CopyData
 
         words, encoder, seed = ctx.words, ctx.encoder, ctx.seed
         clean_test = encoder.encode(words.test) if not self.noise_test else None

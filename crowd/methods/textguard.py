@@ -34,6 +34,7 @@ import numpy as np
 from crowd.data import Corpus
 from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
 from crowd.text import WordCorpus, split_words
+from crowd.train import CopyData
 
 UNIT = "distinct word types added or removed (a substitution counts 2)"
 ORDERS = ("keep", "sorted")
@@ -150,7 +151,6 @@ class TextGuard:
         return len(touched_groups(pairs, self.groups, self.order)), ""
 
     def _copies(self, ctx: Context):
-        from crowd.train import CopyData
 
         words, encoder = ctx.words, ctx.encoder
         groups = np.array([word_group(w, self.groups) for w in words.train.vocab], dtype=np.int64)

@@ -19,8 +19,10 @@ from typing import ClassVar
 from crowd.attacks.budget import attack_budget
 from crowd.certify import lee_radius_fn
 from crowd.methods.base import Context, Plan, measured_budget, smoothed_certifier
+from crowd.noise import WangNoise
 from crowd.seeding import rng
 from crowd.text import WordCorpus
+from crowd.train import CopyData
 
 UNIT = "changed training coordinates (wordpiece tokens + labels)"
 
@@ -55,7 +57,6 @@ class Wang:
         return {}
 
     def plan(self, ctx: Context) -> Plan:
-        from crowd.noise import WangNoise
 
         encoder, corpus = ctx.encoder, ctx.corpus
         vocab_size = encoder.vocab_size
@@ -87,7 +88,6 @@ class Wang:
         )
 
     def _copies(self, wang, ctx: Context):
-        from crowd.train import CopyData
 
         encoder, words, seed = ctx.encoder, ctx.words, ctx.seed
         train_content, test_content = encoder.content(words.train), encoder.content(words.test)

@@ -21,6 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from crowd.data import load_dataset  # imported lazily: only the build needs the corpora
+from crowd.data.datasets import SPLITS
+from crowd.paths import cache_dir, require_data_root
 from synonyms.build import BuildParams, BuildResult, build_graph
 from synonyms.constraints import (
     CONSTRAINTS_SUBDIR,
@@ -31,6 +34,7 @@ from synonyms.constraints import (
 )
 from synonyms.evaluate import read_simlex
 from synonyms.graph import SynonymGraph
+from synonyms.wordnet_setup import use_wordnet
 
 DEFAULT_CORPORA = ("sst2", "offenseval", "hsol")
 CACHE_SUBDIR = "synonym_graphs"
@@ -56,8 +60,6 @@ def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence
 
     Words of a vocabulary file count as frequent (they pass any ``min_count``).
     """
-    from crowd.data import load_dataset  # imported lazily: only the build needs the corpora
-    from crowd.data.datasets import SPLITS
 
     counts: Counter[str] = Counter()
     for name in corpora:
@@ -148,7 +150,6 @@ def default_graph(
     ``progress`` (default on: the build is long) reports each stage of a build on stderr from its
     first second; loading from the cache is silent. The graph is the same either way.
     """
-    from crowd.paths import cache_dir, require_data_root
 
     inputs = GraphInputs(data_root=require_data_root(data_root))
     folder = cache_dir() / CACHE_SUBDIR / cache_key(inputs) if cache else None
@@ -164,7 +165,6 @@ def default_graph(
 
 def _use_wordnet(mode: str) -> bool:
     """``wordnet_synonyms`` resolved by :func:`synonyms.wordnet_setup.use_wordnet` ("yes" + missing: error)."""
-    from synonyms.wordnet_setup import use_wordnet
 
     return use_wordnet(mode)
 

@@ -26,6 +26,7 @@ from crowd.methods import Context, Plan, Statistics, Words
 from crowd.pipelines.config import CertifyConfig, load_certify_config
 from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus, reference_corpus
 from crowd.pipelines.report import CertifyReport, summarise, write_report
+from crowd.train import VoteStore, local_device, run_votes
 from crowd.train.models import check_model
 
 __all__ = ["certify_corpus", "certify_examples", "load_certify_config", "run_certify"]
@@ -141,7 +142,6 @@ def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
 
 
 def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[str], progress: bool):
-    from crowd.train import VoteStore, local_device, run_votes
     from crowd.train.common import resolve_device
 
     rank = _init_distributed()

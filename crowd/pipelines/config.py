@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from crowd.config import from_overrides, read_toml
 from crowd.methods import method_from_table
 from crowd.train.settings import FullFineTune, HeadOnly, StaticBag
 
@@ -144,8 +145,6 @@ def load_certify_config(path: str | None, overrides: list[str] | tuple[str, ...]
     keys belong to the file's method and are dropped (``method.*`` overrides still apply).
     """
     from importlib.resources import files
-
-    from crowd.config import from_overrides, read_toml
 
     source = path if path is not None else str(files("crowd") / "configs" / "default.toml")
     base = read_toml(source)

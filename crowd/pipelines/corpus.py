@@ -11,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from crowd.attacks import poison_corpus
+from crowd.attacks.factory import make_attack
 from crowd.data import DATASETS, Corpus, Example, check_label_set, corpus_labels, load_dataset, load_file
 from crowd.seeding import rng
+from synonyms.graph import SynonymGraph
 
 
 def subsample(examples: list, limit: int, seed: int, purpose: str) -> list:
@@ -67,7 +70,6 @@ def check_labels(
 
 def load_graph(path: str | None = None, data_root: str | None = None, progress: bool = False):
     """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph."""
-    from synonyms.graph import SynonymGraph
 
     if path:
         return SynonymGraph.load(path)
@@ -78,7 +80,6 @@ def load_graph(path: str | None = None, data_root: str | None = None, progress: 
 
 def attack_from_config(attack, data, graph=None):
     """The attack an :class:`~crowd.pipelines.config.AttackConfig` describes, for the corpus of ``data``."""
-    from crowd.attacks.factory import make_attack
 
     return make_attack(
         attack.name,
@@ -115,7 +116,6 @@ def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Co
     ``graph`` is the synonym graph the word-substitution attack draws from (``attack.graph`` takes
     precedence when set); ``dev`` also loads the dev split (``crowd defend`` fits detectors on it).
     """
-    from crowd.attacks import poison_corpus
 
     def split(name: str, limit: int) -> list[Example]:
         rows = load_split(data.dataset, name, data.data_root, data.labels)

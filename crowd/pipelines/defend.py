@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from crowd.data import Corpus, Example
+from crowd.defenses import DEFENSES
 from crowd.defenses.metrics import attack_metrics, detector_metrics, victim_warnings
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
+from crowd.testing import toy_backdoor as toy
 from crowd.train.victim import Victim, VictimConfig
 
 # ``data.dataset`` may also be ``toy`` (crowd.testing.toy_backdoor) here.
@@ -68,7 +70,6 @@ def build_defense(config: DefenseConfig, seed: int, target_label: int | None = N
 
     ``seed`` and the protected ``target_label`` (RAP) are filled in unless given.
     """
-    from crowd.defenses import DEFENSES
 
     if config.name not in DEFENSES:
         raise ValueError(
@@ -104,7 +105,6 @@ def load_corpus(config: DefendConfig) -> Corpus:
     d, a, seed = config.data, config.attack, config.seed
     if d.dataset != "toy":
         return prepare_corpus(d, a, seed, dev=True)
-    from crowd.testing import toy_backdoor as toy
 
     train = toy.poisoned_train(d.max_train or 400, seed, a.poison_rate, target=a.target_label)
     dev = toy.clean_sentences(d.max_dev or 200, seed, "toy-dev")

@@ -23,6 +23,7 @@ from crowd.certify.metrics import NotCovered
 from crowd.config import to_dict
 from crowd.data import Corpus
 from crowd.methods import Plan
+from crowd.paths import data_root
 from crowd.pipelines.config import CertifyConfig
 from crowd.report import hardware, plot_curves, write_run
 
@@ -229,7 +230,6 @@ def _reuse_note(s: Mapping[str, Any]) -> list[str]:
 def resolved_config(config: CertifyConfig) -> dict[str, Any]:
     """The config as run: the data root actually read (``--data`` or ``$CROWD_DATA``) filled in, and under
     ``used`` the device and the dtype the learner computed in (bf16 only on CUDA)."""
-    from crowd.paths import data_root
 
     table = to_dict(config)
     root = data_root(config.data.data_root) if config.data.data_root or config.data.dataset else None

@@ -32,6 +32,7 @@ from crowd.train.feature_cache import (
     row_digests,
     shard_key,
 )
+from crowd.train.models import resolve_model
 
 WIDTH_STEP = 8
 
@@ -84,7 +85,6 @@ def effective_dtype(dtype: str, device: torch.device) -> str:
 
 def local_model_dir(model_name: str) -> Path | None:
     """The model's local directory (alias, path, or a hub name already in the local hub cache)."""
-    from crowd.train.models import resolve_model
 
     resolved = Path(resolve_model(model_name))
     if resolved.is_dir():

@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from crowd.train.static_vectors import DEFAULT_VECTORS
+from crowd.train.encode import WordPieceEncoder
+from crowd.train.models import load_tokenizer
+from crowd.train.static_vectors import DEFAULT_VECTORS, StaticEncoder
 
 
 def check_settings(settings: Any, positive: Sequence[str]) -> None:
@@ -50,8 +52,6 @@ class _Learner:
 
     def encoder(self, model_name: str):
         """Word-piece inputs of ``model_name``'s tokenizer, truncated to ``max_length``."""
-        from crowd.train.encode import WordPieceEncoder
-        from crowd.train.models import load_tokenizer
 
         return WordPieceEncoder(load_tokenizer(model_name), self.max_length)
 
@@ -142,7 +142,6 @@ class StaticBag(_Learner):
 
     def encoder(self, model_name: str | None = None):
         """The encoder whose ``(ids, mask)`` this learner reads: rows of the vector table."""
-        from crowd.train.static_vectors import StaticEncoder
 
         return StaticEncoder(self.vectors, self.max_length)
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crowd.seeding import torch_seed
+from crowd.train.models import load_classifier, load_tokenizer
+
 
 @dataclass(frozen=True)
 class VictimConfig:
@@ -78,8 +81,6 @@ class Victim:
         """Load the pretrained model with a fresh classification head (no training)."""
         import torch
 
-        from crowd.train.models import load_classifier, load_tokenizer
-
         self.device_ = resolve_device(self.config.device)
         self.tokenizer_ = load_tokenizer(self.config.model)
         self.model_ = load_classifier(self.config.model, self.config.num_labels, dtype=torch.float32)
@@ -90,8 +91,6 @@ class Victim:
     def fit(self, texts: Sequence[str], labels: Sequence[int], seed: int) -> Victim:
         """Fine-tune from the pretrained weights on ``texts``/``labels``; shuffling and the head depend on ``seed``."""
         import torch
-
-        from crowd.seeding import torch_seed
 
         if len(texts) != len(labels) or not texts:
             raise ValueError("fit needs as many labels as texts, and at least one text")
