@@ -201,22 +201,26 @@ def test_dry_run_writes_every_part_s_rows(tmp_path, data_root):
         assert "a_head_minilm/summary.json" in tar.getnames()
     assert "[" in (out / "run.log").read_text() and "a_head_minilm output" in (out / "run.log").read_text()
 
-    # What a stopped run falls back on: certify the stored copies, with N = what is stored.
+    check_stored_copies_certify(work, keep=3)
+
+
+def check_stored_copies_certify(work: Path, keep: int) -> None:
+    """What a stopped run falls back on: certify the stored copies, with N = what is stored, no training."""
     folder = work / "a_head_minilm"
-    for j in range(3, scales.DRY.head_copies):
+    for j in range(keep, scales.DRY.head_copies):
         (folder / "votes" / "votes" / f"copy_{j:06d}.npy").unlink()
-    assert parts.stored_copies(folder) == 3
+    assert parts.stored_copies(folder) == keep
+    stored = {p: p.stat().st_mtime_ns for p in (folder / "votes" / "votes").glob("copy_*.npy")}
     overrides = scales.certify_overrides(scales.DRY, "a", str(work / "tiny_bert"), str(work / "graph"))
-    again = [o for o in overrides if not o.startswith("n_copies=")] + ["n_copies=3"]
+    again = [o for o in overrides if not o.startswith("n_copies=")] + [f"n_copies={keep}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CROWD_CACHE": str(work / "cache"), "OMP_NUM_THREADS": "1"}
-    rerun = subprocess.run(
-        parts.certify_command(folder, again), env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    cmd = parts.certify_command(folder, again)
+    rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    summary = json.loads((folder / "summary.json").read_text())
-    assert summary["n_copies"] == 3
+    assert json.loads((folder / "summary.json").read_text())["n_copies"] == keep
     per_text = [json.loads(x) for x in (folder / "per_text.jsonl").read_text().splitlines()]
-    assert all(sum(r["counts"]) == 3 for r in per_text)
+    assert all(sum(r["counts"]) == keep for r in per_text)
+    assert {p: p.stat().st_mtime_ns for p in stored} == stored  # the stored votes were read, not retrained
 
 
 @pytest.mark.slow
