@@ -96,6 +96,16 @@ def test_a_child_past_its_limit_is_stopped_with_its_process_group(tmp_path):
     assert "sleeper: stopped at its limit" in (tmp_path / "run.log").read_text()
 
 
+def test_no_child_runs_past_the_script_s_deadline(tmp_path):
+    run = _run(tmp_path)
+    run.deadline = time.monotonic() + parts.RESERVE_S + 2  # 2 s left before the reserve
+    start = time.monotonic()
+    out = parts.run_child(run, "late", [sys.executable, "-c", "import time; time.sleep(60)"], 100.0)
+    assert out.rc is None and time.monotonic() - start < 2 + 8 + 2  # + stopping it, + slack
+    run.deadline = time.monotonic() + parts.RESERVE_S
+    assert parts.run_child(run, "later", [sys.executable, "-c", "pass"], 100.0).seconds == 0.0  # not started
+
+
 def test_stored_copies_counts_the_leading_run_of_vote_files(tmp_path):
     votes = tmp_path / "votes" / "votes"
     votes.mkdir(parents=True)

@@ -26,11 +26,10 @@ import time
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])]
-from parts import ROOT, RUNNERS, Run, last_line, run_child, worker  # noqa: E402
+from parts import RESERVE_S, ROOT, RUNNERS, Run, last_line, run_child, worker  # noqa: E402
 from render import read_rows, render  # noqa: E402
 from scales import DRY, GPU, PARTS, Scale  # noqa: E402
 
-RESERVE_S = 10.0  # kept back for the page and the archive at the end
 OUT_FILES = ("rows.jsonl", "run.log", "gpu.md", "runs.tar.gz")
 RUN_FILES = ("summary.json", "summary.md", "config.json", "curve.png")
 

@@ -27,7 +27,7 @@ from scales import DRY, Scale, certify_overrides  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-RESERVE_S = 10.0  # kept for the page and the archive at the end
+RESERVE_S = 10.0  # kept back at the end: stopping a child (at most 8 s), the page, the archive
 NEW_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
 SUMMARY_KEYS = (
     "n_copies", "n_train", "n_poisoned_train", "n_test_clean", "n_test_poison_non_target", "cacc",
@@ -75,9 +75,15 @@ class Outcome:
 
 
 def run_child(run: Run, label: str, cmd: list[str], limit_s: float, beat=None) -> Outcome:
-    """Run ``cmd`` in its own process group, stop it after ``limit_s``; a progress line every 30 s."""
+    """Run ``cmd`` in its own process group, stop it after ``limit_s`` (never past the script's deadline less
+    :data:`RESERVE_S`); a progress line every 30 s."""
     log = run.work / "logs" / f"{label}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    limit_s = min(limit_s, run.left() - RESERVE_S)
+    if limit_s < 1:
+        log.write_text("not started: the script's budget is spent\n", encoding="utf-8")
+        run.say(f"{label}: not started, the budget is spent")
+        return Outcome(None, 0.0, log)
     run.say(f"{label}: limit {limit_s:.0f} s: {shlex.join(cmd)}")
     start = time.monotonic()
     with open(log, "w", encoding="utf-8") as f:
@@ -109,8 +115,8 @@ def run_child(run: Run, label: str, cmd: list[str], limit_s: float, beat=None) -
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the child's process group, SIGKILL it 10 s later if it is still there."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+    """SIGTERM the child's process group, SIGKILL it 3 s later if it is still there."""
+    for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
         try:
             os.killpg(proc.pid, sig)
             proc.wait(timeout=wait)
