@@ -31,11 +31,12 @@ import torch
 from crowd.io import write_jsonl
 from crowd.paths import data_root
 from crowd.report import cpu_model
+from crowd.testing import make_tiny_bert
 from crowd.testing.toy_task import KeywordTask, copy_maker, keyword_task
 from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
 from crowd.train.common import load_model
-from crowd.train.models import load_tokenizer, make_tiny_bert
+from crowd.train.models import load_tokenizer
 
 
 @dataclass(frozen=True)
