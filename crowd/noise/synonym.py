@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crowd.io import write_npy
 from crowd.noise.alias import AliasTable
 from crowd.noise.beta import induced_probs_csr
 from crowd.text import WordCorpus
@@ -62,8 +63,8 @@ class SynonymNoise:
         """Probabilities for ``rows`` as an array aligned with ``graph.indices`` (other entries ignored)."""
         raise NotImplementedError
 
-    def _row_probs(self, rows: np.ndarray) -> None:
-        """Make sure ``π`` is cached for every graph row in ``rows`` (batched computation)."""
+    def _row_probs(self, rows: np.ndarray) -> bool:
+        """Make sure ``π`` is cached for every graph row in ``rows`` (batched); whether any was computed."""
         rows = np.unique(np.asarray(rows, dtype=np.int64))
         indptr = self.graph.indptr
         missing = rows[np.isnan(self._probs[indptr[rows]])] if len(rows) else rows
@@ -71,6 +72,7 @@ class SynonymNoise:
             computed = self._compute_rows(missing)
             cols = np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in missing])
             self._probs[cols] = computed[cols]
+        return bool(len(missing))
 
     def _row(self, word: str) -> int | None:
         key = word.lower()
@@ -201,13 +203,11 @@ class CrowdNoise(SynonymNoise):
         show = self.progress and len(rows) >= PROGRESS_MIN_ROWS
         return induced_probs_csr(self.graph.indptr, self.graph.sims, rows, progress=show)
 
-    def _row_probs(self, rows: np.ndarray) -> None:
-        before = int(np.isnan(self._probs).sum())
-        super()._row_probs(rows)
-        if self._cache_file is not None and int(np.isnan(self._probs).sum()) != before:
-            from crowd.io import write_npy
-
+    def _row_probs(self, rows: np.ndarray) -> bool:
+        computed = super()._row_probs(rows)
+        if computed and self._cache_file is not None:
             write_npy(self._cache_file, self._probs)
+        return computed
 
     def precompute(self) -> None:
         """Compute ``π`` for every row of the graph now."""
