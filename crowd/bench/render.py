@@ -110,7 +110,8 @@ def triggers_table(
     cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
 ) -> str:
     """Word partitions against trigger size: budget in groups, clean and triggered certified accuracy."""
-    header = ["dataset", "attack (trigger words)", "method", "CACC", "ASR", "budget", "cert. acc. at budget"]
+    header = ["dataset", "attack (trigger words)", "method", "CACC", "ASR", "base rate", "budget"]
+    header += ["cert. acc. at budget"]
     header += ["cert. triggered acc. at budget"] + [f"cert. acc. r={k}" for k in radii]
     body = []
     for c in cells:
@@ -118,9 +119,10 @@ def triggers_table(
         st = status(r)
         label = f"{c.attack.name} ({c.attack.label or c.attack.params})"
         if st:
-            body.append([c.dataset, label, c.method, *[st] * (5 + len(radii))])
+            body.append([c.dataset, label, c.method, *[st] * (6 + len(radii))])
             continue
-        metrics = [pct(r.get("cacc")), pct(r.get("asr")), str(r.get("attack_budget")), at_budget(r)]
+        metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("base_rate")), str(r.get("attack_budget"))]
+        metrics += [at_budget(r)]
         metrics += [pct(r.get("certified_triggered_accuracy_at_budget"))]
         metrics += [pct(cert_at(r, k)) for k in radii]
         body.append([c.dataset, label, c.method, *metrics])

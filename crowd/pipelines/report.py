@@ -75,6 +75,7 @@ def summarise(
         "abstain_rate_clean": float(np.mean([c.abstained for c in clean])),
         "majority_vote_accuracy": float(np.mean(vote_clean == labels)),
         "asr": attack_success_rate([poison[i] for i in non_target], target) if non_target else None,
+        "base_rate": base_rate(clean, labels, target),
         "majority_vote_asr": float(np.mean(vote_poison == target)) if non_target else None,
         "confident_accuracy": confident_accuracy(clean, labels),
         "attack_budget": spec.budget,
@@ -90,6 +91,12 @@ def summarise(
         "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
     }
     return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
+
+
+def base_rate(clean: Sequence[Certificate], labels: np.ndarray, target: int) -> float | None:
+    """Clean non-target test texts predicted as the target: what ASR is to be read against."""
+    rows = [c for c, y in zip(clean, labels) if y != target]
+    return float(np.mean([c.label == target for c in rows])) if rows else None
 
 
 def _curve(certs, labels, kind: str, max_radius: int) -> tuple[tuple[int, float], ...]:
@@ -142,6 +149,7 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         ("majority-vote accuracy (no abstention)", pct(s["majority_vote_accuracy"])),
         ("abstention rate (clean)", pct(s["abstain_rate_clean"])),
         (f"ASR ({s['n_test_poison_non_target']} poisoned non-target test texts)", pct(s["asr"])),
+        ("base rate (clean non-target test texts predicted as the target)", pct(s["base_rate"])),
         ("majority-vote ASR", pct(s["majority_vote_asr"])),
         (CONFIDENT_ACCURACY_LABEL, pct(s["confident_accuracy"])),
         (f"certified accuracy at the attack budget ({s['radius_unit']})", budget),
