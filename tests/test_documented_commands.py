@@ -25,6 +25,8 @@ def documented(subcommand: str) -> list[tuple[str, list[str]]]:
         for block in re.findall(r"```(?:bash|sh)\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
             for line in block.splitlines():
                 for part in line.split("&&"):
+                    if "crowd " not in part:
+                        continue
                     words = shlex.split(part.split(" #")[0])
                     words = [w for w in words if not re.match(r"^[A-Z_]+=", w)]
                     if words[:2] == ["crowd", subcommand] and "..." not in words and "cuda" not in part:
