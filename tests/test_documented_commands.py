@@ -25,7 +25,7 @@ def documented(subcommand: str) -> list[tuple[str, list[str]]]:
         for block in re.findall(r"```(?:bash|sh)\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
             for line in block.splitlines():
                 for part in line.split("&&"):
-                    if "crowd " not in part:
+                    if not re.match(r"\s*([A-Z_]+=\S+\s+)*crowd ", part):
                         continue
                     words = shlex.split(part.split(" #")[0])
                     words = [w for w in words if not re.match(r"^[A-Z_]+=", w)]
