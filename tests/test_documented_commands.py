@@ -69,3 +69,13 @@ def test_documented_certify_command_runs(where, args, tiny_bert, data_root, tmp_
 @pytest.mark.parametrize("where, args", BENCH, ids=[w for w, _ in BENCH])
 def test_documented_bench_command_parses_and_renders(where, args, tmp_path):
     assert main([*_out(args, tmp_path), "--render-only"]) == 0, where
+
+
+def test_readme_config_block_is_a_valid_config(tmp_path):
+    from crowd.pipelines.config import load_certify_config
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[method]" in b]
+    (tmp_path / "config.toml").write_text(block, encoding="utf-8")
+    config = load_certify_config(str(tmp_path / "config.toml"))
+    assert config.method.name == "textguard" and config.model.learner == "head"
