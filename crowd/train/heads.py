@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crowd.train.common import init_head, linear_schedule, permutations
+from crowd.train.common import init_head, linear_schedule, one_thread, permutations
 from crowd.train.data import CopyData, check_group, concat_rows
 from crowd.train.feature_cache import FeatureCache
 from crowd.train.frozen import FrozenFeatures
@@ -69,7 +69,8 @@ class HeadOnlyTrainer(HeadOnly):
         )
         train_x, test_x = self.features(frozen, copies, dev)
         labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
-        weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels)
+        with one_thread():  # small batched matmuls: threads only spin
+            weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels)
         with torch.no_grad():
             logits = torch.baddbmm(bias.unsqueeze(1), test_x, weight)
         return logits.float().cpu().numpy()

@@ -45,17 +45,13 @@ class StaticBagTrainer(StaticBag):
     ) -> np.ndarray:
         """Test logits ``(len(copies), n_test, num_labels)`` float32, one classifier per copy.
 
-        Runs on one CPU thread: its operations are small, and on a shared CPU spinning intra-op threads made
-        training 7x slower (measured: 10 copies of SST-2 in 57 s with 2 threads beside another job, 7.5 s with 1).
+        Runs on one CPU thread (:func:`crowd.train.common.one_thread`): measured, 10 copies of SST-2 in 57 s
+        with 2 threads beside another job, 7.5 s with 1.
         """
-        import torch
+        from crowd.train.common import one_thread
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_thread():
             return self._fit_predict(copies, indices, seed, device, num_labels)
-        finally:
-            torch.set_num_threads(threads)
 
     def _fit_predict(self, copies, indices, seed: int, device: str, num_labels: int) -> np.ndarray:
         import torch
