@@ -105,7 +105,7 @@ class CausalLM:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from crowd.train.victim import resolve_device
+        from crowd.train.common import resolve_device
 
         self.device_ = resolve_device(self.device)
         dtype = torch.bfloat16 if self.device_.type == "cuda" else torch.float32
@@ -127,7 +127,7 @@ class CausalLM:
         """``exp`` of the mean next-token negative log-likelihood of each text (padding masked out)."""
         import torch
 
-        from crowd.train.victim import length_batches
+        from crowd.train.common import length_batches
 
         if not hasattr(self, "model_"):
             self.load()
