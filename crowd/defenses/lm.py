@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from crowd.paths import cache_dir
-from crowd.train.victim import length_batches, resolve_device
 
 SMOLLM2_ALIASES = ("smollm2", "smollm2-135m")
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -106,6 +105,8 @@ class CausalLM:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from crowd.train.common import resolve_device
+
         self.device_ = resolve_device(self.device)
         dtype = torch.bfloat16 if self.device_.type == "cuda" else torch.float32
         path = resolve_lm(self.name)
@@ -125,6 +126,8 @@ class CausalLM:
     def perplexity(self, texts: Sequence[str]) -> np.ndarray:
         """``exp`` of the mean next-token negative log-likelihood of each text (padding masked out)."""
         import torch
+
+        from crowd.train.common import length_batches
 
         if not hasattr(self, "model_"):
             self.load()

@@ -206,7 +206,8 @@ def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summa
         "removed_clean": int((~keep & ~poisoned).sum()),
     }
     kept = np.flatnonzero(keep)
-    victim = Victim(config.victim).fit(
+    # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
+    victim = Victim(config.victim, state_cache=victim.state_cache).fit(
         [texts(corpus.train)[i] for i in kept], [labels(corpus.train)[i] for i in kept], seed=config.seed
     )
     clean, poison = list(texts(corpus.test_clean)), list(texts(corpus.test_poison))

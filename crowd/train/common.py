@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -68,9 +68,9 @@ def autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextMana
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def length_batches(lengths: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-    """Row indices in batches of similar length (longest first), to minimise padding."""
-    order = np.argsort(-lengths, kind="stable")
+def length_batches(lengths: Sequence[int] | np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    """Row indices in batches of similar length (longest first, ties in index order), to minimise padding."""
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
 
@@ -86,13 +86,23 @@ def to_device(ids: np.ndarray, mask: np.ndarray, device: torch.device) -> tuple[
     return ids_t.to(device, non_blocking=pin), mask_t.to(device, non_blocking=pin)
 
 
-def linear_schedule(total_steps: int, warmup: float) -> callable:
-    """Multiplier for step ``s``: linear warm-up over ``warmup * total`` steps, then linear decay to 0."""
-    warm = int(round(warmup * total_steps))
+def linear_schedule(
+    total_steps: int, warmup: float = 0.0, *, warmup_steps: int | None = None, zero_first: bool = False
+) -> Callable[[int], float]:
+    """Multiplier for step ``s``: linear warm-up, then linear decay reaching 0 at ``total_steps``.
+
+    The warm-up lasts ``warmup_steps`` steps, or ``round(warmup * total_steps)`` when
+    ``warmup_steps`` is not given; warm-up step ``s`` has factor ``(s + 1) / warm-up``, or
+    ``s / warm-up`` with ``zero_first`` (transformers' ``get_linear_schedule_with_warmup``,
+    used by OpenBackdoor, whose first step has learning rate 0). Decay: ``(total - s) / (total - warm-up)``.
+    Training may stop before ``total_steps`` (OpenBackdoor lays the decay over more epochs than it runs).
+    """
+    warm = int(round(warmup * total_steps)) if warmup_steps is None else int(warmup_steps)
+    first = 0 if zero_first else 1
 
     def factor(step: int) -> float:
         if step < warm:
-            return (step + 1) / warm
+            return (step + first) / warm
         return max(0.0, (total_steps - step) / max(1, total_steps - warm))
 
     return factor

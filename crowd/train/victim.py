@@ -10,22 +10,33 @@ whose decay is laid out over ``warmup_epochs + epochs`` epochs, as OpenBackdoor
 does. Departure: the last epoch's model is kept (OpenBackdoor keeps the best one
 on poisoned dev data, which the defender should not see). On CUDA, forward passes
 run under bf16 autocast. The device is resolved when fitting, never at import.
+
+``trainable_layers = k > 0`` trains only the top ``k`` transformer layers, the pooler
+and the head, from hidden states of the frozen lower part computed once per distinct
+text (:mod:`crowd.train.partial`); a few times cheaper per epoch on a CPU, and what
+the benchmark's ``cpu`` scale uses (docs/defenses.md, "The victim").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crowd.seeding import torch_seed
-from crowd.train.models import load_classifier, load_tokenizer
+if TYPE_CHECKING:
+    from crowd.train.partial import StateCache
 
 
 @dataclass(frozen=True)
 class VictimConfig:
-    """How the victim is built and trained. ``device = "auto"`` means CUDA when available, else CPU."""
+    """How the victim is built and trained. ``device = "auto"`` means CUDA when available, else CPU.
+
+    ``trainable_layers``: 0 fine-tunes the whole model; ``k > 0`` freezes the embeddings and
+    all transformer layers but the top ``k`` (see :mod:`crowd.train.partial`).
+    """
 
     model: str = "minilm"
     num_labels: int = 2
@@ -39,28 +50,17 @@ class VictimConfig:
     eval_batch_size: int = 256
     device: str = "auto"
     bf16: bool = True
+    trainable_layers: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.warmup_epochs < 0:
             raise ValueError("epochs and warmup_epochs must be >= 0")
         if self.batch_size < 1 or self.eval_batch_size < 1 or self.max_length < 2:
             raise ValueError("batch sizes must be >= 1 and max_length >= 2")
-
-
-def resolve_device(name: str):
-    """``"auto"`` → CUDA if available else CPU; anything else is passed to ``torch.device``."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:
-    """Indices in batches of similar length (longest first), so padding is small."""
-    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+        if self.trainable_layers < 0:
+            raise ValueError(
+                f"trainable_layers must be >= 0 (0 = full fine-tuning), got {self.trainable_layers}"
+            )
 
 
 class Victim:
@@ -70,8 +70,9 @@ class Victim:
     >>> victim.predict(["a gripping film"])  # doctest: +SKIP
     """
 
-    def __init__(self, config: VictimConfig) -> None:
+    def __init__(self, config: VictimConfig, state_cache: StateCache | None = None) -> None:
         self.config = config
+        self.state_cache = state_cache  # frozen-part states (trainable_layers > 0); made by fit if None
         self.model_ = None
         self.tokenizer_ = None
         self.device_ = None
@@ -81,6 +82,9 @@ class Victim:
         """Load the pretrained model with a fresh classification head (no training)."""
         import torch
 
+        from crowd.train.common import resolve_device
+        from crowd.train.models import load_classifier, load_tokenizer
+
         self.device_ = resolve_device(self.config.device)
         self.tokenizer_ = load_tokenizer(self.config.model)
         self.model_ = load_classifier(self.config.model, self.config.num_labels, dtype=torch.float32)
@@ -89,56 +93,110 @@ class Victim:
         return self
 
     def fit(self, texts: Sequence[str], labels: Sequence[int], seed: int) -> Victim:
-        """Fine-tune from the pretrained weights on ``texts``/``labels``; shuffling and the head depend on ``seed``."""
-        import torch
+        """Fine-tune from the pretrained weights on ``texts``/``labels``; the head, shuffling and dropout
+        depend on ``seed`` (torch's global generator is seeded inside and restored after)."""
+        from crowd.seeding import torch_seed
+        from crowd.train.common import resolve_device, seeded_global_rng
 
         if len(texts) != len(labels) or not texts:
             raise ValueError("fit needs as many labels as texts, and at least one text")
-        torch.manual_seed(torch_seed(seed, "victim-init"))  # the new head's initialisation
-        self.load()
-        generator = torch.Generator().manual_seed(torch_seed(seed, "victim-shuffle"))
-        labels_t = torch.as_tensor(np.asarray(labels, dtype=np.int64))
-        optimizer, scheduler = self._optimizer(len(texts))
-        self.model_.train()
-        for _ in range(self.config.epochs):
-            order = torch.randperm(len(texts), generator=generator)
-            for start in range(0, len(texts), self.config.batch_size):
-                idx = order[start : start + self.config.batch_size]
-                self._train_step([texts[i] for i in idx], labels_t[idx], optimizer, scheduler)
+        with seeded_global_rng(resolve_device(self.config.device), torch_seed(seed, "victim-init")):
+            self.load()  # the new head is drawn from the seeded global generator
+            if self.config.trainable_layers:
+                self._fit_top(list(texts), labels, seed)
+            else:  # full fine-tuning: tokenise each batch
+                self._train(
+                    lambda idx: self.model_(**self.encode([texts[i] for i in idx])).logits, labels, seed
+                )
         self.model_.eval()
         return self
 
-    def _optimizer(self, n: int):
+    def _fit_top(self, texts: list[str], labels: Sequence[int], seed: int) -> None:
+        """Freeze the bottom, compute (or reuse) its states per distinct text, train the top from them."""
+        from crowd.train.models import resolve_model
+        from crowd.train.partial import StateCache, freeze_bottom, layer_range
+
+        cut = freeze_bottom(self.model_, self.config.trainable_layers)
+        if self.state_cache is None:
+            self.state_cache = StateCache()
+        cache = self.state_cache
+        cfg = self.config
+        key = (resolve_model(cfg.model), cfg.max_length, cut, str(self.device_), cfg.bf16)
+        start = time.perf_counter()
+        rows = cache.rows(key, texts, lambda missing: self._bottom_states(missing, cut))
+        self.states_s_ = time.perf_counter() - start  # seconds spent on the frozen part (0 when all cached)
+
+        def logits(idx):
+            hidden, mask = cache.batch(rows[idx], self.device_)
+            return self.model_(inputs_embeds=hidden, attention_mask=mask).logits
+
+        with layer_range(self.model_, cut, None, from_states=True):
+            self._train(logits, labels, seed)
+
+    def _bottom_states(self, texts: list[str], cut: int) -> list:
+        """Hidden states entering layer ``cut``, one ``[tokens, hidden]`` fp32 CPU tensor per text (eval mode)."""
         import torch
-        from transformers import get_linear_schedule_with_warmup
+
+        from crowd.train.common import length_batches
+        from crowd.train.partial import layer_range
+
+        ids = self.tokenizer_(texts, truncation=True, max_length=self.config.max_length)["input_ids"]
+        out: list = [None] * len(texts)
+        with torch.inference_mode(), layer_range(self.model_, 0, cut, from_states=False):
+            for idx in length_batches([len(i) for i in ids], self.config.eval_batch_size):
+                batch = self.encode([texts[i] for i in idx])
+                with self._autocast():
+                    hidden = self.model_.base_model(**batch).last_hidden_state.float().cpu()
+                for row, i in enumerate(idx):
+                    out[i] = hidden[row, : len(ids[i])].clone()
+        return out
+
+    def _train(self, logits_of: Callable, labels: Sequence[int], seed: int) -> None:
+        """The training loop: ``logits_of(batch indices)`` gives the batch's logits under the current weights."""
+        import torch
+
+        from crowd.seeding import torch_seed
+
+        n, cfg = len(labels), self.config
+        generator = torch.Generator().manual_seed(torch_seed(seed, "victim-shuffle"))
+        labels_t = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+        optimizer, scheduler = self._optimizer(n)
+        params = [p for p in self.model_.parameters() if p.requires_grad]
+        self.model_.train()
+        for _ in range(cfg.epochs):
+            order = torch.randperm(n, generator=generator)
+            for start in range(0, n, cfg.batch_size):
+                idx = order[start : start + cfg.batch_size]
+                with self._autocast():
+                    logits = logits_of(idx)
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels_t[idx].to(self.device_))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+
+    def _optimizer(self, n: int):
+        """AdamW over the trainable parameters (biases and LayerNorm weights undecayed) and the
+        OpenBackdoor schedule: warm-up over ``warmup_epochs``, decay laid out over ``warmup_epochs + epochs``."""
+        import torch
+
+        from crowd.train.common import linear_schedule
 
         cfg = self.config
-        decay = [p for name, p in self.model_.named_parameters() if not _no_decay(name)]
-        no_decay = [p for name, p in self.model_.named_parameters() if _no_decay(name)]
+        named = [(name, p) for name, p in self.model_.named_parameters() if p.requires_grad]
         groups = [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
+            {"params": [p for name, p in named if not _no_decay(name)], "weight_decay": cfg.weight_decay},
+            {"params": [p for name, p in named if _no_decay(name)], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
         steps = -(-n // cfg.batch_size)
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, cfg.warmup_epochs * steps, max(1, (cfg.warmup_epochs + cfg.epochs) * steps)
+        factor = linear_schedule(
+            max(1, (cfg.warmup_epochs + cfg.epochs) * steps),
+            warmup_steps=cfg.warmup_epochs * steps,
+            zero_first=True,
         )
-        return optimizer, scheduler
-
-    def _train_step(self, texts: list[str], labels, optimizer, scheduler) -> float:
-        import torch
-
-        batch = self.encode(texts)
-        with self._autocast():
-            logits = self.model_(**batch).logits
-        loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(self.device_))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model_.parameters(), self.config.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        return float(loss.detach())
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     # -- inference ---------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]):
@@ -185,6 +243,8 @@ class Victim:
     def _batched(self, texts: Sequence[str], run) -> np.ndarray:
         import torch
 
+        from crowd.train.common import length_batches
+
         self._check_loaded()
         texts = list(texts)
         results: list[np.ndarray | None] = [None] * len(texts)
@@ -196,13 +256,9 @@ class Victim:
         return np.stack(results) if results else np.zeros((0, 0))
 
     def _autocast(self):
-        import contextlib
+        from crowd.train.common import autocast
 
-        import torch
-
-        if self.device_ is not None and self.device_.type == "cuda" and self.config.bf16:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device_, "bf16" if self.config.bf16 else "fp32")
 
     def _check_loaded(self) -> None:
         if self.model_ is None:
