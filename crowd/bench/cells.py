@@ -108,6 +108,7 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
         "n_test_poison_non_target": len(texts(corpus.test_poison)),
         "model": config.victim.model,
         "victim_epochs": config.victim.epochs,
+        "victim_trainable_layers": config.victim.trainable_layers,
         "seed": config.seed,
         "hardware": hardware(),
         "undefended_cacc": base["cacc"],
