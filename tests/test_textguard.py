@@ -122,6 +122,7 @@ def test_one_word_trigger_is_certified_and_many_groups_are_not(tiny_bert, tmp_pa
     assert s["certificate"] == "textguard" and s["attack_budget"] == 1
     assert s["certified_triggered_accuracy_at_budget"] > 0.3
     assert s["cacc"] > 0.8
+    assert s["feature_cache"]["requested"] > 0 and 0.0 <= s["feature_cache"]["hit_rate"] <= 1.0
     rows = [json.loads(line) for line in (tmp_path / "one" / "per_text.jsonl").read_text().splitlines()]
     for row in rows:
         assert sum(row["counts"]) == m and row["radii"]["textguard"] == vote_radius(np.array(row["counts"]))

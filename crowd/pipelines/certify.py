@@ -155,6 +155,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         learner = dataclasses.replace(learner, copies_per_group=1)
     device = resolve_device(config.model.device) if world_size() == 1 else local_device()
     reused = stored_models(Path(out) / "votes", plan.n_models)
+    reset_cache_stats()
     votes = run_votes(
         plan.make_copy,
         plan.n_models,
@@ -174,6 +175,8 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     n_clean = len(corpus.test_clean)
     majority = np.array([np.bincount(v, minlength=corpus.num_labels).argmax() for v in votes.T])
     report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority, reused)
+    if getattr(config.learner, "feature_cache", False):
+        report.summary["feature_cache"] = cache_stats().as_dict()  # this run's lookups, the shards' size
     if rank == 0:
         write_report(out, config, corpus, report)
     return report
