@@ -27,6 +27,7 @@ from crowd.pipelines.config import CertifyConfig, load_certify_config
 from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus, reference_corpus
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train import VoteStore, local_device, run_votes
+from crowd.train.feature_cache import cache_stats, reset_cache_stats
 from crowd.train.models import check_model
 
 __all__ = ["certify_corpus", "certify_examples", "load_certify_config", "run_certify"]
