@@ -31,3 +31,12 @@ def tiny_bert(tmp_path_factory) -> Path:
     from crowd.testing import make_tiny_bert
 
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _feature_cache_in_tmp(tmp_path_factory):
+    """Tests keep encoder features out of the user's cache (the tiny BERTs would only clutter it)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CROWD_FEATURE_CACHE", str(tmp_path_factory.mktemp("features")))
+    yield
+    mp.undo()
