@@ -18,6 +18,7 @@ stored are read back instead of encoded, and the encoder is loaded only if some 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,13 +60,17 @@ def encode_rows(
     pooling: str,
     dtype: str,
     batch_size: int,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """``(n, H)`` float32 features; rows batched by attended width rounded up to a multiple of
-    :data:`WIDTH_STEP` and padded to exactly that width, in input order within a bucket."""
+    :data:`WIDTH_STEP` and padded to exactly that width, in input order within a bucket.
+
+    ``on_batch(done, n)`` is called after every batch with the rows encoded so far (progress)."""
     widths = np.minimum(-(-attended_widths(mask) // WIDTH_STEP) * WIDTH_STEP, ids.shape[1])
     order = np.argsort(widths, kind="stable")
     out = np.empty((len(ids), encoder.config.hidden_size), dtype=np.float32)
     bounds = np.flatnonzero(np.diff(widths[order])) + 1
+    done = 0
     with torch.no_grad(), autocast(device, dtype):
         for bucket in np.split(order, bounds):
             width = max(int(widths[bucket[0]]), 1)
@@ -75,6 +80,9 @@ def encode_rows(
                 mask_t = torch.from_numpy(np.ascontiguousarray(mask[rows, :width], dtype=np.int64)).to(device)
                 output = encoder(input_ids=ids_t, attention_mask=mask_t)
                 out[rows] = pool(output, mask_t, pooling).float().cpu().numpy()
+                done += len(rows)
+                if on_batch is not None:
+                    on_batch(done, len(ids))
     return out
 
 
@@ -114,6 +122,7 @@ class FrozenFeatures:
         self.model_name, self.num_labels, self.device = model_name, num_labels, device
         self.pooling, self.dtype, self.batch_size = pooling, dtype, batch_size
         self.cache, self.key = cache, None
+        self.on_batch: Callable[[int, int], None] | None = None
         self._encoder: torch.nn.Module | None = None
         if cache is not None:
             folder = local_model_dir(model_name)
@@ -132,8 +141,10 @@ class FrozenFeatures:
         return self._encoder
 
     def compute(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Encode rows now (no cache)."""
-        return encode_rows(self.encoder(), ids, mask, self.device, self.pooling, self.dtype, self.batch_size)
+        """Encode rows now (no cache); ``self.on_batch(done, n)`` reports progress when set."""
+        return encode_rows(
+            self.encoder(), ids, mask, self.device, self.pooling, self.dtype, self.batch_size, self.on_batch
+        )
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``(n, H)`` float32 features of distinct rows ``(ids, mask)``, from the cache where present."""

@@ -29,7 +29,7 @@ mode, deterministic features). ``fit_predict`` returns the heads' logits on the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -53,9 +53,13 @@ class HeadOnlyTrainer(HeadOnly):
         seed: int,
         device: str,
         num_labels: int,
+        progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
-        """Test logits ``(len(copies), n_test, num_labels)`` float32, one head per copy."""
+        """Test logits ``(len(copies), n_test, num_labels)`` float32, one head per copy.
+
+        ``progress(done, total)`` (the runner's group bar): rows encoded, then training epochs."""
         check_group(copies, indices, num_labels)
+        report = progress or (lambda done, total: None)
         dev = torch.device(device)
         frozen = FrozenFeatures(
             model_name,
@@ -67,10 +71,11 @@ class HeadOnlyTrainer(HeadOnly):
             self.inference_batch_size,
             FeatureCache() if self.feature_cache else None,
         )
+        frozen.on_batch = lambda done, n: report(done, n + self.epochs)
         train_x, test_x = self.features(frozen, copies, dev)
         labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
         with one_thread():  # small batched matmuls: threads only spin
-            weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels)
+            weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels, report)
         with torch.no_grad():
             logits = torch.baddbmm(bias.unsqueeze(1), test_x, weight)
         return logits.float().cpu().numpy()
@@ -94,7 +99,13 @@ class HeadOnlyTrainer(HeadOnly):
         return train, test
 
     def train_heads(
-        self, x: torch.Tensor, y: torch.Tensor, indices: Sequence[int], seed: int, num_labels: int
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        indices: Sequence[int],
+        seed: int,
+        num_labels: int,
+        report: Callable[[int, int], None] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Train ``K`` linear heads on features ``x [K, n, H]`` and labels ``y [K, n]`` at once."""
         k, n, hidden = x.shape
@@ -114,6 +125,8 @@ class HeadOnlyTrainer(HeadOnly):
         perms = torch.from_numpy(permutations(seed, indices, self.epochs, n)).to(x.device)
         row = torch.arange(k, device=x.device)[:, None]
         for epoch in range(self.epochs):
+            if report is not None:
+                report(epoch, self.epochs)
             for step in range(steps):
                 idx = perms[:, epoch, step * self.batch_size : (step + 1) * self.batch_size]
                 logits = torch.baddbmm(bias.unsqueeze(1), x[row, idx], weight)
@@ -124,4 +137,6 @@ class HeadOnlyTrainer(HeadOnly):
                 loss.view(k, -1).mean(dim=1).sum().backward()
                 optimizer.step()
                 scheduler.step()
+        if report is not None:
+            report(self.epochs, self.epochs)
         return weight.detach(), bias.detach()

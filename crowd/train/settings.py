@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -45,9 +46,13 @@ class _Learner:
     IMPLEMENTATION: ClassVar[str]
     uses_model: ClassVar[bool] = True
 
-    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, **kwargs):
+    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, progress=None):
+        """Build the implementation from these settings and train; ``progress(done, total)`` if it reports."""
         module, name = self.IMPLEMENTATION.split(":")
         trainer = getattr(importlib.import_module(module), name)(**dataclasses.asdict(self))
+        kwargs = (
+            {"progress": progress} if "progress" in inspect.signature(trainer.fit_predict).parameters else {}
+        )
         return trainer.fit_predict(model_name, copies, indices, seed, device, num_labels, **kwargs)
 
     def encoder(self, model_name: str):
