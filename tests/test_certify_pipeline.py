@@ -7,27 +7,12 @@ import time
 
 import numpy as np
 import pytest
+from test_golden import sentences as _sentences  # noqa: E402  (the same tiny sentiment corpus)
 
 from crowd.cli import main
 from crowd.config import ConfigError
 from crowd.pipelines.certify import load_certify_config, run_certify
 from synonyms import SynonymGraph
-
-POSITIVE = ["good", "great", "fine", "nice", "superb"]
-NEGATIVE = ["bad", "awful", "poor", "dull", "weak"]
-FILLER = ["the", "film", "movie", "story", "plot", "acting", "was", "is", "really", "quite"]
-
-
-def _sentences(n: int, seed: int) -> list[tuple[str, int]]:
-    g = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n):
-        label = int(g.integers(2))
-        words = list(g.choice(FILLER, size=3))
-        for _ in range(2):
-            words.insert(int(g.integers(len(words) + 1)), str(g.choice(POSITIVE if label else NEGATIVE)))
-        rows.append((" ".join(words), label))
-    return rows
 
 
 @pytest.fixture(scope="module")
