@@ -193,3 +193,17 @@ def test_bki_removes_a_text_only_where_a_keyword_is_among_its_own_top_words(bow_
     assert (keep == expected).all() and (~keep <= contains).all()
     with pytest.raises(ValueError, match="fitted on"):
         bki.keep_mask(TRAIN.texts[:10])
+
+
+def test_bki_sample_finds_the_keywords_and_applies_the_rule_to_every_text(bow_victim):
+    """Keywords from a sample, then every text holding one scored: the same removals as scoring all."""
+    full = BKI().fit(TRAIN.texts, bow_victim)
+    sampled = BKI(sample_size=len(TRAIN.texts) // 4, seed=0).fit(TRAIN.texts, bow_victim)
+    assert sampled.keywords_ == full.keywords_ == ("cf",)
+    holding = sum(not set(full.keywords_).isdisjoint(t.split()) for t in TRAIN.texts)
+    assert sampled.scored_ < len(TRAIN.texts) and sampled.scored_ <= len(TRAIN.texts) // 4 + holding
+    assert np.array_equal(sampled.keep_mask(TRAIN.texts), full.keep_mask(TRAIN.texts))
+    assert sampled.report()["scored_texts"] == sampled.scored_
+    assert BKI(sample_size=10**6).fit(TRAIN.texts, bow_victim).scored_ == len(TRAIN.texts)
+    with pytest.raises(ValueError, match="sample_size"):
+        BKI(sample_size=-1)

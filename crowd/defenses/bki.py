@@ -26,6 +26,11 @@ Departures from OpenBackdoor, each documented in ``docs/defenses.md``:
   with it, while a trigger in more than 30% of the texts is beyond the poison
   rates BKI (and our benchmark) considers. The excluded words are reported
   (``excluded_``).
+* ``sample_size = n > 0`` (optional; 0, the default, scores every text) finds the
+  keywords from a seeded random sample of ``n`` training texts, then scores only
+  the texts that contain a keyword: a text without one cannot have it among its
+  own top words, so the removal rule is applied exactly, to every text, at the
+  cost of ``n`` + (texts with a keyword) scored texts instead of all of them.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from crowd.defenses.base import TrainingFilter
+from crowd.seeding import rng
 
 if TYPE_CHECKING:
     from crowd.train.victim import Victim
@@ -67,15 +73,21 @@ class BKI(TrainingFilter):
         num_keywords: int = 5,
         max_doc_freq: float = 0.3,
         chunk_size: int = 1024,
+        sample_size: int = 0,
+        seed: int = 0,
     ) -> None:
         if top_per_sample < 1 or num_keywords < 1 or chunk_size < 1:
             raise ValueError("bki: top_per_sample, num_keywords and chunk_size must be >= 1")
+        if sample_size < 0:
+            raise ValueError(f"bki: sample_size must be >= 0 (0 = score every text), got {sample_size}")
         if not 0.0 < max_doc_freq <= 1.0:
             raise ValueError(f"bki: max_doc_freq must be in (0, 1], got {max_doc_freq}")
         self.top_per_sample = top_per_sample
         self.num_keywords = num_keywords
         self.max_doc_freq = max_doc_freq
         self.chunk_size = chunk_size
+        self.sample_size = sample_size
+        self.seed = seed
 
     def influences(self, texts: Sequence[str], victim: Victim) -> list[np.ndarray]:
         """Per text, the inf-norm change of the [CLS] vector when each of its words is deleted."""
@@ -92,27 +104,45 @@ class BKI(TrainingFilter):
         return out
 
     def fit(self, train_texts: Sequence[str], victim: Victim) -> BKI:
-        """Score words over ``train_texts``; sets ``keywords_``, ``scores_``, ``doc_freq_``, ``top_words_``."""
+        """Score words over ``train_texts`` (or a sample of them, ``sample_size``); sets ``keywords_``,
+        ``scores_``, ``doc_freq_``, ``top_words_`` (``None`` for a text that was not scored) and ``scored_``."""
         texts = list(train_texts)
+        sampled = self.sample_size and self.sample_size < len(texts)
+        if sampled:
+            order = rng(self.seed, "bki-sample").permutation(len(texts))[: self.sample_size]
+            first = sorted(int(i) for i in order)
+        else:
+            first = list(range(len(texts)))
+        top: dict[int, frozenset] = {}
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}
-        self.top_words_ = []
-        for text, delta in zip(texts, self.influences(texts, victim)):
-            words = text.split()
-            order = np.argsort(-delta, kind="stable")[: self.top_per_sample]
-            self.top_words_.append(frozenset(words[i] for i in order))
-            for i in order:
-                totals[words[i]] = totals.get(words[i], 0.0) + float(delta[i])
-                counts[words[i]] = counts.get(words[i], 0) + 1
+        for i, words, ranked, delta in self._top_words(texts, first, victim):
+            top[i] = frozenset(words[j] for j in ranked)
+            for j in ranked:
+                totals[words[j]] = totals.get(words[j], 0.0) + float(delta[j])
+                counts[words[j]] = counts.get(words[j], 0) + 1
         self.fitted_texts_ = tuple(texts)
         self.scores_ = {w: totals[w] / counts[w] * float(np.log10(counts[w])) for w in totals}
         self.doc_freq_ = document_frequency(texts, self.scores_)
-        ranked = sorted(self.scores_, key=lambda w: (-self.scores_[w], w))
-        common = {w for w in ranked if self.doc_freq_[w] > self.max_doc_freq}
-        self.excluded_ = tuple(w for w in ranked[: self.num_keywords] if w in common)
-        candidates = [w for w in ranked if w not in common][: self.num_keywords + 1]
+        ranked_words = sorted(self.scores_, key=lambda w: (-self.scores_[w], w))
+        common = {w for w in ranked_words if self.doc_freq_[w] > self.max_doc_freq}
+        self.excluded_ = tuple(w for w in ranked_words[: self.num_keywords] if w in common)
+        candidates = [w for w in ranked_words if w not in common][: self.num_keywords + 1]
         self.keywords_ = tuple(candidates[: largest_gap([self.scores_[w] for w in candidates])])
+        if sampled:  # the removal rule needs the top words of every text holding a keyword
+            keywords = set(self.keywords_)
+            rest = [i for i in range(len(texts)) if i not in top and not keywords.isdisjoint(texts[i].split())]
+            for i, words, ranked, _ in self._top_words(texts, rest, victim):
+                top[i] = frozenset(words[j] for j in ranked)
+        self.scored_ = len(top)
+        self.top_words_ = [top.get(i) for i in range(len(texts))]
         return self
+
+    def _top_words(self, texts: list[str], indices: list[int], victim: Victim):
+        """Per scored text: its index, words, the positions of its ``top_per_sample`` most influential
+        words, and every word's influence."""
+        for i, delta in zip(indices, self.influences([texts[i] for i in indices], victim)):
+            yield i, texts[i].split(), np.argsort(-delta, kind="stable")[: self.top_per_sample], delta
 
     def keep_mask(self, train_texts: Sequence[str]) -> np.ndarray:
         """``False`` for the fitted texts that have a keyword among their own top words."""
@@ -123,7 +153,7 @@ class BKI(TrainingFilter):
                 "bki: keep_mask needs the texts BKI was fitted on (their top words are per text)"
             )
         keywords = set(self.keywords_)
-        return np.array([keywords.isdisjoint(top) for top in self.top_words_], dtype=bool)
+        return np.array([top is None or keywords.isdisjoint(top) for top in self.top_words_], dtype=bool)
 
     def report(self) -> dict[str, object]:
         """Keywords with their scores and document frequencies, and the frequent words left out."""
@@ -133,6 +163,8 @@ class BKI(TrainingFilter):
             "keyword_doc_freq": [round(self.doc_freq_[w], 6) for w in self.keywords_],
             "excluded_frequent": list(self.excluded_),
             "max_doc_freq": self.max_doc_freq,
+            "sample_size": self.sample_size,
+            "scored_texts": self.scored_,
         }
 
 
