@@ -29,6 +29,7 @@ from crowd.pipelines.defend import (
 )
 from crowd.report import hardware
 from crowd.train.victim import Victim
+from crowd.train.victim_store import VictimStore
 
 
 def certify_cell(cell: Cell, resources: Mapping[str, str], run_dir: Path, progress: bool) -> dict[str, Any]:
@@ -47,13 +48,16 @@ def certify_cell(cell: Cell, resources: Mapping[str, str], run_dir: Path, progre
 class VictimCache:
     """Undefended victims by (corpus, victim config, seed), so a table's defenses share one victim.
 
-    One victim is kept (the last one): the previous one, with its cached frozen-part states
-    (``victim.trainable_layers > 0``, about 0.3 GB for SST-2 under MiniLM), is dropped before
-    the next is trained.
+    One victim is kept in memory (the last one): the previous one, with its cached frozen-part
+    states (``victim.trainable_layers > 0``, about 0.3 GB for SST-2 under MiniLM), is dropped
+    before the next is trained. Every trained victim also goes to ``store`` (on disk,
+    :class:`crowd.train.victim_store.VictimStore`), so a later run, or a pass over other
+    defenses, loads it instead of training it again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: VictimStore | None = None) -> None:
         self._victims: dict[str, Any] = {}
+        self.store = store if store is not None else VictimStore()
 
     def get(self, config, cell: Cell, corpus) -> tuple[Any, float]:
 
@@ -71,7 +75,9 @@ class VictimCache:
         if key not in self._victims:
             self._victims = {}  # keep one: memory
             start = time.perf_counter()
-            victim = Victim(config.victim).fit(texts(corpus.train), labels(corpus.train), seed=config.seed)
+            victim = Victim(config.victim).fit(
+                texts(corpus.train), labels(corpus.train), seed=config.seed, store=self.store
+            )
             self._victims[key] = (victim, time.perf_counter() - start)
         return self._victims[key]
 
@@ -94,7 +100,7 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
     if defense is None:
         metrics: dict[str, Any] = dict(base)
     else:
-        _, metrics = apply_defense(defense, victim, corpus, config, summary)
+        _, metrics = apply_defense(defense, victim, corpus, config, summary, cache.store)
     row = {
         "method": cell.method,
         "kind": "defend",
@@ -116,6 +122,7 @@ def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) ->
         "undefended_base_rate": base["base_rate"],
         "warnings": victim_warnings(base, base_clean),
         "victim_train_s": train_s,
+        "victim_from_store": bool(getattr(victim, "from_store_", False)),
         "defense_s": time.perf_counter() - start,
         "defense_params": dict(config.defense.params),
         **summary,

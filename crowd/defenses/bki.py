@@ -131,7 +131,9 @@ class BKI(TrainingFilter):
         self.keywords_ = tuple(candidates[: largest_gap([self.scores_[w] for w in candidates])])
         if sampled:  # the removal rule needs the top words of every text holding a keyword
             keywords = set(self.keywords_)
-            rest = [i for i in range(len(texts)) if i not in top and not keywords.isdisjoint(texts[i].split())]
+            rest = [
+                i for i in range(len(texts)) if i not in top and not keywords.isdisjoint(texts[i].split())
+            ]
             for i, words, ranked, _ in self._top_words(texts, rest, victim):
                 top[i] = frozenset(words[j] for j in ranked)
         self.scored_ = len(top)

@@ -34,6 +34,7 @@ from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
 from crowd.testing import toy_backdoor as toy
 from crowd.train.victim import Victim, VictimConfig
+from crowd.train.victim_store import VictimStore
 
 # ``data.dataset`` may also be ``toy`` (crowd.testing.toy_backdoor) here.
 DefendDataConfig = DataConfig
@@ -123,8 +124,16 @@ def load_corpus(config: DefendConfig) -> Corpus:
     )
 
 
-def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress: bool = False) -> dict:
+def run_defend(
+    config: DefendConfig,
+    out_dir: str | Path | None = None,
+    progress: bool = False,
+    store: VictimStore | None = None,
+) -> dict:
     """Run the whole pipeline; returns the summary (and writes the outputs when ``out_dir`` is given).
+
+    With a ``store`` (:class:`crowd.train.victim_store.VictimStore`), victims trained before on the
+    same corpus and settings (the undefended one, BKI's retrained one) are loaded instead of trained.
 
     The defense is built (its parameters checked) before the corpus is poisoned and the
     victim trained. ``summary["warnings"]`` says when the undefended victim did not learn
@@ -134,7 +143,9 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
     defense = build_defense(config.defense, config.seed, target)
     corpus = load_corpus(config)
     start = time.perf_counter()
-    victim = Victim(config.victim).fit(texts(corpus.train), labels(corpus.train), seed=config.seed)
+    victim = Victim(config.victim).fit(
+        texts(corpus.train), labels(corpus.train), seed=config.seed, store=store
+    )
     timings["train_victim_s"] = time.perf_counter() - start
     base_clean, base_poison = (
         victim.predict(texts(corpus.test_clean)),
@@ -151,7 +162,7 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
         "warnings": victim_warnings(undefended, base_clean),
     }
     start = time.perf_counter()
-    rows, defended = apply_defense(defense, victim, corpus, config, summary)
+    rows, defended = apply_defense(defense, victim, corpus, config, summary, store)
     timings["defense_s"] = time.perf_counter() - start
     summary["defended"], summary["timings"] = defended, timings
     if out_dir is not None:
@@ -161,7 +172,14 @@ def run_defend(config: DefendConfig, out_dir: str | Path | None = None, progress
     return summary
 
 
-def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
+def apply_defense(
+    defense,
+    victim: Victim,
+    corpus: Corpus,
+    config: DefendConfig,
+    summary: dict,
+    store: VictimStore | None = None,
+):
     """Run ``defense`` against ``victim``; returns per-text rows and the defended metrics.
 
     Adds what the defense found to ``summary``: ``filter`` (BKI: keywords, removed
@@ -174,7 +192,7 @@ def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig,
         config.attack.target_label,
     )
     if defense.kind == "filter":
-        return _filter(defense, victim, corpus, config, summary)
+        return _filter(defense, victim, corpus, config, summary, store)
     defense.fit(texts(corpus.dev_clean), victim, labels(corpus.dev_clean))
     summary[defense.kind] = defense.report()
     summary.setdefault("warnings", []).extend(summary[defense.kind].pop("warnings", []))
@@ -195,7 +213,7 @@ def apply_defense(defense, victim: Victim, corpus: Corpus, config: DefendConfig,
     return _rows(clean, poison, cp, pp, corpus, cf, pf), metrics
 
 
-def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict):
+def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict, store):
     """BKI: filter the training set with the poisoned victim, retrain on what is kept, measure."""
     keep = defense.fit(texts(corpus.train), victim).keep_mask(texts(corpus.train))
     poisoned = np.array([e.poisoned for e in corpus.train], dtype=bool)
@@ -208,7 +226,10 @@ def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summa
     kept = np.flatnonzero(keep)
     # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
     victim = Victim(config.victim, state_cache=victim.state_cache).fit(
-        [texts(corpus.train)[i] for i in kept], [labels(corpus.train)[i] for i in kept], seed=config.seed
+        [texts(corpus.train)[i] for i in kept],
+        [labels(corpus.train)[i] for i in kept],
+        seed=config.seed,
+        store=store,
     )
     clean, poison = list(texts(corpus.test_clean)), list(texts(corpus.test_poison))
     cp, pp = victim.predict(clean), victim.predict(poison)

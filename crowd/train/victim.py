@@ -28,6 +28,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from crowd.train.partial import StateCache
+    from crowd.train.victim_store import VictimStore
 
 
 @dataclass(frozen=True)
@@ -92,23 +93,43 @@ class Victim:
         self.model_.eval()
         return self
 
-    def fit(self, texts: Sequence[str], labels: Sequence[int], seed: int) -> Victim:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[int], seed: int, store: VictimStore | None = None
+    ) -> Victim:
         """Fine-tune from the pretrained weights on ``texts``/``labels``; the head, shuffling and dropout
-        depend on ``seed`` (torch's global generator is seeded inside and restored after)."""
+        depend on ``seed`` (torch's global generator is seeded inside and restored after).
+
+        With a ``store`` (:class:`crowd.train.victim_store.VictimStore`), a victim trained before on the
+        same config, model files, texts, labels and seed is loaded instead of trained (``from_store_``),
+        and a newly trained one is stored.
+        """
         from crowd.seeding import torch_seed
         from crowd.train.common import resolve_device, seeded_global_rng
 
         if len(texts) != len(labels) or not texts:
             raise ValueError("fit needs as many labels as texts, and at least one text")
+        key = None
+        if store is not None:
+            from crowd.train.victim_store import victim_key
+
+            key = victim_key(self.config, texts, labels, seed)
         with seeded_global_rng(resolve_device(self.config.device), torch_seed(seed, "victim-init")):
             self.load()  # the new head is drawn from the seeded global generator
-            if self.config.trainable_layers:
+            self.from_store_ = key is not None and store.load(key, self)
+            if self.from_store_:
+                if self.config.trainable_layers:  # the same trainable parameters as a trained victim
+                    from crowd.train.partial import freeze_bottom
+
+                    freeze_bottom(self.model_, self.config.trainable_layers)
+            elif self.config.trainable_layers:
                 self._fit_top(list(texts), labels, seed)
             else:  # full fine-tuning: tokenise each batch
                 self._train(
                     lambda idx: self.model_(**self.encode([texts[i] for i in idx])).logits, labels, seed
                 )
         self.model_.eval()
+        if key is not None and not self.from_store_:
+            store.save(key, self)
         return self
 
     def _fit_top(self, texts: list[str], labels: Sequence[int], seed: int) -> None:

@@ -1,0 +1,102 @@
+"""Trained victims kept on disk, so defenses that share a poisoned corpus train its victim once.
+
+A victim is a function of its :class:`~crowd.train.victim.VictimConfig`, the model's files, the
+training texts and labels, and the seed. :func:`victim_key` hashes all of them (the model by
+:func:`~crowd.train.feature_cache.model_identity`, the content of its ``config.json`` and weights,
+so a moved copy of the same files hits and an edited checkpoint misses). The store keeps, per key,
+the parameters that training changed (``requires_grad``: the whole model, or only the top layers,
+pooler and head of a partial victim) as one safetensors file, written atomically; loading one never
+executes code. A victim loaded from the store has exactly the trained weights, so everything
+downstream (predictions, defenses) is byte-identical to the run that trained it.
+
+The folder is ``$CROWD_VICTIM_CACHE`` if set, else ``crowd.paths.cache_dir() / "victims"``.
+``crowd bench`` uses it for every empirical cell; :func:`crowd.pipelines.defend.run_defend` takes
+a store as an argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from crowd.paths import cache_dir
+
+# a crowd.train.victim.Victim / VictimConfig (that module imports this one)
+Victim = Any
+VictimConfig = Any
+
+CACHE_ENV = "CROWD_VICTIM_CACHE"
+FORMAT_VERSION = 1
+
+
+def victim_key(config: VictimConfig, texts: Sequence[str], labels: Sequence[int], seed: int) -> str:
+    """sha256 of everything a trained victim depends on (the device too: CPU and CUDA training differ)."""
+    from crowd.train.common import resolve_device
+    from crowd.train.feature_cache import model_identity
+    from crowd.train.models import resolve_model
+
+    settings = asdict(config)
+    model = resolve_model(config.model)
+    settings["model"] = model_identity(model) if Path(model).is_dir() else model
+    settings["device"] = str(resolve_device(config.device).type)
+    h = hashlib.sha256(json.dumps([FORMAT_VERSION, settings, int(seed)], sort_keys=True).encode())
+    h.update(json.dumps(list(texts), ensure_ascii=False).encode("utf-8"))
+    h.update(json.dumps([int(y) for y in labels]).encode())
+    return h.hexdigest()
+
+
+class VictimStore:
+    """A folder of trained victims' parameters, one ``<key>.safetensors`` per victim."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        value = os.environ.get(CACHE_ENV)
+        self.root = Path(root or (Path(value).expanduser() if value else cache_dir() / "victims"))
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.safetensors"
+
+    def load(self, key: str, victim: Victim) -> bool:
+        """Give the (freshly ``load()``-ed) ``victim`` the stored parameters; False when none are stored."""
+        import torch
+        from safetensors.torch import load_file
+
+        path = self.path(key)
+        if not path.is_file():
+            self.misses += 1
+            return False
+        tensors = load_file(str(path))
+        params = dict(victim.model_.named_parameters())
+        unknown = sorted(set(tensors) - set(params))
+        if unknown:
+            raise ValueError(
+                f"{path}: parameters {unknown[:3]} are not in the victim's model; delete the file"
+            )
+        with torch.no_grad():
+            for name, value in tensors.items():
+                params[name].copy_(value.to(params[name].device))
+        self.hits += 1
+        return True
+
+    def save(self, key: str, victim: Victim) -> Path:
+        """Store the parameters training changed (``requires_grad``), atomically."""
+        from safetensors.torch import save
+
+        from crowd.io import write_bytes
+
+        tensors = {
+            name: p.detach().cpu().contiguous()
+            for name, p in victim.model_.named_parameters()
+            if p.requires_grad
+        }
+        self.root.mkdir(parents=True, exist_ok=True)
+        return write_bytes(self.path(key), save(tensors, metadata={"format": str(FORMAT_VERSION)}))
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses}
