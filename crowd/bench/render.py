@@ -121,7 +121,12 @@ def triggers_table(
         if st:
             body.append([c.dataset, label, c.method, *[st] * (6 + len(radii))])
             continue
-        metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("base_rate")), str(r.get("attack_budget"))]
+        metrics = [
+            pct(r.get("cacc")),
+            pct(r.get("asr")),
+            pct(r.get("base_rate")),
+            str(r.get("attack_budget")),
+        ]
         metrics += [at_budget(r)]
         metrics += [pct(r.get("certified_triggered_accuracy_at_budget"))]
         metrics += [pct(cert_at(r, k)) for k in radii]

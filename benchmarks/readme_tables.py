@@ -1,0 +1,79 @@
+"""The README's benchmark summaries, rendered from the committed rows (``crowd.bench.summary``).
+
+Each summary sits in the README between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``, where NAME is a
+config in ``benchmarks/configs`` whose rows are in ``benchmarks/results/NAME/rows.jsonl`` (cpu scale).
+
+    python benchmarks/readme_tables.py            # print every summary
+    python benchmarks/readme_tables.py --write    # replace the README's blocks with them
+    python benchmarks/readme_tables.py --check    # exit 1 when a README block differs from its rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from crowd.bench.render import index_rows
+from crowd.bench.runner import read_rows
+from crowd.bench.spec import cells, load_bench_config
+from crowd.bench.summary import SUMMARIES
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
+
+
+def summary(name: str, scale: str = "cpu") -> str:
+    """The summary of ``benchmarks/results/NAME`` (only the rows of the config's current cells)."""
+    config = load_bench_config(str(ROOT / "benchmarks" / "configs" / f"{name}.toml"))
+    grid = cells(config, scale)
+    current = {c.cell_id for c in grid}
+    rows = index_rows(
+        [r for r in read_rows(ROOT / "benchmarks" / "results" / name) if r["cell_id"] in current]
+    )
+    return SUMMARIES[config.layout](grid, rows)
+
+
+def rewrite(text: str) -> str:
+    """``text`` with every bench block replaced by its current summary."""
+    return BLOCK.sub(lambda m: m.group(1) + summary(m.group(2)) + m.group(4), text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="rewrite the README's blocks")
+    action.add_argument("--check", action="store_true", help="exit 1 if a README block is out of date")
+    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    args = parser.parse_args(argv)
+    readme = Path(args.readme)
+    text = readme.read_text(encoding="utf-8")
+    names = [m.group(2) for m in BLOCK.finditer(text)]
+    if args.write or args.check:
+        new = rewrite(text)
+        if args.check:
+            stale = [
+                n
+                for n, a, b in zip(names, BLOCK.finditer(text), BLOCK.finditer(new))
+                if a.group(3) != b.group(3)
+            ]
+            if stale:
+                print(
+                    f"{readme}: out of date with the rows: {', '.join(stale)} (run {Path(__file__).name} --write)"
+                )
+                return 1
+            print(f"{readme}: {len(names)} summaries match the rows")
+            return 0
+        readme.write_text(new, encoding="utf-8")
+        print(f"{readme}: rewrote {', '.join(names)}")
+        return 0
+    for m in BLOCK.finditer(text):
+        print(f"## {m.group(2)}\n\n{summary(m.group(2))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

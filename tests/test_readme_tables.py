@@ -1,0 +1,36 @@
+"""The README's benchmark summaries say what the committed rows say (``benchmarks/readme_tables.py``)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_summary_matches_its_rows(capsys):
+    script = _script()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert {"table2", "triggers"} <= {m.group(2) for m in script.BLOCK.finditer(text)}
+    assert script.main(["--check"]) == 0, capsys.readouterr().out
+
+
+def test_an_edited_figure_is_caught(tmp_path, capsys):
+    script = _script()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(m for m in script.BLOCK.finditer(text) if m.group(2) == "triggers")
+    body = block.group(3)
+    edited = body.replace("|", "| 99.9 ", 1)
+    readme = tmp_path / "README.md"
+    readme.write_text(text.replace(body, edited), encoding="utf-8")
+    assert script.main(["--check", "--readme", str(readme)]) == 1
+    assert "triggers" in capsys.readouterr().out
+    assert script.main(["--write", "--readme", str(readme)]) == 0
+    assert readme.read_text(encoding="utf-8") == text
