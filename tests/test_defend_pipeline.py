@@ -73,23 +73,29 @@ def _documented_example() -> tuple[str, list[list[str]]]:
     return toml, [shlex.split(line)[1:] for line in commands.splitlines() if line.startswith("crowd defend")]
 
 
-def test_documented_example_runs_at_tiny_scale(tiny_bert, tmp_path, capsys):
+def test_documented_example_runs_at_tiny_scale(tiny_bert, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CROWD_VICTIM_CACHE", str(tmp_path / "victims"))
     toml, commands = _documented_example()
     assert len(commands) == 3
     (tmp_path / "defend.toml").write_text(toml)
     tiny = ["data.dataset=toy", "data.max_train=120", "data.max_dev=40", "data.max_test=40"]
     tiny += [f"victim.model={tiny_bert}", "victim.epochs=2", "victim.lr=3e-3", "victim.warmup_epochs=0"]
     tiny += ["victim.device=cpu"]
-    for argv in commands:
+    for i, argv in enumerate(commands):
         argv = [str(tmp_path / a) if a in ("defend.toml",) or a.startswith("runs/") else a for a in argv]
         assert main(argv + [x for s in tiny for x in ("--set", s)]) == 0
         out = Path(argv[argv.index("--out") + 1])
         summary = json.loads((out / "summary.json").read_text())
         assert {"cacc", "asr", "base_rate", "n_test_poison"} <= set(summary["defended"])
         assert isinstance(summary["warnings"], list)
+        assert summary["victim_from_store"] == (i > 0)  # one corpus, one victim: trained once
         if summary["defense"] in ("rap", "strip"):
             assert {"frr", "far", "threshold"} <= set(summary["defended"])
         if summary["defense"] == "bki":
             assert {"keywords", "keyword_doc_freq", "excluded_frequent"} <= set(summary["filter"])
     printed = capsys.readouterr().out
     assert printed.count("base rate") >= 3
+    assert printed.count("victim loaded from the victim store") == 2
+    again = [*argv, "--no-victim-store", *[x for s in tiny for x in ("--set", s)]]
+    assert main(again) == 0
+    assert json.loads((out / "summary.json").read_text())["victim_from_store"] is False

@@ -17,13 +17,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. defense.name=rap"
     )
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument(
+        "--no-victim-store",
+        action="store_true",
+        help="always train the victim (by default a victim trained before on the same corpus and settings is "
+        "loaded from $CROWD_VICTIM_CACHE or ~/.cache/crowd/victims, and a new one is kept there)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
 
+    from crowd.train.victim_store import VictimStore
+
     config = load_toml(DefendConfig, args.config, args.set)
-    summary = run_defend(config, args.out)
+    summary = run_defend(config, args.out, store=None if args.no_victim_store else VictimStore())
     print(f"{summary_line(config.defense.name, summary)} -> {args.out}")
+    if summary.get("victim_from_store"):
+        print("(victim loaded from the victim store: trained before on this corpus and settings)")
     for warning in summary["warnings"]:
         print(f"WARNING: {warning}")
     return 0

@@ -160,6 +160,7 @@ def run_defend(
         "n_test_poison": len(texts(corpus.test_poison)),
         "undefended": undefended,
         "warnings": victim_warnings(undefended, base_clean),
+        "victim_from_store": bool(getattr(victim, "from_store_", False)),
     }
     start = time.perf_counter()
     rows, defended = apply_defense(defense, victim, corpus, config, summary, store)
