@@ -35,9 +35,10 @@ def tiny_bert(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _feature_cache_in_tmp(tmp_path_factory):
-    """Tests keep encoder features and trained victims out of the user's cache (the tiny BERTs would only clutter it)."""
+    """Tests keep encoder features, trained victims and ONION scores out of the user's cache (the tiny BERTs would only clutter it)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("CROWD_FEATURE_CACHE", str(tmp_path_factory.mktemp("features")))
     mp.setenv("CROWD_VICTIM_CACHE", str(tmp_path_factory.mktemp("victims")))
+    mp.setenv("CROWD_ONION_CACHE", str(tmp_path_factory.mktemp("onion")))
     yield
     mp.undo()

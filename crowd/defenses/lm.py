@@ -138,6 +138,37 @@ class CausalLM:
                 out[idx] = self._batch_nll([encoded[i] for i in idx])
         return np.exp(out)
 
+    def identity(self) -> str:
+        """What a perplexity depends on besides the text: the model's files, max length, dtype, device type."""
+        import hashlib
+        import json
+
+        from crowd.train.feature_cache import model_identity
+
+        path = resolve_lm(self.name)
+        model = model_identity(path) if Path(path).is_dir() else path
+        parts = [1, model, self.max_length, str(self.model_.dtype), self.device_.type]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def group_perplexity(self, texts: Sequence[str]) -> np.ndarray:
+        """Perplexities of ``texts`` computed together, in their order, ``batch_size`` at a time.
+
+        Unlike :meth:`perplexity` (length-sorted batches over all texts), the batches depend
+        only on ``texts`` themselves, so the values are a function of the group: what ONION
+        caches per sentence (its leave-one-out variants form one group).
+        """
+        import torch
+
+        if not hasattr(self, "model_"):
+            self.load()
+        encoded = [self.token_ids(t) for t in texts]
+        with torch.inference_mode():
+            parts = [
+                self._batch_nll(encoded[i : i + self.batch_size])
+                for i in range(0, len(encoded), self.batch_size)
+            ]
+        return np.exp(np.concatenate(parts)) if parts else np.zeros(0)
+
     def _batch_nll(self, encoded: list[list[int]]) -> np.ndarray:
         import torch
 

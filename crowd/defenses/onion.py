@@ -7,7 +7,7 @@ language model (GPT-2 in the paper; offline, the SmolLM2-135M stand-in of
 :mod:`crowd.defenses.lm`), the suspicion of ``w_i`` is ``f_i = p_0 - p_i`` where
 ``p_i`` is the perplexity without ``w_i``; every word with ``f_i > threshold`` is
 removed before the text reaches the victim. All leave-one-out variants of all
-texts go through the LM in length-sorted batches.
+texts go through the LM, one sentence's variants per batch.
 
 The threshold is chosen on clean held-out data, as the paper tunes it on a
 validation set (its released ``test_defense.py`` sweeps integer thresholds 1..100
@@ -26,11 +26,20 @@ the longest text in its batch; here padding is masked out. A start token is
 prepended so the first word is scored. Texts of one word are returned unchanged
 (OpenBackdoor drops them from its output, misaligning texts and labels). Words are
 removed when ``f_i > threshold`` (the paper), not ``>=``.
+
+Scores are computed per sentence (its variants batched together, so they do not depend
+on which other texts are scored) and kept on disk by the sentence's sha256 under the LM's
+identity (model files, max length, dtype, device type): ``$CROWD_ONION_CACHE``, else
+``crowd.paths.cache_dir() / "onion"``; ``cache=False`` turns that off. Clean dev and test
+texts shared by several attacks on one corpus are then scored once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -38,6 +47,10 @@ import numpy as np
 from crowd.defenses.base import InputCorrector
 from crowd.defenses.bki import deletion_variants
 from crowd.defenses.lm import check_available, describe_lm
+from crowd.io import write_npy
+from crowd.paths import cache_dir
+
+CACHE_ENV = "CROWD_ONION_CACHE"
 
 if TYPE_CHECKING:
     from crowd.defenses.lm import CausalLM
@@ -60,14 +73,14 @@ class ONION(InputCorrector):
         device: str = "auto",
         batch_size: int = 64,
         max_length: int = 96,
-        chunk_size: int = 512,
+        cache: bool = True,
     ) -> None:
         if not 0.0 <= max_clean_drop <= 1.0:
             raise ValueError(f"onion: max_clean_drop must be in [0, 1], got {max_clean_drop}")
         if not quantiles or any(not 0.0 <= q <= 1.0 for q in quantiles):
             raise ValueError(f"onion: quantiles must be non-empty values in [0, 1], got {quantiles}")
-        if min(batch_size, max_length, chunk_size) < 1:
-            raise ValueError("onion: batch_size, max_length and chunk_size must be >= 1")
+        if min(batch_size, max_length) < 1:
+            raise ValueError("onion: batch_size and max_length must be >= 1")
         self.lm = lm
         self.threshold = threshold
         self.max_clean_drop = max_clean_drop
@@ -75,7 +88,7 @@ class ONION(InputCorrector):
         self.device = device
         self.batch_size = batch_size
         self.max_length = max_length
-        self.chunk_size = chunk_size
+        self.cache = cache
 
     def fit(self, clean_texts: Sequence[str] = (), victim=None, clean_labels=None) -> ONION:
         """Load the LM (unless :meth:`use_lm` gave one) and set ``threshold_`` (see the module docstring)."""
@@ -130,19 +143,21 @@ class ONION(InputCorrector):
         return self
 
     def suspicion(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Per text, ``f_i = p_0 - p_i`` for each whitespace word ``i``."""
+        """Per text, ``f_i = p_0 - p_i`` for each whitespace word ``i`` (read from the score cache when there)."""
         if not hasattr(self, "lm_"):
             raise RuntimeError("onion: call fit(...) or use_lm(lm) first")
-        texts = list(texts)
+        folder = score_folder(self.lm_) if self.cache else None
         out: list[np.ndarray] = []
-        for start in range(0, len(texts), self.chunk_size):
-            variants = [deletion_variants(t) for t in texts[start : start + self.chunk_size]]
-            ppl = self.lm_.perplexity([v for group in variants for v in group])
-            offset = 0
-            for group in variants:
-                block = ppl[offset : offset + len(group)]
-                offset += len(group)
-                out.append(block[0] - block[1:])
+        for text in texts:
+            path = folder / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.npy" if folder else None
+            if path is not None and path.is_file():
+                out.append(np.load(path, allow_pickle=False))
+                continue
+            ppl = self.lm_.group_perplexity(deletion_variants(text))
+            score = ppl[0] - ppl[1:]
+            if path is not None:
+                write_npy(path, score)
+            out.append(score)
         return out
 
     @staticmethod
@@ -160,6 +175,13 @@ class ONION(InputCorrector):
             self.threshold_ = float(self.threshold)
         texts = list(texts)
         return [self._apply(t, s, self.threshold_) for t, s in zip(texts, self.suspicion(texts))]
+
+
+def score_folder(lm) -> Path:
+    """Where ONION's per-sentence scores under ``lm`` are kept (one ``.npy`` per sentence)."""
+    value = os.environ.get(CACHE_ENV)
+    root = Path(value).expanduser() if value else cache_dir() / "onion"
+    return root / lm.identity()
 
 
 def removal_rate(original: Sequence[str], corrected: Sequence[str]) -> float:
