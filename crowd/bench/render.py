@@ -101,7 +101,14 @@ def table2(
             base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
             metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), conf, at_budget(r), triggered]
         body.append(
-            [c.dataset, label, c.method, *metrics, paper_value(paper or {}, c), definition_note(c.runs)]
+            [
+                c.dataset,
+                label,
+                c.method,
+                *metrics,
+                paper_value(paper or {}, c),
+                c.note or definition_note(c.runs),
+            ]
         )
     return table(header, body)
 

@@ -43,7 +43,10 @@ def is_certified(method: str) -> bool:
 
 
 def base_method(label: str, variants: Mapping[str, Any]) -> str:
-    """The method (or defense) a grid label stands for: a ``[variants.LABEL]`` entry's ``runs``, or itself."""
+    """The method (or defense) a grid label stands for: a ``[variants.LABEL]`` entry's ``runs``, or itself.
+
+    A variant's other keys are config overrides of its cells, except ``note``: its own line for the
+    table's "how ours differs" column."""
     return variants[label]["runs"] if label in variants else label
 
 
@@ -121,6 +124,7 @@ class Cell:
     scale: str
     config: dict[str, Any]
     base: str = ""
+    note: str = ""  # a variant's own "how ours differs" note (``[variants.LABEL] note``)
 
     @property
     def runs(self) -> str:
@@ -215,7 +219,8 @@ def cells(
                     table = _table(config, s, method, dataset, attack, rate)
                     for assignment in certify_extra if is_certified(base) else defend_extra:
                         set_dotted(table, assignment)
-                    out.append(Cell(dataset, attack, rate, method, scale, table, base))
+                    note = config.variants.get(method, {}).get("note", "")
+                    out.append(Cell(dataset, attack, rate, method, scale, table, base, note))
     return out
 
 
@@ -240,6 +245,6 @@ def _table(config: BenchConfig, s: ScaleSpec, label: str, dataset: str, attack: 
         s.certify if certified else s.defend,
         config.method_set.get(method, {}),
         s.method_set.get(method, {}),
-        {k: v for k, v in config.variants.get(label, {}).items() if k != "runs"},
+        {k: v for k, v in config.variants.get(label, {}).items() if k not in ("runs", "note")},
         grid,
     )
