@@ -95,11 +95,18 @@ def table2(
         if st:
             metrics = [st] * 6
         else:
-            certified = c.kind == "certify"
+            certified = c.kind == "certify" and r.get("n_copies") != 1  # one model certifies nothing
             conf = pct(r.get("confident_accuracy")) if certified else "—"
             triggered = pct(r.get("certified_triggered_accuracy_at_budget")) if certified else "—"
             base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
-            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), conf, at_budget(r), triggered]
+            metrics = [
+                pct(r.get("cacc")),
+                pct(r.get("asr")),
+                pct(base),
+                conf,
+                at_budget(r) if certified else "—",
+            ]
+            metrics.append(triggered)
         body.append(
             [
                 c.dataset,
