@@ -77,3 +77,27 @@ def test_cli_script(data_root, tmp_path, capsys):
     finally:
         sys.argv = argv
     assert "0 cells executed" in capsys.readouterr().out and (tmp_path / "wang.md").exists()
+
+
+def _upsert_many(out: str, start: int, barrier) -> None:
+    from crowd.bench.runner import upsert_row
+
+    barrier.wait()  # both processes write at once
+    for i in range(start, start + 150):
+        upsert_row(Path(out), {"cell_id": f"c{i}", "status": "ok", "pad": "x" * 2000})
+
+
+def test_two_processes_writing_one_rows_file_lose_nothing(tmp_path):
+    import multiprocessing
+
+    from crowd.bench.runner import read_rows
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    workers = [context.Process(target=_upsert_many, args=(str(tmp_path), s, barrier)) for s in (0, 150)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert sorted(r["cell_id"] for r in read_rows(tmp_path)) == sorted(f"c{i}" for i in range(300))

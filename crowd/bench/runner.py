@@ -11,9 +11,11 @@ only with ``retry_errors=True``. Certified cells keep their run folder under
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +49,26 @@ def read_rows(out: Path) -> list[dict[str, Any]]:
 
 
 def upsert_row(out: Path, row: dict[str, Any]) -> None:
-    """Replace the row with the same ``cell_id`` (or append) and rewrite the file atomically."""
+    """Replace the row with the same ``cell_id`` (or append) and rewrite the file atomically.
 
-    rows = [r for r in read_rows(out) if r.get("cell_id") != row["cell_id"]]
-    write_jsonl(out / ROWS_FILE, [*rows, row])
+    The read and the rewrite happen under an exclusive lock on ``rows.jsonl.lock``, so several
+    runs over disjoint cells of one table (e.g. ``--set 'cpu.methods=["bki"]'`` beside
+    ``["onion"]``) may share a results folder without losing each other's rows.
+    """
+
+    with _locked(out / (ROWS_FILE + ".lock")):
+        rows = [r for r in read_rows(out) if r.get("cell_id") != row["cell_id"]]
+        write_jsonl(out / ROWS_FILE, [*rows, row])
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _base_row(cell: Cell, config: BenchConfig) -> dict[str, Any]:
