@@ -72,3 +72,10 @@ def test_run_defend_with_a_store_trains_each_victim_once(tiny_bert, tmp_path):
     second = run_defend(config, store=store)
     assert store.stats() == {"hits": 2, "misses": 2}
     assert first["defended"] == second["defended"] and first["undefended"] == second["undefended"]
+
+
+def test_a_damaged_stored_victim_is_named(tiny_bert, tmp_path):
+    store, config = VictimStore(tmp_path), _victim_config(tiny_bert, 1)
+    store.path(victim_key(config, TRAIN.texts, TRAIN.labels, 0)).write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match="not a readable stored victim"):
+        Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)

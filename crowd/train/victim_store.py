@@ -71,7 +71,10 @@ class VictimStore:
         if not path.is_file():
             self.misses += 1
             return False
-        tensors = load_file(str(path))
+        try:
+            tensors = load_file(str(path))
+        except Exception as e:  # safetensors raises its own error types
+            raise ValueError(f"{path}: not a readable stored victim ({e}); delete the file to retrain") from e
         params = dict(victim.model_.named_parameters())
         unknown = sorted(set(tensors) - set(params))
         if unknown:
