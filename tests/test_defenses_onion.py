@@ -147,6 +147,9 @@ def test_onion_scores_are_per_sentence_and_cached(tiny_lm, tmp_path, monkeypatch
     assert all(np.array_equal(a, b) for a, b in zip(first, uncached))
     assert all(np.array_equal(a, b) for a, b in zip(reversed(second), uncached))
     assert len(list(tmp_path.glob("*/*.npy"))) == len(set(texts))
+    next(tmp_path.glob("*/*.npy")).write_bytes(b"damaged")
+    with pytest.raises(ValueError, match="not a readable ONION score file"):
+        ONION().use_lm(tiny_lm).suspicion(texts)
 
 
 @pytest.mark.slow

@@ -151,7 +151,7 @@ class ONION(InputCorrector):
         for text in texts:
             path = folder / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.npy" if folder else None
             if path is not None and path.is_file():
-                out.append(np.load(path, allow_pickle=False))
+                out.append(_read_scores(path, len(text.split())))
                 continue
             ppl = self.lm_.group_perplexity(deletion_variants(text))
             score = ppl[0] - ppl[1:]
@@ -175,6 +175,19 @@ class ONION(InputCorrector):
             self.threshold_ = float(self.threshold)
         texts = list(texts)
         return [self._apply(t, s, self.threshold_) for t, s in zip(texts, self.suspicion(texts))]
+
+
+def _read_scores(path: Path, n_words: int) -> np.ndarray:
+    """A cached score vector, checked: one float per word of its sentence."""
+    try:
+        score = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable ONION score file ({e}); delete it to rescore") from e
+    if score.shape != (n_words,):
+        raise ValueError(
+            f"{path}: holds {score.shape} scores for a sentence of {n_words} words; delete it to rescore"
+        )
+    return score
 
 
 def score_folder(lm) -> Path:
