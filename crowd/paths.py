@@ -52,3 +52,9 @@ def cache_dir() -> Path:
     root = Path(value).expanduser() if value else Path.home() / ".cache" / "crowd"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def cache_subdir(env: str, name: str) -> Path:
+    """A cache kind's folder: ``$env`` when set, else ``cache_dir() / name`` (not created here)."""
+    value = os.environ.get(env)
+    return Path(value).expanduser() if value else cache_dir() / name

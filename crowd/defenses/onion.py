@@ -37,7 +37,6 @@ texts shared by several attacks on one corpus are then scored once.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -48,7 +47,7 @@ from crowd.defenses.base import InputCorrector
 from crowd.defenses.bki import deletion_variants
 from crowd.defenses.lm import check_available, describe_lm
 from crowd.io import write_npy
-from crowd.paths import cache_dir
+from crowd.paths import cache_subdir
 
 CACHE_ENV = "CROWD_ONION_CACHE"
 
@@ -192,9 +191,7 @@ def _read_scores(path: Path, n_words: int) -> np.ndarray:
 
 def score_folder(lm) -> Path:
     """Where ONION's per-sentence scores under ``lm`` are kept (one ``.npy`` per sentence)."""
-    value = os.environ.get(CACHE_ENV)
-    root = Path(value).expanduser() if value else cache_dir() / "onion"
-    return root / lm.identity()
+    return cache_subdir(CACHE_ENV, "onion") / lm.identity()
 
 
 def removal_rate(original: Sequence[str], corrected: Sequence[str]) -> float:

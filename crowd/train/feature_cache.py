@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crowd.paths import cache_dir
+from crowd.paths import cache_subdir
 from crowd.train.feature_shard import DIGEST_BYTES, FeatureShard
 
 CACHE_ENV = "CROWD_FEATURE_CACHE"
@@ -50,8 +50,7 @@ _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".index.json")
 def default_root() -> Path:
     """``$CROWD_FEATURE_CACHE`` if set, else ``crowd.paths.cache_dir() / "features"``."""
 
-    value = os.environ.get(CACHE_ENV)
-    return Path(value).expanduser() if value else cache_dir() / "features"
+    return cache_subdir(CACHE_ENV, "features")
 
 
 @dataclass

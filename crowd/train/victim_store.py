@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from crowd.paths import cache_dir
+from crowd.paths import cache_subdir
 
 # a crowd.train.victim.Victim / VictimConfig (that module imports this one)
 Victim = Any
@@ -54,8 +54,7 @@ class VictimStore:
     """A folder of trained victims' parameters, one ``<key>.safetensors`` per victim."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        value = os.environ.get(CACHE_ENV)
-        self.root = Path(root or (Path(value).expanduser() if value else cache_dir() / "victims"))
+        self.root = Path(root) if root is not None else cache_subdir(CACHE_ENV, "victims")
         self.hits = 0
         self.misses = 0
 
