@@ -54,6 +54,12 @@ def at_budget(row: Mapping[str, Any]) -> str:
     return f"{pct(row.get('certified_accuracy_at_budget'))} (budget {row.get('attack_budget')})"
 
 
+def certifies(c: Cell, row: Mapping[str, Any]) -> bool:
+    """Whether a finished cell has a certificate to show: a certified method with more than one model
+    (a single model, the static-none baseline, certifies nothing)."""
+    return c.kind == "certify" and row.get("n_copies") != 1
+
+
 def status(row: Mapping[str, Any] | None) -> str | None:
     """``None`` for a finished row, else what to print in its metric cells."""
     if row is None:
@@ -95,18 +101,12 @@ def table2(
         if st:
             metrics = [st] * 6
         else:
-            certified = c.kind == "certify" and r.get("n_copies") != 1  # one model certifies nothing
+            certified = certifies(c, r)
             conf = pct(r.get("confident_accuracy")) if certified else "—"
             triggered = pct(r.get("certified_triggered_accuracy_at_budget")) if certified else "—"
             base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
-            metrics = [
-                pct(r.get("cacc")),
-                pct(r.get("asr")),
-                pct(base),
-                conf,
-                at_budget(r) if certified else "—",
-            ]
-            metrics.append(triggered)
+            budget = at_budget(r) if certified else "—"
+            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), conf, budget, triggered]
         body.append(
             [
                 c.dataset,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from crowd.bench.render import cert_at, status, table
+from crowd.bench.render import cert_at, certifies, status, table
 from crowd.bench.spec import Cell
 
 Row = Mapping[str, Any]
@@ -61,13 +61,7 @@ def _cacc_asr(r: Row) -> str:
 def _with_certificate(c: Cell, r: Row) -> str:
     """``CACC / ASR``, and for a certified method whose certificate covers the attack ``(certified @budget)``."""
     text = _cacc_asr(r)
-    single = r.get("n_copies") == 1  # one model (the static-none baseline): no certificate to speak of
-    if (
-        c.kind == "certify"
-        and not single
-        and not r.get("not_covered_reason")
-        and r.get("attack_budget") is not None
-    ):
+    if certifies(c, r) and not r.get("not_covered_reason") and r.get("attack_budget") is not None:
         text += f" ({whole(r.get('certified_accuracy_at_budget'))} @{r['attack_budget']})"
     return text
 
