@@ -17,6 +17,7 @@ import numpy as np
 
 from crowd.data.datasets import load_dataset
 from crowd.io import read_jsonl, write_jsonl
+from crowd.methods.synonym import position_tv
 from crowd.noise import CrowdNoise, SaferNoise
 from crowd.noise.synonym_graph import default_graph
 from crowd.paths import cache_dir
@@ -25,10 +26,8 @@ from crowd.text import WordCorpus
 
 def tv_stats(noise, corpus: WordCorpus) -> dict:
     """Largest per-word TV, and quantiles over the covered training positions (words with a synonym)."""
-    ids, counts = np.unique(corpus.ids, return_counts=True)
-    tv = noise.max_tv_array([corpus.vocab[i] for i in ids])
-    covered = tv > 0
-    positions = np.repeat(tv[covered], counts[covered])
+    tv = position_tv(noise, corpus)
+    positions = tv[tv > 0]
     return {
         "max_tv": round(float(tv.max()), 4),
         "covered_positions": int(positions.size),

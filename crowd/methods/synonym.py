@@ -42,9 +42,7 @@ class SynonymSmoothing:
     def plan(self, ctx: Context) -> Plan:
         noise = self.noise(ctx.graph, ctx.progress)
         words = ctx.words
-        ids, counts = np.unique(words.train.ids, return_counts=True)  # only training positions are attacked
-        word_tv = noise.max_tv_array([words.train.vocab[i] for i in ids])
-        tv = np.sort(np.repeat(word_tv, counts))[::-1][: ctx.max_radius + 1]
+        tv = np.sort(position_tv(noise, words.train))[::-1][: ctx.max_radius + 1]
         fns = [{"tv": tv_radius_fn(tv, ctx.max_radius)}] * len(words.test)
         description = f"{self.name} synonym substitution over {ctx.graph!r}"
         budget, reason = measured_budget(ctx.budget_corpus, lambda: self._budget(ctx))
@@ -85,3 +83,10 @@ class SynonymSmoothing:
                 "flips in the training set; synonym noise smooths neither, so this certificate cannot cover it"
             )
         return int(b.synonym_substitutions or 0), ""
+
+
+def position_tv(noise, corpus) -> np.ndarray:
+    """The largest TV of ``noise`` for a substitution at each position of ``corpus`` (a
+    :class:`crowd.text.WordCorpus`; positions grouped by word), what the TV certificate bounds."""
+    ids, counts = np.unique(corpus.ids, return_counts=True)
+    return np.repeat(noise.max_tv_array([corpus.vocab[i] for i in ids]), counts)
