@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -125,3 +129,35 @@ def test_crowd_distribution_disk_cache(graph, tmp_path, monkeypatch):
     second = CrowdNoise(graph, cache_dir=tmp_path)
     for word in ("good", "fine", "movie"):
         assert np.array_equal(second.distribution(word)[1], first.distribution(word)[1])
+
+
+_TV_SCRIPT = """
+import numpy as np
+from synonyms.graph import SynonymGraph
+from crowd.noise.synonym import CrowdNoise, SaferNoise
+rng = np.random.default_rng(0)
+words = [f"w{i}" for i in range(60)]
+sets = {
+    w: [(v, float(rng.uniform(0.5, 1))) for v in rng.choice(words, rng.integers(2, 12), replace=False) if v != w]
+    for w in words
+}
+graph = SynonymGraph.from_sets(sets)
+for noise in (SaferNoise(graph), CrowdNoise(graph, progress=False)):
+    print(noise.max_tv_array(words).tobytes().hex())
+"""
+
+
+def test_tv_terms_do_not_depend_on_the_hash_seed():
+    # The TV sums over a set of strings, whose order follows Python's per-process hash seed: the terms
+    # (and so the certificates) must be the same bytes in every process.
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", _TV_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outs) == 1

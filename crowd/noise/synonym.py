@@ -20,6 +20,7 @@ the attack budget counts (:meth:`synonyms.graph.SynonymGraph.covers`), in both d
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,8 @@ class SynonymNoise:
         """Total variation between the output distributions of ``word`` and ``other`` (over strings)."""
         p = dict(zip(*self.distribution(word)))
         q = dict(zip(*self.distribution(other)))
-        tv = 0.5 * sum(abs(p.get(s, 0.0) - q.get(s, 0.0)) for s in p.keys() | q.keys())
+        # fsum: a correctly rounded sum, so the value does not depend on the set's (hash-seeded) order
+        tv = 0.5 * math.fsum(abs(p.get(s, 0.0) - q.get(s, 0.0)) for s in p.keys() | q.keys())
         return min(tv, 1.0)
 
     def max_tv(self, word: str) -> float:
