@@ -11,7 +11,7 @@ folder); another target needs ``NLTK_DATA=<target>``. Command line (also run by 
     python -m synonyms.wordnet_setup [--target DIR] [--source /usr/share/wordnet] [--manpage PATH]
 
 :func:`use_wordnet` resolves the ``wordnet_synonyms`` setting: ``"yes"`` with WordNet missing is an error
-(never a silent fallback), ``"auto"`` uses it when it loads and warns when it does not.
+(never a silent fallback), ``"auto"`` uses it when NLTK finds its files and warns when it does not.
 """
 
 from __future__ import annotations
@@ -86,15 +86,29 @@ def install_wordnet(
     return folder
 
 
-def wordnet_info() -> dict[str, str] | None:
-    """``{"version", "root"}`` of the WordNet NLTK loads, or ``None`` when nltk or its data is missing."""
-    try:
-        from nltk.corpus import wordnet as wn
+# The files NLTK's WordNet reader opens when it loads (the data files are read on demand).
+_READER_FILES = ("lexnames", *(f"index.{pos}" for pos in CATEGORIES), *(f"data.{pos}" for pos in CATEGORIES))
+_VERSION = re.compile(rb"Word[nN]et (\d+(?:\.\d+)?) Copyright")
 
-        wn.ensure_loaded()
-        return {"version": str(wn.get_version()), "root": str(wn.root)}
+
+def wordnet_info() -> dict[str, str] | None:
+    """``{"version", "root"}`` of the WordNet NLTK finds, or ``None`` when nltk or a file it reads is missing.
+
+    A check of NLTK's data path, not a load: loading WordNet takes seconds (its lemma index), and a graph's
+    cache key asks this on every run. The version is read from the ``data.adj`` header, as NLTK does.
+    """
+    try:
+        import nltk
+
+        root = nltk.data.find("corpora/wordnet")
+        for name in _READER_FILES:
+            root.join(name).open().close()
+        with root.join("data.adj").open() as f:
+            head = f.read(4096)
     except (ImportError, LookupError, OSError):
         return None
+    version = _VERSION.search(head)
+    return {"version": version.group(1).decode() if version else "unknown", "root": str(root)}
 
 
 def use_wordnet(mode: str) -> bool:

@@ -18,6 +18,7 @@ from synonyms.wordnet_setup import (
     install_wordnet,
     lexnames_from_manpage,
     use_wordnet,
+    wordnet_info,
 )
 
 
@@ -86,3 +87,15 @@ def test_installed_folder_loads_in_nltk(tmp_path):
     if "No module named 'nltk'" in proc.stderr:
         pytest.skip("nltk is not installed (the 'wordnet' extra)")
     assert proc.stdout.split() == ["3.0", "movie.n.01"], proc.stderr
+
+
+@pytest.mark.skipif(
+    not (DEFAULT_SOURCE / "data.noun").exists(), reason="Debian's wordnet-base is not installed"
+)
+def test_wordnet_info_checks_the_files_nltk_reads_without_loading(tmp_path, monkeypatch):
+    nltk = pytest.importorskip("nltk", reason="needs nltk (the 'wordnet' extra)")
+    folder = install_wordnet(tmp_path)
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    assert wordnet_info() == {"version": "3.0", "root": str(folder)}
+    (folder / "lexnames").unlink()  # NLTK's reader cannot load without it
+    assert wordnet_info() is None
