@@ -144,3 +144,14 @@ def test_hub_fallback_only_without_data_root(monkeypatch):
     with pytest.raises(ValueError, match="no 'dev' split"):
         load_dataset("hsol", "dev")
     assert examples_from_records(["a -lrb- b", "c"], [0, 2], "hsol") == [Example("a ( b", 1), Example("c", 0)]
+
+
+def test_reads_are_memoised_by_content_and_arguments(tmp_path):
+    path = write(tmp_path / "a.tsv", "sentence\tlabel\ngood film\t1\nbad film\t0\n")
+    first = read_file(path)
+    assert read_file(path) is first  # same bytes, same arguments: parsed once
+    assert read_file(path, normalize=RAW) is not first
+    write(path, "sentence\tlabel\ngood show\t1\nbad show\t0\n")  # same size, new content
+    again = read_file(path)
+    assert again is not first and [e.text for e in again.examples] == ["good show", "bad show"]
+    assert read_file(path, label_map={"0": 0, "1": 1}) is read_file(path, label_map={"1": 1, "0": 0})

@@ -9,9 +9,10 @@ Problems with the file as a whole (wrong format, missing column) always raise.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from crowd.data.normalize import DEFAULT, Normalization
 
 # Davidson et al. class (0 hate speech, 1 offensive, 2 neither) -> HSOL binary label (1 = toxic).
 DAVIDSON_BINARY = {"0": 1, "1": 1, "2": 0}
+MEMO_SIZE = 16
+_MEMO: OrderedDict[tuple, LoadResult] = OrderedDict()
 _DEFAULT_COLUMNS = {
     "openbackdoor": ("0", "1", "2"),
     "davidson": ("tweet", "class", None),
@@ -93,12 +96,63 @@ def read_file(
     ``tweet``/``class`` for the raw Davidson file (whose classes are mapped to the
     HSOL binary label by :data:`DAVIDSON_BINARY` unless ``label_map`` is given).
     ``labels`` is the allowed label set (``None`` allows any integer).
+
+    The last :data:`MEMO_SIZE` results are kept in memory, keyed by the arguments and a hash of the
+    file's bytes (hashing is far cheaper than parsing): a benchmark reads the same corpus for every cell.
     """
     path = Path(path)
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+    args = (format, text_column, label_column, poison_column, quoting, labels, label_map, normalize, errors)
+    key = _memo_key(path, args)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    result = _read_file(path, *args)
+    if key is not None:
+        _MEMO[key] = result
+        if len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return result
+
+
+def _memo_key(path: Path, args: tuple) -> tuple | None:
+    """The memo key of a read (``None``: not memoised, e.g. an unhashable argument)."""
+    fmt, text_col, label_col, poison_col, quoting, labels, label_map, normalize, errors = args
+    key = (
+        str(path),
+        hashlib.blake2b(path.read_bytes(), digest_size=16).digest(),
+        fmt,
+        text_col,
+        label_col,
+        poison_col,
+        quoting,
+        None if labels is None else tuple(labels),
+        None if label_map is None else tuple(sorted(label_map.items())),
+        normalize,
+        errors,
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _read_file(
+    path: Path,
+    format: str | None,
+    text_column: str | None,
+    label_column: str | None,
+    poison_column: str | None,
+    quoting: str,
+    labels: Collection[int] | None,
+    label_map: Mapping[str, int] | None,
+    normalize: Normalization,
+    errors: str,
+) -> LoadResult:
     fmt = format or infer_format(path)
     rows = iter(read_rows(path, fmt, quoting))
     first = next(rows, None)
