@@ -9,6 +9,12 @@ import pytest
 
 from crowd.paths import DATA_ENV
 
+# With pytest-xdist (`-n N`) each of the N workers takes its share of the cores for torch's threads (set
+# before torch is imported), so that the workers do not oversubscribe the machine.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
