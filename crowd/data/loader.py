@@ -9,7 +9,9 @@ Problems with the file as a whole (wrong format, missing column) always raise.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
 import warnings
 from collections import Counter, OrderedDict
@@ -24,7 +26,6 @@ from crowd.data.normalize import DEFAULT, Normalization
 # Davidson et al. class (0 hate speech, 1 offensive, 2 neither) -> HSOL binary label (1 = toxic).
 DAVIDSON_BINARY = {"0": 1, "1": 1, "2": 0}
 MEMO_SIZE = 16
-_MEMO: OrderedDict[tuple, LoadResult] = OrderedDict()
 _DEFAULT_COLUMNS = {
     "openbackdoor": ("0", "1", "2"),
     "davidson": ("tweet", "class", None),
@@ -77,6 +78,49 @@ class _Spec:
     normalize: Normalization
 
 
+def _memoised(read):
+    """Keep the last :data:`MEMO_SIZE` results of ``read(path, ...)``, keyed by the arguments and a hash of
+    the file's bytes (hashing is far cheaper than parsing); errors are never kept."""
+    signature = inspect.signature(read)
+    memo: OrderedDict[tuple, LoadResult] = OrderedDict()
+
+    @functools.wraps(read)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        path = Path(bound.arguments["path"])
+        if not path.is_file():
+            return read(*args, **kwargs)
+        key = (
+            hashlib.blake2b(path.read_bytes(), digest_size=16).digest(),
+            *map(_hashable, bound.arguments.items()),
+        )
+        try:
+            hash(key)
+        except TypeError:  # an argument that cannot be a key: read without the memo
+            return read(*args, **kwargs)
+        if key in memo:
+            memo.move_to_end(key)
+            return memo[key]
+        result = memo[key] = read(*args, **kwargs)
+        if len(memo) > MEMO_SIZE:
+            memo.popitem(last=False)
+        return result
+
+    return wrapper
+
+
+def _hashable(item: tuple[str, object]) -> tuple[str, object]:
+    """An argument as part of a memo key: paths as strings, mappings and collections as tuples."""
+    name, value = item
+    if isinstance(value, Mapping):
+        value = tuple(sorted(value.items()))
+    elif isinstance(value, (list, set, frozenset)):
+        value = tuple(value)
+    return name, os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+@_memoised
 def read_file(
     path: str | os.PathLike[str],
     format: str | None = None,
@@ -98,61 +142,13 @@ def read_file(
     ``labels`` is the allowed label set (``None`` allows any integer).
 
     The last :data:`MEMO_SIZE` results are kept in memory, keyed by the arguments and a hash of the
-    file's bytes (hashing is far cheaper than parsing): a benchmark reads the same corpus for every cell.
+    file's bytes: a benchmark reads the same corpus for every cell.
     """
     path = Path(path)
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
-    args = (format, text_column, label_column, poison_column, quoting, labels, label_map, normalize, errors)
-    key = _memo_key(path, args)
-    if key in _MEMO:
-        _MEMO.move_to_end(key)
-        return _MEMO[key]
-    result = _read_file(path, *args)
-    if key is not None:
-        _MEMO[key] = result
-        if len(_MEMO) > MEMO_SIZE:
-            _MEMO.popitem(last=False)
-    return result
-
-
-def _memo_key(path: Path, args: tuple) -> tuple | None:
-    """The memo key of a read (``None``: not memoised, e.g. an unhashable argument)."""
-    fmt, text_col, label_col, poison_col, quoting, labels, label_map, normalize, errors = args
-    key = (
-        str(path),
-        hashlib.blake2b(path.read_bytes(), digest_size=16).digest(),
-        fmt,
-        text_col,
-        label_col,
-        poison_col,
-        quoting,
-        None if labels is None else tuple(labels),
-        None if label_map is None else tuple(sorted(label_map.items())),
-        normalize,
-        errors,
-    )
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-def _read_file(
-    path: Path,
-    format: str | None,
-    text_column: str | None,
-    label_column: str | None,
-    poison_column: str | None,
-    quoting: str,
-    labels: Collection[int] | None,
-    label_map: Mapping[str, int] | None,
-    normalize: Normalization,
-    errors: str,
-) -> LoadResult:
     fmt = format or infer_format(path)
     rows = iter(read_rows(path, fmt, quoting))
     first = next(rows, None)
