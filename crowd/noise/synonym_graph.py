@@ -121,7 +121,7 @@ def stage_printer(enabled: bool, prefix: str = "synonym graph") -> Callable[[str
 
 
 def cache_key(inputs: GraphInputs) -> str:
-    """Hash of the parameters and inputs (file contents for constraints, identity for vectors)."""
+    """Hash of the parameters and inputs (file contents for constraints and corpora, identity for vectors)."""
     from synonyms.vectors import default_glove_folder
 
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
@@ -137,9 +137,17 @@ def cache_key(inputs: GraphInputs) -> str:
     h.update(json.dumps(spec, sort_keys=True, default=str).encode())
     for path in sorted(folder.glob("*.txt")) + [Path(p) for p in inputs.vocab_files]:
         h.update(path.name.encode() + Path(path).read_bytes())
-    for name in inputs.corpora:  # corpus files: identity (size, mtime) is enough
-        h.update(_identity(inputs.data_root / name).encode())
+    for name in inputs.corpora:  # contents, not dates: a data folder copied afresh keeps its graph
+        h.update(name.encode() + b"\0" + _folder_digest(inputs.data_root / name))
     return h.hexdigest()[:16]
+
+
+def _folder_digest(folder: Path) -> bytes:
+    """Hash of the relative path and bytes of every file below ``folder`` (a corpus: a few MB)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.digest()
 
 
 def default_graph(
