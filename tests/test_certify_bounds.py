@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import beta, binom, binomtest, multinomial
 
-from crowd.certify import bound_top_class, bound_top_classes, clopper_pearson, cp_lower, cp_upper
+from crowd.certify import (
+    bound_top_class,
+    bound_top_classes,
+    clopper_pearson,
+    cp_lower,
+    cp_upper,
+    min_copies_to_certify,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -129,3 +136,26 @@ def test_abstain_on_tie_and_bonferroni_levels():
     assert b.p_upper_runner_up == pytest.approx(1 - b.p_lower)
     rows = bound_top_classes(np.array([[95, 5], [5, 95]]), 0.01)
     assert [r.label for r in rows] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("alpha", "classes", "method", "n_selection"),
+    [
+        (0.05, 2, "bonferroni", 0),
+        (0.001, 3, "bonferroni", 0),
+        (0.05 / 1821, 2, "bonferroni", 0),
+        (0.05, 2, "selection", 7),
+    ],
+)
+def test_min_copies_to_certify_is_the_first_n_where_a_unanimous_vote_does_not_abstain(
+    alpha, classes, method, n_selection
+):
+    needed = min_copies_to_certify(alpha, classes, method, n_selection)
+
+    def abstains(n_models: int) -> bool:
+        counts = np.zeros(classes, dtype=np.int64)
+        counts[0] = n_models - n_selection
+        return bound_top_class(counts, alpha, method, counts if method == "selection" else None).abstained
+
+    assert all(abstains(n) for n in range(n_selection + 1, needed)) and not abstains(needed)
+    assert not abstains(needed + 5)

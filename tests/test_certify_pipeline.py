@@ -86,6 +86,13 @@ def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
     assert strict.summary["cacc"] <= report.summary["cacc"] and strict.summary["simultaneous"] is True
     assert report.summary["reused_votes"] == 0 and strict.summary["reused_votes"] == 12
     assert "optional stopping" in strict.markdown and "optional stopping" not in report.markdown
+    # 12 models at alpha 0.01 / 60 texts: even a unanimous vote abstains, and the report says so.
+    assert report.summary["warnings"] == [] and strict.summary["cacc"] == 0.0
+    assert strict.summary["warnings"] == [
+        "N = 12 is too small for any certificate at alpha = 0.01 (bonferroni, simultaneous): even a unanimous "
+        "vote abstains; N >= 14 is needed"
+    ]
+    assert "**Warning**: N = 12 is too small" in strict.markdown
     # More copies: the 12 stored ones are kept, only the new ones are trained.
     votes = sorted((tmp_path / "run" / "votes" / "votes").iterdir())
     stamps = {p.name: p.stat().st_mtime_ns for p in votes[:6]}
@@ -279,3 +286,32 @@ def test_config_json_records_what_was_used_and_reloads(corpus, tiny_bert, tmp_pa
     assert saved["used"] == {"device": "cpu", "dtype": "fp32"}  # bf16 autocast runs only on CUDA
     again = from_dict(CertifyConfig, saved)
     assert again.head.dtype == "bf16" and again.method == config.method
+
+
+def test_a_smoothed_classifier_voting_one_class_is_called_degenerate():
+    from types import SimpleNamespace
+
+    from crowd.certify import Certificate
+    from crowd.pipelines.config import CertifyConfig
+    from crowd.pipelines.report import certify_warnings
+
+    def cert(label):
+        return Certificate(label, 1, 0.9, 0.1, (100, 900), 0.05, "bonferroni", "synonym", {})
+
+    one_class = [cert(1)] * 96 + [cert(0)] * 2 + [cert(None)] * 2  # abstentions are no class
+    plan = SimpleNamespace(deterministic=False, n_models=1000)
+    (warning,) = certify_warnings(CertifyConfig(), plan, one_class, 2)
+    assert warning == "smoothed classifier: degenerate, predicts class 1 for 98.0% of the clean test texts"
+    assert certify_warnings(CertifyConfig(), plan, [cert(1)] * 90 + [cert(0)] * 10, 2) == []
+    assert (
+        "N = 5 is too small"
+        in certify_warnings(
+            CertifyConfig(), SimpleNamespace(deterministic=False, n_models=5), [cert(0), cert(1)], 2
+        )[0]
+    )
+    assert (
+        certify_warnings(
+            CertifyConfig(), SimpleNamespace(deterministic=True, n_models=3), [cert(0), cert(1)], 2
+        )
+        == []
+    )

@@ -21,6 +21,7 @@ from crowd.certify.bounds import (
     clopper_pearson,
     cp_lower,
     cp_upper,
+    min_copies_to_certify,
 )
 from crowd.certify.certificate import (
     Certificate,
@@ -80,6 +81,7 @@ __all__ = [
     "TopClassBound",
     "attack_success_rate",
     "bound_top_class",
+    "min_copies_to_certify",
     "bound_top_classes",
     "categorical_tv",
     "certified_accuracy",

@@ -164,3 +164,29 @@ def bound_top_classes(
     if len(sel_rows) != len(counts):
         raise ValueError("selection_counts must have one row per text")
     return [bound_top_class(row, alpha, method, sel) for row, sel in zip(counts, sel_rows)]
+
+
+def min_copies_to_certify(
+    alpha: float, num_classes: int, method: Method = "bonferroni", n_selection: int = 0, limit: int = 10**7
+) -> int:
+    """The smallest number of models ``N`` (``n_selection`` of them choosing the class) for which a unanimous
+    vote is not an abstention under :func:`bound_top_class` at ``alpha``: with fewer, every text abstains.
+
+    Unanimity gives the largest lower bound, so below this ``N`` no certificate of any radius exists.
+    """
+
+    def certifies(n_bound: int) -> bool:
+        counts = np.zeros(num_classes, dtype=np.int64)
+        counts[0] = n_bound
+        sel = counts if method == "selection" else None
+        return not bound_top_class(counts, alpha, method, sel).abstained
+
+    low, high = 0, 1  # certifies(low) is False (no votes), find the first n with certifies(n)
+    while not certifies(high):
+        low, high = high, high * 2
+        if high > limit:
+            raise ValueError(f"no N up to {limit} certifies at alpha={alpha}")
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if certifies(mid) else (mid, high)
+    return high + (n_selection if method == "selection" else 0)

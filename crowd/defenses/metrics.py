@@ -71,13 +71,18 @@ def victim_warnings(
             f"{who}: backdoor not learnt (ASR {asr:.3f} within {NOT_LEARNT_MARGIN:.2f} of the base rate "
             f"{base:.3f}); a defense has nothing to remove"
         )
+    return out + degenerate_warnings(clean_pred, who)
+
+
+def degenerate_warnings(clean_pred: Sequence[int], who: str) -> list[str]:
+    """A sentence when one class takes at least :data:`DEGENERATE_SHARE` of ``clean_pred`` (else none)."""
     pred = np.asarray(clean_pred)
-    if pred.size:
-        values, counts = np.unique(pred, return_counts=True)
-        share = counts.max() / pred.size
-        if share >= DEGENERATE_SHARE:
-            out.append(
-                f"{who}: degenerate, predicts class {int(values[counts.argmax()])} for {share:.1%} "
-                "of the clean test texts"
-            )
-    return out
+    if not pred.size:
+        return []
+    values, counts = np.unique(pred, return_counts=True)
+    share = counts.max() / pred.size
+    if share < DEGENERATE_SHARE:
+        return []
+    return [
+        f"{who}: degenerate, predicts class {int(values[counts.argmax()])} for {share:.1%} of the clean test texts"
+    ]

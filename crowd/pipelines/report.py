@@ -18,10 +18,12 @@ from crowd.certify import (
     certified_accuracy_curve,
     clean_accuracy,
     confident_accuracy,
+    min_copies_to_certify,
 )
 from crowd.certify.metrics import NotCovered
 from crowd.config import to_dict
 from crowd.data import Corpus
+from crowd.defenses.metrics import degenerate_warnings
 from crowd.methods import Plan
 from crowd.paths import data_root
 from crowd.pipelines.config import CertifyConfig
@@ -89,8 +91,29 @@ def summarise(
         "reused_votes": reused,
         "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
         "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
+        "warnings": certify_warnings(config, spec, clean, data.num_labels),
     }
     return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
+
+
+def certify_warnings(
+    config: CertifyConfig, spec: Plan, clean: Sequence[Certificate], num_labels: int
+) -> list[str]:
+    """Sentences saying why a run's numbers mislead: a smoothed classifier that predicts one class for nearly
+    every clean text, or (Monte Carlo methods) an N so small that even a unanimous vote abstains."""
+    out = degenerate_warnings([c.label for c in clean if not c.abstained], "smoothed classifier")
+    if spec.deterministic:
+        return out
+    alpha = config.alpha / len(clean) if config.simultaneous and clean else config.alpha
+    n_selection = config.n_selection if config.selection == "selection" else 0
+    needed = min_copies_to_certify(alpha, num_labels, config.selection, n_selection)
+    if spec.n_models < needed:
+        out.append(
+            f"N = {spec.n_models} is too small for any certificate at alpha = {config.alpha} "
+            f"({config.selection}{', simultaneous' if config.simultaneous else ''}): even a unanimous vote "
+            f"abstains; N >= {needed} is needed"
+        )
+    return out
 
 
 def base_rate(clean: Sequence[Certificate], labels: np.ndarray, target: int) -> float | None:
@@ -162,6 +185,7 @@ def render_markdown(s: Mapping[str, Any]) -> str:
     lines = [
         f"# crowd certify: {s['dataset']} / {s['attack']} (rate {s['poison_rate']})",
         "",
+        *[f"**Warning**: {w}.\n" for w in s.get("warnings", [])],
         "| metric | value |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in rows],
