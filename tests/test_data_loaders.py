@@ -155,3 +155,11 @@ def test_reads_are_memoised_by_content_and_arguments(tmp_path):
     again = read_file(path)
     assert again is not first and [e.text for e in again.examples] == ["good show", "bad show"]
     assert read_file(path, label_map={"0": 0, "1": 1}) is read_file(path, label_map={"1": 1, "0": 0})
+
+
+def test_files_over_the_memo_limit_are_read_every_time(tmp_path, monkeypatch):
+    import crowd.data.loader as loader
+
+    path = write(tmp_path / "a.tsv", "sentence\tlabel\ngood film\t1\n")
+    monkeypatch.setattr(loader, "MEMO_MAX_BYTES", 8)
+    assert read_file(path) is not read_file(path)

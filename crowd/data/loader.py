@@ -26,6 +26,7 @@ from crowd.data.normalize import DEFAULT, Normalization
 # Davidson et al. class (0 hate speech, 1 offensive, 2 neither) -> HSOL binary label (1 = toxic).
 DAVIDSON_BINARY = {"0": 1, "1": 1, "2": 0}
 MEMO_SIZE = 16
+MEMO_MAX_BYTES = 64 * 2**20  # larger files are read every time, not kept
 _DEFAULT_COLUMNS = {
     "openbackdoor": ("0", "1", "2"),
     "davidson": ("tweet", "class", None),
@@ -80,7 +81,8 @@ class _Spec:
 
 def _memoised(read):
     """Keep the last :data:`MEMO_SIZE` results of ``read(path, ...)``, keyed by the arguments and a hash of
-    the file's bytes (hashing is far cheaper than parsing); errors are never kept."""
+    the file's bytes (hashing is far cheaper than parsing); errors and files over :data:`MEMO_MAX_BYTES`
+    are never kept."""
     signature = inspect.signature(read)
     memo: OrderedDict[tuple, LoadResult] = OrderedDict()
 
@@ -89,7 +91,7 @@ def _memoised(read):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         path = Path(bound.arguments["path"])
-        if not path.is_file():
+        if not path.is_file() or path.stat().st_size > MEMO_MAX_BYTES:
             return read(*args, **kwargs)
         key = (
             hashlib.blake2b(path.read_bytes(), digest_size=16).digest(),
