@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from test_golden import sentences as _sentences  # noqa: E402  (the same tiny sentiment corpus)
 
+from crowd.certify import bound_top_class
 from crowd.cli import main
 from crowd.config import ConfigError
 from crowd.pipelines.certify import load_certify_config, run_certify
@@ -86,12 +87,17 @@ def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
     assert strict.summary["cacc"] <= report.summary["cacc"] and strict.summary["simultaneous"] is True
     assert report.summary["reused_votes"] == 0 and strict.summary["reused_votes"] == 12
     assert "optional stopping" in strict.markdown and "optional stopping" not in report.markdown
-    # 12 models at alpha 0.01 / 60 texts: even a unanimous vote abstains, and the report says so.
+    # 12 models at alpha 0.01 over the 60 clean and the triggered texts: even a unanimous vote abstains, and the
+    # report says so, with the first N that certifies at the level the certificates were bounded at.
     assert report.summary["warnings"] == [] and strict.summary["cacc"] == 0.0
     assert strict.summary["warnings"] == [
         "N = 12 is too small for any certificate at alpha = 0.01 (bonferroni, simultaneous): even a unanimous "
-        "vote abstains; N >= 14 is needed"
+        "vote abstains; N >= 15 is needed"
     ]
+    level = strict.clean[0].alpha
+    assert level == 0.01 / (60 + len(strict.poison))
+    assert bound_top_class(np.array([14, 0]), level).abstained
+    assert not bound_top_class(np.array([15, 0]), level).abstained
     assert "**Warning**: N = 12 is too small" in strict.markdown
     # More copies: the 12 stored ones are kept, only the new ones are trained.
     votes = sorted((tmp_path / "run" / "votes" / "votes").iterdir())

@@ -102,11 +102,13 @@ def certify_warnings(
     """Sentences saying why a run's numbers mislead: a smoothed classifier that predicts one class for nearly
     every clean text, or (Monte Carlo methods) an N so small that even a unanimous vote abstains."""
     out = degenerate_warnings([c.label for c in clean if not c.abstained], "smoothed classifier")
-    if spec.deterministic:
+    if spec.deterministic or not clean:
         return out
-    alpha = config.alpha / len(clean) if config.simultaneous and clean else config.alpha
-    n_selection = config.n_selection if config.selection == "selection" else 0
-    needed = min_copies_to_certify(alpha, num_labels, config.selection, n_selection)
+    # Each certificate carries the level it was bounded at (alpha over all certified texts, clean and
+    # triggered, when simultaneous) and its counts (the models not used to select the class).
+    first = clean[0]
+    n_selection = spec.n_models - sum(first.counts)
+    needed = min_copies_to_certify(first.alpha, num_labels, first.method, n_selection)
     if spec.n_models < needed:
         out.append(
             f"N = {spec.n_models} is too small for any certificate at alpha = {config.alpha} "
