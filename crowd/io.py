@@ -2,7 +2,7 @@
 
 Files get the permissions the umask gives (like ``open``), not ``tempfile``'s 0600. :func:`create_json`
 creates a file only if it does not exist yet (exclusive, race-free); :func:`clean_orphans` removes the
-temporary files of killed writers.
+temporary files of killed writers; :func:`locked` holds an exclusive file lock around a read-change-rewrite.
 
 Sets of files (:func:`write_set`, :func:`read_set`): files that belong together (a run's summary, its
 per-text rows and its config) are written each atomically, then ``manifest.json`` last, listing each
@@ -15,10 +15,12 @@ which is why a manifest was chosen over swapping a temporary directory.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,18 @@ def read_set(folder: str | os.PathLike[str]) -> dict[str, bytes]:
             raise IncompleteSetError(f"{path}: {state}; the set in {folder} is inconsistent")
         out[name] = data
     return out
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``flock(2)`` on ``path`` (created if absent) for the ``with`` block: writers that
+    read, change and rewrite shared files take it so that none loses another's change."""
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

@@ -11,11 +11,9 @@ only with ``retry_errors=True``. Certified cells keep their run folder under
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from crowd.bench.cells import VictimCache, certify_cell, defend_cell
 from crowd.bench.render import write_outputs
 from crowd.bench.resources import build_resources
 from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
-from crowd.io import read_jsonl, write_jsonl
+from crowd.io import locked, read_jsonl, write_jsonl
 
 ROWS_FILE = "rows.jsonl"
 
@@ -56,19 +54,9 @@ def upsert_row(out: Path, row: dict[str, Any]) -> None:
     ``["onion"]``) may share a results folder without losing each other's rows.
     """
 
-    with _locked(out / (ROWS_FILE + ".lock")):
+    with locked(out / (ROWS_FILE + ".lock")):
         rows = [r for r in read_rows(out) if r.get("cell_id") != row["cell_id"]]
         write_jsonl(out / ROWS_FILE, [*rows, row])
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _base_row(cell: Cell, config: BenchConfig) -> dict[str, Any]:

@@ -15,14 +15,13 @@ which were complete before that index existed: it never sees a half row, whateve
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from crowd.io import write_json, write_npy
+from crowd.io import locked, write_json, write_npy
 
 DIGEST_BYTES = 16
 
@@ -88,12 +87,8 @@ class FeatureShard:
         """Store rows not yet present: (positions of ``digests``, ``-1`` if not stored), rows written, full."""
         feats = np.ascontiguousarray(feats, dtype="<f4")
         self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / "lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                return self._append_locked(digests, feats, max_bytes)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.folder / "lock"):
+            return self._append_locked(digests, feats, max_bytes)
 
     def _append_locked(
         self, digests: np.ndarray, feats: np.ndarray, max_bytes: int
