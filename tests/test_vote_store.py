@@ -63,7 +63,7 @@ def _race_child(folder: Path, fingerprint: str, barrier, k: int) -> None:
         (np.zeros(10, dtype=np.float64), "dtype float64, expected int32"),
         (np.zeros(9, dtype=np.int32), r"shape \(9,\), expected \(10,\)"),
         (np.array([0] * 9 + [2], dtype=np.int32), r"labels 0..2 outside 0..1"),
-        (np.array([-1] + [0] * 9, dtype=np.int32), r"labels -1..0 outside 0..1"),
+        (np.array([-2] + [0] * 9, dtype=np.int32), r"labels -2..0 outside 0..1 \(or -1, abstain\)"),
     ],
 )
 def test_bad_vote_files_are_named(tmp_path, array, problem):

@@ -13,6 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
+ABSTAIN = -1
+"""The vote of a model that casts none on a text (e.g. a word group whose sub-text is empty)."""
+
 
 class TrainingInputError(ValueError):
     """Input that would make training meaningless; raised before any training starts."""
@@ -24,7 +27,10 @@ class CopyData:
 
     ``*_ids`` and ``*_mask`` are ``(n, L)`` integer matrices (``L`` may differ
     between train and test), ``train_labels`` is ``(n_train,)`` with values in
-    ``0 .. num_labels - 1``.
+    ``0 .. num_labels - 1``. ``train_weights`` (``(n_train,)`` float, positive; ``None``: all 1) weights
+    each row's loss (the mean of ``w_i · loss_i``; see :func:`balanced_weights`). ``test_abstain``
+    (``(n_test,)`` bool; ``None``: none) marks test rows this model casts no vote on: the runner stores
+    :data:`ABSTAIN` and NaN logits there, whatever the learner predicted.
     """
 
     train_ids: np.ndarray
@@ -32,6 +38,8 @@ class CopyData:
     train_labels: np.ndarray
     test_ids: np.ndarray
     test_mask: np.ndarray
+    train_weights: np.ndarray | None = None
+    test_abstain: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("train", "test"):
@@ -46,6 +54,12 @@ class CopyData:
             )
         if self.n_train == 0:
             raise TrainingInputError("a copy has no training texts")
+        w = self.train_weights
+        if w is not None and (w.shape != (self.n_train,) or not np.all(np.isfinite(w)) or np.any(w <= 0)):
+            raise TrainingInputError(f"train_weights must be ({self.n_train},) positive finite values")
+        a = self.test_abstain
+        if a is not None and (a.shape != (self.n_test,) or a.dtype != np.bool_):
+            raise TrainingInputError(f"test_abstain must be a ({self.n_test},) boolean mask")
 
     @property
     def n_train(self) -> int:
@@ -54,6 +68,26 @@ class CopyData:
     @property
     def n_test(self) -> int:
         return int(self.test_ids.shape[0])
+
+
+def balanced_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
+    """Per-row weights ``n / (k · n_c)`` over the ``k`` classes present in ``labels`` (scikit-learn's
+    ``class_weight="balanced"``): each class carries the same total weight. A function of these labels only,
+    so a model weighted by its own training set's labels still depends on that set alone."""
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(labels, minlength=num_labels).astype(np.float64)
+    present = int((counts > 0).sum())
+    return (len(labels) / (present * counts[labels])).astype(np.float32)
+
+
+def row_weights(copies: Sequence[CopyData]) -> np.ndarray:
+    """``(K, n_train)`` float32 loss weights of copies trained together (ones where a copy has none)."""
+    return np.stack(
+        [
+            c.train_weights.astype(np.float32) if c.train_weights is not None else np.ones(c.n_train, np.float32)
+            for c in copies
+        ]
+    )
 
 
 class Learner(Protocol):

@@ -4,6 +4,7 @@ Layout of a vote folder::
 
     votes.json                 fingerprint, n_test (created exclusively, once; a different fingerprint refuses)
     votes/copy_000123.npy      int32 (n_test,) predicted labels of copy 123 on its noisy test texts
+                               (-1 = ABSTAIN where the copy's ``test_abstain`` marks a text)
                                (checked on every read: dtype, shape, labels in 0..num_labels-1)
 
 Copies are trained in fixed groups: group ``g`` is copies ``g*K .. g*K+K-1``
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crowd.train.data import CopyData, Learner, TrainingInputError, check_group
+from crowd.train.data import ABSTAIN, CopyData, Learner, TrainingInputError, check_group
 from crowd.train.models import check_model
 from crowd.train.votes import VoteFileError, VoteStore, VoteStoreMismatch
 
@@ -126,7 +127,10 @@ def run_votes(
             bars.prepared(len(group))
         logits = _fit_predict(learner, model_name, copies, group, seed, device, num_labels, bars.learner_step)
         votes = logits.argmax(-1).astype(np.int32)  # ties to the smallest class index
-        for j, row, scores in zip(group, votes, logits):
+        for j, copy, row, scores in zip(group, copies, votes, logits):
+            if copy.test_abstain is not None:  # this model casts no vote on these texts
+                row[copy.test_abstain] = ABSTAIN
+                scores[copy.test_abstain] = np.nan
             store.write(j, row, scores)
         bars.stored(len(group))
     bars.close()

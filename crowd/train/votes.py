@@ -150,6 +150,6 @@ def _vote_problem(votes: np.ndarray, n_test: int, num_labels: int | None) -> str
         return f"dtype {votes.dtype}, expected int32"
     if votes.shape != (n_test,):
         return f"shape {votes.shape}, expected ({n_test},)"
-    if num_labels is not None and votes.size and (votes.min() < 0 or votes.max() >= num_labels):
-        return f"labels {int(votes.min())}..{int(votes.max())} outside 0..{num_labels - 1}"
+    if num_labels is not None and votes.size and (votes.min() < -1 or votes.max() >= num_labels):
+        return f"labels {int(votes.min())}..{int(votes.max())} outside 0..{num_labels - 1} (or -1, abstain)"
     return ""
