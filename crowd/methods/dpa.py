@@ -26,6 +26,7 @@ from crowd.certify import fa_model_buckets
 from crowd.data import Example
 from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
 from crowd.train import CopyData
+from crowd.train.data import check_class_weight, class_weights
 
 UNIT = "training examples inserted or deleted (a changed example counts 2)"
 
@@ -39,7 +40,10 @@ def partition_of(example: Example, n_partitions: int) -> int:
 @dataclass(frozen=True)
 class DPA:
     """``[method] name = "dpa"``: ``partitions`` k (≥ 2), ``spread`` d (1 = DPA, > 1 = Finite Aggregation with
-    ``k·d`` models), ``aggregation`` (``"plurality"`` or ``"runoff"``; run-off needs ``spread = 1``)."""
+    ``k·d`` models), ``aggregation`` (``"plurality"`` or ``"runoff"``; run-off needs ``spread = 1``),
+    ``class_weight`` (``"balanced"``: each model weights its rows by its own partition's label counts, so a
+    partition where the attacker's relabelled rows made the target the majority does not lean to it;
+    ``"none"``). Every partition is non-empty (an empty one is refused), so no model abstains."""
 
     name: ClassVar[str] = "dpa"
     uses_graph: ClassVar[bool] = False
@@ -50,12 +54,14 @@ class DPA:
     partitions: int = 50
     spread: int = 1
     aggregation: str = "plurality"
+    class_weight: str = "balanced"
 
     def __post_init__(self) -> None:
         if self.partitions < 2:
             raise ValueError(f"partitions must be >= 2, got {self.partitions}")
         if self.spread < 1:
             raise ValueError(f"spread must be >= 1, got {self.spread}")
+        check_class_weight(self.class_weight)
         check_aggregation(self.aggregation)
         if self.aggregation == "runoff" and self.spread > 1:
             raise ValueError("aggregation = 'runoff' needs spread = 1 (run-off is not combined with FA here)")
@@ -108,6 +114,7 @@ class DPA:
 
         def make_copy(j: int) -> CopyData:
             rows = np.flatnonzero(np.isin(buckets, sorted(members[j])))
-            return CopyData(train_ids[rows], train_mask[rows], labels[rows], test_ids, test_mask)
+            weights = class_weights(labels[rows], ctx.corpus.num_labels, self.class_weight)
+            return CopyData(train_ids[rows], train_mask[rows], labels[rows], test_ids, test_mask, weights)
 
         return make_copy

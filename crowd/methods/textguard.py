@@ -35,9 +35,11 @@ from crowd.data import Corpus
 from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
 from crowd.text import WordCorpus, split_words
 from crowd.train import CopyData
+from crowd.train.data import TrainingInputError, check_class_weight, class_weights
 
 UNIT = "distinct word types added or removed (a substitution counts 2)"
 ORDERS = ("keep", "sorted")
+EMPTY = ("abstain", "placeholder")
 
 
 def word_group(word: str, m: int) -> int:
@@ -100,7 +102,10 @@ def test_poison_sources(corpus: Corpus) -> list[str] | None:
 @dataclass(frozen=True)
 class TextGuard:
     """``[method] name = "textguard"``: ``groups`` m (≥ 1), ``order`` (``"keep"`` | ``"sorted"``),
-    ``aggregation`` (``"plurality"`` | ``"runoff"``)."""
+    ``aggregation`` (``"plurality"`` | ``"runoff"``), ``empty`` (``"abstain"``: a group drops the training
+    rows whose sub-text is empty and casts no vote on a test text whose sub-text is empty; ``"placeholder"``:
+    an empty sub-text is the empty input, in training and at test), ``class_weight`` (``"balanced"``: each
+    group model weights its rows by its own training set's label counts; ``"none"``)."""
 
     name: ClassVar[str] = "textguard"
     uses_graph: ClassVar[bool] = False
@@ -111,13 +116,18 @@ class TextGuard:
     groups: int = 3
     order: str = "keep"
     aggregation: str = "plurality"
+    empty: str = "abstain"
+    class_weight: str = "balanced"
 
     def __post_init__(self) -> None:
         if self.groups < 1:
             raise ValueError(f"groups must be >= 1, got {self.groups}")
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+        if self.empty not in EMPTY:
+            raise ValueError(f"empty must be one of {', '.join(EMPTY)}, got {self.empty!r}")
         check_aggregation(self.aggregation)
+        check_class_weight(self.class_weight)
 
     def votes_identity(self, graph) -> dict:
         return {}
@@ -136,7 +146,7 @@ class TextGuard:
             not_covered_reason=reason,
             certify=aggregate_certifier(self.aggregation, "textguard", noise, corpus.num_labels),
             deterministic=True,
-            one_model_per_group=False,
+            one_model_per_group=self.empty == "abstain",  # groups keep different training rows
             needs_logits=self.aggregation == "runoff",
             reference_world="the clean source with the attack's label flips kept (flips act as label noise)",
         )
@@ -152,12 +162,25 @@ class TextGuard:
 
     def _copies(self, ctx: Context):
 
-        words, encoder = ctx.words, ctx.encoder
+        words, encoder, num_labels = ctx.words, ctx.encoder, ctx.corpus.num_labels
         groups = np.array([word_group(w, self.groups) for w in words.train.vocab], dtype=np.int64)
 
         def make_copy(j: int) -> CopyData:
-            train_ids, train_mask = encoder.encode(sub_corpus(words.train, groups, j, self.order))
-            test_ids, test_mask = encoder.encode(sub_corpus(words.test, groups, j, self.order))
-            return CopyData(train_ids, train_mask, words.train_labels.copy(), test_ids, test_mask)
+            train = sub_corpus(words.train, groups, j, self.order)
+            test = sub_corpus(words.test, groups, j, self.order)
+            labels, abstain = words.train_labels.copy(), None
+            if self.empty == "abstain":
+                rows = np.flatnonzero(np.diff(train.offsets) > 0)
+                if rows.size == 0:
+                    raise TrainingInputError(
+                        f"word group {j} of {self.groups} holds no word of any training text; use fewer "
+                        "groups (method.groups)"
+                    )
+                train, labels = train.subset(rows), labels[rows]
+                abstain = np.diff(test.offsets) == 0
+            train_ids, train_mask = encoder.encode(train)
+            test_ids, test_mask = encoder.encode(test)
+            weights = class_weights(labels, num_labels, self.class_weight)
+            return CopyData(train_ids, train_mask, labels, test_ids, test_mask, weights, abstain)
 
         return make_copy

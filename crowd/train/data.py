@@ -80,11 +80,27 @@ def balanced_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
     return (len(labels) / (present * counts[labels])).astype(np.float32)
 
 
+CLASS_WEIGHTS = ("balanced", "none")
+
+
+def check_class_weight(mode: str) -> None:
+    if mode not in CLASS_WEIGHTS:
+        raise ValueError(f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}, got {mode!r}")
+
+
+def class_weights(labels: np.ndarray, num_labels: int, mode: str) -> np.ndarray | None:
+    """A model's row weights for ``class_weight = mode``: :func:`balanced_weights` of its own labels, or ``None``."""
+    check_class_weight(mode)
+    return balanced_weights(labels, num_labels) if mode == "balanced" else None
+
+
 def row_weights(copies: Sequence[CopyData]) -> np.ndarray:
     """``(K, n_train)`` float32 loss weights of copies trained together (ones where a copy has none)."""
     return np.stack(
         [
-            c.train_weights.astype(np.float32) if c.train_weights is not None else np.ones(c.n_train, np.float32)
+            c.train_weights.astype(np.float32)
+            if c.train_weights is not None
+            else np.ones(c.n_train, np.float32)
             for c in copies
         ]
     )
