@@ -10,6 +10,7 @@ Statistics only: this package imports numpy and scipy, never torch.
 - :mod:`~crowd.certify.dpa`: partition-aggregation radius (aliases of :mod:`~crowd.certify.votes`).
 - :mod:`~crowd.certify.runoff`: Run-off Election prediction and radius from per-model logits.
 - :mod:`~crowd.certify.finite_aggregation`: Finite Aggregation (DPA with spread ``d``) and its radius.
+- :mod:`~crowd.certify.collective`: collective certified accuracy (one trigger, the same groups in every text).
 - :mod:`~crowd.certify.certificate`: :class:`Certificate` objects from vote counts.
 - :mod:`~crowd.certify.metrics`: certified accuracy curves, confident accuracy, ASR, "not covered".
 """
@@ -31,6 +32,7 @@ from crowd.certify.certificate import (
     lee_radius_fn,
     tv_radius_fn,
 )
+from crowd.certify.collective import collective_certified_accuracy
 from crowd.certify.dpa import dpa_budget, dpa_predict, dpa_radii, dpa_radius
 from crowd.certify.finite_aggregation import (
     fa_bucket_models,
@@ -70,7 +72,7 @@ from crowd.certify.runoff import (
     runoff_tally,
 )
 from crowd.certify.tv import categorical_tv, safer_tv, tv_bound, tv_deltas, tv_radius
-from crowd.certify.votes import vote_predict, vote_radii, vote_radius, votes_to_counts
+from crowd.certify.votes import vote_predict, vote_radii, vote_radius, votes_cast, votes_to_counts
 
 __all__ = [
     "CONFIDENT_ACCURACY_LABEL",
@@ -91,6 +93,7 @@ __all__ = [
     "certify_rows",
     "clean_accuracy",
     "clopper_pearson",
+    "collective_certified_accuracy",
     "confident_accuracy",
     "cp_lower",
     "cp_upper",
@@ -127,5 +130,6 @@ __all__ = [
     "vote_predict",
     "vote_radii",
     "vote_radius",
+    "votes_cast",
     "votes_to_counts",
 ]

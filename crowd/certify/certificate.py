@@ -18,6 +18,7 @@ from crowd.certify.dpa import dpa_predict, dpa_radius
 from crowd.certify.lee import lee_radius
 from crowd.certify.lee_multiclass import lee_radius_multiclass
 from crowd.certify.tv import tv_radius
+from crowd.certify.votes import votes_cast
 
 RadiusFn = Callable[[TopClassBound], "int | None"]
 
@@ -140,22 +141,27 @@ def _certify_one(row, alpha, noise, radius_fns, method, selection) -> Certificat
 def dpa_certificates(
     votes: np.ndarray, noise: str = "partition aggregation (DPA)", radius_key: str = "dpa"
 ) -> list[Certificate]:
-    """Deterministic plurality certificates (``alpha = 0``, never abstain) from ``(texts, classes)`` votes.
+    """Deterministic plurality certificates (``alpha = 0``) from ``(texts, classes)`` vote counts.
 
-    ``radii[radius_key]`` is :func:`~crowd.certify.votes.vote_radius` in the aggregation's unit (``"dpa"``:
-    inserted/deleted training examples; ``"textguard"``: distinct word types, THEORY §3(d)).
+    ``radii[radius_key]`` is :func:`~crowd.certify.votes.vote_radius` over the votes cast, in the
+    aggregation's unit (``"dpa"``: inserted/deleted training examples; ``"textguard"``: distinct word types,
+    THEORY §3(d)). A text whose counts are all zero (every model abstained) gets an abstaining certificate:
+    ``label`` is ``None``, ``radii`` is empty and ``top_class`` is 0 (no class was voted for).
     """
-    return [
-        Certificate(
-            label=dpa_predict(row),
-            top_class=dpa_predict(row),
-            p_lower=None,
-            p_upper_runner_up=None,
-            counts=tuple(int(c) for c in row),
-            alpha=0.0,
-            method="dpa",
-            noise=noise,
-            radii={radius_key: dpa_radius(row)},
-        )
-        for row in np.atleast_2d(votes)
-    ]
+    return [_plurality_certificate(row, noise, radius_key) for row in np.atleast_2d(votes)]
+
+
+def _plurality_certificate(row: np.ndarray, noise: str, radius_key: str) -> Certificate:
+    cast = votes_cast(row)
+    label = dpa_predict(row) if cast else None
+    return Certificate(
+        label=label,
+        top_class=0 if label is None else label,
+        p_lower=None,
+        p_upper_runner_up=None,
+        counts=tuple(int(c) for c in row),
+        alpha=0.0,
+        method="dpa",
+        noise=noise,
+        radii={radius_key: dpa_radius(row)} if cast else {},
+    )

@@ -14,6 +14,12 @@ Prediction, from a ``(models, classes)`` logits array:
 Both rounds break logit ties towards the smaller index, so a model acts exactly as the strict ranking sorted
 by (−logit, index): only strict rankings matter, and the adversary can produce any of them.
 
+Abstentions (THEORY §3(d)): a model whose logits row is all NaN abstains in both rounds: it casts no round-1
+vote and no head-to-head preference. If every model abstains the text abstains (label ``None``). The
+adversary may also turn a model's ranking into an abstention or the reverse; such a change moves any one
+count by at most one, so every bound below still holds, and silencing all ``V`` voters is a fourth way
+(cost ``V``).
+
 Radius: a lower bound on the number of changed models needed to change the winner ``w`` (opponent ``o``),
 minus one. A change happens only in one of three ways; a changed model moves each count by at most one vote:
 
@@ -22,9 +28,10 @@ minus one. A change happens only in one of three ways; a changed model moves eac
   each, so cost ``≥ ⌊h(w, o)/2⌋ + 1``;
 * **new opponent ``c`` wins**: ``c`` must pass ``o`` in round 1 (gap ``n_o − n_c − 1[c < o]``; a changed
   model closes it by at most 2 if it voted ``o``, else 1) AND beat ``w`` head to head (``h(w, c)``; at most
-  2 if the model ranked ``w`` above ``c``, else 0). The fewest models meeting both needs, given how many
-  models of each of the four kinds exist, is found greedily (the (2, 2) kind dominates; then the (1, 2)
-  models the head-to-head needs; then (2, 0) before (1, 0));
+  2 if the model ranked ``w`` above ``c``, else 0; an abstaining model that starts voting ``c ≻ w`` is worth
+  (1, 1)). The fewest models meeting both needs, given how many models of each of the five kinds exist, is
+  solved exactly (the (2, 2) kind dominates; then every count of (1, 2) models is tried, with the (1, 1)
+  models the head-to-head still needs, (2, 0) before single steps for round 1);
 * **``w`` out in round 1**: two classes ``a, b`` must both pass ``w``: the gaps ``g_x = n_w − n_x − 1[x < w]``
   must drop by ``R_x = max(g_x + 1, 0)``; one change lowers each gap by at most 2 and their sum by at most
   3, so cost ``≥ max(⌈R_a/2⌉, ⌈R_b/2⌉, ⌈(R_a + R_b)/3⌉)`` (the paper's dynamic programme in closed form),
@@ -36,6 +43,10 @@ case is tighter than the paper's ``max`` of the two separate gaps (that version 
 multiset of strict rankings of 2 or 3 classes by 1 to 7 models (1,750 configurations) and of 4 classes by
 1 to 3 models (2,924) the radius never exceeds the brute-force radius and equals it in 100% of them (a
 one-off run over 4 classes by 4 models, 17,550 more, was also 100% tight). Not proven tight in general.
+With abstentions (tests/test_certify_abstain.py: every multiset of rankings and abstentions of 1 to 6 models
+over 2 or 3 classes, and of 1 to 3 models over 4 classes; 5,073 configurations) the radius never exceeds the
+brute-force radius and equals it in every configuration where some model votes (measured, 5,058 of 5,058;
+a one-off run over 3 classes by up to 8 models, 6,426 voting configurations, was also 100% tight).
 Run-off does not dominate plurality: neither the prediction nor the radius is always the larger.
 """
 
@@ -66,14 +77,19 @@ class RunoffTally:
 
 @dataclass(frozen=True)
 class _Ballots:
-    """Per-model ballots: round-1 vote ``first[m]`` and ``prefers[m, a, b]`` (model ``m`` puts ``a`` above ``b``)."""
+    """Per-model ballots: round-1 vote ``first[m]`` (-1: abstains) and ``prefers[m, a, b]`` (model ``m`` puts
+    ``a`` above ``b``; all false for an abstaining model)."""
 
     first: np.ndarray
     prefers: np.ndarray
 
     @property
     def counts(self) -> np.ndarray:
-        return np.bincount(self.first, minlength=self.prefers.shape[1])
+        return np.bincount(self.first[self.first >= 0], minlength=self.prefers.shape[1])
+
+    @property
+    def voters(self) -> int:
+        return int(np.sum(self.first >= 0))
 
     def head(self, w: int, c: int) -> int:
         """Head-to-head gap: ``w`` beats ``c`` in round 2 iff this is ``>= 0``."""
@@ -85,12 +101,14 @@ def _ballots(logits: np.ndarray) -> _Ballots:
     arr = np.asarray(logits, dtype=float)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 2:
         raise ValueError(f"logits must be (models >= 1, classes >= 2), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("logits must be finite (no NaN or inf)")
+    abstains = np.all(np.isnan(arr), axis=1)
+    if not np.all(np.isfinite(arr[~abstains])):
+        raise ValueError("logits must be finite (no NaN or inf), except all-NaN rows of abstaining models")
     idx = np.arange(arr.shape[1])
-    above = arr[:, :, None] > arr[:, None, :]
+    above = arr[:, :, None] > arr[:, None, :]  # false wherever a NaN is compared
     tied_lower = (arr[:, :, None] == arr[:, None, :]) & (idx[:, None] < idx[None, :])
-    return _Ballots(first=np.argmax(arr, axis=1), prefers=above | tied_lower)
+    first = np.where(abstains, -1, np.argmax(np.nan_to_num(arr), axis=1))
+    return _Ballots(first=first, prefers=above | tied_lower)
 
 
 def _tally(ballots: _Ballots) -> RunoffTally:
@@ -100,13 +118,23 @@ def _tally(ballots: _Ballots) -> RunoffTally:
     return RunoffTally(tuple(int(c) for c in counts), (first, second), winner)
 
 
+def _voted(logits: np.ndarray) -> _Ballots:
+    ballots = _ballots(logits)
+    if ballots.voters == 0:
+        raise ValueError("every model abstained (all-NaN logits): the text abstains, it has no winner")
+    return ballots
+
+
 def runoff_tally(logits: np.ndarray) -> RunoffTally:
-    """Tally both rounds for one text's ``(models, classes)`` logits (tie rules in the module docstring)."""
-    return _tally(_ballots(logits))
+    """Tally both rounds for one text's ``(models, classes)`` logits (tie rules in the module docstring).
+
+    All-NaN rows abstain; raises ``ValueError`` when every model abstains.
+    """
+    return _tally(_voted(logits))
 
 
 def runoff_predict(logits: np.ndarray) -> int:
-    """The run-off winner for one text's ``(models, classes)`` logits."""
+    """The run-off winner for one text's ``(models, classes)`` logits (at least one model must vote)."""
     return runoff_tally(logits).winner
 
 
@@ -127,30 +155,34 @@ def _cost_new_opponent(ballots: _Ballots, w: int, o: int, c: int) -> float:
     """Lower bound on the changes that make ``c`` pass ``o`` in round 1 AND beat ``w`` head to head.
 
     A changed model lowers the round-1 gap ``n_o − n_c − 1[c < o]`` by at most 2 if it voted ``o`` (else 1)
-    and the head-to-head gap by at most 2 if it preferred ``w`` to ``c`` (else 0). Fewest models meeting
-    both needs: those worth (2, 2) first, then the (1, 2) ones the head-to-head still needs, then (2, 0)
-    before (1, 0) for what round 1 still needs.
+    and the head-to-head gap by at most 2 if it preferred ``w`` to ``c``, by 1 if it abstained (it may start
+    voting ``c ≻ w``), else 0. Fewest models meeting both needs: the (2, 2) kind first (it dominates), then
+    for every number of (1, 2) models the (1, 1) abstainers the head-to-head still needs, then (2, 0)
+    before single steps for what round 1 still needs; the smallest total over that number.
     """
     counts = ballots.counts
     need_r1 = max(int(counts[o] - counts[c] - (c < o)) + 1, 0)
     need_head = max(ballots.head(w, c) + 1, 0)
-    from_o, prefers_w = ballots.first == o, ballots.prefers[:, w, c]
+    voting, from_o, prefers_w = ballots.first >= 0, ballots.first == o, ballots.prefers[:, w, c]
     n_both, n_r1 = int(np.sum(from_o & prefers_w)), int(np.sum(from_o & ~prefers_w))
-    n_head, n_rest = int(np.sum(~from_o & prefers_w)), int(np.sum(~from_o & ~prefers_w))
+    n_head, n_abst = int(np.sum(~from_o & prefers_w)), int(np.sum(~voting))
+    n_rest = int(np.sum(voting & ~from_o & ~prefers_w))
     both = min(n_both, max(_ceil_half(need_r1), _ceil_half(need_head)))
     need_r1, need_head = max(need_r1 - 2 * both, 0), max(need_head - 2 * both, 0)
-    head = _ceil_half(need_head)
-    need_r1 = max(need_r1 - head, 0)
-    double = min(n_r1, _ceil_half(need_r1))
-    single = max(need_r1 - 2 * double, 0)
-    if head > n_head or single > n_head - head + n_rest + n_r1 - double:
+    head = np.arange(n_head + 1)  # (1, 2) models used
+    abst = np.maximum(need_head - 2 * head, 0)  # (1, 1) models the head-to-head still needs
+    rest = np.maximum(need_r1 - head - abst, 0)
+    double = np.minimum(n_r1, -(-rest // 2))
+    single = np.maximum(rest - 2 * double, 0)
+    ok = (abst <= n_abst) & (single <= (n_head - head) + (n_abst - abst) + n_rest)
+    if not ok.any():
         return float("inf")
-    return both + head + double + single
+    return both + int(np.min((head + abst + double + single)[ok]))
 
 
 def runoff_costs(logits: np.ndarray) -> dict[str, float]:
     """Lower bounds on the changed models needed for each way of changing the winner (module docstring)."""
-    return _costs(_ballots(logits))
+    return _costs(_voted(logits))
 
 
 def _costs(ballots: _Ballots) -> dict[str, float]:
@@ -161,16 +193,18 @@ def _costs(ballots: _Ballots) -> dict[str, float]:
         "same_final": ballots.head(w, o) // 2 + 1,
         "new_opponent": min((_cost_new_opponent(ballots, w, o, c) for c in others), default=float("inf")),
         "eliminated": _cost_eliminated(ballots.counts, w),
+        "all_abstain": ballots.voters,
     }
 
 
 def runoff_radius(logits: np.ndarray) -> int:
     """Certified number of models whose logits may change arbitrarily without changing the run-off winner.
 
-    Deterministic; unit: that of the aggregation (changed models = inserted/deleted examples for DPA,
-    distinct word types for word partitions). Always ``>= 0``.
+    A change may also make a model abstain (all-NaN row) or vote again. Deterministic; unit: that of the
+    aggregation (changed models = inserted/deleted examples for DPA, distinct word types for word
+    partitions). Always ``>= 0``; at least one model must vote.
     """
-    return int(min(_costs(_ballots(logits)).values())) - 1
+    return int(min(_costs(_voted(logits)).values())) - 1
 
 
 def runoff_certificates(
@@ -178,10 +212,12 @@ def runoff_certificates(
     radius_key: str = "dpa",
     noise: str = "partition aggregation, run-off election",
 ) -> list[Certificate]:
-    """Deterministic run-off certificates (``alpha = 0``, never abstain) from ``(texts, models, classes)`` logits.
+    """Deterministic run-off certificates (``alpha = 0``) from ``(texts, models, classes)`` logits.
 
     ``radii[radius_key]`` is :func:`runoff_radius` in the aggregation's unit (``"dpa"``: inserted/deleted
-    training examples; ``"textguard"``: distinct word types); ``counts`` are the round-1 votes.
+    training examples; ``"textguard"``: distinct word types); ``counts`` are the round-1 votes. A model whose
+    row is all NaN abstains on that text; a text on which every model abstains gets an abstaining
+    certificate (``label`` ``None``, empty ``radii``, ``top_class`` 0).
     """
     arr = np.asarray(logits, dtype=float)
     if arr.ndim != 3:
@@ -191,18 +227,17 @@ def runoff_certificates(
 
 def _certificate(logits: np.ndarray, radius_key: str, noise: str) -> Certificate:
     ballots = _ballots(logits)
-    tally = _tally(ballots)
-    radius = int(min(_costs(ballots).values())) - 1
+    tally = _tally(ballots) if ballots.voters else None
     return Certificate(
-        label=tally.winner,
-        top_class=tally.winner,
+        label=None if tally is None else tally.winner,
+        top_class=0 if tally is None else tally.winner,
         p_lower=None,
         p_upper_runner_up=None,
-        counts=tally.counts,
+        counts=tuple(int(c) for c in ballots.counts),
         alpha=0.0,
         method="runoff",
         noise=noise,
-        radii={radius_key: radius},
+        radii={} if tally is None else {radius_key: int(min(_costs(ballots).values())) - 1},
     )
 
 

@@ -15,6 +15,14 @@ Each changed model moves at most one vote away from ``a`` and onto a rival, clos
 Checked against exact enumeration (tests/test_certify_enumeration.py): for every multiset of at most 7 votes
 over 2 or 3 classes the radius equals the brute-force minimum number of changed models minus one (tight in
 100% of the configurations).
+
+Abstentions (THEORY §3(d)): a model may cast no vote (a word group whose sub-text is empty). Counts then sum
+to the votes cast, and the same radius holds: a changed model that abstained, or that now abstains, moves
+one count by one, closing a gap by at most 1. A text on which every model abstains has no winner: it
+abstains (:func:`vote_predict` refuses it, :func:`~crowd.certify.certificate.dpa_certificates` gives a
+certificate with label ``None``), and an adversary who silences every voter makes any text abstain. Checked
+in tests/test_certify_abstain.py over every vote/abstain multiset of up to 9 models and 2 to 4 classes: the
+radius equals the brute-force one (any model's output changed to any class or to abstain) everywhere.
 """
 
 from __future__ import annotations
@@ -32,9 +40,20 @@ def vote_counts_1d(counts: np.ndarray) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def votes_cast(counts: np.ndarray) -> bool:
+    """Whether any model voted (``False``: every model abstained, so the text abstains)."""
+    return bool(vote_counts_1d(counts).sum() > 0)
+
+
 def vote_predict(counts: np.ndarray) -> int:
-    """The plurality prediction: most votes, ties broken towards the smallest class index."""
-    return int(np.argmax(vote_counts_1d(counts)))
+    """The plurality prediction: most votes, ties broken towards the smallest class index.
+
+    Raises ``ValueError`` when no vote was cast (the text abstains; check :func:`votes_cast` first).
+    """
+    arr = vote_counts_1d(counts)
+    if arr.sum() == 0:
+        raise ValueError("no vote was cast (every model abstained): the text abstains, it has no winner")
+    return int(np.argmax(arr))
 
 
 def vote_gaps(counts: np.ndarray, winner: int) -> np.ndarray:
@@ -51,8 +70,10 @@ def vote_gaps(counts: np.ndarray, winner: int) -> np.ndarray:
 def vote_radius(counts: np.ndarray) -> int:
     """Certified number of models whose outputs may change without changing :func:`vote_predict`.
 
-    ``⌊(n_a − max_{c ≠ a}(n_c + 1[c < a])) / 2⌋``, always ``>= 0``. Unit: that of the aggregation (DPA:
-    inserted/deleted training examples; word partitions: distinct word types added or removed).
+    ``⌊(n_a − max_{c ≠ a}(n_c + 1[c < a])) / 2⌋`` over the votes cast, always ``>= 0``; a change may also
+    turn a vote into an abstention or back. Needs at least one vote (see :func:`votes_cast`). Unit: that of
+    the aggregation (DPA: inserted/deleted training examples; word partitions: distinct word types added or
+    removed).
     """
     winner = vote_predict(counts)
     return int(vote_gaps(counts, winner).min() // 2)
