@@ -71,11 +71,12 @@ def plot_curves(
     curves: Mapping[str, tuple[Sequence[int], Sequence[float], int | None]],
     title: str,
     xlabel: str,
+    baseline: tuple[float, str] | None = None,
 ) -> Path:
     """Certified accuracy against radius: ``{label: (radii, accuracies, attack budget or None)}``.
 
     Each curve is a step line; its budget, when the certificate covers the attack, a dashed line of
-    the same colour.
+    the same colour. ``baseline = (value, label)``: a dotted horizontal line (e.g. a constant classifier).
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -86,6 +87,8 @@ def plot_curves(
             ax.axvline(
                 budget, color=line.get_color(), linestyle="--", alpha=0.7, label=f"attack budget ({budget})"
             )
+    if baseline is not None:
+        ax.axhline(baseline[0], color="grey", linestyle=":", label=baseline[1])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     right = max(
         [max(xs, default=0) for xs, _, _ in curves.values()] + [b or 0 for _, _, b in curves.values()] + [5]

@@ -96,7 +96,17 @@ def execute_cell(
             traceback=traceback.format_exc().splitlines()[-12:],
         )
     row["wall_s"] = round(time.perf_counter() - start, 2)
+    row["peak_rss_gib"] = round(peak_rss_gib(), 3)  # the process's peak so far (a cell alone: its own)
     return row
+
+
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process so far, in GiB (Linux reports KiB, macOS bytes)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**30 if sys.platform == "darwin" else peak / 2**20
 
 
 def run_benchmark(

@@ -35,7 +35,7 @@ else:  # pragma: no cover
 
 DEFEND_METHODS = ("none", "bki", "onion", "strip", "rap")
 SCALES = ("smoke", "cpu", "full")
-LAYOUTS = ("table2", "table3", "figure2", "curve", "triggers")
+LAYOUTS = ("table2", "table3", "figure2", "curve", "triggers", "wordgroups")
 
 
 def is_certified(method: str) -> bool:

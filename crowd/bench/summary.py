@@ -132,4 +132,22 @@ def curve(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
     return _pivot(cells, rows, lambda c: c.dataset, lambda c: c.method, value, "corpus")
 
 
-SUMMARIES = {"table2": table2, "triggers": triggers, "table3": table3, "figure2": figure2, "curve": curve}
+def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
+    """Per corpus, attack and world, each learner/m variant: non-target certified accuracy at the budget
+    (collective in brackets) / CACC."""
+
+    def value(c: Cell, r: Row) -> str:
+        if r.get("not_covered_reason"):
+            return f"not covered / {whole(r.get('cacc'))}"
+        nt, coll = r.get("certified_accuracy_non_target_at_budget"), r.get(
+            "collective_certified_accuracy_non_target_at_budget"
+        )
+        return f"{one(nt)} ({one(coll)}) / {one(r.get('cacc'))}"
+
+    def row_key(c: Cell) -> str:
+        return f"{c.dataset} {c.attack.label or c.attack.name} {c.config.get('world', 'observed')}"
+
+    return _pivot(cells, rows, row_key, lambda c: c.method, value, "corpus / attack / world")
+
+
+SUMMARIES = {"wordgroups": wordgroups, "table2": table2, "triggers": triggers, "table3": table3, "figure2": figure2, "curve": curve}

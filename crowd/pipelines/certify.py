@@ -175,7 +175,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     certs = plan.certify(votes, statistics(config), logits)
     n_clean = len(corpus.test_clean)
     majority = np.array([np.bincount(v[v >= 0], minlength=corpus.num_labels).argmax() for v in votes.T])
-    report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority, reused)
+    report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority, reused, votes)
     if getattr(config.learner, "feature_cache", False):
         report.summary["feature_cache"] = cache_stats().as_dict()  # this run's lookups, the shards' size
     if rank == 0:

@@ -14,9 +14,11 @@ from crowd.certify import (
     CONFIDENT_ACCURACY_LABEL,
     Certificate,
     attack_success_rate,
+    certified_accuracy,
     certified_accuracy_at_budget,
     certified_accuracy_curve,
     clean_accuracy,
+    collective_certified_accuracy,
     confident_accuracy,
     min_copies_to_certify,
 )
@@ -39,6 +41,7 @@ class CertifyReport:
     summary: dict[str, Any]
     curve: tuple[tuple[int, float], ...]
     markdown: str
+    group_votes: np.ndarray | None = None  # word partitions: (groups, clean + triggered texts), -1 = abstained
 
 
 def summarise(
@@ -49,8 +52,13 @@ def summarise(
     poison: Sequence[Certificate],
     majority: np.ndarray,
     reused: int = 0,
+    votes: np.ndarray | None = None,
 ) -> CertifyReport:
-    """Metrics of THEORY §4 for one run, as a summary dict, a curve and a Markdown page."""
+    """Metrics of THEORY §4 for one run, as a summary dict, a curve and a Markdown page.
+
+    ``votes`` ``(models, clean + triggered texts)`` (``-1`` = abstained) give word partitions' collective
+    certified accuracy; without them it is left out.
+    """
     labels = np.array([e.label for e in data.test_clean])
     target = config.attack.target_label
     non_target = [i for i, e in enumerate(data.test_poison) if e.original_label != target]
@@ -58,6 +66,7 @@ def summarise(
     at_budget = certified_accuracy_at_budget(
         clean, labels, spec.certificate, spec.budget, spec.not_covered_reason
     )
+    aimed = _aimed(config, data, spec, clean, labels, at_budget, votes)
     triggered = [poison[i] for i in non_target]
     true_labels = np.array([data.test_poison[i].original_label for i in non_target])
     triggered_curve = (
@@ -73,6 +82,7 @@ def summarise(
     vote_clean, vote_poison = majority[: len(clean)], majority[len(clean) :][non_target]
     summary = {
         **_run_info(config, data, spec, len(non_target)),
+        **aimed,
         "cacc": clean_accuracy(clean, labels),
         "abstain_rate_clean": float(np.mean([c.abstained for c in clean])),
         "majority_vote_accuracy": float(np.mean(vote_clean == labels)),
@@ -91,9 +101,65 @@ def summarise(
         "reused_votes": reused,
         "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
         "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
-        "warnings": certify_warnings(config, spec, clean, data.num_labels),
+        "warnings": certify_warnings(config, spec, clean, data.num_labels) + _lean_warning(aimed, at_budget),
     }
-    return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary))
+    group_votes = votes if votes is not None and spec.certificate == "textguard" else None
+    return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary), group_votes)
+
+
+def has_target(data: Corpus) -> bool:
+    """Whether the run's corpus was attacked (with ``attack.name = "none"`` no class is a target)."""
+    return data.manifest.get("attack") != "none"
+
+
+def _aimed(config, data, spec: Plan, clean, labels: np.ndarray, at_budget, votes) -> dict[str, Any]:
+    """THEORY §4's metrics that a lean to the target cannot game: certified accuracy on the texts the backdoor
+    aims at (true label ≠ target) with its curve, per class, the constant classifier, and for word partitions
+    with plurality the collective (dataset-level) guarantee on non-target texts."""
+    kind, budget, covered = spec.certificate, spec.budget, not isinstance(at_budget, NotCovered)
+    classes = range(data.num_labels)
+    per_class = {
+        str(c): (certified_accuracy(
+            [x for x, y in zip(clean, labels) if y == c], labels[labels == c], kind, budget
+        ) if covered and (labels == c).any() else None)
+        for c in classes
+    }
+    shares = np.bincount(labels, minlength=data.num_labels) / len(labels)
+    out: dict[str, Any] = {
+        "constant_certified_accuracy": float(shares.max()),
+        "constant_class": int(shares.argmax()),
+        "per_class_certified_accuracy_at_budget": per_class,
+        "certified_accuracy_non_target_at_budget": None,
+        "non_target_curve": [],
+        "collective_certified_accuracy_non_target_at_budget": None,
+    }
+    if not has_target(data):
+        return out
+    target = config.attack.target_label
+    rows = np.flatnonzero(labels != target)
+    if rows.size == 0:
+        return out
+    certs = [clean[i] for i in rows]
+    curve = _curve(certs, labels[rows], kind, config.max_radius)
+    out["non_target_curve"] = [{"radius": r, "certified_accuracy": a} for r, a in curve]
+    if covered:
+        out["certified_accuracy_non_target_at_budget"] = certified_accuracy(certs, labels[rows], kind, budget)
+        plurality = getattr(config.method, "aggregation", "") == "plurality"
+        if votes is not None and kind == "textguard" and plurality:
+            out["collective_certified_accuracy_non_target_at_budget"] = collective_certified_accuracy(
+                votes[:, rows], labels[rows], budget
+            )
+    return out
+
+
+def _lean_warning(aimed: Mapping[str, Any], at_budget) -> list[str]:
+    if isinstance(at_budget, NotCovered) or at_budget > aimed["constant_certified_accuracy"]:
+        return []
+    return [
+        f"certified accuracy over all clean texts at the budget ({100 * at_budget:.1f}%) is not above what a "
+        f"constant classifier that always answers class {aimed['constant_class']} scores at every radius "
+        f"({100 * aimed['constant_certified_accuracy']:.1f}%): read the non-target and per-class numbers"
+    ]
 
 
 def certify_warnings(
@@ -164,12 +230,34 @@ def render_markdown(s: Mapping[str, Any]) -> str:
     def pct(x: float | None) -> str:
         return "—" if x is None else f"{100 * x:.1f}%"
 
-    budget = (
-        f"{pct(s['certified_accuracy_at_budget'])} at budget {s['attack_budget']}"
-        if s["not_covered_reason"] is None
-        else s["not_covered_reason"]
+    covered = s["not_covered_reason"] is None
+    at = f" at budget {s['attack_budget']}"
+    budget = f"{pct(s['certified_accuracy_at_budget'])}{at}" if covered else s["not_covered_reason"]
+    constant = f"constant classifier (always class {s['constant_class']}): {pct(s['constant_certified_accuracy'])}"
+    lead = []
+    if s["non_target_curve"]:
+        lead.append(
+            (
+                f"**certified accuracy on non-target texts** (true label ≠ {s['target_label']}, what the backdoor "
+                "aims at) at the attack budget",
+                f"**{pct(s['certified_accuracy_non_target_at_budget'])}{at}**" if covered else "—",
+            )
+        )
+    if s["collective_certified_accuracy_non_target_at_budget"] is not None:
+        lead.append(
+            (
+                "collective certified accuracy on non-target texts at the budget (dataset-level: one trigger "
+                "touches the same groups in every text; not a per-text guarantee)",
+                f"{pct(s['collective_certified_accuracy_non_target_at_budget'])}{at}",
+            )
+        )
+    per_class = " · ".join(
+        f"class {c}: {pct(v)}" for c, v in s["per_class_certified_accuracy_at_budget"].items()
     )
     rows = [
+        *lead,
+        (f"certified accuracy at the attack budget, all clean texts ({s['radius_unit']})", f"{budget} ({constant})"),
+        ("certified accuracy at the budget per true class", per_class if covered else "—"),
         ("CACC (smoothed; abstentions count as wrong)", pct(s["cacc"])),
         ("majority-vote accuracy (no abstention)", pct(s["majority_vote_accuracy"])),
         ("abstention rate (clean)", pct(s["abstain_rate_clean"])),
@@ -177,13 +265,15 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         ("base rate (clean non-target test texts predicted as the target)", pct(s["base_rate"])),
         ("majority-vote ASR", pct(s["majority_vote_asr"])),
         (CONFIDENT_ACCURACY_LABEL, pct(s["confident_accuracy"])),
-        (f"certified accuracy at the attack budget ({s['radius_unit']})", budget),
         (
             "certified accuracy on triggered texts at the budget (observed world)",
             pct(s["certified_triggered_accuracy_at_budget"]) if s["not_covered_reason"] is None else "—",
         ),
     ]
     curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["curve"][:12])
+    non_target = " · ".join(
+        f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["non_target_curve"][:12]
+    )
     lines = [
         f"# crowd certify: {s['dataset']} / {s['attack']} (rate {s['poison_rate']})",
         "",
@@ -192,7 +282,8 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in rows],
         "",
-        f"Certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
+        *([f"Non-target texts, certified accuracy vs radius: {non_target}", ""] if non_target else []),
+        f"All clean texts, certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
         "",
         f"Reference world of the certificate: {s['reference_world']}. "
         + (
@@ -216,11 +307,15 @@ def write_report(
     """per_text.jsonl, summary.json, summary.md, config.json and curve.png into ``out``."""
 
     rows = []
+    offset = {"clean": 0, "poison": len(report.clean)}
     for split, examples, certs in (
         ("clean", data.test_clean, report.clean),
         ("poison", data.test_poison, report.poison),
     ):
         for i, (e, c) in enumerate(zip(examples, certs)):
+            votes = {}
+            if report.group_votes is not None:  # each group's vote, -1 where it abstained
+                votes = {"group_votes": report.group_votes[:, offset[split] + i].tolist()}
             rows.append(
                 {
                     "split": split,
@@ -234,12 +329,18 @@ def write_report(
                     "p_lower": c.p_lower,
                     "p_upper_runner_up": c.p_upper_runner_up,
                     "radii": dict(c.radii),
+                    **votes,
                 }
             )
     s = report.summary
     write_run(out, rows, s, report.markdown, resolved_config(config))
     budget = s["attack_budget"] if s["not_covered_reason"] is None else None
-    curves = {f"{s['dataset']} clean test": _xy(s["curve"]) + (budget,)}
+    curves = {}
+    if s["non_target_curve"]:
+        curves[f"{s['dataset']} clean non-target test (true label ≠ {s['target_label']})"] = _xy(
+            s["non_target_curve"]
+        ) + (budget,)
+    curves[f"{s['dataset']} clean test, all texts"] = _xy(s["curve"]) + (None if curves else budget,)
     if s["triggered_curve"]:
         curves[f"{s['dataset']} triggered test (true label)"] = _xy(s["triggered_curve"]) + (None,)
     plot_curves(
@@ -247,6 +348,7 @@ def write_report(
         curves,
         f"{s['dataset']} / {s['attack']}: {s['certificate']} certificate, N = {s['n_copies']}",
         s["radius_unit"],
+        baseline=(s["constant_certified_accuracy"], f"constant classifier, all texts (class {s['constant_class']})"),
     )
 
 
