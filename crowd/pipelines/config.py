@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
 from crowd.methods import method_from_table
-from crowd.train.settings import FullFineTune, HeadOnly, StaticBag
+from crowd.train.settings import BagOfWords, FullFineTune, HeadOnly, StaticBag
 
 NOISE_MOVED = (
     'the [noise] section was replaced by [method]: write [method] name = "crowd" (noise.kind -> '
@@ -84,11 +84,12 @@ class ModelConfig:
     ``learner = "head"`` freezes the encoder and trains a linear head per copy (CROWD's "only the top
     layer is fine-tuned"), with the ``[head]`` settings; ``"full"`` fine-tunes every copy (``[full]``);
     ``"static"`` averages static word vectors into a linear classifier per copy (``[static]``; no
-    encoder, so thousands of noisy copies train in minutes on a CPU; ``name`` is then unused).
+    encoder, so thousands of noisy copies train in minutes on a CPU; ``name`` is then unused); ``"bow"``
+    fits a TF-IDF word-n-gram logistic regression per copy (``[bow]``; scikit-learn, CPU, ``name`` unused).
     """
 
     name: str = "minilm"
-    learner: Literal["head", "full", "static"] = "head"
+    learner: Literal["head", "full", "static", "bow"] = "head"
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -117,12 +118,15 @@ class CertifyConfig:
     head: HeadOnly = field(default_factory=HeadOnly)
     full: FullFineTune = field(default_factory=FullFineTune)
     static: StaticBag = field(default_factory=StaticBag)
+    bow: BagOfWords = field(default_factory=BagOfWords)
     used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
     @property
-    def learner(self) -> HeadOnly | FullFineTune | StaticBag:
+    def learner(self) -> HeadOnly | FullFineTune | StaticBag | BagOfWords:
         """The settings of the learner ``model.learner`` names."""
-        return {"head": self.head, "full": self.full, "static": self.static}[self.model.learner]
+        return {"head": self.head, "full": self.full, "static": self.static, "bow": self.bow}[
+            self.model.learner
+        ]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_from_table(self.method))

@@ -5,7 +5,8 @@
 * :class:`CopyData`: one noisy copy handed to a learner.
 * Learners :class:`FullFineTune` (grouped full fine-tuning), :class:`HeadOnly` (frozen encoder,
   batched linear heads, on-disk feature cache) and :class:`StaticBag` (mean of static word
-  vectors, batched linear heads, no encoder); each returns test logits.
+  vectors, batched linear heads, no encoder) and :class:`BagOfWords` (TF-IDF n-grams, a
+  scikit-learn logistic regression per copy); each returns test logits.
 * :func:`run_votes`: all copies, votes stored per copy, resume, ``torch.distributed`` sharding.
 
 See docs/training.md. Names are imported on first use, so ``import crowd.train.static`` (or
@@ -23,6 +24,8 @@ _WHERE = {
     "TrainingInputError": "crowd.train.data",
     "WordPieceEncoder": "crowd.train.encode",
     "StaticEncoder": "crowd.train.static_vectors",
+    "HashedWordEncoder": "crowd.train.bow_encoder",
+    "BagOfWords": "crowd.train.settings",
     "FullFineTune": "crowd.train.settings",
     "HeadOnly": "crowd.train.settings",
     "StaticBag": "crowd.train.settings",
@@ -39,10 +42,12 @@ _WHERE = {
 
 __all__ = [
     "LEARNERS",
+    "BagOfWords",
     "CacheStats",
     "CopyData",
     "FeatureCache",
     "FullFineTune",
+    "HashedWordEncoder",
     "HeadOnly",
     "Learner",
     "StaticBag",
@@ -58,11 +63,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from crowd.train.bow_encoder import HashedWordEncoder
     from crowd.train.data import CopyData, Learner, TrainingInputError
     from crowd.train.encode import WordPieceEncoder
     from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
     from crowd.train.runner import VoteStore, VoteStoreMismatch, fingerprint_of, local_device, run_votes
-    from crowd.train.settings import LEARNERS, FullFineTune, HeadOnly, StaticBag
+    from crowd.train.settings import LEARNERS, BagOfWords, FullFineTune, HeadOnly, StaticBag
     from crowd.train.static_vectors import StaticEncoder
 
 

@@ -1,4 +1,4 @@
-"""Learner settings: plain data (the ``[head]``, ``[full]``, ``[static]`` config tables), no torch.
+"""Learner settings: plain data (the ``[head]``, ``[full]``, ``[static]``, ``[bow]`` config tables), no torch.
 
 Each settings class names its implementation, imported only when training starts, so reading or
 validating a config never imports torch. ``fit_predict`` trains one model per copy of a group and
@@ -11,6 +11,8 @@ become that learner's inputs.
   (:mod:`crowd.train.finetune`).
 * :class:`StaticBag`: mean of static word vectors, a linear (or one-hidden-layer) classifier per copy;
   no encoder, so noisy copies cost a gather (:mod:`crowd.train.static`).
+* :class:`BagOfWords`: TF-IDF of word unigrams and bigrams, a logistic regression per copy (scikit-learn,
+  CPU, seconds per model; :mod:`crowd.train.bow`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from crowd.train.bow_encoder import HashedWordEncoder
 from crowd.train.encode import WordPieceEncoder
 from crowd.train.models import load_tokenizer
 from crowd.train.static_vectors import DEFAULT_VECTORS, StaticEncoder
@@ -151,4 +154,42 @@ class StaticBag(_Learner):
         return StaticEncoder(self.vectors, self.max_length)
 
 
-LEARNERS: dict[str, type] = {"head": HeadOnly, "full": FullFineTune, "static": StaticBag}
+@dataclass(frozen=True)
+class BagOfWords(_Learner):
+    """TF-IDF over word n-grams up to ``ngram_max``, an L2 logistic regression (lbfgs) per copy.
+
+    Defaults (measured on SST-2, docs/training.md): unigrams and bigrams, ``C = 1``, sublinear TF,
+    every n-gram kept (``min_df = 1``), texts truncated at ``max_length = 256`` words. Columns, IDF and
+    ``min_df`` come from each copy's own training rows. ``copies_per_group`` only sets how many models
+    are fitted (one after another) between two writes of the vote store.
+    """
+
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.bow:BagOfWordsTrainer"
+    uses_model: ClassVar[bool] = False
+    ngram_max: int = 2
+    C: float = 1.0
+    max_iter: int = 1000
+    sublinear_tf: bool = True
+    min_df: int = 1
+    max_length: int = 256
+    copies_per_group: int = 32
+
+    def __post_init__(self) -> None:
+        for name in ("ngram_max", "max_iter", "min_df", "max_length", "copies_per_group"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 < self.C < float("inf"):
+            raise ValueError(f"C (inverse regularisation strength) must be finite and > 0, got {self.C}")
+
+    def encoder(self, model_name: str | None = None):
+        """The encoder whose ``(ids, mask)`` this learner reads: stable hashed word ids."""
+
+        return HashedWordEncoder(self.max_length)
+
+
+LEARNERS: dict[str, type] = {
+    "head": HeadOnly,
+    "full": FullFineTune,
+    "static": StaticBag,
+    "bow": BagOfWords,
+}

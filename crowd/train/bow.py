@@ -1,0 +1,192 @@
+"""A fast sparse learner: TF-IDF over word n-grams and a logistic regression per copy (scikit-learn).
+
+The classic text-classification baseline (e.g. Wang & Manning 2012, "Baselines and Bigrams"): a text is
+the TF-IDF vector of its word unigrams and bigrams (``ngram_max``), classified by an L2-regularised
+logistic regression (``sklearn.linear_model.LogisticRegression``, lbfgs, inverse strength ``C``). Inputs
+are the hashed word ids of :class:`crowd.train.bow_encoder.HashedWordEncoder` (``BagOfWords.encoder()``);
+``model_name`` and ``device`` are ignored (CPU only).
+
+Independence (THEORY §3): model ``j`` is a function of its own copy alone. Its columns are the distinct
+n-grams of its own training rows (sorted by the stable word ids, so in an order no other copy affects),
+IDF and ``min_df`` are counted over its own training rows, a test n-gram the copy never saw maps to no
+column, and the copies of a group are fitted one after another with nothing shared; lbfgs draws no random
+numbers, and the ``random_state`` passed (``torch_seed(seed, "bow", j)``) would only matter for a
+randomised solver. Padding and the matrix width do not enter: only the words under the mask do.
+
+Output: the decision function as logits ``(n_test, num_labels)`` float32 (binary: ``±s/2``, so the softmax
+is the model's probability). A class absent from a copy's training labels gets, per test text, the
+smallest present logit minus 1; a copy trained on one class predicts it everywhere (logit 0, others -1); a
+copy with no n-gram in its training rows scores the log of its weighted class prior.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from crowd.seeding import torch_seed
+from crowd.train.bow_encoder import PAD_ID
+from crowd.train.data import CopyData, TrainingInputError
+from crowd.train.settings import BagOfWords
+
+
+class NgramColumns:
+    """The n-gram columns of one training set: unigrams first, then bigrams, ..., each sorted by key.
+
+    ``fit(ids, mask)`` learns the tables from training rows; ``counts(ids, mask)`` is the sparse
+    ``(n, n_columns)`` count matrix of any rows (n-grams outside the tables are dropped). An n-gram is
+    ``n`` consecutive positions all under the mask; its key is the pair (its ``n-1``-gram's index,
+    its last word's index), so keys are exact integers, never hashed together.
+    """
+
+    def __init__(self, ngram_max: int, max_length: int) -> None:
+        self.ngram_max = ngram_max
+        self.max_length = max_length
+
+    def fit(self, ids: np.ndarray, mask: np.ndarray) -> NgramColumns:
+        ids, valid = self._words(ids, mask)
+        self.words_ = np.unique(ids[valid])
+        self.tables_: list[np.ndarray] = []
+        code = self._lookup(self.words_, ids, valid)
+        words = code
+        for _ in range(2, self.ngram_max + 1):
+            key = self._key(code, words)
+            table = np.unique(key[key >= 0])
+            self.tables_.append(table)
+            code = self._lookup(table, key, key >= 0)
+        sizes = [len(self.words_)] + [len(t) for t in self.tables_]
+        self.starts_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return self
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.starts_[-1])
+
+    def counts(self, ids: np.ndarray, mask: np.ndarray) -> sp.csr_matrix:
+        ids, valid = self._words(ids, mask)
+        n = ids.shape[0]
+        words = code = self._lookup(self.words_, ids, valid)
+        parts = [self._entries(code, self.starts_[0])]
+        for order, table in enumerate(self.tables_, start=1):
+            key = self._key(code, words)
+            code = self._lookup(table, key, key >= 0)
+            parts.append(self._entries(code, self.starts_[order]))
+        rows = np.concatenate([p[0] for p in parts])
+        cols = np.concatenate([p[1] for p in parts])
+        data = np.ones(len(rows), dtype=np.float64)
+        return sp.csr_matrix((data, (rows, cols)), shape=(n, self.n_columns))  # sums repeated n-grams
+
+    def _words(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.asarray(ids, dtype=np.int64)[:, : self.max_length]
+        valid = (np.asarray(mask)[:, : self.max_length] != 0) & (ids != PAD_ID)
+        return ids, valid
+
+    def _key(self, code: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Keys of the n-grams extending the (n-1)-grams ``code`` by the next word; -1 where none."""
+        prev = code[:, :-1]
+        last = words[:, words.shape[1] - prev.shape[1] :]
+        key = prev * max(len(self.words_), 1) + last
+        return np.where((prev >= 0) & (last >= 0), key, -1)
+
+    @staticmethod
+    def _lookup(table: np.ndarray, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Index of each valid value in the sorted ``table``; -1 where invalid or absent."""
+        pos = np.searchsorted(table, values)
+        found = valid & (pos < len(table))
+        found[found] = table[pos[found]] == values[found]
+        return np.where(found, pos, -1)
+
+    @staticmethod
+    def _entries(code: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = np.nonzero(code >= 0)
+        return rows, code[rows, cols] + start
+
+
+class BagOfWordsTrainer(BagOfWords):
+    """The implementation of :class:`crowd.train.settings.BagOfWords` (built from its settings)."""
+
+    def fit_predict(
+        self,
+        model_name: str,
+        copies: Sequence[CopyData],
+        indices: Sequence[int],
+        seed: int,
+        device: str,
+        num_labels: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Test logits ``(len(copies), n_test, num_labels)`` float32, one model per copy, fitted in turn."""
+        check_copies(copies, indices, num_labels)
+        out = []
+        for done, (j, copy) in enumerate(zip(indices, copies), start=1):
+            out.append(self.fit_copy(copy, seed, j, num_labels))
+            if progress is not None:
+                progress(done, len(copies))
+        return np.stack(out)
+
+    def features(self, copy: CopyData) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """TF-IDF matrices ``(train, test)`` over the columns of ``copy``'s own training rows."""
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        columns = NgramColumns(self.ngram_max, self.max_length).fit(copy.train_ids, copy.train_mask)
+        train = columns.counts(copy.train_ids, copy.train_mask)
+        test = columns.counts(copy.test_ids, copy.test_mask)
+        if self.min_df > 1:
+            keep = np.bincount(train.indices, minlength=train.shape[1]) >= self.min_df
+            train, test = train[:, keep], test[:, keep]
+        if train.shape[1] == 0:
+            return train, test
+        tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(train)
+        return tfidf.transform(train), tfidf.transform(test)
+
+    def fit_copy(self, copy: CopyData, seed: int, j: int, num_labels: int) -> np.ndarray:
+        """Logits ``(n_test, num_labels)`` float32 of the model trained on ``copy`` (copy index ``j``)."""
+        from sklearn.linear_model import LogisticRegression
+
+        labels = np.asarray(copy.train_labels, dtype=np.int64)
+        present = np.unique(labels)
+        if len(present) == 1:
+            return class_logits(np.zeros((copy.n_test, 1)), present, num_labels)
+        train, test = self.features(copy)
+        if train.shape[1] == 0:  # no n-gram kept: the weighted class prior, as an intercept-only fit
+            w = copy.train_weights if copy.train_weights is not None else np.ones(len(labels))
+            prior = np.bincount(labels, w.astype(np.float64))[present]
+            scores = np.tile(np.log(prior / prior.sum()), (copy.n_test, 1))
+        else:
+            model = LogisticRegression(
+                C=self.C,
+                solver="lbfgs",
+                max_iter=self.max_iter,
+                random_state=torch_seed(seed, "bow", j) % 2**32,
+            )
+            model.fit(train, labels, sample_weight=copy.train_weights)
+            s = model.decision_function(test)
+            scores = np.stack([-s / 2, s / 2], axis=1) if len(present) == 2 else s
+        return class_logits(scores, present, num_labels)
+
+
+def class_logits(scores: np.ndarray, present: np.ndarray, num_labels: int) -> np.ndarray:
+    """``(n, num_labels)`` float32 logits from scores of the ``present`` classes; absent classes score the
+    row's smallest present score minus 1 (finite, and below every class the model knows)."""
+    out = np.empty((scores.shape[0], num_labels), dtype=np.float64)
+    out[:] = (scores.min(axis=1) - 1.0)[:, None]
+    out[:, present] = scores
+    return out.astype(np.float32)
+
+
+def check_copies(copies: Sequence[CopyData], indices: Sequence[int], num_labels: int) -> None:
+    """Raise :class:`TrainingInputError` unless every copy can be fitted; copies may differ in size."""
+    if len(copies) == 0 or len(copies) != len(indices):
+        raise TrainingInputError(f"got {len(copies)} copies for {len(indices)} copy indices")
+    if num_labels < 2:
+        raise TrainingInputError(f"num_labels must be at least 2, got {num_labels}")
+    for j, copy in zip(indices, copies):
+        labels = copy.train_labels
+        if labels.min() < 0 or labels.max() >= num_labels:
+            found = sorted(int(v) for v in np.unique(labels))
+            raise TrainingInputError(
+                f"copy {j}: training labels {found} do not fit num_labels={num_labels} "
+                f"(labels must be 0..{num_labels - 1})"
+            )
