@@ -166,7 +166,7 @@ class BagOfWords(_Learner):
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.bow:BagOfWordsTrainer"
     uses_model: ClassVar[bool] = False
-    ngram_max: int = 2
+    ngram_max: int = 1
     C: float = 1.0
     max_iter: int = 1000
     sublinear_tf: bool = True
