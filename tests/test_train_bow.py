@@ -53,7 +53,7 @@ def test_features_are_sklearns_tfidf_of_unigrams_and_bigrams():
     copy = make_copy(texts, [1, 0, 0, 1, 0], ["the film", "unseen words only"])
     from crowd.train.bow import BagOfWordsTrainer
 
-    train, test = BagOfWordsTrainer().features(copy)
+    train, test = BagOfWordsTrainer(ngram_max=2).features(copy)
     vectorizer = TfidfVectorizer(
         ngram_range=(1, 2), tokenizer=str.split, token_pattern=None, sublinear_tf=True
     )
