@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
 from crowd.methods import method_from_table
-from crowd.train.settings import BagOfWords, FullFineTune, HeadOnly, StaticBag
+from crowd.train.settings import BagOfWords, Ensemble, FullFineTune, HeadOnly, StaticBag
 
 NOISE_MOVED = (
     'the [noise] section was replaced by [method]: write [method] name = "crowd" (noise.kind -> '
@@ -85,11 +85,13 @@ class ModelConfig:
     layer is fine-tuned"), with the ``[head]`` settings; ``"full"`` fine-tunes every copy (``[full]``);
     ``"static"`` averages static word vectors into a linear classifier per copy (``[static]``; no
     encoder, so thousands of noisy copies train in minutes on a CPU; ``name`` is then unused); ``"bow"``
-    fits a TF-IDF word-n-gram logistic regression per copy (``[bow]``; scikit-learn, CPU, ``name`` unused).
+    fits a TF-IDF word-n-gram logistic regression per copy (``[bow]``; scikit-learn, CPU, ``name`` unused);
+    ``"bow+head"`` trains both a ``bow`` and a ``head`` model per copy and averages their probabilities
+    (the ``[bow]`` and ``[head]`` tables).
     """
 
     name: str = "minilm"
-    learner: Literal["head", "full", "static", "bow"] = "head"
+    learner: Literal["head", "full", "static", "bow", "bow+head"] = "head"
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -122,8 +124,10 @@ class CertifyConfig:
     used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
     @property
-    def learner(self) -> HeadOnly | FullFineTune | StaticBag | BagOfWords:
+    def learner(self) -> HeadOnly | FullFineTune | StaticBag | BagOfWords | Ensemble:
         """The settings of the learner ``model.learner`` names."""
+        if self.model.learner == "bow+head":
+            return Ensemble(self.bow, self.head)
         return {"head": self.head, "full": self.full, "static": self.static, "bow": self.bow}[
             self.model.learner
         ]

@@ -6,7 +6,8 @@
 * Learners :class:`FullFineTune` (grouped full fine-tuning), :class:`HeadOnly` (frozen encoder,
   batched linear heads, on-disk feature cache) and :class:`StaticBag` (mean of static word
   vectors, batched linear heads, no encoder) and :class:`BagOfWords` (TF-IDF n-grams, a
-  scikit-learn logistic regression per copy); each returns test logits.
+  scikit-learn logistic regression per copy) and :class:`Ensemble` (``bow+head``: their mean
+  probabilities); each returns test logits.
 * :func:`run_votes`: all copies, votes stored per copy, resume, ``torch.distributed`` sharding.
 
 See docs/training.md. Names are imported on first use, so ``import crowd.train.static`` (or
@@ -26,6 +27,8 @@ _WHERE = {
     "StaticEncoder": "crowd.train.static_vectors",
     "HashedWordEncoder": "crowd.train.bow_encoder",
     "BagOfWords": "crowd.train.settings",
+    "Ensemble": "crowd.train.settings",
+    "PairEncoder": "crowd.train.pair_encoder",
     "FullFineTune": "crowd.train.settings",
     "HeadOnly": "crowd.train.settings",
     "StaticBag": "crowd.train.settings",
@@ -45,11 +48,13 @@ __all__ = [
     "BagOfWords",
     "CacheStats",
     "CopyData",
+    "Ensemble",
     "FeatureCache",
     "FullFineTune",
     "HashedWordEncoder",
     "HeadOnly",
     "Learner",
+    "PairEncoder",
     "StaticBag",
     "StaticEncoder",
     "TrainingInputError",
@@ -67,8 +72,9 @@ if TYPE_CHECKING:
     from crowd.train.data import CopyData, Learner, TrainingInputError
     from crowd.train.encode import WordPieceEncoder
     from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
+    from crowd.train.pair_encoder import PairEncoder
     from crowd.train.runner import VoteStore, VoteStoreMismatch, fingerprint_of, local_device, run_votes
-    from crowd.train.settings import LEARNERS, BagOfWords, FullFineTune, HeadOnly, StaticBag
+    from crowd.train.settings import LEARNERS, BagOfWords, Ensemble, FullFineTune, HeadOnly, StaticBag
     from crowd.train.static_vectors import StaticEncoder
 
 

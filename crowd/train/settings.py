@@ -13,6 +13,8 @@ become that learner's inputs.
   no encoder, so noisy copies cost a gather (:mod:`crowd.train.static`).
 * :class:`BagOfWords`: TF-IDF of word unigrams and bigrams, a logistic regression per copy (scikit-learn,
   CPU, seconds per model; :mod:`crowd.train.bow`).
+* :class:`Ensemble`: per copy, the mean of the probabilities of a :class:`BagOfWords` and a
+  :class:`HeadOnly` model (:mod:`crowd.train.ensemble`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import dataclasses
 import importlib
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from crowd.train.bow_encoder import HashedWordEncoder
 from crowd.train.encode import WordPieceEncoder
 from crowd.train.models import load_tokenizer
+from crowd.train.pair_encoder import PairEncoder
 from crowd.train.static_vectors import DEFAULT_VECTORS, StaticEncoder
 
 
@@ -187,9 +190,55 @@ class BagOfWords(_Learner):
         return HashedWordEncoder(self.max_length)
 
 
+@dataclass(frozen=True)
+class Ensemble(_Learner):
+    """``bow+head``: per copy, the mean of the class probabilities of a :class:`BagOfWords` and a
+    :class:`HeadOnly` model, each trained on that copy (:mod:`crowd.train.ensemble`).
+
+    Settings: the ``[bow]`` and ``[head]`` tables (no table of its own). ``copies_per_group`` (``None``:
+    the head's) is how many copies the runner hands over at once: the heads train batched, the bag-of-words
+    models one after another. ``max_length``, ``dtype`` and ``feature_cache`` are the head's.
+    """
+
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.ensemble:EnsembleTrainer"
+    bow: BagOfWords = field(default_factory=BagOfWords)
+    head: HeadOnly = field(default_factory=HeadOnly)
+    copies_per_group: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, kind in (("bow", BagOfWords), ("head", HeadOnly)):
+            value = getattr(self, name)
+            if isinstance(value, dict):  # the implementation is built from dataclasses.asdict(settings)
+                object.__setattr__(self, name, kind(**value))
+            elif not isinstance(value, kind):
+                raise ValueError(f"{name} must be {kind.__name__} settings, got {type(value).__name__}")
+        if self.copies_per_group is None:
+            object.__setattr__(self, "copies_per_group", self.head.copies_per_group)
+        elif self.copies_per_group < 1:
+            raise ValueError(f"copies_per_group must be positive, got {self.copies_per_group}")
+
+    @property
+    def max_length(self) -> int:
+        """The head's word-piece length (the bag of words reads ``bow.max_length`` words)."""
+        return self.head.max_length
+
+    @property
+    def dtype(self) -> str:
+        return self.head.dtype
+
+    @property
+    def feature_cache(self) -> bool:
+        return self.head.feature_cache
+
+    def encoder(self, model_name: str):
+        """Hashed word ids and ``model_name``'s word pieces side by side (:class:`crowd.train.pair_encoder.PairEncoder`)."""
+        return PairEncoder(self.bow.encoder(), self.head.encoder(model_name))
+
+
 LEARNERS: dict[str, type] = {
     "head": HeadOnly,
     "full": FullFineTune,
     "static": StaticBag,
     "bow": BagOfWords,
+    "bow+head": Ensemble,
 }
