@@ -75,15 +75,35 @@ def length_batches(lengths: Sequence[int] | np.ndarray, batch_size: int) -> Iter
         yield order[start : start + batch_size]
 
 
-def to_device(ids: np.ndarray, mask: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows ``(..., L)`` to ``device`` as int64, trimmed to the longest attended length."""
-    width = max(int(mask.sum(axis=-1).max()), 1) if mask.size else 1
+def to_device(
+    ids: np.ndarray, mask: np.ndarray, device: torch.device, trim: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows ``(..., L)`` to ``device`` as int64, trimmed after the last attended column (``trim``).
+
+    The trimmed width depends on every row given: pass the rows of one copy only, never a group's
+    (a copy's padding, hence the last bits of its results, would depend on the other copies' texts).
+    """
+    width = ids.shape[-1]
+    if trim:
+        attended = np.flatnonzero(mask.reshape(-1, width).any(axis=0)) if mask.size else []
+        width = int(attended[-1]) + 1 if len(attended) else 1
     ids_t = torch.from_numpy(np.ascontiguousarray(ids[..., :width], dtype=np.int64))
     mask_t = torch.from_numpy(np.ascontiguousarray(mask[..., :width], dtype=np.int64))
     pin = device.type == "cuda"
     if pin:
         ids_t, mask_t = ids_t.pin_memory(), mask_t.pin_memory()
     return ids_t.to(device, non_blocking=pin), mask_t.to(device, non_blocking=pin)
+
+
+def fixed_width(matrices: Sequence[np.ndarray], width: int, fill: int) -> np.ndarray:
+    """Stack equal-height ``(n, L_k)`` matrices into ``(K, n, width)``: cut at ``width``, right-padded with ``fill``.
+
+    Unlike :func:`crowd.train.data.pad_width`, the width is not chosen by the matrices (by any copy's data).
+    """
+    out = np.full((len(matrices), matrices[0].shape[0], width), fill, dtype=matrices[0].dtype)
+    for k, m in enumerate(matrices):
+        out[k, :, : min(width, m.shape[1])] = m[:, :width]
+    return out
 
 
 def linear_schedule(

@@ -17,12 +17,12 @@ retrained or edited checkpoint gets a new shard, while a copy of the same files 
 
 **Layout and crash safety**: see :mod:`crowd.train.feature_shard`.
 
-**Reproducibility.** fp32 matrix products on a CPU may change the last bits of a row's features
-with the number of rows batched together (measured on MiniLM: up to 1e-6). The guarantee is
-therefore: the first computation of a row is the stored one, and every later use reads those
-bytes; in a run with a cold cache the learner uses exactly the values it stores. Votes from a cold
-and a warm cache are identical (tested). Two runs that both *compute* a row, in different company,
-may differ in its last bits.
+**Reproducibility.** On the CPU :mod:`crowd.train.frozen` encodes every row by itself, so a row's
+features are a function of the row (and the shard's settings) alone, stored or recomputed. On CUDA
+rows are batched, and a batch may change the last bits of a row's features; there the first
+computation of a row is the stored one, and every later use reads those bytes. Votes from a cold
+and a warm cache are identical (tested). Format 2: rows encoded alone on the CPU (format 1 stored
+CPU rows computed in batches, whose last bits depended on the rows beside them).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from crowd.paths import cache_subdir
 from crowd.train.feature_shard import DIGEST_BYTES, FeatureShard
 
 CACHE_ENV = "CROWD_FEATURE_CACHE"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_MAX_BYTES = 8 * 2**30
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".index.json")
 

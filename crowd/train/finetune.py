@@ -1,28 +1,36 @@
-"""Full fine-tuning of a group of copies at once: K models that step together.
+"""Full fine-tuning of a group of copies: K models, one per copy, that step together.
 
-Each copy is an independent fine-tuning run with CROWD's per-copy
-hyperparameters (batch 8, lr 5e-5, AdamW), but the ``K`` copies of a group are
-computed as one model with stacked parameters (``[K, ...]``) through
-``torch.func.functional_call`` under ``torch.vmap``: every step the GPU sees
-``K x batch_size`` sequences (e.g. 64 x 8 = 512), the regime where an H100 runs
-at ~12x the throughput of batch 32. AdamW is elementwise, so one optimizer over
-the stacked tensors is exactly K independent AdamW runs; gradient clipping is
-done per copy (each copy's own global norm), the learning-rate schedule is shared
-(all copies take the same number of steps).
+Each copy is an independent fine-tuning run with CROWD's per-copy hyperparameters (batch 8, lr
+5e-5, AdamW); its loss is the mean over its batch of ``w_i · loss_i`` with its own
+``train_weights`` (1 where absent). Gradient clipping is per copy (each copy's own global norm), the
+learning-rate schedule is shared (all copies take the same number of steps).
 
-What a copy's model depends on: the pretrained weights, its head
-initialisation ``torch_seed(seed, "init", j)``, its shuffles
-``rng(seed, "shuffle", j, epoch)``, and dropout, which comes from torch's global
-generator seeded with ``torch_seed(seed, "dropout", first index of the group)``
-and drawn for the whole group at once. Dropout masks therefore depend on the
-group's composition; groups are fixed blocks of copy indices (see
-``crowd.train.runner``), so a resumed or sharded run rebuilds the same groups and,
-on the CPU, the same votes bit for bit. On a GPU, atomics in some backward
-kernels make training reproducible only up to floating-point noise.
+Copy ``j``'s model depends on the pretrained weights, its head initialisation
+``torch_seed(seed, "init", j)``, its shuffles ``rng(seed, "shuffle", j, epoch)``, its own data and
+its dropout, and on nothing of the other copies (THEORY.md §3, independence):
 
-If ``vmap`` fails on a model (data-dependent Python control flow in its
-forward), the learner warns and falls back to ``grouping="loop"``: the same
-stacked parameters and optimizer, one forward per copy.
+* ``grouping="loop"``: each copy has its own parameter tensors; every step runs one forward and
+  backward per copy, on its batch trimmed after the longest row *of its own batch*, with dropout
+  from torch's generator seeded with ``torch_seed(seed, "dropout", j, step)``; clipping and AdamW
+  act on its tensors alone. Copy ``j`` trained alone or in any group gives bit-identical logits
+  on the CPU (``tests/test_independence.py``).
+* ``grouping="vmap"`` (default): the ``K`` copies are one model with stacked parameters
+  (``[K, ...]``) through ``torch.func.functional_call`` under ``torch.vmap``: every step the GPU
+  sees ``K x batch_size`` sequences (e.g. 64 x 8 = 512), the regime where an H100 runs at ~12x the
+  throughput of batch 32. AdamW is elementwise, so one optimizer over the stacked tensors is
+  exactly K independent AdamW runs. Rows are padded to ``max_length``, a width no copy's data
+  chooses. Inside ``vmap`` a copy cannot have its own generator, so dropout comes from one
+  generator seeded with ``torch_seed(seed, "dropout", first index of the group)`` and drawn for
+  the whole group at once; the draws copy ``j`` gets are fixed by the group's shape (``K``,
+  ``batch_size``, ``max_length``) and ``j``'s position in it, never by the other copies' data. So
+  for a fixed group (the runner's groups are fixed blocks of copy indices, see
+  :mod:`crowd.train.runner`) copy ``j``'s logits do not depend on the other copies' texts, labels
+  or weights (on the CPU bit for bit, tested), but they do change with ``copies_per_group``.
+
+Predictions are made copy by copy, in batches of that copy's test rows of similar length trimmed
+after their longest row. On a GPU see docs/training.md ("Independence of the models"). If ``vmap``
+fails on a model (data-dependent Python control flow in its forward), the learner warns and uses
+``grouping="loop"``.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from torch.func import functional_call
 from crowd.seeding import torch_seed
 from crowd.train.common import (
     autocast,
+    fixed_width,
     head_parameter_names,
     init_head,
     length_batches,
@@ -48,8 +57,10 @@ from crowd.train.common import (
     seeded_global_rng,
     to_device,
 )
-from crowd.train.data import CopyData, check_group, pad_width
+from crowd.train.data import CopyData, check_group, row_weights
 from crowd.train.settings import FullFineTune
+
+Rows = list[tuple[np.ndarray, np.ndarray]]  # per copy: (ids, mask), each (n, L_k)
 
 
 class FullFineTuneTrainer(FullFineTune):
@@ -68,116 +79,166 @@ class FullFineTuneTrainer(FullFineTune):
         check_group(copies, indices, num_labels)
         dev = torch.device(device)
         model = load_model(model_name, num_labels, dev)
-        group = _Group(model, indices, seed, self.grouping)
         pad = int(getattr(model.config, "pad_token_id", 0) or 0)
-        train_ids = pad_width([c.train_ids[:, : self.max_length] for c in copies], pad)
-        train_mask = pad_width([c.train_mask[:, : self.max_length] for c in copies], 0)
+        cut = self.max_length
+        train = [(c.train_ids[:, :cut], c.train_mask[:, :cut]) for c in copies]
+        group = _Group(model, indices, seed, self.grouping)
+        if group.grouping == "vmap":
+            group.check_vmap(fixed_width([i[:1] for i, _ in train], cut, pad), dev)
         labels = np.stack([c.train_labels for c in copies]).astype(np.int64)
         with seeded_global_rng(dev, torch_seed(seed, "dropout", indices[0])):
-            self._train(group, train_ids, train_mask, labels, indices, seed, dev)
-        test_ids = pad_width([c.test_ids[:, : self.max_length] for c in copies], pad)
-        test_mask = pad_width([c.test_mask[:, : self.max_length] for c in copies], 0)
-        return self._predict(group, test_ids, test_mask, dev)
+            self._train(group, train, labels, row_weights(copies), indices, seed, dev, pad)
+        return self._predict(group, [(c.test_ids[:, :cut], c.test_mask[:, :cut]) for c in copies], dev)
 
     def _train(
         self,
         group: _Group,
-        ids: np.ndarray,
-        mask: np.ndarray,
+        data: Rows,
         labels: np.ndarray,
+        weights: np.ndarray,
         indices: Sequence[int],
         seed: int,
         device: torch.device,
+        pad: int,
     ) -> None:
-        k, n, _ = ids.shape
+        k, n = labels.shape
         steps = math.ceil(n / self.batch_size)
         optimizer = group.optimizer(self.lr, self.weight_decay, device)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, linear_schedule(self.epochs * steps, self.warmup)
         )
         perms = permutations(seed, indices, self.epochs, n)
+        if group.grouping == "vmap":
+            ids = fixed_width([i for i, _ in data], self.max_length, pad)
+            mask = fixed_width([m for _, m in data], self.max_length, 0)
         row = np.arange(k)[:, None]
         group.base.train()
         for epoch in range(self.epochs):
             for step in range(steps):
                 idx = perms[:, epoch, step * self.batch_size : (step + 1) * self.batch_size]
-                ids_t, mask_t = to_device(ids[row, idx], mask[row, idx], device)
-                y = torch.from_numpy(labels[row, idx]).to(device)
-                with autocast(device, self.dtype):
-                    logits = group.logits(ids_t, mask_t)
-                loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
                 optimizer.zero_grad(set_to_none=True)
-                loss.view(k, -1).mean(dim=1).sum().backward()
+                if group.grouping == "vmap":
+                    batch = to_device(ids[row, idx], mask[row, idx], device, trim=False)
+                    with autocast(device, self.dtype):
+                        logits = group.vmap_logits(*batch)
+                    _backward(logits, labels[row, idx], weights[row, idx], device)
+                else:  # one copy at a time: its own widths, its own dropout seed
+                    for c, j in enumerate(indices):
+                        torch.manual_seed(torch_seed(seed, "dropout", j, epoch * steps + step))
+                        batch = to_device(data[c][0][idx[c]], data[c][1][idx[c]], device)
+                        with autocast(device, self.dtype):
+                            logits = group.forward(group.params(c), *batch)
+                        _backward(logits, labels[c, idx[c]], weights[c, idx[c]], device)
                 if self.max_grad_norm is not None:
                     group.clip_per_copy(self.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
 
-    def _predict(self, group: _Group, ids: np.ndarray, mask: np.ndarray, device: torch.device) -> np.ndarray:
-        k, n, _ = ids.shape
+    def _predict(self, group: _Group, data: Rows, device: torch.device) -> np.ndarray:
+        """Copy by copy, batches of its own rows of similar length, each trimmed after its longest row."""
         out = None
         group.base.eval()
         with torch.no_grad(), autocast(device, self.dtype):
-            for rows in length_batches(mask.sum(axis=2).max(axis=0), self.inference_batch_size):
-                ids_t, mask_t = to_device(ids[:, rows], mask[:, rows], device)
-                logits = group.logits(ids_t, mask_t).float().cpu().numpy()
-                if out is None:
-                    out = np.empty((k, n, logits.shape[-1]), dtype=np.float32)
-                out[:, rows] = logits
+            for c, (ids, mask) in enumerate(data):
+                params = group.params(c)
+                for rows in length_batches(mask.sum(axis=1), self.inference_batch_size):
+                    logits = group.forward(params, *to_device(ids[rows], mask[rows], device))
+                    if out is None:
+                        out = np.empty((len(data), len(ids), logits.shape[-1]), dtype=np.float32)
+                    out[c, rows] = logits.float().cpu().numpy()
         return out
 
 
+def _backward(logits: torch.Tensor, labels: np.ndarray, weights: np.ndarray, device: torch.device) -> None:
+    """Backward of the per-copy losses, mean over the batch of ``w_i · loss_i``, summed over copies.
+
+    ``logits [..., B, C]`` with ``labels``/``weights`` ``[..., B]`` (one copy, or a stacked group)."""
+    y = torch.from_numpy(labels).to(device)
+    w = torch.from_numpy(weights).to(device)
+    loss = F.cross_entropy(logits.float().flatten(0, -2), y.flatten(), reduction="none").view(y.shape)
+    (w * loss).mean(dim=-1).sum().backward()
+
+
 class _Group:
-    """``K`` copies of one architecture as stacked parameters ``{name: [K, ...]}`` and a functional forward."""
+    """``K`` copies of one architecture and a functional forward over the model (moved to ``meta``).
+
+    ``grouping="vmap"``: stacked parameters ``{name: [K, ...]}``; ``"loop"``: one dict of tensors per copy.
+    """
 
     def __init__(self, model: torch.nn.Module, indices: Sequence[int], seed: int, grouping: str) -> None:
-        k = len(indices)
         head = set(head_parameter_names(model))
         std = float(getattr(model.config, "initializer_range", 0.02))
         shapes = {n: p.shape for n, p in model.named_parameters() if n in head}
         inits = [init_head(shapes, std, seed, j) for j in indices]
-        self.params: dict[str, torch.Tensor] = {}
-        for name, p in model.named_parameters():
-            if name in head:
-                stacked = torch.stack([i[name] for i in inits]).to(p.device)
-            else:
-                stacked = p.detach().unsqueeze(0).expand(k, *p.shape).clone()
-            self.params[name] = stacked.requires_grad_()
+        self.stacked: dict[str, torch.Tensor] = {}
+        self.copies: list[dict[str, torch.Tensor]] = []
+        if grouping == "vmap":
+            for name, p in model.named_parameters():
+                if name in head:
+                    value = torch.stack([i[name] for i in inits]).to(p.device)
+                else:
+                    value = p.detach().unsqueeze(0).expand(len(inits), *p.shape).clone()
+                self.stacked[name] = value.requires_grad_()
+        else:
+            for init in inits:
+                own = {
+                    n: init[n].to(p.device) if n in head else p.detach().clone()
+                    for n, p in model.named_parameters()
+                }
+                self.copies.append({n: t.requires_grad_() for n, t in own.items()})
         self.buffers = {n: b for n, b in model.named_buffers()}
         self.base = model.to("meta")
         self.grouping = grouping
 
-    def _one(self, params: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def params(self, c: int) -> dict[str, torch.Tensor]:
+        """Copy ``c``'s parameters (views of the stacked tensors under ``vmap``)."""
+        return {n: p[c] for n, p in self.stacked.items()} if self.stacked else self.copies[c]
+
+    def leaves(self) -> list[torch.Tensor]:
+        return list(self.stacked.values()) or [p for params in self.copies for p in params.values()]
+
+    def forward(self, params: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``[B, C]`` logits of one copy's ``params`` on rows ``ids [B, L]``."""
         # a ready 4-d boolean mask skips transformers' data-dependent mask checks (not vmappable)
         mask4 = mask[:, None, None, :].bool()
         kwargs = {"input_ids": ids, "attention_mask": mask4}
         return functional_call(self.base, (params, self.buffers), (), kwargs).logits
 
-    def logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``[K, B, C]`` logits of copy k on rows ``ids[k]``."""
-        if self.grouping == "vmap":
-            try:
-                return torch.vmap(self._one, randomness="different")(self.params, ids, mask)
-            except torch.OutOfMemoryError:
-                raise
-            except RuntimeError as e:  # vmap-incompatible forward: same maths, one copy at a time
-                warnings.warn(f"vmap failed on this model ({e}); training copies one at a time", stacklevel=2)
-                self.grouping = "loop"
-        outs = [
-            self._one({n: p[k] for n, p in self.params.items()}, ids[k], mask[k]) for k in range(len(ids))
-        ]
-        return torch.stack(outs)
+    def vmap_logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``[K, B, C]`` logits of copy k on rows ``ids[k]``, all copies in one ``vmap``."""
+        return torch.vmap(self.forward, randomness="different")(self.stacked, ids, mask)
+
+    def check_vmap(self, ids: np.ndarray, device: torch.device) -> None:
+        """Try ``vmap`` on rows ``ids [K, B, L]`` (eval mode: no dropout drawn); on failure warn, go to ``loop``."""
+        self.base.eval()
+        try:
+            with torch.no_grad():
+                self.vmap_logits(*to_device(ids, np.ones_like(ids), device, trim=False))
+        except torch.OutOfMemoryError:
+            raise
+        except RuntimeError as e:  # vmap-incompatible forward: same maths, one copy at a time
+            warnings.warn(f"vmap failed on this model ({e}); training copies one at a time", stacklevel=2)
+            n = len(next(iter(self.stacked.values())))
+            self.copies = [
+                {k: p[c].detach().clone().requires_grad_() for k, p in self.stacked.items()} for c in range(n)
+            ]
+            self.stacked, self.grouping = {}, "loop"
 
     def optimizer(self, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
-        """AdamW over the stacked tensors; biases and norm weights (1-d per copy) are not decayed."""
-        decay = [p for p in self.params.values() if p.ndim > 2]
-        rest = [p for p in self.params.values() if p.ndim <= 2]
+        """AdamW over every copy's tensors; biases and norm weights (1-d per copy) are not decayed."""
+        per_copy = 1 if self.stacked else 0  # stacked tensors have a leading copy dimension
+        decay = [p for p in self.leaves() if p.ndim - per_copy >= 2]
+        rest = [p for p in self.leaves() if p.ndim - per_copy < 2]
         groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=lr, fused=device.type == "cuda")
 
     def clip_per_copy(self, max_norm: float) -> None:
         """Scale each copy's gradient to global norm at most ``max_norm`` (``clip_grad_norm_`` per copy)."""
-        grads = [p.grad for p in self.params.values() if p.grad is not None]
+        if not self.stacked:
+            for params in self.copies:
+                torch.nn.utils.clip_grad_norm_(list(params.values()), max_norm)
+            return
+        grads = [p.grad for p in self.stacked.values() if p.grad is not None]
         squares = torch.stack([g.float().pow(2).flatten(1).sum(dim=1) for g in grads]).sum(dim=0)
         coef = (max_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
         for g in grads:

@@ -7,12 +7,17 @@ Poolings (``pooling``), as in :class:`crowd.train.HeadOnly`:
 * ``"cls"``: the last hidden state at ``[CLS]``.
 * ``"mean"``: the attention-masked mean of the last hidden states.
 
-Rows are encoded in buckets of attended width rounded up to a multiple of :data:`WIDTH_STEP`
-(8), each row padded to exactly its bucket's width, in a fixed order: a row's padding does not
-depend on the other rows (padding changes the last bits of fp32 results on a CPU), and small sets
-of rows still form useful batches (measured on MiniLM, 2-core CPU: 100 rows 1.5x faster than exact
-widths, 400 rows 1.15x). With a :class:`FeatureCache`, rows already
-stored are read back instead of encoded, and the encoder is loaded only if some row is missing.
+A row's features must be a function of the row alone (THEORY.md §3, independence): on the CPU
+each row is encoded by itself, trimmed to its attended width. Batching is not neutral there: the
+pooler's fp32 matrix product gave other last bits for a row encoded in a batch of 1-3 rows than
+of 5 or more, and with 2 threads also by its position in the batch (MKL, tiny BERT and MiniLM), and
+padding changes the last bits too. One row at a time costs about 2x (MiniLM, 24 word pieces, one
+thread: 49 rows/s alone, 110 in batches of 8). On CUDA rows are batched for speed, in buckets of
+attended width rounded up to a multiple of :data:`WIDTH_STEP` (8), each row padded to exactly its
+bucket's width (a row's width is its own; its batch is not), so there a row's features may change
+in the last bits with the rows beside it (docs/training.md, "Independence of the models"). With a
+:class:`FeatureCache`, rows already stored are read back instead of encoded, and the encoder is
+loaded only if some row is missing.
 """
 
 from __future__ import annotations
@@ -62,27 +67,31 @@ def encode_rows(
     batch_size: int,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """``(n, H)`` float32 features; rows batched by attended width rounded up to a multiple of
-    :data:`WIDTH_STEP` and padded to exactly that width, in input order within a bucket.
+    """``(n, H)`` float32 features. On the CPU one row per forward at its attended width; elsewhere
+    batches of ``batch_size`` rows of equal attended width rounded up to a multiple of :data:`WIDTH_STEP`,
+    in input order within a bucket (see the module docstring).
 
-    ``on_batch(done, n)`` is called after every batch with the rows encoded so far (progress)."""
-    widths = np.minimum(-(-attended_widths(mask) // WIDTH_STEP) * WIDTH_STEP, ids.shape[1])
+    ``on_batch(done, n)`` is called with the rows encoded so far, about every ``batch_size`` rows (progress)."""
+    alone = device.type == "cpu"
+    step, size = (1, 1) if alone else (WIDTH_STEP, batch_size)
+    widths = np.minimum(-(-attended_widths(mask) // step) * step, ids.shape[1])
     order = np.argsort(widths, kind="stable")
     out = np.empty((len(ids), encoder.config.hidden_size), dtype=np.float32)
     bounds = np.flatnonzero(np.diff(widths[order])) + 1
-    done = 0
+    done = reported = 0
     with torch.no_grad(), autocast(device, dtype):
         for bucket in np.split(order, bounds):
             width = max(int(widths[bucket[0]]), 1)
-            for start in range(0, len(bucket), batch_size):
-                rows = bucket[start : start + batch_size]
+            for start in range(0, len(bucket), size):
+                rows = bucket[start : start + size]
                 ids_t = torch.from_numpy(np.ascontiguousarray(ids[rows, :width], dtype=np.int64)).to(device)
                 mask_t = torch.from_numpy(np.ascontiguousarray(mask[rows, :width], dtype=np.int64)).to(device)
                 output = encoder(input_ids=ids_t, attention_mask=mask_t)
                 out[rows] = pool(output, mask_t, pooling).float().cpu().numpy()
                 done += len(rows)
-                if on_batch is not None:
+                if on_batch is not None and (done - reported >= batch_size or done == len(ids)):
                     on_batch(done, len(ids))
+                    reported = done
     return out
 
 

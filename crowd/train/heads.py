@@ -14,16 +14,20 @@ output). Features (``pooling``):
   sentence-transformers such as all-MiniLM-L6-v2 were trained).
 
 Features come from :class:`crowd.train.frozen.FrozenFeatures`: the rows of a group of copies
-(train and test) are de-duplicated, each distinct row is encoded once by the frozen encoder in
-batches of equal attended width (bf16 on CUDA), and with ``feature_cache=True`` (default) it is
+(train and test) are de-duplicated, each distinct row is encoded once by the frozen encoder (alone
+on the CPU; on CUDA in batches of equal attended width, bf16), and with ``feature_cache=True`` (default) it is
 read from / written to the on-disk :mod:`crowd.train.feature_cache`, shared by copies, groups,
 methods and later runs (location ``$CROWD_FEATURE_CACHE`` or ``crowd.paths.cache_dir() /
 "features"``; ``crowd.train.feature_cache.cache_stats()`` gives its hit rate and size). When every
 row is cached the encoder is not even loaded. Then the ``K`` heads of the group are trained as one
 batched operation (weights ``[K, H, C]``, ``torch.baddbmm``) with AdamW, each copy on its own
 shuffles ``rng(seed, "shuffle", j, epoch)`` and its own initial weights
-``torch_seed(seed, "init", j)``. Dropout is not applied to the features (frozen encoder in eval
-mode, deterministic features). ``fit_predict`` returns the heads' logits on the test rows.
+``torch_seed(seed, "init", j)``; a copy's loss is the mean over its batch of ``w_i · loss_i`` with its own
+``train_weights`` (1 where absent). Dropout is not applied to the features (frozen encoder in eval
+mode, deterministic features). On the CPU a row's features do not depend on the rows encoded beside
+it (:mod:`crowd.train.frozen`), and a copy's head does not depend on the other heads of its group
+(tested bit for bit, ``tests/test_independence.py``). ``fit_predict`` returns the heads' logits on
+the test rows.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from crowd.train.common import init_head, linear_schedule, one_thread, permutations
-from crowd.train.data import CopyData, check_group, concat_rows
+from crowd.train.data import CopyData, check_group, concat_rows, row_weights
 from crowd.train.feature_cache import FeatureCache
 from crowd.train.frozen import FrozenFeatures
 from crowd.train.settings import HeadOnly
@@ -74,8 +78,9 @@ class HeadOnlyTrainer(HeadOnly):
         frozen.on_batch = lambda done, n: report(done, n + self.epochs)
         train_x, test_x = self.features(frozen, copies, dev)
         labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
+        weights = torch.from_numpy(row_weights(copies)).to(dev)
         with one_thread():  # small batched matmuls: threads only spin
-            weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels, report)
+            weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels, report, weights)
         with torch.no_grad():
             logits = torch.baddbmm(bias.unsqueeze(1), test_x, weight)
         return logits.float().cpu().numpy()
@@ -106,8 +111,10 @@ class HeadOnlyTrainer(HeadOnly):
         seed: int,
         num_labels: int,
         report: Callable[[int, int], None] | None = None,
+        weights: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Train ``K`` linear heads on features ``x [K, n, H]`` and labels ``y [K, n]`` at once."""
+        """Train ``K`` linear heads on features ``x [K, n, H]``, labels ``y [K, n]`` and loss weights
+        ``weights [K, n]`` (``None``: all 1) at once."""
         k, n, hidden = x.shape
         shapes = {"weight": torch.Size([hidden, num_labels]), "bias": torch.Size([num_labels])}
         inits = [init_head(shapes, self.init_std, seed, j) for j in indices]
@@ -124,6 +131,7 @@ class HeadOnlyTrainer(HeadOnly):
         )
         perms = torch.from_numpy(permutations(seed, indices, self.epochs, n)).to(x.device)
         row = torch.arange(k, device=x.device)[:, None]
+        w = torch.ones(k, n, device=x.device) if weights is None else weights
         for epoch in range(self.epochs):
             if report is not None:
                 report(epoch, self.epochs)
@@ -134,7 +142,7 @@ class HeadOnlyTrainer(HeadOnly):
                     logits.reshape(-1, num_labels), y[row, idx].reshape(-1), reduction="none"
                 )
                 optimizer.zero_grad(set_to_none=True)
-                loss.view(k, -1).mean(dim=1).sum().backward()
+                (w[row, idx] * loss.view(k, -1)).mean(dim=1).sum().backward()
                 optimizer.step()
                 scheduler.step()
         if report is not None:

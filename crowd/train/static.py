@@ -11,7 +11,9 @@ word has the zero vector.
 Training is HeadOnly's: the ``K`` classifiers of a group are stacked tensors (``[K, d, C]``) trained
 together with ``torch.baddbmm`` and AdamW (elementwise, hence exactly ``K`` independent runs); copy
 ``j`` starts from ``torch_seed(seed, "init", j)`` and visits its examples in the order
-``rng(seed, "shuffle", j, epoch)``, so a copy's classifier does not depend on its group. No dropout.
+``rng(seed, "shuffle", j, epoch)``, so a copy's classifier does not depend on its group (on the CPU bit
+for bit, ``tests/test_independence.py``). A copy's loss is the mean over its batch of ``w_i · loss_i``
+with its own ``train_weights`` (1 where absent). No dropout.
 
 Plug-in: encode copies with :class:`crowd.train.static_vectors.StaticEncoder` (``StaticBag.encoder()``)
 and pass the learner to :func:`crowd.train.run_votes`; ``model_name`` is ignored (the vectors are
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from crowd.train.data import CopyData, check_group
+from crowd.train.data import CopyData, check_group, row_weights
 from crowd.train.settings import StaticBag
 from crowd.train.static_vectors import FIRST_WORD, load_table
 
@@ -66,7 +68,8 @@ class StaticBagTrainer(StaticBag):
         train_x = torch.stack([self.bag(table, c.train_ids, c.train_mask) for c in copies])
         test_x = torch.stack([self.bag(table, c.test_ids, c.test_mask) for c in copies])
         labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
-        params = self.train_heads(train_x, labels, indices, seed, num_labels)
+        weights = torch.from_numpy(row_weights(copies)).to(dev)
+        params = self.train_heads(train_x, labels, indices, seed, num_labels, weights)
         with torch.no_grad():
             return self.forward(params, test_x).float().cpu().numpy()
 
@@ -108,8 +111,9 @@ class StaticBagTrainer(StaticBag):
             h = torch.baddbmm(params[3].unsqueeze(1), torch.relu(h), params[2])
         return h
 
-    def train_heads(self, x, y, indices: Sequence[int], seed: int, num_labels: int) -> list:
-        """Train ``K`` classifiers on features ``x [K, n, d]`` and labels ``y [K, n]`` at once."""
+    def train_heads(self, x, y, indices: Sequence[int], seed: int, num_labels: int, weights=None) -> list:
+        """Train ``K`` classifiers on features ``x [K, n, d]``, labels ``y [K, n]`` and loss weights
+        ``weights [K, n]`` (``None``: all 1) at once."""
         import torch
         import torch.nn.functional as F
 
@@ -127,9 +131,11 @@ class StaticBagTrainer(StaticBag):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         perms = torch.from_numpy(permutations(seed, indices, self.epochs, n)).to(x.device)
         row = torch.arange(k, device=x.device)[:, None]
+        w = torch.ones(k, n, device=x.device) if weights is None else weights
         for epoch in range(self.epochs):
             # one gather per epoch (each copy's examples in its own order), then contiguous batches
-            x_epoch, y_epoch = x[row, perms[:, epoch]], y[row, perms[:, epoch]]
+            order = perms[:, epoch]
+            x_epoch, y_epoch, w_epoch = x[row, order], y[row, order], w[row, order]
             for step in range(steps):
                 batch = slice(step * self.batch_size, (step + 1) * self.batch_size)
                 logits = self.forward(params, x_epoch[:, batch])
@@ -137,7 +143,7 @@ class StaticBagTrainer(StaticBag):
                     logits.reshape(-1, num_labels), y_epoch[:, batch].reshape(-1), reduction="none"
                 )
                 optimizer.zero_grad(set_to_none=True)
-                loss.view(k, -1).mean(dim=1).sum().backward()
+                (w_epoch[:, batch] * loss.view(k, -1)).mean(dim=1).sum().backward()
                 optimizer.step()
                 scheduler.step()
         return [p.detach() for p in params]
