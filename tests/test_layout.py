@@ -121,7 +121,13 @@ def test_resolved_config_round_trips_with_the_method_name(tmp_path):
 
     config = load_certify_config(None, ['method.name="dpa"', "method.partitions=7"])
     table = to_dict(config)
-    assert table["method"] == {"name": "dpa", "partitions": 7, "spread": 1, "aggregation": "plurality"}
+    assert table["method"] == {
+        "name": "dpa",
+        "partitions": 7,
+        "spread": 1,
+        "aggregation": "plurality",
+        "class_weight": "balanced",
+    }
     from crowd.config import from_dict
     from crowd.pipelines.config import CertifyConfig
 

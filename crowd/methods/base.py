@@ -96,8 +96,13 @@ class Plan:
     not_covered_reason: str
     certify: Certifier
     deterministic: bool
+    # Whether the certificate's unit counts training labels (DPA: a relabelled row is a changed example; Wang:
+    # label coordinates). Where it does not (word partitions, synonym smoothing), the reference world keeps the
+    # attack's label flips and the report says they are not covered (THEORY §4, "Label flips").
+    covers_labels: bool
     one_model_per_group: bool = False  # training sets differ in size: learners train them one at a time
     needs_logits: bool = False  # run-off election reads every model's logits, not only its vote
+    word_groups: bool = False  # one model per word group: per-text group votes, the collective guarantee
     reference_world: str = "the clean training set (the attack's source, before poisoning)"
 
 

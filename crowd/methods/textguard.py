@@ -146,8 +146,10 @@ class TextGuard:
             not_covered_reason=reason,
             certify=aggregate_certifier(self.aggregation, "textguard", noise, corpus.num_labels),
             deterministic=True,
+            covers_labels=False,
             one_model_per_group=self.empty == "abstain",  # groups keep different training rows
             needs_logits=self.aggregation == "runoff",
+            word_groups=True,
             reference_world="the clean source with the attack's label flips kept (flips act as label noise)",
         )
 

@@ -41,7 +41,8 @@ class CertifyReport:
     summary: dict[str, Any]
     curve: tuple[tuple[int, float], ...]
     markdown: str
-    group_votes: np.ndarray | None = None  # word partitions: (groups, clean + triggered texts), -1 = abstained
+    # word partitions: (groups, clean + triggered texts), -1 = abstained
+    group_votes: np.ndarray | None = None
 
 
 def summarise(
@@ -63,9 +64,9 @@ def summarise(
     target = config.attack.target_label
     non_target = [i for i, e in enumerate(data.test_poison) if e.original_label != target]
     curve = _curve(clean, labels, spec.certificate, config.max_radius)
-    at_budget = certified_accuracy_at_budget(
-        clean, labels, spec.certificate, spec.budget, spec.not_covered_reason
-    )
+    flips = label_flips(data)
+    budget, reason = covered_budget(spec, flips)
+    at_budget = certified_accuracy_at_budget(clean, labels, spec.certificate, budget, reason)
     aimed = _aimed(config, data, spec, clean, labels, at_budget, votes)
     triggered = [poison[i] for i in non_target]
     true_labels = np.array([data.test_poison[i].original_label for i in non_target])
@@ -73,9 +74,7 @@ def summarise(
         _curve(triggered, true_labels, spec.certificate, config.max_radius) if non_target else ()
     )
     triggered_at_budget = (
-        certified_accuracy_at_budget(
-            triggered, true_labels, spec.certificate, spec.budget, spec.not_covered_reason
-        )
+        certified_accuracy_at_budget(triggered, true_labels, spec.certificate, budget, reason)
         if non_target
         else None
     )
@@ -90,21 +89,79 @@ def summarise(
         "base_rate": base_rate(clean, labels, target),
         "majority_vote_asr": float(np.mean(vote_poison == target)) if non_target else None,
         "confident_accuracy": confident_accuracy(clean, labels),
-        "attack_budget": spec.budget,
+        "attack_budget": budget,
         "certified_accuracy_at_budget": None if isinstance(at_budget, NotCovered) else at_budget,
         "certified_triggered_accuracy_at_budget": (
             triggered_at_budget if isinstance(triggered_at_budget, float) else None
         ),
         "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
-        "reference_world": spec.reference_world,
+        "label_flips": flips,
+        "label_flips_note": label_flips_note(spec, data, flips),
+        "reference_world": reference_world(spec, data, flips),
+        "trained_on": trained_on(config, flips),
         "world": config.world,
         "reused_votes": reused,
         "curve": [{"radius": r, "certified_accuracy": a} for r, a in curve],
         "triggered_curve": [{"radius": r, "certified_accuracy": a} for r, a in triggered_curve],
         "warnings": certify_warnings(config, spec, clean, data.num_labels) + _lean_warning(aimed, at_budget),
     }
-    group_votes = votes if votes is not None and spec.certificate == "textguard" else None
+    group_votes = votes if votes is not None and spec.word_groups else None
     return CertifyReport(tuple(clean), tuple(poison), summary, curve, render_markdown(summary), group_votes)
+
+
+def label_flips(data: Corpus) -> int | None:
+    """Training rows whose label differs between the clean source and the training set (index-aligned; the
+    reference corpus keeps the flips, so both worlds count the same); ``None`` when the source is unknown."""
+    if not data.manifest.get("clean_source_known", True):
+        return None
+    return sum(a.label != b.label for a, b in zip(data.train_clean, data.train))
+
+
+def covered_budget(spec: Plan, flips: int | None) -> tuple[int | None, str]:
+    """The plan's budget and reason, except that an attack whose only change a label-blind certificate sees
+    is its label flips (budget 0 in the unit, some flips) is not covered: "certified at budget 0" would claim
+    the attack was harmless (THEORY §4, "Label flips")."""
+    if spec.covers_labels or not flips or spec.budget != 0:
+        return spec.budget, spec.not_covered_reason
+    return None, (
+        f"the attack flipped {flips} training labels and changed nothing this certificate counts "
+        f"({spec.unit}); its unit does not cover labels, so it says nothing about this attack"
+    )
+
+
+def label_flips_note(spec: Plan, data: Corpus, flips: int | None) -> str | None:
+    """The line every report carries about the attack's label flips (``None``: no attack, or no clean source)."""
+    if flips is None or not has_target(data):
+        return None
+    if flips == 0:
+        return "label flips: none (a clean-label attack): the reference world is the clean corpus itself"
+    if spec.covers_labels:
+        return f"label flips: {flips} rows, counted in the budget ({spec.unit})"
+    return (
+        f"label flips: {flips} rows, not covered — the certificate holds against the reference world that "
+        "keeps them"
+    )
+
+
+def reference_world(spec: Plan, data: Corpus, flips: int | None) -> str:
+    """What the certificate's budget is measured against, with the attack's actual flips."""
+    if flips == 0 and has_target(data):
+        return "the clean corpus itself (the attack flipped no labels)"
+    if flips and not spec.covers_labels:
+        return f"the clean source with the attack's {flips} label flips kept (flips act as label noise)"
+    return spec.reference_world
+
+
+def trained_on(config: CertifyConfig, flips: int | None) -> str:
+    """What the models were trained on, from the corpus actually used (``world = "reference"``: the attack's
+    reference corpus, which keeps its label flips whatever the certificate's reference world)."""
+    if config.world != "reference":
+        return "the poisoned corpus (the observed world)"
+    if flips is None:
+        return "the training set as given (its clean source is unknown)"
+    if flips == 0:
+        return "the clean training texts with their own labels (the attack flipped none), no trigger"
+    return f"the clean training texts with the attack's {flips} label flips kept, no trigger"
 
 
 def has_target(data: Corpus) -> bool:
@@ -119,9 +176,13 @@ def _aimed(config, data, spec: Plan, clean, labels: np.ndarray, at_budget, votes
     kind, budget, covered = spec.certificate, spec.budget, not isinstance(at_budget, NotCovered)
     classes = range(data.num_labels)
     per_class = {
-        str(c): (certified_accuracy(
-            [x for x, y in zip(clean, labels) if y == c], labels[labels == c], kind, budget
-        ) if covered and (labels == c).any() else None)
+        str(c): (
+            certified_accuracy(
+                [x for x, y in zip(clean, labels) if y == c], labels[labels == c], kind, budget
+            )
+            if covered and (labels == c).any()
+            else None
+        )
         for c in classes
     }
     shares = np.bincount(labels, minlength=data.num_labels) / len(labels)
@@ -145,7 +206,7 @@ def _aimed(config, data, spec: Plan, clean, labels: np.ndarray, at_budget, votes
     if covered:
         out["certified_accuracy_non_target_at_budget"] = certified_accuracy(certs, labels[rows], kind, budget)
         plurality = getattr(config.method, "aggregation", "") == "plurality"
-        if votes is not None and kind == "textguard" and plurality:
+        if votes is not None and spec.word_groups and plurality:
             out["collective_certified_accuracy_non_target_at_budget"] = collective_certified_accuracy(
                 votes[:, rows], labels[rows], budget
             )
@@ -233,7 +294,9 @@ def render_markdown(s: Mapping[str, Any]) -> str:
     covered = s["not_covered_reason"] is None
     at = f" at budget {s['attack_budget']}"
     budget = f"{pct(s['certified_accuracy_at_budget'])}{at}" if covered else s["not_covered_reason"]
-    constant = f"constant classifier (always class {s['constant_class']}): {pct(s['constant_certified_accuracy'])}"
+    constant = (
+        f"constant classifier (always class {s['constant_class']}): {pct(s['constant_certified_accuracy'])}"
+    )
     lead = []
     if s["non_target_curve"]:
         lead.append(
@@ -256,7 +319,10 @@ def render_markdown(s: Mapping[str, Any]) -> str:
     )
     rows = [
         *lead,
-        (f"certified accuracy at the attack budget, all clean texts ({s['radius_unit']})", f"{budget} ({constant})"),
+        (
+            f"certified accuracy at the attack budget, all clean texts ({s['radius_unit']})",
+            f"{budget} ({constant})",
+        ),
         ("certified accuracy at the budget per true class", per_class if covered else "—"),
         ("CACC (smoothed; abstentions count as wrong)", pct(s["cacc"])),
         ("majority-vote accuracy (no abstention)", pct(s["majority_vote_accuracy"])),
@@ -282,15 +348,17 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in rows],
         "",
+        *([f"{s['label_flips_note']}.", ""] if s.get("label_flips_note") else []),
         *([f"Non-target texts, certified accuracy vs radius: {non_target}", ""] if non_target else []),
         f"All clean texts, certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
         "",
-        f"Reference world of the certificate: {s['reference_world']}. "
+        f"Reference world of the certificate: {s['reference_world']}. These models were trained on "
+        f"{s['trained_on']}"
         + (
-            "These models were trained IN that reference world (world = reference): the curve holds for every "
-            "attack of at most r units of this kind."
+            " (world = reference, the attack's reference corpus): the curve holds for every attack of at most "
+            "r units of this kind applied to that corpus."
             if s.get("world") == "reference"
-            else "These models were trained on the poisoned corpus (the observed world)."
+            else "."
         ),
         "",
         *_reuse_note(s),
@@ -348,7 +416,10 @@ def write_report(
         curves,
         f"{s['dataset']} / {s['attack']}: {s['certificate']} certificate, N = {s['n_copies']}",
         s["radius_unit"],
-        baseline=(s["constant_certified_accuracy"], f"constant classifier, all texts (class {s['constant_class']})"),
+        baseline=(
+            s["constant_certified_accuracy"],
+            f"constant classifier, all texts (class {s['constant_class']})",
+        ),
     )
 
 
