@@ -51,7 +51,12 @@ def at_budget(row: Mapping[str, Any]) -> str:
         return "—"
     if row.get("not_covered_reason"):
         return "not covered"
-    return f"{pct(row.get('certified_accuracy_at_budget'))} (budget {row.get('attack_budget')})"
+    budget, every = row.get("attack_budget"), pct(row.get("certified_accuracy_at_budget"))
+    if row.get("certified_accuracy_non_target_at_budget") is None:  # no target class, or an older row
+        return f"{every} (budget {budget})"
+    non_target = pct(row["certified_accuracy_non_target_at_budget"])
+    constant = pct(row.get("constant_certified_accuracy"))
+    return f"non-target {non_target}; all {every} (constant {constant}) (budget {budget})"
 
 
 def certifies(c: Cell, row: Mapping[str, Any]) -> bool:

@@ -58,11 +58,18 @@ def _cacc_asr(r: Row) -> str:
     return f"{whole(r.get('cacc'))} / {whole(r.get('asr'))}"
 
 
+def headline(r: Row) -> float | None:
+    """The certified accuracy a summary shows: on non-target texts (THEORY §4), all texts for older rows."""
+    value = r.get("certified_accuracy_non_target_at_budget")
+    return r.get("certified_accuracy_at_budget") if value is None else value
+
+
 def _with_certificate(c: Cell, r: Row) -> str:
-    """``CACC / ASR``, and for a certified method whose certificate covers the attack ``(certified @budget)``."""
+    """``CACC / ASR``, and for a certified method whose certificate covers the attack ``(certified on non-target
+    texts @budget)``."""
     text = _cacc_asr(r)
     if certifies(c, r) and not r.get("not_covered_reason") and r.get("attack_budget") is not None:
-        text += f" ({whole(r.get('certified_accuracy_at_budget'))} @{r['attack_budget']})"
+        text += f" ({whole(headline(r))} @{r['attack_budget']})"
     return text
 
 
@@ -71,12 +78,12 @@ def table2(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
 
 
 def triggers(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
-    """Per corpus and trigger size and per group count: budget, certified accuracy (in the reference
-    world in brackets), CACC and base rate of the observed world."""
+    """Per corpus and trigger size and per group count: budget, certified accuracy on non-target texts (in the
+    reference world in brackets), CACC and base rate of the observed world."""
     by = {(c.dataset, c.attack.label, c.method): rows.get(c.cell_id) for c in cells}
     variants = [m for m in dict.fromkeys(c.method for c in cells) if not m.endswith("ref")]
     header = ["corpus / trigger"]
-    header += [f"{m}: budget: certified (ref.)" for m in variants]
+    header += [f"{m}: budget: non-target certified (ref.)" for m in variants]
     header += [f"{m}: CACC / base rate" for m in variants]
     body = []
     for dataset, label in dict.fromkeys((c.dataset, c.attack.label) for c in cells):
@@ -90,10 +97,8 @@ def triggers(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
                 accuracy.append(status(r))
                 continue
             ref = by.get((dataset, label, f"{m}ref"))
-            ref_text = status(ref) or one(ref.get("certified_accuracy_at_budget"))
-            certified.append(
-                f"{r.get('attack_budget')}: {one(r.get('certified_accuracy_at_budget'))} ({ref_text})"
-            )
+            ref_text = status(ref) or one(headline(ref))
+            certified.append(f"{r.get('attack_budget')}: {one(headline(r))} ({ref_text})")
             accuracy.append(f"{one(r.get('cacc'))} / {one(r.get('base_rate'))}")
         body.append([f"{dataset} {label}", *certified, *accuracy])
     return table(header, body)
@@ -125,7 +130,7 @@ def curve(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
         at = (
             "not covered"
             if r.get("not_covered_reason")
-            else f"{whole(r.get('certified_accuracy_at_budget'))} @{r.get('attack_budget')}"
+            else f"{whole(headline(r))} @{r.get('attack_budget')}"
         )
         return f"{_cacc_asr(r)}; confident {whole(r.get('confident_accuracy'))}; at budget {at}"
 
@@ -139,8 +144,9 @@ def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
     def value(c: Cell, r: Row) -> str:
         if r.get("not_covered_reason"):
             return f"not covered / {whole(r.get('cacc'))}"
-        nt, coll = r.get("certified_accuracy_non_target_at_budget"), r.get(
-            "collective_certified_accuracy_non_target_at_budget"
+        nt, coll = (
+            r.get("certified_accuracy_non_target_at_budget"),
+            r.get("collective_certified_accuracy_non_target_at_budget"),
         )
         return f"{one(nt)} ({one(coll)}) / {one(r.get('cacc'))}"
 
@@ -150,4 +156,11 @@ def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
     return _pivot(cells, rows, row_key, lambda c: c.method, value, "corpus / attack / world")
 
 
-SUMMARIES = {"wordgroups": wordgroups, "table2": table2, "triggers": triggers, "table3": table3, "figure2": figure2, "curve": curve}
+SUMMARIES = {
+    "wordgroups": wordgroups,
+    "table2": table2,
+    "triggers": triggers,
+    "table3": table3,
+    "figure2": figure2,
+    "curve": curve,
+}
