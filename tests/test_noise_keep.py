@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from crowd.noise import KeepBetaNoise, WangNoise, noisy_copies, noisy_copy
+from crowd.noise import KeepBetaNoise, WangNoise
 
 
 def test_marginals_keep_beta_and_uniform_otherwise():
@@ -33,8 +33,6 @@ def test_reproducible_and_dtype_preserved():
     a = noise.perturb(x, np.random.default_rng(3))
     assert a.dtype == np.int32 and a.shape == x.shape
     np.testing.assert_array_equal(a, noise.perturb(x, np.random.default_rng(3)))
-    batch = list(noisy_copies(noise, x, seed=4, copies=range(3)))
-    np.testing.assert_array_equal(batch[1], noisy_copy(noise, x, seed=4, copy=1))
 
 
 def test_rejects_out_of_domain_and_bad_params():

@@ -160,4 +160,7 @@ def test_reference_world_trains_on_clean_texts_with_the_attacks_labels(tiny_bert
     config = load_certify_config(None, [*_config_overrides(tiny_bert, m), 'world="reference"'])
     report = certify_corpus(corpus, config, tmp_path / "ref", progress=False)
     assert report.summary["world"] == "reference" and report.summary["attack_budget"] == 1  # the attack's
-    assert report.summary["n_test_poison_non_target"] == 0 and "IN that reference world" in report.markdown
+    assert report.summary["n_test_poison_non_target"] == 0 and "(world = reference" in report.markdown
+    flips = sum(a.label != b.label for a, b in zip(corpus.train_clean, corpus.train))
+    assert report.summary["label_flips"] == flips > 0
+    assert f"trained on the clean training texts with the attack's {flips} label flips kept" in report.markdown

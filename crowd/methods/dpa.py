@@ -93,6 +93,7 @@ class DPA:
                 self.aggregation, "dpa", noise, corpus.num_labels, (self.partitions, self.spread)
             ),
             deterministic=True,
+            covers_labels=True,
             one_model_per_group=True,
             needs_logits=self.aggregation == "runoff",
         )

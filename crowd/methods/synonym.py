@@ -56,6 +56,7 @@ class SynonymSmoothing:
             not_covered_reason=reason,
             certify=smoothed_certifier(description, fns, ctx.corpus.num_labels),
             deterministic=False,
+            covers_labels=False,
         )
 
     def _copies(self, noise, ctx: Context):

@@ -85,6 +85,7 @@ class Wang:
             not_covered_reason=reason,
             certify=smoothed_certifier(noise, fns, corpus.num_labels),
             deterministic=False,
+            covers_labels=True,
         )
 
     def _copies(self, wang, ctx: Context):

@@ -8,7 +8,6 @@ See ``docs/noise.md`` for distributions, degenerate cases and departures from th
 """
 
 from crowd.noise.beta import fit_beta, induced_probs, sample_beta_argmax
-from crowd.noise.copies import noisy_copies, noisy_copy
 from crowd.noise.keep import KeepBetaNoise, WangNoise
 from crowd.noise.synonym import CrowdNoise, SaferNoise, SynonymNoise
 
@@ -23,7 +22,5 @@ __all__ = [
     "WangNoise",
     "fit_beta",
     "induced_probs",
-    "noisy_copies",
-    "noisy_copy",
     "sample_beta_argmax",
 ]
