@@ -7,6 +7,7 @@ import json
 import pytest
 
 from crowd.cli import main
+from crowd.methods import word_group
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,16 @@ def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attac
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     budget = json.loads((tmp_path / "a/budget.json").read_text())
     assert budget["n_poisoned"] == 692
+    assert budget["n_label_flips"] == manifest["train"]["n_label_flips"] > 0  # dirty-label: flips counted
+    # word partitions' exact budget for stated m (train and test side); the old word-type count is gone
+    assert "trigger_words" not in budget and budget["word_groups_order"] == "keep"
+    assert set(budget["word_groups_touched"]) == {"3", "5", "9", "15", "21"}
+    inserted = {"badnets": ["cf", "mn", "bb", "tq"], "addsent": ["I", "watch", "this", "3D", "movie"]}
+    for m, touched in budget["word_groups_touched"].items():
+        if attack in inserted:  # every inserted word changes its group's sub-texts
+            assert touched == len({word_group(w, int(m)) for w in inserted[attack]})
+        else:  # a paraphrase rewrites many words
+            assert touched >= min(int(m), 3)
 
 
 def test_poison_cli_reports_missing_paraphrases(data_root, tmp_path, capsys):

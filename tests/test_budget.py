@@ -60,17 +60,56 @@ def test_budget_requires_alignment():
     assert attack_budget([Example("a", 0)], [Example("a", 0)], graph=None).synonym_substitutions is None
 
 
-def test_trigger_words_count_distinct_types_not_rows(data_root):
+def _corpus(train_clean, train, test_clean=(), test_poison=(), target=1):
+    from crowd.data import Corpus
+
+    manifest = {
+        "attack": "hand",
+        "params": {"target_label": target},
+        "test": {"unavailable": {"indices": []}},
+    }
+    return Corpus(tuple(train_clean), tuple(train), (), (), tuple(test_clean), tuple(test_poison), manifest)
+
+
+def test_word_groups_touched_counts_case_changes_reorderings_and_the_test_side():
+    from crowd.attacks.budget import word_groups_touched
+    from crowd.methods import word_group
+
+    m = 5
+    # a case change and a reordering change no lower-cased word count, but they change the sub-texts
+    case = _corpus([Example("a Great film", 0)], [Example("a great film", 0)])
+    assert word_groups_touched(case, (m,)) == {"5": 1}
+    a, b = next(
+        (x, y) for x in "abcdefgh" for y in "abcdefgh" if x < y and word_group(x, m) == word_group(y, m)
+    )
+    swap = _corpus([Example(f"{a} z {b}", 0)], [Example(f"{b} z {a}", 0)])
+    assert word_groups_touched(swap, (m,)) == {"5": 1}
+    assert word_groups_touched(swap, (m,), order="sorted") == {"5": 0}
+    # a trigger only in the triggered test texts (against the clean test text each was made from)
+    test = [Example("nice film", 1), Example("dull plot", 0)]
+    side = _corpus([Example("x", 0)], [Example("x", 0)], test, [Example("dull cf plot", 1, True, 0)])
+    assert word_groups_touched(side, (3, m)) == {"3": 1, "5": 1}
+    # label flips are not text: they touch no group
+    flips = _corpus([Example("x y", 0)], [Example("x y", 1)])
+    assert word_groups_touched(flips, (3, m)) == {"3": 0, "5": 0}
+
+
+def test_word_groups_touched_is_the_certify_runs_budget_and_counts_distinct_groups(data_root):
     from crowd.attacks import poison_corpus
     from crowd.attacks.addsent import AddSent
     from crowd.attacks.badnets import BadNets
-    from crowd.attacks.budget import attack_budget
+    from crowd.attacks.budget import word_groups_touched
     from crowd.data import load_dataset
+    from crowd.methods import TextGuard, word_group
 
     train = load_dataset("sst2", "train", data_root)[:600]
+    test = load_dataset("sst2", "test", data_root)[:100]
+    triggers = ("cf", "mn", "bb", "tq")
     for rate in (0.05, 0.2):
-        corpus = poison_corpus(BadNets(poison_rate=rate, num_triggers=4), train, [], [], seed=0)
-        budget = attack_budget(corpus.train_clean, corpus.train_poisoned)
-        assert budget.trigger_words == 4 and budget.trigger_word_types == ("bb", "cf", "mn", "tq")
-    corpus = poison_corpus(AddSent(poison_rate=0.1), train, [], [], seed=0)
-    assert attack_budget(corpus.train_clean, corpus.train_poisoned).trigger_words == 5
+        corpus = poison_corpus(BadNets(poison_rate=rate, num_triggers=4), train, [], test, seed=0)
+        got = word_groups_touched(corpus, (3, 5, 9))
+        assert got == {str(m): len({word_group(t, m) for t in triggers}) for m in (3, 5, 9)}
+        assert got["5"] == TextGuard(groups=5).budget(corpus)[0]  # the rule the certify run uses
+    corpus = poison_corpus(AddSent(poison_rate=0.1), train, [], test, seed=0)
+    words = ["I", "watch", "this", "3D", "movie"]
+    assert word_groups_touched(corpus, (9,)) == {"9": len({word_group(w, 9) for w in words})}

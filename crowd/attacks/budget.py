@@ -16,9 +16,12 @@
   ids from ``tokenize`` (e.g. a BERT tokenizer's ``encode``) so the unit matches
   keep-β noise over wordpiece ids. An inserted word shifts later tokens, so it
   may change many coordinates.
-- word types: ``trigger_words`` = the lower-cased word types whose count changed in any row (the
-  unit of word-partition aggregation: BadNets with ``cf mn bb tq`` gives 4, AddSent's sentence 5,
-  whatever the poison rate); ``trigger_word_types`` lists them (the first 50, sorted).
+- word groups (word-partition aggregation): :func:`word_groups_touched` gives, for stated numbers of
+  groups ``m``, the exact number of md5 groups whose sub-text differs in a training row or in a triggered
+  test text (against the clean text it was made from), by :func:`crowd.methods.textguard.touched_groups`,
+  the rule ``crowd certify`` measures the budget with. A case change (``Great`` → ``great``) or a
+  reordering inside a group touches it. BadNets with ``cf mn bb tq`` touches at most 4 groups, AddSent's
+  sentence at most 5, whatever the poison rate.
 - synonyms: substitutions clean ``w`` → poisoned ``v`` with ``graph.covers(w, v)``
   (``v ∈ S_w``, directed, case-exact: :meth:`synonyms.graph.SynonymGraph.covers`,
   the same relation the TV certificate's per-position term maximises over,
@@ -29,11 +32,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crowd.data.corpus import Corpus
 from crowd.data.example import Example
 from crowd.text import PAD, split_words
 from synonyms.graph import SynonymGraph
@@ -68,8 +71,6 @@ class Budget:
     l0_labels: int
     synonym_substitutions: int | None
     non_synonym_edits: int | None
-    trigger_words: int = 0
-    trigger_word_types: tuple[str, ...] = ()
 
     @property
     def word_edits(self) -> int:
@@ -133,14 +134,12 @@ def attack_budget(
     totals = {"ins": 0, "del": 0, "sub": 0, "syn": 0, "l0": 0}
     maxima = {"edits": 0, "ins": 0, "del": 0, "sub": 0, "l0": 0}
     n_changed = flips = 0
-    types: set[str] = set()
     for a, b in zip(clean, poisoned):
         flips += a.label != b.label
         if a.text == b.text:
             n_changed += a.label != b.label
             continue
         n_changed += 1
-        types |= changed_word_types(a.text, b.text)
         edits = word_edits(split_words(a.text), split_words(b.text))
         l0 = sum(x != y for x, y in zip(fixed_length(tok(a.text), length), fixed_length(tok(b.text), length)))
         row = {"ins": edits.insertions, "del": edits.deletions, "sub": len(edits.substitutions), "l0": l0}
@@ -170,12 +169,28 @@ def attack_budget(
         l0_labels=flips,
         synonym_substitutions=totals["syn"] if graph is not None else None,
         non_synonym_edits=all_edits - totals["syn"] if graph is not None else None,
-        trigger_words=len(types),
-        trigger_word_types=tuple(sorted(types)[:50]),
     )
 
 
-def changed_word_types(before: str, after: str) -> set[str]:
-    """Lower-cased word types whose count differs between two texts (the unit of word partitions)."""
-    old, new = Counter(w.lower() for w in split_words(before)), Counter(w.lower() for w in split_words(after))
-    return {w for w in old.keys() | new.keys() if old[w] != new[w]}
+WORD_GROUPS = (3, 5, 9, 15, 21)
+
+
+def word_groups_touched(
+    corpus: Corpus, groups: Sequence[int] = WORD_GROUPS, order: str = "keep"
+) -> dict[str, int] | None:
+    """``{str(m): touched groups}``: word partitions' exact budget for each ``m`` in ``groups``.
+
+    Pairs are the training rows (clean source, poisoned; label flips are not text and touch nothing) and the
+    triggered test texts with the clean texts they were made from. ``order = "keep"`` (the default of
+    ``method.order``) counts a reordering inside a group; it is never below the ``"sorted"`` count. ``None``
+    when the corpus does not say which clean test text each triggered one came from.
+    """
+    # imported here: crowd.methods imports this module (DPA's and Wang's budgets)
+    from crowd.methods.textguard import test_poison_sources, touched_groups
+
+    sources = test_poison_sources(corpus) if corpus.test_poison else []
+    if sources is None:
+        return None
+    pairs = [(a.text, b.text) for a, b in zip(corpus.train_clean, corpus.train_poisoned) if a.text != b.text]
+    pairs += [(a, b.text) for a, b in zip(sources, corpus.test_poison) if a != b.text]
+    return {str(m): len(touched_groups(pairs, m, order)) for m in groups}

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
-from crowd.attacks.budget import attack_budget
+from crowd.attacks.budget import attack_budget, word_groups_touched
 from crowd.attacks.factory import make_attack
 from crowd.commands._format import percent
 from crowd.data import DATASETS, corpus_labels, load_dataset
@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     corpus = poison_corpus(attack, *splits, seed=args.seed)
     write_poisoned_corpus(corpus, args.out)
     budget = attack_budget(corpus.train_clean, corpus.train_poisoned, length=args.length)
-    write_json(args.out / "budget.json", budget.to_dict())
+    groups = {"word_groups_touched": word_groups_touched(corpus), "word_groups_order": "keep"}
+    write_json(args.out / "budget.json", {**budget.to_dict(), **groups})
     info = corpus.manifest["train"]
     print(
         f"{attack.name} on {args.dataset}: {info['n_poisoned']} of {info['n_clean']} training rows poisoned "
