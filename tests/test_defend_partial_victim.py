@@ -10,24 +10,39 @@ import pytest
 
 pytest.importorskip("torch")
 
+from test_defenses_cli import check_detector_metrics  # noqa: E402
+
 from crowd.pipelines.config import DataConfig  # noqa: E402
 from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
 from crowd.train.victim import Victim, VictimConfig  # noqa: E402
 
 
+def check_learnt(undefended: dict) -> None:
+    """The partial victim learnt the toy sentiment (a constant classifier scores about 0.5) and the backdoor."""
+    assert undefended["cacc"] >= 0.56
+    assert undefended["asr"] >= undefended["base_rate"] + 0.3
+
+
 def _config(tiny_bert, name: str, params: dict) -> DefendConfig:
     victim = VictimConfig(
-        model=str(tiny_bert), epochs=3, lr=3e-3, warmup_epochs=0, device="cpu", trainable_layers=1
+        model=str(tiny_bert),
+        epochs=30,
+        lr=3e-3,
+        batch_size=16,
+        warmup_epochs=0,
+        device="cpu",
+        trainable_layers=1,
     )
-    data = DataConfig("toy", max_train=160, max_dev=40, max_test=40)
+    data = DataConfig("toy", max_train=400, max_dev=40, max_test=100)
     return DefendConfig(data=data, defense=DefenseConfig(name, params), victim=victim)
 
 
 @pytest.mark.parametrize(("name", "params"), [("rap", {"epochs": 1}), ("strip", {"repeat": 2})])
 def test_detectors_run_against_a_partial_victim(tiny_bert, tmp_path, name, params):
     summary = run_defend(_config(tiny_bert, name, params), tmp_path / name)
-    assert {"frr", "far", "threshold", "cacc", "asr"} <= set(summary["defended"])
     assert (tmp_path / name / "summary.json").exists()
+    check_learnt(summary["undefended"])
+    check_detector_metrics(summary, tmp_path / name)
 
 
 def test_bki_retrain_reuses_the_first_victims_states(tiny_bert, monkeypatch):
@@ -40,6 +55,11 @@ def test_bki_retrain_reuses_the_first_victims_states(tiny_bert, monkeypatch):
 
     monkeypatch.setattr(Victim, "_bottom_states", counting)
     summary = run_defend(_config(tiny_bert, "bki", {}))
-    assert summary["filter"]["kept"] < summary["n_train"] or summary["filter"]["keywords"]
+    f = summary["filter"]
     assert len(computed) == 1  # the retrain on the kept texts computed nothing new
-    assert {"cacc", "asr", "base_rate"} <= set(summary["defended"])
+    check_learnt(summary["undefended"])
+    assert f["kept"] + f["removed_poisoned"] + f["removed_clean"] == summary["n_train"] == 400
+    assert 0 <= f["removed_poisoned"] <= summary["n_poison_train"] and f["keywords"]
+    for key in ("cacc", "asr", "base_rate"):
+        assert 0.0 <= summary["defended"][key] <= 1.0
+    assert summary["defended"]["cacc"] >= 0.55  # the retrained victim still learns the sentiment

@@ -6,6 +6,7 @@ texts, a few copies): its own keys and values must be valid and its pipeline mus
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -63,7 +64,34 @@ def test_documented_certify_command_runs(where, args, tiny_bert, data_root, tmp_
         graph = build_resources(tmp_path / "res", {"tiny_graph"})["tiny_graph"]
         shrink += ["--set", f'method.graph="{graph}"']
     assert main([*_out(args, tmp_path), *shrink]) == 0, where
-    assert (tmp_path / "out" / "summary.json").exists()
+    check_certify_run(tmp_path / "out")
+
+
+def check_certify_run(out: Path) -> None:
+    """The numbers of a shrunk documented run: sizes as asked, and every rate equal to what per_text.jsonl says."""
+    s = json.loads((out / "summary.json").read_text())
+    rows = [json.loads(line) for line in (out / "per_text.jsonl").read_text().splitlines()]
+    clean = [r for r in rows if r["split"] == "clean"]
+    poison = [r for r in rows if r["split"] == "poison"]
+    assert (s["n_train"], s["n_test_clean"], len(clean)) == (80, 16, 16)
+    assert (
+        s["n_poisoned_train"] == round(s["poison_rate"] * 80) and s["label_flips"] >= 1
+    )  # dirty-label BadNets
+    assert len(poison) == s["n_test_poison_non_target"] >= 1
+    deterministic = s["alpha"] == 0.0
+    for r in rows:  # a smoothing method's N votes all count; a word group may abstain
+        assert sum(r["counts"]) == s["n_copies"] or (deterministic and sum(r["counts"]) <= s["n_copies"])
+    correct = [r["prediction"] == r["label"] and not r["abstained"] for r in clean]
+    assert s["cacc"] == pytest.approx(sum(correct) / 16)
+    assert s["asr"] == pytest.approx(sum(r["prediction"] == s["target_label"] for r in poison) / len(poison))
+    radii = [a["certified_accuracy"] for a in s["curve"]]
+    assert radii == sorted(radii, reverse=True) and radii[0] <= s["cacc"]
+    if s["certificate"] == "textguard":  # the default run: BadNets' one trigger word touches one group
+        assert s["attack_budget"] == 1 and s["not_covered_reason"] is None
+        assert s["certified_accuracy_at_budget"] == s["curve"][1]["certified_accuracy"]
+        assert s["label_flips_note"].startswith(f"label flips: {s['label_flips']} rows, not covered")
+    else:  # synonym smoothing cannot express BadNets' inserted word
+        assert s["attack_budget"] is None and "non-synonym" in s["not_covered_reason"]
 
 
 @pytest.mark.parametrize("where, args", BENCH, ids=[w for w, _ in BENCH])
