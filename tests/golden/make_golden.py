@@ -1,5 +1,6 @@
 """Regenerate the golden ``per_text.jsonl`` files of tests/test_golden.py (run from the repository root).
 
+``python tests/golden/make_golden.py [METHOD ...]``: the named methods only (default: every method).
 Only run this when a change is MEANT to change the votes or certificates; say why in the commit.
 """
 
@@ -23,7 +24,7 @@ def main() -> None:
         tmp = Path(tmp)
         corpus = write_corpus(tmp / "corpus")
         bert = make_tiny_bert(tmp / "bert")
-        for method in METHODS:
+        for method in sys.argv[1:] or METHODS:
             out = run_method(method, corpus, bert, tmp / method)
             shutil.copy(out / "per_text.jsonl", GOLDEN / f"{method}.jsonl")
             print("wrote", GOLDEN / f"{method}.jsonl")
