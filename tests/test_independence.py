@@ -132,3 +132,25 @@ def test_unit_weights_are_no_weights(kind, tiny_bert, vectors):
     # the heavier class gains: its mean logit margin grows
     margin = changed[:, 1] - changed[:, 0] - (plain[:, 1] - plain[:, 0])
     assert margin.mean() > 0
+
+
+@pytest.mark.parametrize("pooling", ["mean", "pooler"])
+def test_frozen_features_of_a_row_do_not_depend_on_its_batch(tiny_bert, pooling):
+    """On the CPU a row is encoded in a fixed-shape batch: alone, or at any position beside any rows of its
+    width, its features are the same bits."""
+    import torch
+
+    from crowd.train.common import load_model
+    from crowd.train.frozen import CPU_ROWS, encode_rows
+
+    encoder = load_model(str(tiny_bert), 2, torch.device("cpu")).base_model.eval()
+    g = np.random.default_rng(0)
+    width, n = 9, 2 * CPU_ROWS + 5
+    ids = g.integers(5, 90, size=(n, width))
+    mask = np.ones_like(ids)
+    mask[n // 2 :, 6:] = 0  # two attended widths
+    alone = encode_rows(encoder, ids[:1], mask[:1], torch.device("cpu"), pooling, "fp32", 64)[0]
+    for trial in range(4):
+        order = g.permutation(n)
+        feats = encode_rows(encoder, ids[order], mask[order], torch.device("cpu"), pooling, "fp32", 64)
+        np.testing.assert_array_equal(feats[np.flatnonzero(order == 0)[0]], alone)
