@@ -262,8 +262,9 @@ LAYOUTS = {
 def _setting(r: Mapping[str, Any]) -> str:
     if r.get("kind") == "certify":
         return (
-            f"certified: scale {r['scale']}; {r.get('hardware')}; model {r.get('model')} "
-            f"({r.get('learner')}, max length {r.get('max_length')}); N = {r.get('n_copies')}, "
+            f"certified: scale {r['scale']}; {r.get('hardware')}; learner {r.get('learner')}"
+            f"{f' on {model}' if (model := r.get('model')) and r.get('learner') not in ('bow', 'static') else ''} "
+            f"(max length {r.get('max_length')}); N = {r.get('n_copies')}, "
             f"α = {r.get('alpha')} ({r.get('selection')}); seed {r.get('seed')}; "
             f"{r.get('n_train')} training texts, {r.get('n_test_clean')} clean test texts"
         )

@@ -9,8 +9,8 @@ from crowd.pipelines.certify import load_certify_config, run_certify
 
 HELP = (
     "Train one classifier per noisy copy of a (poisoned) training set, take the majority vote and "
-    "certify it. With no --config, runs the built-in default (SST-2, BadNets 10%, MiniLM head-only, "
-    "CROWD noise, small N)."
+    "certify it. With no --config, runs the built-in default (full SST-2, BadNets 10% with the trigger word cf, "
+    "word-partition aggregation over 7 word groups with a TF-IDF logistic regression per group)."
 )
 
 

@@ -270,7 +270,7 @@ def _run_info(config: CertifyConfig, data: Corpus, spec: Plan, n_non_target: int
         "n_poisoned_train": sum(e.poisoned for e in data.train),
         "n_test_clean": len(data.test_clean),
         "n_test_poison_non_target": n_non_target,
-        "model": config.model.name,
+        "model": config.model.name if config.learner.uses_model else None,
         "learner": config.model.learner,
         "noise": spec.noise,
         "method": type(config.method).name,
@@ -293,6 +293,7 @@ def render_markdown(s: Mapping[str, Any]) -> str:
 
     covered = s["not_covered_reason"] is None
     at = f" at budget {s['attack_budget']}"
+    learner = f"{s['learner']} on {s['model']}" if s["model"] else s["learner"]
     budget = f"{pct(s['certified_accuracy_at_budget'])}{at}" if covered else s["not_covered_reason"]
     constant = (
         f"constant classifier (always class {s['constant_class']}): {pct(s['constant_certified_accuracy'])}"
@@ -362,7 +363,7 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         ),
         "",
         *_reuse_note(s),
-        f"Noise: {s['noise']}. Model {s['model']} ({s['learner']}), N = {s['n_copies']}, α = {s['alpha']} "
+        f"Method: {s['noise']}. Learner {learner}, N = {s['n_copies']}, α = {s['alpha']} "
         f"({s['selection']}{', simultaneous over the test set' if s.get('simultaneous') else ''}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
         f"{s['n_test_clean']} clean test texts. Hardware: {s['hardware']}.",
     ]
