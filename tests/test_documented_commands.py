@@ -106,4 +106,10 @@ def test_readme_config_block_is_a_valid_config(tmp_path):
     (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[method]" in b]
     (tmp_path / "config.toml").write_text(block, encoding="utf-8")
     config = load_certify_config(str(tmp_path / "config.toml"))
-    assert config.method.name == "textguard" and config.model.learner == "head"
+    assert config.method.name == "textguard" and config.model.learner == "bow"
+    assert (
+        config.method.groups == 7
+        and config.method.empty == "abstain"
+        and config.method.class_weight == "balanced"
+    )
+    assert config.learner.ngram_max == 1

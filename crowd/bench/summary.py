@@ -138,22 +138,41 @@ def curve(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
 
 
 def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
-    """Per corpus, attack and world, each learner/m variant: non-target certified accuracy at the budget
-    (collective in brackets) / CACC."""
+    """One line per corpus, attack, learner and world, one column per group count (plurality cells; run-off
+    cells are in the full table): non-target certified accuracy at the budget (collective) / CACC."""
 
     def value(c: Cell, r: Row) -> str:
         if r.get("not_covered_reason"):
             return f"not covered / {whole(r.get('cacc'))}"
-        nt, coll = (
-            r.get("certified_accuracy_non_target_at_budget"),
-            r.get("collective_certified_accuracy_non_target_at_budget"),
-        )
-        return f"{one(nt)} ({one(coll)}) / {one(r.get('cacc'))}"
+        collective = r.get("collective_certified_accuracy_non_target_at_budget")
+        return f"{one(headline(r))} ({one(collective)}) / {one(r.get('cacc'))}"
 
     def row_key(c: Cell) -> str:
-        return f"{c.dataset} {c.attack.label or c.attack.name} {c.config.get('world', 'observed')}"
+        learner = c.config.get("model", {}).get("learner", "head")
+        world = c.config.get("world", "observed")
+        return f"{c.dataset} {c.attack.label or c.attack.name}, {learner}, {world}"
 
-    return _pivot(cells, rows, row_key, lambda c: c.method, value, "corpus / attack / world")
+    plurality = [
+        c for c in cells if c.config.get("method", {}).get("aggregation", "plurality") == "plurality"
+    ]
+    datasets = list(dict.fromkeys(c.dataset for c in cells))
+    attacks = list(dict.fromkeys(c.attack.label or c.attack.name for c in cells))
+
+    def position(c: Cell) -> tuple:  # reference world first, corpora and attacks in config order, then m
+        return (
+            c.config.get("world", "observed") != "reference",
+            datasets.index(c.dataset),
+            attacks.index(c.attack.label or c.attack.name),
+            c.config.get("model", {}).get("learner", "head"),
+            c.config["method"]["groups"],
+        )
+
+    def column(c: Cell) -> str:
+        return f"m = {c.config['method']['groups']}"
+
+    return _pivot(
+        sorted(plurality, key=position), rows, row_key, column, value, "corpus, attack, learner, world"
+    )
 
 
 SUMMARIES = {
