@@ -65,6 +65,7 @@ def run_method(method: str, corpus: Path, bert: Path, out: Path) -> Path:
             "attack.triggers=[]",  # the attack of the golden files: BadNets drawing from cf mn bb tq
             f'model.name="{bert}"',
             'model.device="cpu"',
+            'model.learner="head"',  # the golden files were made with MiniLM-style heads on the tiny BERT
             "head.epochs=5",
             "head.lr=0.01",
             "head.max_length=16",

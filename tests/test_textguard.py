@@ -105,6 +105,7 @@ def _config_overrides(tiny_bert, m: int) -> list[str]:
         f"method.groups={m}",
         f'model.name="{tiny_bert}"',
         'model.device="cpu"',
+        'model.learner="head"',
         "head.epochs=40",
         "head.lr=0.02",
         "head.max_length=16",

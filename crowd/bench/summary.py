@@ -149,8 +149,10 @@ def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
 
     def row_key(c: Cell) -> str:
         learner = c.config.get("model", {}).get("learner", "head")
+        method = c.config.get("method", {})
+        off = [f"{key} {method[key]}" for key in ("empty", "class_weight") if key in method]
         world = c.config.get("world", "observed")
-        return f"{c.dataset} {c.attack.label or c.attack.name}, {learner}, {world}"
+        return f"{c.dataset} {c.attack.label or c.attack.name}, {', '.join([learner, *off])}, {world}"
 
     plurality = [
         c for c in cells if c.config.get("method", {}).get("aggregation", "plurality") == "plurality"
