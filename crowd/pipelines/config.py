@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
 from crowd.methods import method_from_table
-from crowd.train.settings import BagOfWords, Ensemble, FullFineTune, HeadOnly, StaticBag
+from crowd.train.settings import BagOfWords, Ensemble, FullFineTune, HeadOnly, PartialFineTune, StaticBag
 
 NOISE_MOVED = (
     'the [noise] section was replaced by [method]: write [method] name = "crowd" (noise.kind -> '
@@ -83,6 +83,7 @@ class ModelConfig:
 
     ``learner = "head"`` freezes the encoder and trains a linear head per copy (CROWD's "only the top
     layer is fine-tuned"), with the ``[head]`` settings; ``"full"`` fine-tunes every copy (``[full]``);
+    ``"partial"`` fine-tunes the top layers of one model per copy, one copy at a time (``[partial]``);
     ``"static"`` averages static word vectors into a linear classifier per copy (``[static]``; no
     encoder, so thousands of noisy copies train in minutes on a CPU; ``name`` is then unused); ``"bow"``
     fits a TF-IDF word-n-gram logistic regression per copy (``[bow]``; scikit-learn, CPU, ``name`` unused);
@@ -91,7 +92,7 @@ class ModelConfig:
     """
 
     name: str = "minilm"
-    learner: Literal["head", "full", "static", "bow", "bow+head"] = "head"
+    learner: Literal["head", "full", "partial", "static", "bow", "bow+head"] = "head"
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -119,18 +120,23 @@ class CertifyConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     head: HeadOnly = field(default_factory=HeadOnly)
     full: FullFineTune = field(default_factory=FullFineTune)
+    partial: PartialFineTune = field(default_factory=PartialFineTune)
     static: StaticBag = field(default_factory=StaticBag)
     bow: BagOfWords = field(default_factory=BagOfWords)
     used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
     @property
-    def learner(self) -> HeadOnly | FullFineTune | StaticBag | BagOfWords | Ensemble:
+    def learner(self) -> HeadOnly | FullFineTune | PartialFineTune | StaticBag | BagOfWords | Ensemble:
         """The settings of the learner ``model.learner`` names."""
         if self.model.learner == "bow+head":
             return Ensemble(self.bow, self.head)
-        return {"head": self.head, "full": self.full, "static": self.static, "bow": self.bow}[
-            self.model.learner
-        ]
+        return {
+            "head": self.head,
+            "full": self.full,
+            "partial": self.partial,
+            "static": self.static,
+            "bow": self.bow,
+        }[self.model.learner]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_from_table(self.method))

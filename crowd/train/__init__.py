@@ -30,6 +30,7 @@ _WHERE = {
     "Ensemble": "crowd.train.settings",
     "PairEncoder": "crowd.train.pair_encoder",
     "FullFineTune": "crowd.train.settings",
+    "PartialFineTune": "crowd.train.settings",
     "HeadOnly": "crowd.train.settings",
     "StaticBag": "crowd.train.settings",
     "LEARNERS": "crowd.train.settings",
@@ -55,6 +56,7 @@ __all__ = [
     "HeadOnly",
     "Learner",
     "PairEncoder",
+    "PartialFineTune",
     "StaticBag",
     "StaticEncoder",
     "TrainingInputError",
@@ -74,7 +76,15 @@ if TYPE_CHECKING:
     from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
     from crowd.train.pair_encoder import PairEncoder
     from crowd.train.runner import VoteStore, VoteStoreMismatch, fingerprint_of, local_device, run_votes
-    from crowd.train.settings import LEARNERS, BagOfWords, Ensemble, FullFineTune, HeadOnly, StaticBag
+    from crowd.train.settings import (
+        LEARNERS,
+        BagOfWords,
+        Ensemble,
+        FullFineTune,
+        HeadOnly,
+        PartialFineTune,
+        StaticBag,
+    )
     from crowd.train.static_vectors import StaticEncoder
 
 

@@ -9,6 +9,8 @@ become that learner's inputs.
   (:mod:`crowd.train.heads`).
 * :class:`FullFineTune`: every parameter of one model per copy, copies trained together
   (:mod:`crowd.train.finetune`).
+* :class:`PartialFineTune`: the top layers (+ pooler, head) of one model per copy, copies trained one at
+  a time from the frozen lower layers' states (:mod:`crowd.train.partial_learner`).
 * :class:`StaticBag`: mean of static word vectors, a linear (or one-hidden-layer) classifier per copy;
   no encoder, so noisy copies cost a gather (:mod:`crowd.train.static`).
 * :class:`BagOfWords`: TF-IDF of word unigrams and bigrams, a logistic regression per copy (scikit-learn,
@@ -118,6 +120,40 @@ class FullFineTune(_Learner):
         check_settings(
             self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
         )
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be > 0 (or unset), got {self.max_grad_norm}")
+
+
+@dataclass(frozen=True)
+class PartialFineTune(_Learner):
+    """Fine-tune the top ``trainable_layers`` transformer layers, the pooler and a fresh head of one model per
+    copy; the embeddings and lower layers stay frozen (:mod:`crowd.train.partial_learner`).
+
+    Defaults: the victim's ``cpu`` scale (2 layers, 3 epochs, lr 1e-4, batch 32, ``max_length = 64``), AdamW,
+    clipping at 1.0, no warm-up (docs/training.md). Copies are trained one at a time; ``copies_per_group`` is
+    how many the runner hands over at once (the model is loaded once per call).
+    """
+
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.partial_learner:PartialFineTuneTrainer"
+    trainable_layers: int = 2
+    epochs: int = 3
+    lr: float = 1e-4
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    warmup: float = 0.0
+    max_grad_norm: float | None = 1.0
+    max_length: int = 64
+    dtype: Literal["bf16", "fp32"] = "bf16"
+    copies_per_group: int = 4
+    inference_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        check_settings(
+            self,
+            ("trainable_layers", "epochs", "batch_size", "copies_per_group", "inference_batch_size"),
+        )
+        if self.max_length < 3:
+            raise ValueError(f"max_length must be at least 3 ([CLS] token [SEP]), got {self.max_length}")
         if self.max_grad_norm is not None and not self.max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be > 0 (or unset), got {self.max_grad_norm}")
 
@@ -238,6 +274,7 @@ class Ensemble(_Learner):
 LEARNERS: dict[str, type] = {
     "head": HeadOnly,
     "full": FullFineTune,
+    "partial": PartialFineTune,
     "static": StaticBag,
     "bow": BagOfWords,
     "bow+head": Ensemble,
