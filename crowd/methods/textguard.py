@@ -166,18 +166,20 @@ class TextGuard:
 
         words, encoder, num_labels = ctx.words, ctx.encoder, ctx.corpus.num_labels
         groups = np.array([word_group(w, self.groups) for w in words.train.vocab], dtype=np.int64)
+        filled = np.unique(groups[words.train.ids])
+        if len(filled) < self.groups:
+            empty = sorted(set(range(self.groups)) - set(filled.tolist()))
+            raise TrainingInputError(
+                f"method.groups = {self.groups}: {len(empty)} word group(s) (e.g. {empty[:5]}) hold no word of "
+                f"any training text ({len(set(words.train.ids.tolist()))} distinct words); use fewer groups"
+            )
 
         def make_copy(j: int) -> CopyData:
             train = sub_corpus(words.train, groups, j, self.order)
             test = sub_corpus(words.test, groups, j, self.order)
             labels, abstain = words.train_labels.copy(), None
             if self.empty == "abstain":
-                rows = np.flatnonzero(np.diff(train.offsets) > 0)
-                if rows.size == 0:
-                    raise TrainingInputError(
-                        f"word group {j} of {self.groups} holds no word of any training text; use fewer "
-                        "groups (method.groups)"
-                    )
+                rows = np.flatnonzero(np.diff(train.offsets) > 0)  # not empty: every group holds a word
                 train, labels = train.subset(rows), labels[rows]
                 abstain = np.diff(test.offsets) == 0
             train_ids, train_mask = encoder.encode(train)

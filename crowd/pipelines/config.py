@@ -22,6 +22,10 @@ NOISE_MOVED = (
 )
 
 
+MAX_COPIES = 1_000_000  # more models than any certificate here needs (N = 10^6 bounds p to about 3e-6)
+MAX_RADIUS = 100_000  # beyond every budget a corpus of this toolkit's size can have
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which corpus to use. ``max_train``/``max_dev``/``max_test`` subsample (seeded) for quick runs; 0 = all.
@@ -140,14 +144,19 @@ class CertifyConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_from_table(self.method))
-        if self.n_copies < 1:
-            raise ValueError(f"n_copies must be >= 1, got {self.n_copies}")
+        if not 1 <= self.n_copies <= MAX_COPIES:
+            raise ValueError(
+                f"n_copies must be in 1..{MAX_COPIES:,} (each copy trains a model), got {self.n_copies}"
+            )
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.seed < 0:
             raise ValueError("seed must be >= 0")
-        if self.max_radius < 0:
-            raise ValueError(f"max_radius must be >= 0, got {self.max_radius}")
+        if not 0 <= self.max_radius <= MAX_RADIUS:
+            raise ValueError(
+                f"max_radius must be in 0..{MAX_RADIUS:,} (the curve is reported radius by radius), "
+                f"got {self.max_radius}"
+            )
         if self.selection == "selection" and not 0 < self.n_selection < self.n_copies:
             raise ValueError("selection = 'selection' needs 0 < n_selection < n_copies")
 

@@ -1,0 +1,47 @@
+"""Parameters with no sensible upper end are refused before any work, with the field and the range named."""
+
+from __future__ import annotations
+
+import pytest
+
+from crowd.cli import main
+from crowd.data import Example
+from crowd.pipelines.certify import certify_examples, load_certify_config
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("max_radius=1000000000", "max_radius must be in 0..100,000"),
+        ("n_copies=1000000000000", "n_copies must be in 1..1,000,000"),
+        ("max_radius=-1", "max_radius must be in 0..100,000"),
+    ],
+)
+def test_unbounded_parameters_are_refused(assignment, message, tmp_path, capsys):
+    with pytest.raises(ValueError, match=message):
+        load_certify_config(None, [assignment])
+    assert main(["certify", "--set", assignment, "--out", str(tmp_path / "x")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_more_word_groups_than_words_is_refused_before_training(tmp_path):
+    train = [
+        Example(text, i % 2) for i, text in enumerate(["good film", "bad film", "a good one", "bad"] * 5)
+    ]
+    test = [Example("good", 1), Example("bad", 0)]
+    config = load_certify_config(None, ['model.learner="bow"', "method.groups=50"])
+    with pytest.raises(
+        ValueError, match=r"method.groups = 50: \d+ word group\(s\) .* hold no word of any training"
+    ):
+        certify_examples(train, test, config, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "votes").exists()
+    # as many groups as the words can fill: it trains, and each group abstains where a text has no word of it
+    report = certify_examples(
+        train,
+        test,
+        load_certify_config(None, ['model.learner="bow"', "method.groups=2"]),
+        out=tmp_path / "ok",
+        progress=False,
+    )
+    assert report.summary["n_copies"] == 2
