@@ -19,9 +19,9 @@ Independence (THEORY.md §3): copy ``j``'s model is a function of the pretrained
   so they depend on which of ITS rows share a batch, never on another copy's. States are not shared
   between copies: a row's last bits change with the rows batched beside it (measured on MiniLM's frozen
   part, CPU: 16 of 800 rows differed between batches of 4 and 64 rows of equal width and the row alone),
-  and encoding rows one at a time, which sharing would need, took twice as long; the word groups of
-  TextGuard and DPA's partitions reach the learner one copy per call anyway, and smoothing noise changes
-  almost every row;
+  so sharing would need rows encoded alone (twice as slow, measured) or in fixed-shape batches on one
+  thread (:mod:`crowd.train.frozen`); little would be gained: the word groups of TextGuard and DPA's
+  partitions reach the learner one copy per call, and smoothing noise changes almost every row;
 * every training and test batch holds rows of copy ``j`` only, padded to the longest of them;
 * its loss is the mean over the batch of ``w_i · loss_i`` with its own ``train_weights`` (1 where absent).
 
