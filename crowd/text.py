@@ -104,16 +104,17 @@ class WordCorpus:
         offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
         return WordCorpus(self.vocab, ids.astype(np.int32), offsets, dict(self._index))
 
-    def to_fixed_length(self, length: int) -> np.ndarray:
-        """An ``(n_texts, length)`` int64 matrix: word ids, truncated, padded with :data:`PAD`."""
+    def to_fixed_length(self, length: int, values: np.ndarray | None = None, fill: int = PAD) -> np.ndarray:
+        """An ``(n_texts, length)`` int64 matrix: word ids (or ``values[id]``, one value per vocabulary
+        entry), truncated, padded with ``fill`` (:data:`PAD`)."""
         if length < 1:
             raise ValueError("length must be positive")
-        out = np.full((len(self), length), PAD, dtype=np.int64)
+        out = np.full((len(self), length), fill, dtype=np.int64)
         lengths = np.minimum(self.lengths, length)
         rows = np.repeat(np.arange(len(self)), lengths)
         cols = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         src = np.repeat(self.offsets[:-1], lengths) + cols
-        out[rows, cols] = self.ids[src]
+        out[rows, cols] = self.ids[src] if values is None else values[self.ids[src]]
         return out
 
     @classmethod

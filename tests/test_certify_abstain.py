@@ -14,6 +14,7 @@ import itertools
 
 import numpy as np
 import pytest
+from test_certify_enumeration import _brute_radius, _multisets  # noqa: E402  (the same exhaustive helpers)
 
 from crowd.certify import (
     dpa_certificates,
@@ -28,24 +29,6 @@ from crowd.certify import (
 from crowd.methods.base import Statistics, aggregate_certifier
 
 ABSTAINS = -1
-
-
-def _multisets(n: int, types: int) -> np.ndarray:
-    """Every multiset of ``n`` outputs over ``types`` kinds, as a ``(configs, types)`` count array."""
-    combos = itertools.combinations_with_replacement(range(types), n)
-    return np.array([np.bincount(c, minlength=types) for c in combos], dtype=np.int16)
-
-
-def _brute_radius(multisets: np.ndarray, winners: np.ndarray) -> np.ndarray:
-    """Fewest changed models that change the winner (abstaining included), minus one, per configuration."""
-    n = int(multisets[0].sum())
-    out = np.empty(len(multisets), dtype=np.int64)
-    for start in range(0, len(multisets), 512):
-        block = multisets[start : start + 512]
-        common = np.minimum(block[:, None, :], multisets[None, :, :]).sum(axis=-1)
-        other = winners[start : start + 512, None] != winners[None, :]
-        out[start : start + 512] = np.where(other, n - common, n + 1).min(axis=1) - 1
-    return out
 
 
 def _plurality_winner(counts: np.ndarray) -> int:

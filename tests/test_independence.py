@@ -150,7 +150,7 @@ def test_frozen_features_of_a_row_do_not_depend_on_its_batch(tiny_bert, pooling)
     mask = np.ones_like(ids)
     mask[n // 2 :, 6:] = 0  # two attended widths
     alone = encode_rows(encoder, ids[:1], mask[:1], torch.device("cpu"), pooling, "fp32", 64)[0]
-    for trial in range(4):
+    for _ in range(4):
         order = g.permutation(n)
         feats = encode_rows(encoder, ids[order], mask[order], torch.device("cpu"), pooling, "fp32", 64)
         np.testing.assert_array_equal(feats[np.flatnonzero(order == 0)[0]], alone)

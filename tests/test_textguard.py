@@ -164,4 +164,6 @@ def test_reference_world_trains_on_clean_texts_with_the_attacks_labels(tiny_bert
     assert report.summary["n_test_poison_non_target"] == 0 and "(world = reference" in report.markdown
     flips = sum(a.label != b.label for a, b in zip(corpus.train_clean, corpus.train))
     assert report.summary["label_flips"] == flips > 0
-    assert f"trained on the clean training texts with the attack's {flips} label flips kept" in report.markdown
+    assert (
+        f"trained on the clean training texts with the attack's {flips} label flips kept" in report.markdown
+    )

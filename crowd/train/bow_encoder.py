@@ -57,14 +57,7 @@ class HashedWordEncoder:
 
     def content(self, corpus: WordCorpus) -> np.ndarray:
         """``(n, max_length)`` int64 word ids, one per word, truncated and PAD-padded."""
-        ids = self.vocab_ids(corpus.vocab)[corpus.ids]
-        n = len(corpus)
-        kept = np.minimum(corpus.lengths, self.max_length)
-        out = np.full((n, self.max_length), PAD_ID, dtype=np.int64)
-        rows = np.repeat(np.arange(n), kept)
-        cols = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
-        out[rows, cols] = ids[np.repeat(corpus.offsets[:-1], kept) + cols]
-        return out
+        return corpus.to_fixed_length(self.max_length, self.vocab_ids(corpus.vocab), PAD_ID)
 
     def from_content(self, content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, mask)`` of width ``max_length``: each row's non-PAD ids moved to the left, in order."""

@@ -99,14 +99,8 @@ class StaticEncoder:
 
     def content(self, corpus: WordCorpus) -> np.ndarray:
         """``(n, max_length)`` int32 row ids, one per word, truncated and PAD-padded."""
-        rows = self.vocab_rows(corpus.vocab)[corpus.ids]
-        n, lengths = len(corpus), corpus.lengths
-        out = np.full((n, self.max_length), PAD_ID, dtype=np.int32)
-        kept = np.minimum(lengths, self.max_length)
-        r = np.repeat(np.arange(n), kept)
-        c = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
-        out[r, c] = rows[np.repeat(corpus.offsets[:-1], kept) + c]
-        return out
+        rows = self.vocab_rows(corpus.vocab)
+        return corpus.to_fixed_length(self.max_length, rows, PAD_ID).astype(np.int32)
 
     def from_content(self, content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, mask)`` of width ``max_length``: each row's non-PAD ids moved to the left, in order."""
