@@ -172,7 +172,7 @@ def attack_budget(
     )
 
 
-WORD_GROUPS = (3, 5, 9, 15, 21)
+WORD_GROUPS = (3, 5, 7, 9, 15, 21)
 
 
 def word_groups_touched(
