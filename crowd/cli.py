@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import pickle
 import sys
+import zipfile
 from collections.abc import Sequence
 
 # name -> (module, one-line help). A plain registry; modules are fixed names, never user strings.
@@ -67,7 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(rest)
     try:
         return int(module.run(args) or 0)
-    except (CliError, OSError, ValueError, KeyError, ImportError) as e:
+    except KeyboardInterrupt:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"crowd {name}: interrupted; the same command resumes from what was stored", file=sys.stderr)
+        return 130
+    except (
+        CliError,
+        OSError,
+        ValueError,
+        KeyError,
+        ImportError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+    ) as e:
         if os.environ.get(DEBUG_ENV):
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

@@ -45,3 +45,28 @@ def test_more_word_groups_than_words_is_refused_before_training(tmp_path):
         progress=False,
     )
     assert report.summary["n_copies"] == 2
+
+
+def test_a_device_that_is_not_there_is_refused_before_any_work(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["certify", "--set", 'model.device="cuda"', "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "model.device = 'cuda'" in err and "reaches no cuda device" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_ctrl_c_is_one_line(tmp_path, capsys, monkeypatch):
+    import crowd.commands.certify as command
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "run", interrupted)
+    assert main(["certify", "--out", str(tmp_path / "x")]) == 130
+    assert (
+        capsys.readouterr().err.strip()
+        == "crowd certify: interrupted; the same command resumes from what was stored"
+    )

@@ -83,9 +83,26 @@ def certify_corpus(
 
 
 def _check_model(config: CertifyConfig) -> None:
-    """Fail now, before any data or graph work, if the learner needs a model that does not load."""
+    """Fail now, before any data or graph work, if the learner needs a model that does not load or the
+    device asked for is not there."""
+    check_device(config.model.device)
     if config.learner.uses_model:
         check_model(config.model.name)
+
+
+def check_device(name: str) -> None:
+    """``ValueError`` naming ``model.device`` when it asks for CUDA or MPS that this torch cannot reach."""
+    kind = str(name).split(":")[0]
+    if kind not in ("cuda", "mps"):
+        return
+    import torch
+
+    available = torch.cuda.is_available() if kind == "cuda" else torch.backends.mps.is_available()
+    if not available:
+        raise ValueError(
+            f"model.device = {name!r}, but this torch ({torch.__version__}) reaches no {kind} device; "
+            "use 'auto' (a GPU when there is one) or 'cpu'"
+        )
 
 
 def method_graph(config: CertifyConfig, progress: bool = False):
