@@ -15,8 +15,8 @@ neutral there: a row's fp32 features got other last bits in a batch of 1-3 rows 
 more, and with 2 threads by its position in the batch (MKL, tiny BERT and MiniLM), and padding
 changes the last bits too; with fixed-shape batches on one thread a row's features were
 bit-identical at every position and beside any companions (tested; 200 of 200 trials on MiniLM,
-mean and pooler pooling), and 3.4x faster than one row per forward (MiniLM, 12 word pieces: 160
-against 45 rows/s). On CUDA rows are batched for speed, in buckets of attended width rounded up
+mean and pooler pooling; the same bits as one row per forward for 430 of 430 SST-2 sub-texts), and
+11.5x faster than one row per forward on those sub-texts (``benchmarks/bench_frozen_batches.py``). On CUDA rows are batched for speed, in buckets of attended width rounded up
 to a multiple of :data:`WIDTH_STEP` (8), each row padded to exactly its bucket's width (a row's
 width is its own; its batch is not), so there a row's features may change in the last bits with
 the rows beside it (docs/training.md, "Independence of the models"). With a
