@@ -5,9 +5,14 @@ or deleting a word therefore never changes how the other words are split. Word t
 ``word_group(w, m) = int(md5(lowercase(w)).hexdigest(), 16) mod m`` (TextGuard's rule). Model ``i`` is
 trained on the sub-texts ``x⁽ⁱ⁾`` (the words of ``x`` in group ``i``, in text order with ``order = "keep"``,
 sorted by their lower-cased form with ``order = "sorted"`` as TextGuard's certified runs do) with the
-original labels, and votes on the test text's sub-text ``x⁽ⁱ⁾``; an empty sub-text is presented as the
-empty text (``[CLS] [SEP]`` for word-piece models), the same fixed input in every world. Each model
-depends only on its sub-training set, in the corpus's fixed order, and on ``(seed, i)``.
+original labels, and votes on the test text's sub-text ``x⁽ⁱ⁾``. Empty sub-texts (``empty``): by default
+a group drops the training rows whose sub-text is empty and abstains on a test text whose sub-text is empty
+(a touched group then moves the margin by 1 going between abstaining and voting, by 2 between two votes, so
+the radius below stays sound over the votes cast; a text on which every group abstains abstains);
+``empty = "placeholder"`` presents an empty sub-text as the empty text (``[CLS] [SEP]`` for word-piece
+models), the same fixed input in every world, which the model maps to its training prior. With
+``class_weight = "balanced"`` (default) each model weights its rows by its own training set's label counts.
+Each model depends only on its sub-training set, in the corpus's fixed order, and on ``(seed, i)``.
 
 Certificate ``textguard``, deterministic: if two worlds differ only in the occurrences of a set ``W`` of
 word types — added or removed anywhere, in any number of training texts and in the test text — the groups
