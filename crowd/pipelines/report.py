@@ -67,7 +67,7 @@ def summarise(
     flips = label_flips(data)
     budget, reason = covered_budget(spec, flips)
     at_budget = certified_accuracy_at_budget(clean, labels, spec.certificate, budget, reason)
-    aimed = _aimed(config, data, spec, clean, labels, at_budget, votes)
+    aimed = _aimed(config, data, spec.certificate, spec.word_groups, clean, labels, budget, at_budget, votes)
     triggered = [poison[i] for i in non_target]
     true_labels = np.array([data.test_poison[i].original_label for i in non_target])
     triggered_curve = (
@@ -96,8 +96,8 @@ def summarise(
         ),
         "not_covered_reason": str(at_budget) if isinstance(at_budget, NotCovered) else None,
         "label_flips": flips,
-        "label_flips_note": label_flips_note(spec, data, flips),
-        "reference_world": reference_world(spec, data, flips),
+        "label_flips_note": label_flips_note(config, spec, data, flips),
+        "reference_world": reference_world(config, spec, data, flips),
         "trained_on": trained_on(config, flips),
         "world": config.world,
         "reused_votes": reused,
@@ -129,9 +129,9 @@ def covered_budget(spec: Plan, flips: int | None) -> tuple[int | None, str]:
     )
 
 
-def label_flips_note(spec: Plan, data: Corpus, flips: int | None) -> str | None:
+def label_flips_note(config: CertifyConfig, spec: Plan, data: Corpus, flips: int | None) -> str | None:
     """The line every report carries about the attack's label flips (``None``: no attack, or no clean source)."""
-    if flips is None or not has_target(data):
+    if flips is None or not has_target(config, data):
         return None
     if flips == 0:
         return "label flips: none (a clean-label attack): the reference world is the clean corpus itself"
@@ -143,9 +143,9 @@ def label_flips_note(spec: Plan, data: Corpus, flips: int | None) -> str | None:
     )
 
 
-def reference_world(spec: Plan, data: Corpus, flips: int | None) -> str:
+def reference_world(config: CertifyConfig, spec: Plan, data: Corpus, flips: int | None) -> str:
     """What the certificate's budget is measured against, with the attack's actual flips."""
-    if flips == 0 and has_target(data):
+    if flips == 0 and has_target(config, data):
         return "the clean corpus itself (the attack flipped no labels)"
     if flips and not spec.covers_labels:
         return f"the clean source with the attack's {flips} label flips kept (flips act as label noise)"
@@ -164,16 +164,20 @@ def trained_on(config: CertifyConfig, flips: int | None) -> str:
     return f"the clean training texts with the attack's {flips} label flips kept, no trigger"
 
 
-def has_target(data: Corpus) -> bool:
-    """Whether the run's corpus was attacked (with ``attack.name = "none"`` no class is a target)."""
-    return data.manifest.get("attack") != "none"
+def has_target(config: CertifyConfig, data: Corpus) -> bool:
+    """Whether the run's corpus was attacked: not with ``attack.name = "none"`` (for a corpus given as examples,
+    the config's attack name says so), and then no class is a target."""
+    return data.manifest.get("attack") != "none" and config.attack.name != "none"
 
 
-def _aimed(config, data, spec: Plan, clean, labels: np.ndarray, at_budget, votes) -> dict[str, Any]:
+def _aimed(
+    config, data, kind: str, word_groups: bool, clean, labels: np.ndarray, budget, at_budget, votes
+) -> dict[str, Any]:
     """THEORY §4's metrics that a lean to the target cannot game: certified accuracy on the texts the backdoor
     aims at (true label ≠ target) with its curve, per class, the constant classifier, and for word partitions
-    with plurality the collective (dataset-level) guarantee on non-target texts."""
-    kind, budget, covered = spec.certificate, spec.budget, not isinstance(at_budget, NotCovered)
+    with plurality the collective (dataset-level) guarantee on non-target texts. ``budget`` is the covered
+    budget (``at_budget`` a :class:`NotCovered` when there is none)."""
+    covered = not isinstance(at_budget, NotCovered)
     classes = range(data.num_labels)
     per_class = {
         str(c): (
@@ -194,7 +198,7 @@ def _aimed(config, data, spec: Plan, clean, labels: np.ndarray, at_budget, votes
         "non_target_curve": [],
         "collective_certified_accuracy_non_target_at_budget": None,
     }
-    if not has_target(data):
+    if not has_target(config, data):
         return out
     target = config.attack.target_label
     rows = np.flatnonzero(labels != target)
@@ -206,7 +210,7 @@ def _aimed(config, data, spec: Plan, clean, labels: np.ndarray, at_budget, votes
     if covered:
         out["certified_accuracy_non_target_at_budget"] = certified_accuracy(certs, labels[rows], kind, budget)
         plurality = getattr(config.method, "aggregation", "") == "plurality"
-        if votes is not None and spec.word_groups and plurality:
+        if votes is not None and word_groups and plurality:
             out["collective_certified_accuracy_non_target_at_budget"] = collective_certified_accuracy(
                 votes[:, rows], labels[rows], budget
             )
