@@ -175,13 +175,14 @@ class _Progress:
         """One more copy of the current group is built (noise drawn, encoded)."""
         if self.group is None:
             self._size = group_size
-            self.group = self._tqdm(  # few, slow steps: show every one
+            self.group = self._tqdm(  # few steps of unequal cost: show every one, with no rate or ETA to mislead
                 total=group_size + 1,
                 desc="group",
                 unit="step",
                 leave=False,
                 mininterval=0,
                 disable=not self.enabled,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]",
             )
         self.group.update(1)
 
