@@ -88,7 +88,9 @@ def _run(tmp_path) -> parts.Run:
 def test_a_child_past_its_limit_is_stopped_with_its_process_group(tmp_path):
     script = "import subprocess, sys, time; p = subprocess.Popen(['sleep', '60']); print(p.pid, flush=True); time.sleep(60)"
     start = time.monotonic()
-    out = parts.run_child(_run(tmp_path), "sleeper", [sys.executable, "-c", script], 2.0)
+    out = parts.run_child(
+        _run(tmp_path), "sleeper", [sys.executable, "-c", script], 6.0
+    )  # time for python to start under load
     assert out.rc is None and time.monotonic() - start < 20
     grandchild = int(out.log.read_text().split()[0])
     stat = Path(f"/proc/{grandchild}/stat")
