@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 from crowd.seeding import rng
+from crowd.testing.toy_backdoor import word_group_corpus
 from crowd.text import WordCorpus
 from crowd.train import BagOfWords, CopyData, HashedWordEncoder
 from crowd.train.data import balanced_weights
@@ -168,34 +168,6 @@ def test_module_imports_without_torch():
     assert out.stdout.strip() == "False"
 
 
-def backdoor_corpus(m: int, n_train: int, n_test: int):
-    """Sentiment texts with a positive or negative word in every one of the ``m`` word groups; BadNets ``cf``."""
-    from crowd.attacks import poison_corpus
-    from crowd.attacks.badnets import BadNets
-    from crowd.data import Example
-    from crowd.methods import word_group
-
-    banks: dict[tuple[int, int], list[str]] = {(g, y): [] for g in range(m) for y in (0, 1)}
-    i = 0
-    while min(map(len, banks.values())) < 2:
-        word = f"w{i}"
-        bank = banks[word_group(word, m), i % 2]
-        if len(bank) < 2:
-            bank.append(word)
-        i += 1
-    g = np.random.default_rng(0)
-
-    def text(y: int) -> str:
-        return " ".join(g.permutation([str(g.choice(banks[k, y])) for k in range(m)] + ["the", "film"]))
-
-    train = [Example(text(y), y) for y in g.integers(0, 2, n_train).tolist()]
-    test = [Example(text(y), y) for y in g.integers(0, 2, n_test).tolist()]
-    corpus = poison_corpus(
-        BadNets(target_label=1, poison_rate=0.1, triggers=("cf",)), train, [], test, seed=0
-    )
-    return dataclasses.replace(corpus, num_labels=2)
-
-
 def test_textguard_with_bow_certifies_the_one_word_trigger(tmp_path):
     from crowd.pipelines.certify import certify_corpus, load_certify_config
 
@@ -203,7 +175,7 @@ def test_textguard_with_bow_certifies_the_one_word_trigger(tmp_path):
     config = load_certify_config(
         None, ['method.name="textguard"', f"method.groups={m}", 'model.learner="bow"']
     )
-    report = certify_corpus(backdoor_corpus(m, 300, 60), config, tmp_path, progress=False)
+    report = certify_corpus(word_group_corpus(m, 300, 60, per_group=2), config, tmp_path, progress=False)
     s = report.summary
     assert s["certificate"] == "textguard" and s["attack_budget"] == 1
     assert s["cacc"] > 0.95

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn", reason="the bow learner needs scikit-learn")
 
+from crowd.testing.toy_backdoor import word_group_corpus  # noqa: E402
 from crowd.train import BagOfWords, CopyData, Ensemble, HeadOnly, PairEncoder  # noqa: E402
 
 BOW_LENGTH, HEAD_LENGTH = 16, 24
@@ -132,29 +133,6 @@ def test_settings_come_from_the_bow_and_head_tables():
         load_certify_config(None, ['model.learner="bow+static"'])
 
 
-def backdoor_corpus(m: int, n_train: int, n_test: int):
-    """Sentiment texts with a positive or negative made-up word in each of the ``m`` word groups; BadNets ``cf``."""
-    from crowd.attacks import poison_corpus
-    from crowd.attacks.badnets import BadNets
-    from crowd.data import Example
-    from crowd.methods import word_group
-
-    words: dict[tuple[int, int], str] = {}
-    i = 0
-    while len(words) < 2 * m:
-        words.setdefault((word_group(f"v{i}", m), i % 2), f"v{i}")
-        i += 1
-    g = np.random.default_rng(3)
-
-    def text(y: int) -> str:
-        return " ".join(g.permutation([words[k, y] for k in range(m)] + ["the", "movie", "was"]))
-
-    train = [Example(text(y), y) for y in g.integers(0, 2, n_train).tolist()]
-    test = [Example(text(y), y) for y in g.integers(0, 2, n_test).tolist()]
-    attack = BadNets(target_label=1, poison_rate=0.1, triggers=("cf",))
-    return dataclasses.replace(poison_corpus(attack, train, [], test, seed=0), num_labels=2)
-
-
 def test_textguard_with_bow_and_head_certifies_the_one_word_trigger(tiny_bert, tmp_path):
     from crowd.pipelines.certify import certify_corpus, load_certify_config
 
@@ -173,7 +151,12 @@ def test_textguard_with_bow_and_head_certifies_the_one_word_trigger(tiny_bert, t
         "bow.max_length=16",
     ]
     config = load_certify_config(None, overrides)
-    report = certify_corpus(backdoor_corpus(m, 300, 60), config, tmp_path, progress=False)
+    report = certify_corpus(
+        word_group_corpus(m, 300, 60, seed=3, filler=("the", "movie", "was"), prefix="v"),
+        config,
+        tmp_path,
+        progress=False,
+    )
     s = report.summary
     assert s["certificate"] == "textguard" and s["attack_budget"] == 1 and s["learner"] == "bow+head"
     assert s["cacc"] > 0.95

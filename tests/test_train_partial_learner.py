@@ -13,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from crowd.testing.toy_backdoor import word_group_corpus  # noqa: E402
 from crowd.train import CopyData, PartialFineTune  # noqa: E402
 
 MAX_LENGTH = 32
@@ -114,27 +115,6 @@ def test_settings_progress_and_errors(tiny_bert, encoder):
     assert seen == [(d, 6) for d in range(1, 7)]  # per copy: its states, then its 2 epochs
     with pytest.raises(TrainingInputError, match="trainable_layers = 3 exceeds the model's 2 layers"):
         fit(tiny_bert, [subject], [0], trainable_layers=3)
-
-
-def word_group_corpus(m: int, n_train: int, n_test: int):
-    """Texts with a positive or negative word in each of the ``m`` word groups, and BadNets ``cf`` at rate 0.1."""
-    from crowd.attacks import poison_corpus
-    from crowd.attacks.badnets import BadNets
-    from crowd.data import Example
-    from crowd.methods import word_group
-
-    bank: dict[tuple[int, int], str] = {}
-    for i in range(1000):  # one word per (group, label)
-        bank.setdefault((word_group(f"w{i}", m), i % 2), f"w{i}")
-    g = np.random.default_rng(0)
-
-    def text(y: int) -> str:
-        return " ".join(g.permutation([bank[k, y] for k in range(m)] + ["the", "film"]))
-
-    train = [Example(text(y), y) for y in g.integers(0, 2, n_train).tolist()]
-    test = [Example(text(y), y) for y in g.integers(0, 2, n_test).tolist()]
-    attack = BadNets(target_label=1, poison_rate=0.1, triggers=("cf",))
-    return dataclasses.replace(poison_corpus(attack, train, [], test, seed=0), num_labels=2)
 
 
 def test_textguard_end_to_end(tiny_bert, tmp_path):
