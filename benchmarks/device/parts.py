@@ -115,16 +115,47 @@ def run_child(run: Run, label: str, cmd: list[str], limit_s: float, beat=None) -
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the child's process group, SIGKILL it 3 s later if it is still there."""
-    for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
+    """SIGTERM the child's process group, SIGKILL the group 3 s later if any of it is still there.
+
+    The child exiting is not enough: its own children (a data loader, a ``sleep``) are in the same group and may
+    outlive it by a moment or ignore the signal."""
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
-            proc.wait(timeout=wait)
-            return
         except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
+            break
+        end = time.monotonic() + wait
+        while time.monotonic() < end and _group_alive(proc.pid):
+            try:
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        if not _group_alive(proc.pid):
+            break
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` still runs (zombies waiting for their parent do not count)."""
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
             continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    if os.path.isdir("/proc"):
+        return False
+    try:  # no /proc: ask the kernel (zombies count as alive here)
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def last_line(log: Path) -> str:
