@@ -9,6 +9,7 @@ only, never on the votes, so the certificate holds for that N). Each finished me
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -126,16 +127,12 @@ def _stop(proc: subprocess.Popen) -> None:
             break
         end = time.monotonic() + wait
         while time.monotonic() < end and _group_alive(proc.pid):
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                pass
         if not _group_alive(proc.pid):
             break
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _group_alive(pgid: int) -> bool:
