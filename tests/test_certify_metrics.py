@@ -110,3 +110,42 @@ def test_per_text_radius_functions_and_dpa_certificates():
 def test_certify_package_does_not_import_torch():
     code = "import sys, crowd.certify; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _random_certs(rng: np.random.Generator, n: int) -> tuple[list, list[int]]:
+    """Certificates with random labels, abstentions, missing radii (None) and radii, for the curve tests."""
+    from crowd.certify import Certificate
+
+    certs, labels = [], []
+    for _ in range(n):
+        label = None if rng.random() < 0.2 else int(rng.integers(3))
+        radius = None if rng.random() < 0.2 else int(rng.integers(0, 15))
+        radii = {} if label is None else {"k": radius}
+        certs.append(Certificate(label, label or 0, None, None, (), 0.0, "dpa", "n", radii))
+        labels.append(int(rng.integers(3)))
+    return certs, labels
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_curve_equals_the_naive_definition(seed):
+    rng = np.random.default_rng(seed)
+    certs, labels = _random_certs(rng, int(rng.integers(1, 60)))
+    max_radius = int(rng.integers(0, 25))
+    curve = certified_accuracy_curve(certs, labels, "k", max_radius)
+    naive = [certified_accuracy(certs, labels, "k", r) for r in range(max_radius + 1)]
+    assert [p.radius for p in curve] == list(range(max_radius + 1))
+    assert [p.certified_accuracy for p in curve] == naive  # exactly, not approximately
+    assert all(p.kind == "k" for p in curve)
+
+
+def test_curve_reads_each_radius_once(monkeypatch):
+    """O(texts log texts + points): one radius look-up per text, not one per text and radius."""
+    from crowd.certify import Certificate
+
+    certs, labels = _random_certs(np.random.default_rng(0), 200)
+    calls = []
+    radius = Certificate.radius
+    monkeypatch.setattr(Certificate, "radius", lambda self, kind: calls.append(kind) or radius(self, kind))
+    curve = certified_accuracy_curve(certs, labels, "k", 100_000)
+    assert len(curve) == 100_001 and curve[-1].certified_accuracy == 0.0
+    assert len(calls) <= len(certs)
