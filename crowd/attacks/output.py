@@ -17,6 +17,10 @@ clean splits): ``train-clean.jsonl``, ``train-poisoned.jsonl``, ``dev-clean.json
 ``dev-poison.jsonl``, ``test-clean.jsonl``, ``test-poison.jsonl``.
 ``manifest.json``: the corpus manifest plus the SHA-256 of every file written.
 Same corpus, same bytes.
+
+The folder must be new, empty, or hold only this writer's earlier output of the same settings
+(:func:`check_poison_folder`): writing other settings over it would leave the old mixed set next to the
+new one, and a loader would then find two poison sets.
 """
 
 from __future__ import annotations
@@ -26,12 +30,31 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
-from crowd.io import write_json, write_text
+from crowd.io import MANIFEST, clean_orphans, write_json, write_text
+
+SPLIT_FILES = (
+    "train-clean.csv",
+    "dev-clean.csv",
+    "dev-poison.csv",
+    "test-clean.csv",
+    "test-poison.csv",
+    "test-detect.csv",
+    "train-clean.jsonl",
+    "train-poisoned.jsonl",
+    "dev-clean.jsonl",
+    "dev-poison.jsonl",
+    "test-clean.jsonl",
+    "test-poison.jsonl",
+)
+EXTRA_FILES = ("budget.json",)  # written next to the corpus by ``crowd poison``
+SETTINGS_KEYS = ("format_version", "attack", "params", "openbackdoor_setting", "seed", "input_sha256")
+_TEMPORARY = re.compile(r"^\..+~\d+~[0-9a-f]+\.tmp$")  # crowd.io's atomic-write temporaries
 
 
 def openbackdoor_csv(examples: Sequence[Example]) -> str:
@@ -54,13 +77,86 @@ def openbackdoor_mix_order(corpus: Corpus) -> list[Example]:
     return [e for e in rows if not e.poisoned] + [e for e in rows if e.poisoned]
 
 
-def write_poisoned_corpus(corpus: Corpus, folder: str | os.PathLike[str]) -> Path:
-    """Write the CSV layout, the JSON Lines and ``manifest.json`` atomically into ``folder``."""
+def mix_path(settings: dict) -> str:
+    """The mixed training set's path in the folder: ``<setting>/<rate>/train-poison.csv``."""
+    rate = repr(float(settings["params"]["poison_rate"]))
+    return f"{settings['openbackdoor_setting']}/{rate}/train-poison.csv"
+
+
+def check_poison_folder(folder: str | os.PathLike[str], settings: dict) -> None:
+    """Refuse ``folder`` unless it is absent, empty, or holds only poison output of these ``settings``.
+
+    ``settings`` are the manifest's :data:`SETTINGS_KEYS` (:func:`crowd.attacks.poison.poison_settings`).
+    Orphan temporaries of a killed write are ignored (and removed when writing).
+    """
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root}: is a file, not a folder; choose a folder for the poisoned corpus")
+    if not root.exists():
+        return
+    found = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if not p.is_dir() and not _TEMPORARY.match(p.name)
+    )
+    if not found:
+        return
+    if (root / MANIFEST).exists():
+        difference = _difference(_read_settings(root / MANIFEST), settings)
+        if difference:
+            raise ValueError(
+                f"{root}: holds crowd poison output of other settings ({difference}); "
+                "choose a new --out folder or delete this one"
+            )
+    own = {*SPLIT_FILES, *EXTRA_FILES, MANIFEST, mix_path(settings)}
+    foreign = [name for name in found if name not in own]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ValueError(
+            f"{root}: not an empty folder and not crowd poison output of these settings (it holds {shown}); "
+            "choose a new --out folder or empty this one"
+        )
+    if not (root / MANIFEST).exists():
+        raise ValueError(
+            f"{root}: holds poison files but no manifest.json (a killed write?); "
+            "delete the folder or choose a new --out folder"
+        )
+
+
+def _read_settings(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable crowd poison manifest ({e})") from e
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: not a crowd poison manifest (expected a JSON object)")
+    return {key: manifest.get(key) for key in SETTINGS_KEYS}
+
+
+def _difference(old: dict, new: dict, prefix: str = "") -> str:
+    """The first setting that differs, as ``key: old, not new`` ('' when none does)."""
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            inner = _difference(a, b, f"{prefix}{key}.")
+            if inner:
+                return inner
+        elif a != b:
+            return f"{prefix}{key}: {a!r} there, {b!r} now"
+    return ""
+
+
+def write_poisoned_corpus(corpus: Corpus, folder: str | os.PathLike[str]) -> Path:
+    """Write the CSV layout, the JSON Lines and ``manifest.json`` atomically into ``folder``.
+
+    Refuses (``ValueError``, nothing written) a folder :func:`check_poison_folder` refuses.
+    """
+    root = Path(folder)
     manifest = corpus.manifest
-    rate = repr(float(manifest["params"]["poison_rate"]))
-    mix_path = f"{manifest['openbackdoor_setting']}/{rate}/train-poison.csv"
+    settings = {key: manifest.get(key) for key in SETTINGS_KEYS}
+    check_poison_folder(root, settings)
+    root.mkdir(parents=True, exist_ok=True)
+    clean_orphans(root)
     files: dict[str, str] = {
         "train-clean.csv": openbackdoor_csv(corpus.train_clean),
         "dev-clean.csv": openbackdoor_csv(corpus.dev_clean),
@@ -68,7 +164,7 @@ def write_poisoned_corpus(corpus: Corpus, folder: str | os.PathLike[str]) -> Pat
         "test-clean.csv": openbackdoor_csv(corpus.test_clean),
         "test-poison.csv": openbackdoor_csv(corpus.test_poison),
         "test-detect.csv": openbackdoor_csv(corpus.test_clean + corpus.test_poison),
-        mix_path: openbackdoor_csv(openbackdoor_mix_order(corpus)),
+        mix_path(settings): openbackdoor_csv(openbackdoor_mix_order(corpus)),
         "train-clean.jsonl": jsonl_text(corpus.train_clean),
         "train-poisoned.jsonl": jsonl_text(corpus.train_poisoned),
         "dev-clean.jsonl": jsonl_text(corpus.dev_clean),

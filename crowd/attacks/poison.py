@@ -56,15 +56,10 @@ def poison_corpus(
     dev_poison, dev_missing = _poison_eval(attack.for_split("dev"), list(dev), rng(seed, "poison-dev"))
     test_poison, test_missing = _poison_eval(attack.for_split("test"), list(test), rng(seed, "poison-test"))
     manifest = {
-        "format_version": FORMAT_VERSION,
-        "attack": attack.name,
-        "params": attack.params(),
-        "openbackdoor_setting": OPENBACKDOOR_SETTING[attack.variant],
-        "seed": seed,
+        **poison_settings(attack, train, dev, test, seed),
         "train": train_info,
         "dev": {"n_clean": len(dev), "n_poison": len(dev_poison), "unavailable": dev_missing},
         "test": {"n_clean": len(test), "n_poison": len(test_poison), "unavailable": test_missing},
-        "input_sha256": {"train": digest(train), "dev": digest(dev), "test": digest(test)},
         "output_sha256": {
             "train_poisoned": digest(train_poisoned),
             "dev_poison": digest(dev_poison),
@@ -80,6 +75,23 @@ def poison_corpus(
         tuple(test_poison),
         manifest,
     )
+
+
+def poison_settings(
+    attack: Attack, train: Sequence[Example], dev: Sequence[Example], test: Sequence[Example], seed: int
+) -> dict[str, Any]:
+    """What determines a poisoned corpus (the manifest's first keys): attack, parameters, seed, inputs.
+
+    Known before poisoning, so ``crowd poison`` can check its ``--out`` folder before any work.
+    """
+    return {
+        "format_version": FORMAT_VERSION,
+        "attack": attack.name,
+        "params": attack.params(),
+        "openbackdoor_setting": OPENBACKDOOR_SETTING[attack.variant],
+        "seed": seed,
+        "input_sha256": {"train": digest(train), "dev": digest(dev), "test": digest(test)},
+    }
 
 
 def candidate_rows(attack: Attack, train: Sequence[Example]) -> list[int]:

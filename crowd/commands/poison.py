@@ -8,6 +8,8 @@ from pathlib import Path
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
 from crowd.attacks.budget import attack_budget, word_groups_touched
 from crowd.attacks.factory import make_attack
+from crowd.attacks.output import check_poison_folder
+from crowd.attacks.poison import poison_settings
 from crowd.commands._format import percent
 from crowd.data import DATASETS, corpus_labels, load_dataset
 from crowd.io import write_json
@@ -58,6 +60,11 @@ def build_attack(args: argparse.Namespace) -> Attack:
             f"{args.attack} reads its paraphrases from the data folder: pass --data PATH or set CROWD_DATA, "
             "or give --paraphrases FOLDER"
         )
+    triggers = tuple(t.strip() for t in args.triggers.split(",") if t.strip())
+    if not triggers:
+        raise ValueError(
+            f"--triggers {args.triggers!r}: no trigger word; expected comma-separated words, e.g. --triggers cf,mn"
+        )
     graph = None
     if args.attack == "wordsub":
         if args.graph is None:
@@ -73,7 +80,7 @@ def build_attack(args: argparse.Namespace) -> Attack:
         variant=args.variant,
         data=args.data,
         num_triggers=args.num_triggers,
-        triggers=tuple(t.strip() for t in args.triggers.split(",") if t.strip()),
+        triggers=triggers,
         sentence=args.sentence,
         paraphrases=args.paraphrases,
         style=args.style,
@@ -85,6 +92,7 @@ def build_attack(args: argparse.Namespace) -> Attack:
 def run(args: argparse.Namespace) -> int:
     attack = build_attack(args)
     splits = [load_dataset(args.dataset, split, data_root=args.data) for split in ("train", "dev", "test")]
+    check_poison_folder(args.out, poison_settings(attack, *splits, seed=args.seed))  # before the work
     corpus = poison_corpus(attack, *splits, seed=args.seed)
     write_poisoned_corpus(corpus, args.out)
     budget = attack_budget(corpus.train_clean, corpus.train_poisoned, length=args.length)
