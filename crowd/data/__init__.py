@@ -16,7 +16,15 @@ from crowd.data.datasets import (
 from crowd.data.example import Example
 from crowd.data.formats import FORMATS, DataFormatError
 from crowd.data.labels import DEFAULT_LABELS, check_label_set, label_set
-from crowd.data.loader import LoadReport, LoadResult, SkippedRow, check_label_sets, load_file, read_file
+from crowd.data.loader import (
+    LoadReport,
+    LoadResult,
+    SkippedRow,
+    check_label_sets,
+    find_split_file,
+    load_file,
+    read_file,
+)
 from crowd.data.normalize import DEFAULT, RAW, Normalization, match_key
 from crowd.data.openbackdoor import load_openbackdoor_folder
 
@@ -37,6 +45,7 @@ __all__ = [
     "check_label_set",
     "check_label_sets",
     "corpus_labels",
+    "find_split_file",
     "load_dataset",
     "load_file",
     "load_from_hub",

@@ -90,9 +90,11 @@ def dataset_file(name: str, split: str, root: Path) -> Path:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     base = root / spec.folder / f"{split}.tsv"
-    for candidate in (base, base.with_name(base.name + ".gz")):
-        if candidate.exists():
-            return candidate
+    found = [c for c in (base, base.with_name(base.name + ".gz")) if c.exists()]
+    if len(found) == 2:
+        raise ValueError(f"{name} {split}: both {found[0]} and {found[1].name} exist; keep one")
+    if found:
+        return found[0]
     raise FileNotFoundError(f"{name} {split}: expected {base} (or {base.name}.gz) under the data root")
 
 

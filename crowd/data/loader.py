@@ -270,6 +270,28 @@ def _parse_label(raw: str, spec: _Spec) -> int:
     return label
 
 
+SPLIT_EXTENSIONS = ("tsv", "csv", "jsonl")
+
+
+def find_split_file(folder: str | os.PathLike[str], split: str) -> Path:
+    """The one file of ``split`` in ``folder``: ``{split}.tsv``, ``.csv`` or ``.jsonl``, optionally ``.gz``.
+
+    Two candidates (``train.tsv`` and ``train.jsonl``, or ``train.tsv`` and ``train.tsv.gz``) raise
+    ``ValueError`` naming both: which one was meant cannot be guessed.
+    """
+    folder = Path(folder)
+    names = [f"{split}.{ext}{gz}" for ext in SPLIT_EXTENSIONS for gz in ("", ".gz")]
+    found = [folder / name for name in names if (folder / name).is_file()]
+    if len(found) > 1:
+        raise ValueError(
+            f"{folder}: both {found[0].name} and {found[1].name} are {split} files; "
+            "keep one (which was meant cannot be guessed)"
+        )
+    if not found:
+        raise FileNotFoundError(f"{folder}: no {split}.tsv, {split}.csv or {split}.jsonl (optionally .gz)")
+    return found[0]
+
+
 def check_label_sets(
     splits: Mapping[str, Iterable[Example]], sources: Mapping[str, str] | None = None
 ) -> None:

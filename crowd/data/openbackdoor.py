@@ -30,10 +30,20 @@ def load_openbackdoor_folder(
     target_label: int = 1,
     normalize: Normalization = DEFAULT,
 ) -> dict[str, list[Example]]:
-    """Every CSV under ``folder`` by relative name without ``.csv`` (e.g. ``"mix/0.1/train-poison"``)."""
+    """Every CSV under ``folder`` by relative name without ``.csv`` (e.g. ``"mix/0.1/train-poison"``).
+
+    A folder with two mixed training sets (``mix/0.1/`` and ``mix/0.2/train-poison.csv``) is refused
+    (``ValueError`` naming both): which poison set was meant cannot be guessed.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
+    mixed = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*/train-poison.csv"))
+    if len(mixed) > 1:
+        raise ValueError(
+            f"{root}: two poison sets, {mixed[0]} and {mixed[1]}"
+            f"{f' (and {len(mixed) - 2} more)' if len(mixed) > 2 else ''}; keep one mixed training set per folder"
+        )
     splits: dict[str, list[Example]] = {}
     for path in sorted(root.rglob("*.csv")):
         name = path.relative_to(root).as_posix().removesuffix(".csv")

@@ -13,7 +13,16 @@ import numpy as np
 
 from crowd.attacks import poison_corpus
 from crowd.attacks.factory import make_attack
-from crowd.data import DATASETS, Corpus, Example, check_label_set, corpus_labels, load_dataset, load_file
+from crowd.data import (
+    DATASETS,
+    Corpus,
+    Example,
+    check_label_set,
+    corpus_labels,
+    find_split_file,
+    load_dataset,
+    load_file,
+)
 from crowd.seeding import rng
 from synonyms.graph import SynonymGraph
 
@@ -34,7 +43,8 @@ def allowed_labels(dataset: str, labels: Sequence[int] = ()) -> tuple[int, ...]:
 
 
 def load_split(dataset: str, split: str, data_root: str | None, labels: Sequence[int] = ()) -> list[Example]:
-    """``dataset`` is a corpus name (sst2, offenseval, hsol) or a folder of ``{split}.tsv|csv|jsonl`` files.
+    """``dataset`` is a corpus name (sst2, offenseval, hsol) or a folder of ``{split}.tsv|csv|jsonl`` files
+    (optionally ``.gz``; two files for one split are refused, see :func:`crowd.data.find_split_file`).
 
     Every label must be one of :func:`allowed_labels`; the first stray one is an error naming file and line.
     """
@@ -46,10 +56,7 @@ def load_split(dataset: str, split: str, data_root: str | None, labels: Sequence
             f"data.dataset: {dataset!r} is neither a known corpus ({', '.join(sorted(DATASETS))}) "
             "nor a folder of split files"
         )
-    for ext in ("tsv", "csv", "jsonl"):
-        if (folder / f"{split}.{ext}").exists():
-            return load_file(folder / f"{split}.{ext}", labels=allowed_labels(dataset, labels))
-    raise FileNotFoundError(f"data.dataset folder {folder} has no {split}.tsv, {split}.csv or {split}.jsonl")
+    return load_file(find_split_file(folder, split), labels=allowed_labels(dataset, labels))
 
 
 def check_labels(
