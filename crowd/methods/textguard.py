@@ -30,6 +30,7 @@ and StyleBkd rewrite many words and get their honest, large budget).
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -93,6 +94,14 @@ def touched_groups(pairs: Iterable[tuple[str, str]], m: int, order: str) -> set[
     return touched
 
 
+def groups_touched(corpus: WordCorpus, groups: np.ndarray) -> np.ndarray:
+    """For each text of ``corpus``, how many groups hold at least one of its words (those that vote on it)."""
+    text_of = np.repeat(np.arange(len(corpus.offsets) - 1), np.diff(corpus.offsets))
+    m = int(groups.max(initial=0)) + 1
+    pairs = np.unique(text_of * m + groups[corpus.ids])
+    return np.bincount(pairs // m, minlength=len(corpus.offsets) - 1)
+
+
 def test_poison_sources(corpus: Corpus) -> list[str] | None:
     """The clean test text each triggered test text was made from, or ``None`` if the corpus does not say."""
     target = corpus.manifest.get("params", {}).get("target_label")
@@ -110,7 +119,11 @@ class TextGuard:
     ``aggregation`` (``"plurality"`` | ``"runoff"``), ``empty`` (``"abstain"``: a group drops the training
     rows whose sub-text is empty and casts no vote on a test text whose sub-text is empty; ``"placeholder"``:
     an empty sub-text is the empty input, in training and at test), ``class_weight`` (``"balanced"``: each
-    group model weights its rows by its own training set's label counts; ``"none"``)."""
+    group model weights its rows by its own training set's label counts; ``"none"``).
+
+    Before training, ``groups`` is refused when it exceeds the training set's distinct word types or when a
+    group holds no training word; and a warning is given when the median test text has words in fewer than
+    half of the groups (most groups would not see it)."""
 
     name: ClassVar[str] = "textguard"
     uses_graph: ClassVar[bool] = False
@@ -167,17 +180,39 @@ class TextGuard:
         pairs += list(zip(sources, (e.text for e in corpus.test_poison)))
         return len(touched_groups(pairs, self.groups, self.order)), ""
 
-    def _copies(self, ctx: Context):
-
-        words, encoder, num_labels = ctx.words, ctx.encoder, ctx.corpus.num_labels
+    def _check_groups(self, words) -> np.ndarray:
+        """The group of each vocabulary id, after refusing groups the training words cannot fill and
+        warning when the median test text has words in fewer than half of the groups."""
         groups = np.array([word_group(w, self.groups) for w in words.train.vocab], dtype=np.int64)
+        n_types, n_texts = len(np.unique(words.train.ids)), len(words.train.offsets) - 1
+        if self.groups > n_types:
+            raise TrainingInputError(
+                f"method.groups = {self.groups} is more than the {n_types} distinct word types of the training "
+                f"set ({n_texts} texts): each group needs at least one word type; use at most {n_types} groups"
+            )
         filled = np.unique(groups[words.train.ids])
         if len(filled) < self.groups:
             empty = sorted(set(range(self.groups)) - set(filled.tolist()))
             raise TrainingInputError(
                 f"method.groups = {self.groups}: {len(empty)} word group(s) (e.g. {empty[:5]}) hold no word of "
-                f"any training text ({len(set(words.train.ids.tolist()))} distinct words); use fewer groups"
+                f"any training text ({n_types} distinct words); use fewer groups"
             )
+        touched = groups_touched(words.test, groups)
+        if touched.size and np.median(touched) < self.groups / 2:
+            warnings.warn(
+                f"method.groups = {self.groups}: the median test text has words in {np.median(touched):g} of "
+                f"the {self.groups} groups, and {100 * np.mean(touched < self.groups / 2):.1f}% of the test "
+                f"texts have words in fewer than half of the groups; the other groups "
+                f"{'abstain on' if self.empty == 'abstain' else 'vote their training prior on'} them, so few "
+                "texts get a margin to certify; fewer groups give each model more of each text",
+                stacklevel=2,
+            )
+        return groups
+
+    def _copies(self, ctx: Context):
+
+        words, encoder, num_labels = ctx.words, ctx.encoder, ctx.corpus.num_labels
+        groups = self._check_groups(words)
 
         def make_copy(j: int) -> CopyData:
             train = sub_corpus(words.train, groups, j, self.order)

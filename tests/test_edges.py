@@ -1,0 +1,54 @@
+"""Reliability at the edges: settings a run cannot use well are refused or announced before any training."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from crowd.data import Example
+from crowd.pipelines.certify import certify_examples, load_certify_config, plan_run
+from crowd.pipelines.corpus import given_corpus
+
+
+def _word_corpus(n_train: int, test_words: int, seed: int = 0) -> tuple[list[Example], list[Example]]:
+    """Training texts of 8 words drawn from 60 word types; test texts of ``test_words`` words."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(60)]
+    train = [Example(" ".join(rng.choice(vocab, 8)), i % 2) for i in range(n_train)]
+    test = [Example(" ".join(rng.choice(vocab, test_words)), i % 2) for i in range(20)]
+    return train, test
+
+
+def _plan(train, test, *overrides):
+    from crowd.train.settings import BagOfWords
+
+    config = load_certify_config(None, list(overrides))
+    corpus = given_corpus(train, test)
+    return plan_run(config, corpus, None, BagOfWords().encoder(config.model.name))
+
+
+def test_more_word_groups_than_word_types_is_refused_with_the_numbers(tmp_path):
+    train, test = _word_corpus(200, 8)
+    config = load_certify_config(None, ["method.groups=5000"])
+    message = (
+        "method.groups = 5000 is more than the 60 distinct word types of the training set (200 texts): "
+        "each group needs at least one word type; use at most 60 groups"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        certify_examples(train, test, config, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_groups_that_most_test_texts_leave_empty_are_announced_before_training():
+    train, test = _word_corpus(200, 3)  # 3 words: at most 3 of 10 groups vote on a test text
+    with pytest.warns(UserWarning) as record:
+        _plan(train, test, "method.groups=10")
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith("method.groups = 10: the median test text has words in 3 of the 10 groups")
+    assert "100.0% of the test texts have words in fewer than half of the groups" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _plan(train, test, "method.groups=4")  # 3 distinct words of 4 groups: no warning
