@@ -123,15 +123,17 @@ class ReportingHeadOnly(HeadOnly):
         return votes
 
 
-def test_progress_bars(tiny_bert, tmp_path, capsys):
+def test_progress_bar_counts_models_and_moves_inside_a_group(tiny_bert, tmp_path, capsys):
     make_copy = _toy(tiny_bert)
-    learner = ReportingHeadOnly(**LEARNER)
+    learner = ReportingHeadOnly(**LEARNER)  # 3 copies per group: 2 groups
     run_votes(make_copy, 6, learner, str(tiny_bert), tmp_path, 0, "cpu", "toy", 2, progress=True)
     err = capsys.readouterr().err
     assert ReportingHeadOnly.calls == [2, 4, 2, 4]  # the callback reached the learner, once per group
-    assert re.search(r"group:\s+\d+%.*\b1/4 \[", err)  # the group bar advances per prepared copy
-    assert re.search(r"group:.*\b7/7 \[", err)  # 3 copies + the learner's 4 steps
-    assert len(re.findall(r"copies: 100%", err)) == 1
+    shown = [int(n) for n in re.findall(r"models:\s+\d+%\|[^|]*\| (\d+)/6 ", err)]
+    assert shown == sorted(shown) and shown[-1] == 6  # never backwards, ends at all models
+    assert 1 in shown or 2 in shown  # the first group's work shows before the group is stored (3/6)
+    assert "group" not in err and len(re.findall(r"models: 100%", err)) == 1
+    assert "model/s" in err or "s/model" in err  # a rate in models
     run_votes(make_copy, 6, learner, str(tiny_bert), tmp_path, 0, "cpu", "toy", 2, progress=True)
     err = capsys.readouterr().err
-    assert "copies: all 6 already stored" in err and "100%" not in err
+    assert "models: all 6 already stored" in err and "100%" not in err

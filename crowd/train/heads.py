@@ -61,7 +61,7 @@ class HeadOnlyTrainer(HeadOnly):
     ) -> np.ndarray:
         """Test logits ``(len(copies), n_test, num_labels)`` float32, one head per copy.
 
-        ``progress(done, total)`` (the runner's group bar): rows encoded, then training epochs."""
+        ``progress(done, total)`` (the runner's models bar, inside a group): rows encoded, then training epochs."""
         check_group(copies, indices, num_labels)
         report = progress or (lambda done, total: None)
         dev = torch.device(device)

@@ -100,8 +100,8 @@ def run_votes(
 
     Bad input (``n_copies < 1``, an unknown model, labels outside ``0..num_labels-1``,
     a folder of another configuration, a stored vote file that is not a valid vote row)
-    raises before any training. With ``progress``, rank 0 shows a ``copies`` bar and a
-    ``group`` bar for the current group's work (see :func:`_fit_predict`). Finished
+    raises before any training. With ``progress``, rank 0 shows one ``models`` bar that also advances
+    inside a group of copies trained together (see :func:`_fit_predict`). Finished
     copies found in ``store_folder`` are not recomputed. ``fingerprint``
     identifies the data and noise; the learner's configuration, the model, the
     seed and ``num_labels`` are added to it here.
@@ -144,66 +144,70 @@ def _fit_predict(learner: Learner, model_name, copies, group, seed, device, num_
     Progress protocol for learners: an optional keyword ``progress: Callable[[int, int], None] | None``;
     the learner calls ``progress(done, total)`` as its work on the whole group advances (e.g. encoding
     batches, then training epochs, then prediction), with ``done`` non-decreasing and a last call with
-    ``done == total``. Learners without the parameter are called as before (the group bar then shows the
-    copy preparation and one step for training).
+    ``done == total``. Learners without the parameter are called as before (the bar then moves with the copy
+    preparation and when the group is stored).
     """
     kwargs = {"progress": step} if "progress" in inspect.signature(learner.fit_predict).parameters else {}
     return learner.fit_predict(model_name, copies, group, seed, device, num_labels, **kwargs)
 
 
 class _Progress:
-    """Two bars: finished copies (``copies``) and the current group's work (``group``).
+    """One bar over the real unit of work: models (one per copy), with a rate and an ETA in models.
 
-    Copies trained together finish together, so ``copies`` advances per group; ``group`` advances per
-    prepared copy (noise and encoding) and per learner step. When nothing is left to do, one line says
-    so instead of a bar (a bar created full prints its 100% line twice).
+    Copies trained together finish together; inside a group the bar advances by fractions of the group's
+    models as copies are prepared (noise, encoding) and as the learner reports its steps, so the rate and the
+    ETA move from the first group on. When nothing is left to do, one line says so instead of a bar (a bar
+    created full prints its 100% line twice).
     """
 
     def __init__(self, total: int, todo: int, folder: Path, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
-        self._tqdm, self.enabled = tqdm, enabled and todo > 0
+        self.enabled = enabled and todo > 0
         if enabled and todo == 0:
-            tqdm.write(f"copies: all {total} already stored in {folder}", file=sys.stderr)
-        self.copies = tqdm(
-            total=total, initial=total - todo, desc="copies", unit="copy", disable=not self.enabled
+            tqdm.write(f"models: all {total} already stored in {folder}", file=sys.stderr)
+        self.bar = tqdm(
+            total=total,
+            initial=total - todo,
+            desc="models",
+            unit="model",
+            disable=not self.enabled,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]",
         )
-        self.group = None
-        self._size = 0
+        self._base = float(total - todo)  # models finished before the current group
+        self._size = self._prepared = 0
+        self._done, self._steps = 0, 1
 
     def prepared(self, group_size: int) -> None:
         """One more copy of the current group is built (noise drawn, encoded)."""
-        if self.group is None:
-            self._size = group_size
-            self.group = self._tqdm(  # few steps of unequal cost: show every one, with no rate or ETA to mislead
-                total=group_size + 1,
-                desc="group",
-                unit="step",
-                leave=False,
-                mininterval=0,
-                disable=not self.enabled,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}]",
-            )
-        self.group.update(1)
+        self._size, self._prepared = group_size, self._prepared + 1
+        self._show()
 
     def learner_step(self, done: int, total: int) -> None:
         """The learner's ``progress`` callback: ``done`` of ``total`` steps of the group's training."""
-        if self.group is not None:
-            self.group.total = self._size + max(total, 1)
-            self.group.n = self._size + min(done, total)
-            self.group.refresh()
+        self._done, self._steps = min(done, total), max(total, 1)
+        self._show()
+
+    def _show(self) -> None:
+        """Preparing the group's copies counts as one more learner step (its share of the group's work); the
+        bar never moves back when the learner first announces how many steps it has, and shows the group's
+        models as finished (the count rounded up, 100 %) only once they are stored."""
+        share = (self._prepared / max(self._size, 1) + self._done) / (self._steps + 1)
+        within = min(self._size * share, self._size - 0.51)
+        self.bar.n = max(self.bar.n, self._base + max(within, 0.0))
+        self.bar.refresh()
 
     def stored(self, n: int) -> None:
-        if self.group is not None:
-            self.group.close()
-            self.group = None
-        if self.copies.n + n >= self.copies.total:  # the closing display prints the 100% line, once
-            self.copies.n = self.copies.total
+        self._base += n
+        self._prepared, self._done, self._steps = 0, 0, 1
+        if self._base >= self.bar.total:  # the closing display prints the 100% line, once
+            self.bar.n = self.bar.total
         else:
-            self.copies.update(n)
+            self.bar.n = self._base
+            self.bar.refresh()
 
     def close(self) -> None:
-        self.copies.close()
+        self.bar.close()
 
 
 def _barrier(world: int) -> None:
