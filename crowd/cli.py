@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that work for seconds to hours: they say so before importing anything heavy.
+WORKING = ("poison", "certify", "defend", "bench")
+
 DEBUG_ENV = "CROWD_DEBUG"  # set to 1 for the full traceback instead of the one-line error
 
 
@@ -63,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _top_parser().parse_args(argv)  # prints help / error and exits
         return 2
     name, rest = argv[0], argv[1:]
+    if name in WORKING and not {"-h", "--help", "--no-progress"} & set(rest):
+        print(f"crowd {name}: starting", file=sys.stderr, flush=True)  # before the imports (torch: ~1 s)
     module = importlib.import_module(COMMANDS[name][0])
     parser = argparse.ArgumentParser(prog=f"crowd {name}", description=module.HELP)
     module.add_arguments(parser)

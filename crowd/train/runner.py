@@ -195,7 +195,8 @@ class _Progress:
         share = (self._prepared / max(self._size, 1) + self._done) / (self._steps + 1)
         within = min(self._size * share, self._size - 0.51)
         self.bar.n = max(self.bar.n, self._base + max(within, 0.0))
-        self.bar.refresh()
+        if self.bar.format_dict["elapsed"] >= 0.5:  # a rate from the first milliseconds would read 20000 model/s
+            self.bar.refresh()
 
     def stored(self, n: int) -> None:
         self._base += n
