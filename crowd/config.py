@@ -186,11 +186,22 @@ def read_toml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         return {}
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read()
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a TOML file") from None
+    try:
+        return tomllib.loads(decode_toml(data))  # a byte-order mark (Windows editors) is dropped
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
+
+
+def decode_toml(data: bytes) -> str:
+    """TOML bytes as text: UTF-8, a leading byte-order mark dropped (``UnicodeDecodeError`` otherwise)."""
+    return data.decode("utf-8-sig")
 
 
 def _culprits(

@@ -156,4 +156,4 @@ def load_paper(config_path: str | Path, name: str) -> dict[str, Any]:
         return {}
     import tomllib
 
-    return tomllib.loads((Path(config_path).parent / name).read_text(encoding="utf-8"))
+    return tomllib.loads((Path(config_path).parent / name).read_text(encoding="utf-8-sig"))

@@ -189,14 +189,14 @@ def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:
     """Read a benchmark config (and its ``base`` file); ``overrides`` are ``key=value`` strings (TOML values)."""
 
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"benchmark config {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from e
     if data.get("base"):
         base_path = Path(path).parent / data["base"]
-        data = deep_merge(tomllib.loads(base_path.read_text(encoding="utf-8")), data)
+        data = deep_merge(tomllib.loads(base_path.read_text(encoding="utf-8-sig")), data)
     return from_overrides(BenchConfig, data, str(path), overrides)
 
 

@@ -6,12 +6,13 @@ Formats (``format=`` of :func:`crowd.data.load_file`):
   splits lines on tabs and never treats ``"`` specially (the HiddenKiller /
   StyleAttack files contain unbalanced quotes); when the header has two columns a
   row with extra tabs is split on its *last* tab. ``quoting="csv"`` reads
-  double-quoted fields CSV-style (the HSOL file). CRLF or LF line ends; fields
+  double-quoted fields CSV-style (the HSOL file). CRLF, LF or (old Mac) CR-only line ends; fields
   are stripped of surrounding spaces (OffensEval writes ``TEXT <TAB> 0``).
 - ``"csv"``: comma-separated with a header, CSV quoting.
 - ``"openbackdoor"``: OpenBackdoor's saved CSVs, header ``,0,1,2`` = row index,
   text, label, poison label.
-- ``"jsonl"``: one JSON object per line.
+- ``"jsonl"``: one JSON object per line; the text field must be a JSON string (a number or ``true`` is a
+  row problem naming the field, not a text).
 - ``"davidson"``: the raw Davidson et al. (2017) ``labeled_data.csv``.
 
 Files ending in ``.gz`` are decompressed transparently. Files are UTF-8 (a byte-order mark is
@@ -27,7 +28,7 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 FORMATS = ("tsv", "csv", "openbackdoor", "jsonl", "davidson")
@@ -45,11 +46,16 @@ class DataFormatError(ValueError):
 
 @dataclass(frozen=True)
 class RawRow:
-    """One data row: its first line number and field values by column name (``None`` if missing)."""
+    """One data row: its first line number and field values by column name (``None`` if missing).
+
+    ``kinds``: the JSON type of JSON Lines values that were not strings (``{"text": "number"}``), whose
+    ``fields`` value is their ``str``.
+    """
 
     line: int
     fields: dict[str, str | None]
     problem: str | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 def infer_format(path: Path) -> str:
@@ -92,13 +98,21 @@ class TextLine:
 def read_lines(path: Path) -> list[TextLine]:
     """Every line of ``path`` decoded on its own, so a bad byte is reported with its line and column.
 
-    Lines end at ``\\n`` (a ``\\r`` before it is kept). A line that is not valid UTF-8 is decoded with
-    replacement characters and carries a problem, as does a line holding a NUL byte (binary data).
+    Lines end at ``\\n`` (a ``\\r`` before it is kept), or at ``\\r`` in a file with no ``\\n`` at all (old
+    Mac line ends). A line that is not valid UTF-8 is decoded with replacement characters and carries a
+    problem, as does a line holding a NUL byte (binary data).
     """
-    chunks = read_bytes(path).split(b"\n")
+    chunks = split_lines(read_bytes(path))
+    return [_decode(number, raw) for number, raw in enumerate(chunks, start=1)]
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """``data`` cut into lines at ``\\n``, or at ``\\r`` when it holds no ``\\n`` (CR-only line ends)."""
+    end = b"\n" if b"\n" in data or b"\r" not in data else b"\r"
+    chunks = data.split(end)
     if chunks[-1] == b"":
         chunks.pop()
-    return [_decode(number, raw) for number, raw in enumerate(chunks, start=1)]
+    return chunks
 
 
 def _decode(number: int, raw: bytes) -> TextLine:
@@ -117,8 +131,8 @@ def _decode(number: int, raw: bytes) -> TextLine:
 
 
 def _first_line(path: Path) -> str:
-    data = read_bytes(path)
-    return data[: data.find(b"\n") + 1 or None].decode("utf-8", "replace")
+    lines = split_lines(read_bytes(path))
+    return lines[0].decode("utf-8", "replace") if lines else ""
 
 
 def _header(path: Path, lines: list[TextLine]) -> TextLine:
@@ -204,7 +218,20 @@ def read_jsonl(path: Path) -> Iterator[RawRow]:
         if not isinstance(obj, dict):
             yield RawRow(line.number, {}, "expected a JSON object per line")
             continue
-        yield RawRow(line.number, {k: (None if v is None else str(v)) for k, v in obj.items()})
+        kinds = {
+            k: _JSON_KINDS.get(type(v), type(v).__name__) for k, v in obj.items() if not isinstance(v, str)
+        }
+        yield RawRow(line.number, {k: (None if v is None else str(v)) for k, v in obj.items()}, kinds=kinds)
+
+
+_JSON_KINDS = {
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
 
 
 def read_rows(path: Path, format: str, quoting: str) -> Iterator[RawRow]:

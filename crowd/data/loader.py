@@ -243,6 +243,10 @@ def _example(row: RawRow, spec: _Spec, source: str) -> Example:
     if raw_text is None or raw_label is None:
         missing = spec.text if raw_text is None else spec.label
         raise ValueError(f"missing field: {missing!r}")
+    if spec.text in row.kinds:  # JSON Lines: {"text": 12345} is not a text
+        raise ValueError(
+            f"field {spec.text!r} is a JSON {row.kinds[spec.text]} ({raw_text[:40]}), expected a string"
+        )
     text = spec.normalize(raw_text)
     if not text.strip():
         raise ValueError("empty text")
