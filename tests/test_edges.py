@@ -52,3 +52,21 @@ def test_groups_that_most_test_texts_leave_empty_are_announced_before_training()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _plan(train, test, "method.groups=4")  # 3 distinct words of 4 groups: no warning
+
+
+def test_a_run_of_many_models_states_its_size_before_training(tmp_path, capsys, monkeypatch):
+    import crowd.pipelines.certify as pipeline
+
+    train, test = _word_corpus(60, 8)
+    config = load_certify_config(None, ["method.groups=3"])
+    certify_examples(train, test, config, out=tmp_path / "small", progress=False)
+    assert "models to train" not in capsys.readouterr().err  # 3 models: nothing to announce
+    monkeypatch.setattr(pipeline, "MANY_MODELS", 2)  # the real threshold is 10,000 models
+    certify_examples(train, test, config, out=tmp_path / "run", progress=True)
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if "models to train" in line]
+    assert err.index(line) < err.index("models:")  # before the training bar
+    files = list((tmp_path / "run" / "votes" / "votes").iterdir())
+    per_model = sum(f.stat().st_size for f in files) // 3
+    assert line.startswith("3 models to train (0 already stored); their votes take 6 files under ")
+    assert f", {per_model:,} bytes per model (votes and logits of 20 test texts), " in line

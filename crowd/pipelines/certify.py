@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train import VoteStore, local_device, run_votes
 from crowd.train.feature_cache import cache_stats, reset_cache_stats
 from crowd.train.models import check_model
+
+MANY_MODELS = 10_000  # above this many models a run says, before training, what it will store
 
 __all__ = ["certify_corpus", "certify_examples", "load_certify_config", "run_certify"]
 
@@ -173,6 +177,9 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         learner = dataclasses.replace(learner, copies_per_group=1)
     device = resolve_device(config.model.device) if world_size() == 1 else local_device()
     reused = stored_models(Path(out) / "votes", plan.n_models)
+    if plan.n_models > MANY_MODELS and rank == 0:
+        size = votes_size(plan.n_models, reused, len(corpus.test), corpus.num_labels, Path(out) / "votes")
+        print(size, file=sys.stderr, flush=True)
     reset_cache_stats()
     votes = run_votes(
         plan.make_copy,
@@ -198,6 +205,19 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     if rank == 0:
         write_report(out, config, corpus, report)
     return report
+
+
+def votes_size(n_models: int, reused: int, n_test: int, num_labels: int, folder: Path) -> str:
+    """One line: how many models a run trains and the bytes their stored votes and logits take."""
+    buffers = [io.BytesIO(), io.BytesIO()]
+    np.save(buffers[0], np.zeros(n_test, dtype=np.int32), allow_pickle=False)  # as VoteStore writes them
+    np.save(buffers[1], np.zeros((n_test, num_labels), dtype=np.float32), allow_pickle=False)
+    per_model = sum(len(b.getvalue()) for b in buffers)
+    return (
+        f"{n_models:,} models to train ({reused:,} already stored); their votes take {2 * n_models:,} files "
+        f"under {folder / 'votes'}, {per_model:,} bytes per model (votes and logits of {n_test:,} test texts), "
+        f"{n_models * per_model / 2**20:,.1f} MiB in all (more on disk, where each file fills whole blocks)"
+    )
 
 
 def stored_models(folder: Path, n_models: int) -> int:
