@@ -11,7 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from crowd.train import HeadOnly, VoteStore, VoteStoreMismatch, run_votes  # noqa: E402
+from crowd.train import (  # noqa: E402
+    HeadOnly,
+    VoteStore,
+    VoteStoreMismatch,
+    run_votes,
+    runner,  # noqa: E402
+)
 from crowd.train.votes import VoteFileError  # noqa: E402
 
 LEARNER = dict(dtype="fp32", pooling="mean", lr=1e-2, epochs=2, copies_per_group=3)
@@ -123,7 +129,8 @@ class ReportingHeadOnly(HeadOnly):
         return votes
 
 
-def test_progress_bar_counts_models_and_moves_inside_a_group(tiny_bert, tmp_path, capsys):
+def test_progress_bar_counts_models_and_moves_inside_a_group(tiny_bert, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(runner._Progress, "QUIET_S", 0.0)  # this toy's groups take less than the quiet start
     make_copy = _toy(tiny_bert)
     learner = ReportingHeadOnly(**LEARNER)  # 3 copies per group: 2 groups
     run_votes(make_copy, 6, learner, str(tiny_bert), tmp_path, 0, "cpu", "toy", 2, progress=True)

@@ -160,6 +160,8 @@ class _Progress:
     created full prints its 100% line twice).
     """
 
+    QUIET_S = 0.5  # no display inside a group before this: a rate from the first milliseconds reads 20000 model/s
+
     def __init__(self, total: int, todo: int, folder: Path, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
@@ -195,7 +197,7 @@ class _Progress:
         share = (self._prepared / max(self._size, 1) + self._done) / (self._steps + 1)
         within = min(self._size * share, self._size - 0.51)
         self.bar.n = max(self.bar.n, self._base + max(within, 0.0))
-        if self.bar.format_dict["elapsed"] >= 0.5:  # a rate from the first milliseconds would read 20000 model/s
+        if self.bar.format_dict["elapsed"] >= self.QUIET_S:
             self.bar.refresh()
 
     def stored(self, n: int) -> None:
