@@ -6,6 +6,7 @@ The result is one :class:`crowd.data.Corpus`; ``crowd certify`` and ``crowd defe
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,6 +76,23 @@ def check_labels(
     return len(allowed)
 
 
+def warn_overlap(train: Sequence[Example], test: Sequence[Example], name: str = "corpus") -> int:
+    """How many test texts also occur (identical) in the training set; a warning says so when any do.
+
+    Such texts measure memorisation rather than accuracy on unseen texts; they are kept (some corpora share
+    short texts between splits), but the user should know before training.
+    """
+    seen = {e.text for e in train}
+    shared = sum(e.text in seen for e in test)
+    if shared:
+        warnings.warn(
+            f"{name}: {shared} of the {len(test)} test texts also occur in the training set (identical text); "
+            "their results measure memorisation, not unseen texts",
+            stacklevel=2,
+        )
+    return shared
+
+
 def load_graph(path: str | None = None, data_root: str | None = None, progress: bool = False):
     """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph."""
 
@@ -131,6 +149,7 @@ def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Co
     train, test = split("train", data.max_train), split("test", data.max_test)
     dev_rows = split("dev", data.max_dev) if dev else []
     num_labels = check_labels(train, test, data.dataset, allowed_labels(data.dataset, data.labels))
+    warn_overlap(train, test, data.dataset)
     if attack.name == "none":
         return Corpus.unpoisoned(train, dev_rows, test, num_labels)
     if not 0 <= attack.target_label < num_labels:
@@ -150,6 +169,7 @@ def given_corpus(
 ) -> Corpus:
     """A corpus the user holds as example lists; ``train_clean`` (aligned with ``train``) gives the budget."""
     num_labels = check_labels(train, [*test, *test_poison], "examples", labels)
+    warn_overlap(train if train_clean is None else train_clean, test, "examples")
     source = tuple(train_clean) if train_clean is not None else tuple(train)
     if len(source) != len(train):
         raise ValueError(
