@@ -38,7 +38,7 @@ def check_detector_metrics(summary: dict, out, target: int = 1) -> None:
     )
 
 
-def test_cli_writes_outputs(tiny_bert, tmp_path):
+def test_cli_writes_outputs(tiny_bert, tmp_path, capsys):
     out = tmp_path / "run"
     sets = [
         "data.dataset=toy",
@@ -55,7 +55,10 @@ def test_cli_writes_outputs(tiny_bert, tmp_path):
         "defense.params.frr=0.05",
     ]
     argv = ["defend", "--out", str(out)] + [x for s in sets for x in ("--set", s)]
-    assert main(argv) == 0
+    assert main(argv + ["--no-victim-store"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("crowd defend: starting")  # before the imports
+    assert "crowd defend: victim: " in err and "victim epoch 10/10" in err  # announced, then its epochs
     summary = json.loads((out / "summary.json").read_text())
     assert json.loads((out / "config.json").read_text())["defense"]["params"] == {"frr": 0.05}
     assert (

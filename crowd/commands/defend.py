@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. defense.name=rap"
     )
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--no-progress", action="store_true", help="no stage lines or progress bars")
     parser.add_argument(
         "--no-victim-store",
         action="store_true",
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from crowd.train.victim_store import VictimStore
 
     config = load_toml(DefendConfig, args.config, args.set)
-    summary = run_defend(config, args.out, store=None if args.no_victim_store else VictimStore())
+    store = None if args.no_victim_store else VictimStore()
+    summary = run_defend(config, args.out, progress=not args.no_progress, store=store)
     print(f"{summary_line(config.defense.name, summary)} -> {args.out}")
     if summary.get("victim_from_store"):
         print("(victim loaded from the victim store: trained before on this corpus and settings)")

@@ -19,6 +19,7 @@ The defense's parameters are checked before anything is trained.
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -141,10 +142,21 @@ def run_defend(
     """
     target, timings = config.attack.target_label, {}
     defense = build_defense(config.defense, config.seed, target)
+    say = _sayer(progress)
+    say(f"loading {config.data.dataset} and poisoning it ({config.attack.name})")
     corpus = load_corpus(config)
     start = time.perf_counter()
-    victim = Victim(config.victim).fit(
+    v = config.victim
+    say(
+        f"victim: {v.model}, {'top ' + str(v.trainable_layers) + ' layers' if v.trainable_layers else 'all layers'}"
+        f", {v.epochs} epochs over {len(corpus.train)} texts (loaded instead when a stored one matches; "
+        "the bar's ETA is the estimate)"
+    )
+    victim = Victim(config.victim, progress=progress).fit(
         texts(corpus.train), labels(corpus.train), seed=config.seed, store=store
+    )
+    say(
+        f"victim {'loaded from the store' if victim.from_store_ else 'trained'}; running {config.defense.name}"
     )
     timings["train_victim_s"] = time.perf_counter() - start
     base_clean, base_poison = (
@@ -171,6 +183,16 @@ def run_defend(
 
         write_outputs(Path(out_dir), config, summary, rows)
     return summary
+
+
+def _sayer(progress: bool):
+    """Stage lines on stderr when ``progress`` (a defense run is long: never silent between its bars)."""
+
+    def say(message: str) -> None:
+        if progress:
+            print(f"crowd defend: {message}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def apply_defense(

@@ -71,8 +71,13 @@ class Victim:
     >>> victim.predict(["a gripping film"])  # doctest: +SKIP
     """
 
-    def __init__(self, config: VictimConfig, state_cache: StateCache | None = None) -> None:
+    def __init__(
+        self, config: VictimConfig, state_cache: StateCache | None = None, progress: bool = False
+    ) -> None:
         self.config = config
+        self.progress = (
+            progress  # a bar over training steps on stderr, epoch by epoch (not part of the model)
+        )
         self.state_cache = state_cache  # frozen-part states (trainable_layers > 0); made by fit if None
         self.model_ = None
         self.tokenizer_ = None
@@ -184,7 +189,9 @@ class Victim:
         optimizer, scheduler = self._optimizer(n)
         params = [p for p in self.model_.parameters() if p.requires_grad]
         self.model_.train()
-        for _ in range(cfg.epochs):
+        bar = _epoch_bar(cfg.epochs, -(-n // cfg.batch_size), self.progress)
+        for epoch in range(cfg.epochs):
+            bar.set_description(f"victim epoch {epoch + 1}/{cfg.epochs}")
             order = torch.randperm(n, generator=generator)
             for start in range(0, n, cfg.batch_size):
                 idx = order[start : start + cfg.batch_size]
@@ -196,6 +203,8 @@ class Victim:
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
+                bar.update(1)
+        bar.close()
 
     def _optimizer(self, n: int):
         """AdamW over the trainable parameters (biases and LayerNorm weights undecayed) and the
@@ -288,3 +297,10 @@ class Victim:
 
 def _no_decay(name: str) -> bool:
     return "bias" in name or "LayerNorm.weight" in name
+
+
+def _epoch_bar(epochs: int, steps: int, enabled: bool):
+    """A bar over all training batches (rate and ETA in batches), its description naming the epoch."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs * steps, unit="batch", disable=not enabled, desc="victim", dynamic_ncols=True)
