@@ -82,7 +82,9 @@ def test_crowd_noise_end_to_end_and_resume(corpus, tiny_bert, tmp_path):
     assert [c.counts for c in again.clean] == [c.counts for c in report.clean]
     # Other statistics on the same votes: no retraining, and a simultaneous guarantee certifies no more texts.
     strict = run_certify(
-        _config(corpus, tiny_bert, "alpha=0.01", "simultaneous=true"), tmp_path / "run", progress=False
+        _config(corpus, tiny_bert, "alpha=0.01", "simultaneous=true", "allow_uncertifiable=true"),
+        tmp_path / "run",
+        progress=False,
     )
     assert [c.counts for c in strict.clean] == [c.counts for c in report.clean]
     assert strict.summary["cacc"] <= report.summary["cacc"] and strict.summary["simultaneous"] is True
@@ -158,7 +160,7 @@ def test_certify_examples_python_api(corpus, tiny_bert, tmp_path):
 
     train = [Example(t, y) for t, y in _sentences(120, 3)]
     test = [Example(t, y) for t, y in _sentences(20, 4)]
-    config = _config(corpus, tiny_bert, "n_copies=4")
+    config = _config(corpus, tiny_bert, "n_copies=4", "allow_uncertifiable=true")
     report = certify_examples(train, test, config, out=tmp_path / "api", progress=False)
     assert len(report.clean) == 20 and report.summary["asr"] is None
     assert report.summary["attack_budget"] is None
@@ -289,7 +291,7 @@ def test_config_json_records_what_was_used_and_reloads(corpus, tiny_bert, tmp_pa
     from crowd.config import from_dict
     from crowd.pipelines.config import CertifyConfig
 
-    config = _config(corpus, tiny_bert, "n_copies=2", 'head.dtype="bf16"')
+    config = _config(corpus, tiny_bert, "n_copies=2", 'head.dtype="bf16"', "allow_uncertifiable=true")
     run_certify(config, tmp_path / "run", progress=False)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["used"] == {"device": "cpu", "dtype": "fp32"}  # bf16 autocast runs only on CUDA

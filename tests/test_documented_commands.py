@@ -57,6 +57,7 @@ def test_the_docs_show_commands():
 def test_documented_certify_command_runs(where, args, tiny_bert, data_root, tmp_path):
     shrink = [
         "--set", "data.max_train=80", "--set", "data.max_test=16", "--set", "n_copies=4",
+        "--set", "allow_uncertifiable=true",
         "--set", f'model.name="{tiny_bert}"', "--set", 'model.device="cpu"', "--set", 'head.dtype="fp32"',
         "--set", "head.max_length=24", "--no-progress",
     ]  # fmt: skip

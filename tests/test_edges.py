@@ -70,3 +70,44 @@ def test_a_run_of_many_models_states_its_size_before_training(tmp_path, capsys, 
     per_model = sum(f.stat().st_size for f in files) // 3
     assert line.startswith("3 models to train (0 already stored); their votes take 6 files under ")
     assert f", {per_model:,} bytes per model (votes and logits of 20 test texts), " in line
+
+
+def _folder(tmp_path, n_train: int = 60) -> str:
+    train, test = _word_corpus(n_train, 8)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, rows in (("train", train), ("test", test)):
+        lines = ["sentence\tlabel", *(f"{e.text}\t{e.label}" for e in rows)]
+        (folder / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(folder)
+
+
+def _certify_argv(tmp_path, *extra: str) -> list[str]:
+    data = ["--set", f'data.dataset="{_folder(tmp_path)}"', "--set", 'attack.name="none"']
+    return ["certify", *data, "--set", 'method.name="wang"', "--no-progress", *extra]
+
+
+def test_too_few_copies_for_any_certificate_is_refused_before_training(tmp_path, capsys):
+    from crowd.cli import main
+
+    out = tmp_path / "run"
+    assert main([*_certify_argv(tmp_path, "--n-copies", "2"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (
+        "n_copies = 2 is too small for any certificate at alpha = 0.05 (bonferroni): even a unanimous vote "
+        "abstains; N >= 6 is needed, or pass --allow-uncertifiable (allow_uncertifiable = true) to train anyway"
+    ) in err
+    assert not out.exists()
+
+
+def test_allow_uncertifiable_warns_before_training_and_runs(tmp_path, capsys):
+    from crowd.cli import main
+
+    out = tmp_path / "run"
+    argv = [*_certify_argv(tmp_path, "--n-copies", "2", "--allow-uncertifiable"), "--out", str(out)]
+    with pytest.warns(UserWarning, match=r"n_copies = 2 is too small .* N >= 6 is needed; training anyway"):
+        assert main(argv) == 0
+    assert "N = 2 is too small for any certificate" in (out / "summary.md").read_text()
+    saved = (out / "config.json").read_text()
+    assert '"allow_uncertifiable": true' in saved

@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="data folder (default: $CROWD_DATA)")
     parser.add_argument("--n-copies", type=int, help="shortcut for --set n_copies=N")
     parser.add_argument("--device", help="shortcut for --set model.device=DEV (cpu, cuda, auto)")
+    parser.add_argument(
+        "--allow-uncertifiable",
+        action="store_true",
+        help="smoothing methods: train even when N is too small for any certificate at alpha (a warning, "
+        "not an error; shortcut for --set allow_uncertifiable=true)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -40,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"n_copies={args.n_copies}")
     if args.device:
         overrides.append(f"model.device={_toml_string(args.device)}")
+    if args.allow_uncertifiable:
+        overrides.append("allow_uncertifiable=true")
     config = load_certify_config(args.config, overrides)
     report = run_certify(config, args.out, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports

@@ -17,11 +17,13 @@ import io
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from crowd.certify import min_copies_to_certify
 from crowd.config import to_dict
 from crowd.data import Corpus, Example
 from crowd.methods import Context, Plan, Statistics, Words
@@ -147,6 +149,31 @@ def plan_run(
     return config.method.plan(context)
 
 
+def check_copies(config: CertifyConfig, plan: Plan, n_texts: int, num_labels: int) -> None:
+    """Before training: refuse (with ``allow_uncertifiable``, warn) when a smoothing method's N is too small
+    for any certificate at ``alpha``: even a unanimous vote of the N models would abstain on every text.
+
+    Partition methods (deterministic plans) certify with any number of models and are never refused.
+    """
+    if plan.deterministic:
+        return
+    n_selection = config.n_selection if config.selection == "selection" else 0
+    alpha = config.alpha / max(n_texts, 1) if config.simultaneous else config.alpha
+    needed = min_copies_to_certify(alpha, num_labels, config.selection, n_selection)
+    if plan.n_models >= needed:
+        return
+    message = (
+        f"n_copies = {plan.n_models} is too small for any certificate at alpha = {config.alpha} "
+        f"({config.selection}{', simultaneous' if config.simultaneous else ''}): even a unanimous vote "
+        f"abstains; N >= {needed} is needed"
+    )
+    if not config.allow_uncertifiable:
+        raise ValueError(
+            f"{message}, or pass --allow-uncertifiable (allow_uncertifiable = true) to train anyway"
+        )
+    warnings.warn(f"{message}; training anyway (allow_uncertifiable = true)", stacklevel=2)
+
+
 def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
     """Hash of what determines each model's votes besides the learner (added by :func:`crowd.train.run_votes`).
 
@@ -172,6 +199,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     if config.world == "reference":  # train on the clean texts with the attack's labels; budget of the attack
         attacked, corpus = corpus, reference_corpus(corpus)
     plan = plan_run(config, corpus, graph, encoder, progress, attacked)
+    check_copies(config, plan, len(corpus.test), corpus.num_labels)
     learner = config.learner
     if plan.one_model_per_group:  # training sets differ in size: one model per group
         learner = dataclasses.replace(learner, copies_per_group=1)

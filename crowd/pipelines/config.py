@@ -116,6 +116,7 @@ class CertifyConfig:
     selection: Literal["bonferroni", "selection"] = "bonferroni"
     n_selection: int = 0
     simultaneous: bool = False  # alpha split over the test texts: all certificates hold at once (Wang et al.)
+    allow_uncertifiable: bool = False  # smoothing: train even when N is too small for any certificate at alpha
     max_radius: int = 100
     world: Literal["observed", "reference"] = "observed"
     data: DataConfig = field(default_factory=DataConfig)
