@@ -68,8 +68,8 @@ def test_cli_refuses_before_poisoning(data_root, tmp_path, capsys):
     args = ["poison", "--dataset", "sst2", "--attack", "badnets", "--data", str(data_root)]
     (tmp_path / "summary.md").write_text("my notes")
     assert main([*args, "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and str(tmp_path) in err and "summary.md" in err
+    (err,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert str(tmp_path) in err and "summary.md" in err
     assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]
 
 

@@ -29,6 +29,7 @@ from crowd.data import Corpus, Example
 from crowd.methods import Context, Plan, Statistics, Words
 from crowd.pipelines.config import CertifyConfig, load_certify_config
 from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus, reference_corpus
+from crowd.pipelines.outdir import check_out_folder
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train import VoteStore, local_device, run_votes
 from crowd.train.feature_cache import cache_stats, reset_cache_stats
@@ -47,6 +48,7 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
     named in it: with probability ≥ 1 − alpha over the sampled copies for smoothing methods,
     deterministically for partition methods (see :mod:`crowd.certify`).
     """
+    check_out_folder(out)  # before any data work or write
     _check_model(config)
     graph = functools.cache(lambda: method_graph(config, progress))
     corpus = prepare_corpus(config.data, config.attack, config.seed, graph)  # data errors before the graph
@@ -71,6 +73,7 @@ def certify_examples(
     budget; without it the budget is unknown and reported as not covered.
     """
     config = config or CertifyConfig()
+    check_out_folder(out)
     _check_model(config)
     corpus = given_corpus(train, test, test_poison, train_clean, config.data.labels)
     return _run(config, corpus, method_graph(config, progress), out, progress)
@@ -84,6 +87,7 @@ def certify_corpus(
 ) -> CertifyReport:
     """Certify a :class:`~crowd.data.Corpus` you already hold, e.g. from :func:`crowd.attacks.poison_corpus`."""
     config = config or CertifyConfig()
+    check_out_folder(out)
     _check_model(config)
     return _run(config, corpus, method_graph(config, progress), out, progress)
 
