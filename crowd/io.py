@@ -2,7 +2,8 @@
 
 Files get the permissions the umask gives (like ``open``), not ``tempfile``'s 0600. :func:`create_json`
 creates a file only if it does not exist yet (exclusive, race-free); :func:`clean_orphans` removes the
-temporary files of killed writers; :func:`locked` holds an exclusive file lock around a read-change-rewrite.
+temporary files of killed writers; a write that fails (disk full, no permission) raises an ``OSError`` of the
+same kind whose message names the file; :func:`locked` holds an exclusive file lock around a read-change-rewrite.
 
 Sets of files (:func:`write_set`, :func:`read_set`): files that belong together (a run's summary, its
 per-text rows and its config) are written each atomically, then ``manifest.json`` last, listing each
@@ -49,9 +50,21 @@ __all__ = [
 
 
 def _atomic(path: str | os.PathLike[str], write, mode: str) -> Path:
-    if "b" in mode:
-        return atomic_write(path, write)
-    return atomic_write(path, lambda f: f.write(_TextPayload(write).encode()))
+    with _naming(path):
+        if "b" in mode:
+            return atomic_write(path, write)
+        return atomic_write(path, lambda f: f.write(_TextPayload(write).encode()))
+
+
+@contextlib.contextmanager
+def _naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Re-raise an ``OSError`` of writing ``path`` (disk full, a file where a folder should be, no
+    permission) as the same kind of error whose message names ``path``, not the temporary file or nothing."""
+    try:
+        yield
+    except OSError as e:
+        message = f"cannot write {os.fspath(path)}: {e.strerror or e}"
+        raise (OSError(e.errno, message) if e.errno is not None else OSError(message)) from e
 
 
 class _TextPayload:
@@ -100,7 +113,8 @@ def create_json(path: str | os.PathLike[str], obj: Any) -> bool:
     file is never seen half written (see :func:`synonyms._io.atomic_create`).
     """
     data = json_bytes(obj)
-    return atomic_create(path, lambda f: f.write(data))
+    with _naming(path):
+        return atomic_create(path, lambda f: f.write(data))
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
