@@ -85,12 +85,14 @@ def atomic_create(path: str | os.PathLike[str], write: Callable[[BinaryIO], obje
         tmp.unlink(missing_ok=True)
 
 
-def clean_orphans(folder: str | os.PathLike[str]) -> list[Path]:
+def clean_orphans(folder: str | os.PathLike[str], min_age_s: float = 0.0) -> list[Path]:
     """Remove temporary files of killed writers directly in ``folder``; returns what was removed.
 
-    A temporary file is an orphan when the process named in it no longer runs on this machine, or, for
-    the unnamed temporaries of older versions, when it is older than an hour. Only call it on a folder
-    whose writers all run on this machine (a report folder, not a vote folder shared by several nodes).
+    A temporary file is an orphan when the process named in it no longer runs on this machine (and its
+    last change is at least ``min_age_s`` old), or, for the unnamed temporaries of older versions, when it
+    is older than an hour. With ``min_age_s = 0`` only call it on a folder whose writers all run on this
+    machine; a folder shared by several nodes (a vote folder under multi-node ``torchrun``) needs an age
+    no write takes (a pid dead here may be a live writer on another node).
     """
     removed = []
     folder = Path(folder)
@@ -98,13 +100,21 @@ def clean_orphans(folder: str | os.PathLike[str]) -> list[Path]:
         return removed
     for p in folder.iterdir():
         m = _TMP.match(p.name)
-        if m and _alive(int(m.group(1))):
+        if m and (_alive(int(m.group(1))) or (min_age_s > 0 and _age(p) < min_age_s)):
             continue
         legacy_stale = _LEGACY_TMP.match(p.name) and time.time() - p.stat().st_mtime > LEGACY_MAX_AGE_S
         if (m or legacy_stale) and p.is_file():
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
+
+
+def _age(path: Path) -> float:
+    """Seconds since ``path`` last changed (0 if it is gone)."""
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _alive(pid: int) -> bool:

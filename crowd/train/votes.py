@@ -4,6 +4,9 @@ Layout (see :mod:`crowd.train.runner`)::
 
     votes.json                 fingerprint, n_test (created exclusively, once)
     votes/copy_000123.npy      int32 (n_test,) predicted labels of copy 123
+
+Opening the folder removes the temporary files of atomic writes that a killed run left behind
+(``.copy_000123.npy~PID~HEX.tmp``, :func:`crowd.io.clean_orphans`); nothing else is touched.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from crowd.io import create_json, write_npy
+from crowd.io import clean_orphans, create_json, write_npy
+
+SHARED_ORPHAN_AGE_S = 3600.0  # under torchrun, a temporary this old is an orphan whichever node wrote it
 
 
 class VoteStoreMismatch(ValueError):
@@ -50,6 +55,7 @@ class VoteStore:
         meta_path = self.folder / "votes.json"
         meta = {"fingerprint": fingerprint, "n_test": n_test}
         (self.folder / "votes").mkdir(parents=True, exist_ok=True)
+        self.removed_orphans = remove_orphans(self.folder)
         if not create_json(meta_path, meta):
             found = _read_meta(meta_path)
             if found != meta:
@@ -131,6 +137,19 @@ class VoteStore:
                 f"{len(missing)} copies have no votes yet in {self.folder}, e.g. {missing[:5]}"
             )
         return np.stack([self.load(j) for j in range(self.n_copies)])
+
+
+def remove_orphans(folder: Path) -> list[Path]:
+    """Remove temporaries of killed writers in a vote folder and its ``votes/``; returns what was removed.
+
+    A temporary is an orphan when its writer's pid no longer runs here; when ranks run on several machines
+    (``torchrun`` with ``WORLD_SIZE`` > ``LOCAL_WORLD_SIZE``) a pid dead here may be a live writer there,
+    so it must also be :data:`SHARED_ORPHAN_AGE_S` old.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    shared = world > int(os.environ.get("LOCAL_WORLD_SIZE", "1" if world == 1 else "0"))
+    min_age = SHARED_ORPHAN_AGE_S if shared else 0.0
+    return [p for sub in (folder, folder / "votes") for p in clean_orphans(sub, min_age)]
 
 
 def _read_meta(path: Path) -> dict:
