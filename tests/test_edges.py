@@ -111,3 +111,45 @@ def test_allow_uncertifiable_warns_before_training_and_runs(tmp_path, capsys):
     assert "N = 2 is too small for any certificate" in (out / "summary.md").read_text()
     saved = (out / "config.json").read_text()
     assert '"allow_uncertifiable": true' in saved
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--set", "n_copies=6", "--n-copies", "8", "--set", "n_copies=7"],
+            "--n-copies 8 and --set n_copies=6 both set n_copies; give it once",
+        ),
+        (
+            ["--device", "cpu", "--set", 'model.device="cuda"'],
+            '--device cpu and --set model.device="cuda" both set model.device; give it once',
+        ),
+        (
+            ["--set", "data.data_root=/x", "--data", "/y"],
+            "--data /y and --set data.data_root=/x both set data.data_root; give it once",
+        ),
+        (
+            ["--set", "n_copies=6", "--set", " n_copies = 7"],
+            "--set n_copies=6 and --set  n_copies = 7 give n_copies different values; give it once",
+        ),
+    ],
+)
+def test_conflicting_settings_of_one_key_are_refused(argv, message, tmp_path, capsys):
+    from crowd.cli import main
+
+    assert main(["certify", *argv, "--no-progress", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "error" in line] == [f"crowd certify: error: {message}"]
+    assert "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_same_value_twice_is_one_setting():
+    from crowd.commands.certify import overrides_of
+
+    class Args:
+        overrides = ["n_copies=6", "n_copies = 6", "alpha=0.01"]
+        data = device = n_copies = None
+        allow_uncertifiable = False
+
+    assert overrides_of(Args()) == ["n_copies=6", "n_copies = 6", "alpha=0.01"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from crowd.config import ConfigError, set_dotted
 from crowd.pipelines.certify import load_certify_config, run_certify
 
 HELP = (
@@ -39,21 +40,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    overrides = list(args.overrides)
-    if args.data:
-        overrides.append(f"data.data_root={_toml_string(args.data)}")
-    if args.n_copies is not None:
-        overrides.append(f"n_copies={args.n_copies}")
-    if args.device:
-        overrides.append(f"model.device={_toml_string(args.device)}")
-    if args.allow_uncertifiable:
-        overrides.append("allow_uncertifiable=true")
-    config = load_certify_config(args.config, overrides)
+    config = load_certify_config(args.config, overrides_of(args))
     report = run_certify(config, args.out, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
         print(report.markdown)
         print(f"results written to {args.out}")
     return 0
+
+
+def overrides_of(args: argparse.Namespace) -> list[str]:
+    """The ``--set`` assignments, then the shortcut flags as assignments.
+
+    A key set twice is refused, naming both settings: by a shortcut flag and ``--set`` (whatever the values),
+    or by two ``--set`` with different values (the same value twice is one setting).
+    """
+    shortcuts = []  # (flag as the user wrote it, the assignment it stands for)
+    if args.data:
+        shortcuts.append((f"--data {args.data}", f"data.data_root={_toml_string(args.data)}"))
+    if args.n_copies is not None:
+        shortcuts.append((f"--n-copies {args.n_copies}", f"n_copies={args.n_copies}"))
+    if args.device:
+        shortcuts.append((f"--device {args.device}", f"model.device={_toml_string(args.device)}"))
+    if args.allow_uncertifiable:
+        shortcuts.append(("--allow-uncertifiable", "allow_uncertifiable=true"))
+    given: dict[str, list[tuple[str, object]]] = {}  # key -> [(assignment, value)] of the --set options
+    for assignment in args.overrides:
+        key, value = _key_value(assignment)
+        given.setdefault(key, []).append((assignment, value))
+    for flag, assignment in shortcuts:
+        key = _key_value(assignment)[0]
+        if key in given:
+            raise ConfigError(f"{flag} and --set {given[key][0][0]} both set {key}; give it once")
+    for key, settings in given.items():
+        (first, value), *rest = settings
+        other = next((a for a, v in rest if v != value), None)
+        if other is not None:
+            raise ConfigError(f"--set {first} and --set {other} give {key} different values; give it once")
+    return [*args.overrides, *(assignment for _, assignment in shortcuts)]
+
+
+def _key_value(assignment: str) -> tuple[str, object]:
+    """``("a.b", value)`` of an ``a.b=value`` assignment, the value parsed as ``--set`` parses it."""
+    node: dict = {}
+    parts = set_dotted(node, assignment)
+    for part in parts[:-1]:
+        node = node[part]
+    return ".".join(parts), node[parts[-1]]
 
 
 def _toml_string(value: str) -> str:
