@@ -76,7 +76,8 @@ def plot_curves(
     """Certified accuracy against radius: ``{label: (radii, accuracies, attack budget or None)}``.
 
     Each curve is a step line; its budget, when the certificate covers the attack, a dashed line of
-    the same colour. ``baseline = (value, label)``: a dotted horizontal line (e.g. a constant classifier).
+    the same colour with the value at the budget marked by a point and its label. ``baseline = (value,
+    label)``: a dotted horizontal line (e.g. a constant classifier).
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -85,15 +86,28 @@ def plot_curves(
         line = ax.step(list(xs), list(ys), where="post", label=label)[0]
         if budget is not None:
             ax.axvline(
-                budget, color=line.get_color(), linestyle="--", alpha=0.7, label=f"attack budget ({budget})"
+                budget, color=line.get_color(), linestyle="--", alpha=0.4, label=f"attack budget ({budget})"
+            )
+            value = value_at(xs, ys, budget)
+            ax.plot([budget], [value], "o", color=line.get_color(), markersize=6, zorder=5)
+            ax.annotate(
+                f"{100 * value:.1f}% at budget {budget}",
+                (budget, value),
+                xytext=(10, -18),
+                textcoords="offset points",
+                fontsize=8,
+                color=line.get_color(),
+                fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.9},
+                zorder=6,
             )
     if baseline is not None:
         ax.axhline(baseline[0], color="grey", linestyle=":", label=baseline[1])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     right = max(
-        [max(xs, default=0) for xs, _, _ in curves.values()] + [b or 0 for _, _, b in curves.values()] + [5]
+        [max(xs, default=0) for xs, _, _ in curves.values()] + [b or 0 for _, _, b in curves.values()] + [1]
     )
-    ax.set_xlim(-0.2, right * 1.04 + 0.5)
+    ax.set_xlim(-0.2, right + 0.5)  # the axis ends where the curves do
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel("certified accuracy")
     ax.set_ylim(0, 1.02)
@@ -101,6 +115,13 @@ def plot_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return save_figure(fig, path)
+
+
+def value_at(xs: Sequence[int], ys: Sequence[float], radius: int) -> float:
+    """The step curve's value at ``radius``: that of the largest listed radius ≤ ``radius`` (0 past the end's
+    zero, 0 before the first point)."""
+    below = [y for x, y in zip(xs, ys) if x <= radius]
+    return below[-1] if below else 0.0
 
 
 RUN_FILES = ("per_text.jsonl", "summary.json", "summary.md", "config.json")

@@ -68,7 +68,7 @@ def test_aimed_metrics_equal_their_definitions(tmp_path):
     lean = any("constant classifier" in w for w in s["warnings"])
     assert lean == (s["certified_accuracy_at_budget"] <= s["constant_certified_accuracy"])
     assert (
-        "**certified accuracy on non-target texts**"
+        "**certified accuracy, non-target texts**"
         in report.markdown.split("| metric | value |")[1].splitlines()[2]
     )
 

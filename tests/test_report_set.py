@@ -96,3 +96,31 @@ def test_written_files_follow_the_umask(tmp_path, umask):
     for p in paths:
         assert stat.S_IMODE(p.stat().st_mode) == expected, p
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_value_at_reads_the_step_curve_at_the_budget():
+    from crowd.report import value_at
+
+    xs, ys = [0, 1, 2, 3], [0.75, 0.45, 0.16, 0.0]
+    assert [value_at(xs, ys, r) for r in (0, 1, 2, 3, 7)] == [0.75, 0.45, 0.16, 0.0, 0.0]
+    assert value_at([2, 3], [0.5, 0.1], 1) == 0.0  # before the first point
+
+
+def test_summary_page_has_plain_names_and_a_glossary_of_the_terms_it_uses(tmp_path):
+    """The default run's page: no nested brackets in a row's name, every bold glossary term used above it."""
+    import re
+
+    from crowd.pipelines.certify import certify_corpus, load_certify_config
+    from crowd.testing.toy_backdoor import word_group_corpus
+
+    config = load_certify_config(None, ["method.groups=3"])
+    page = certify_corpus(word_group_corpus(3, 120, 30), config, tmp_path / "run", progress=False).markdown
+    table, glossary = page.split("## Glossary")
+    for row in re.findall(r"^\| (.+?) \|", table, re.M):
+        assert not re.search(r"\([^)]*\(", row), row
+    terms = re.findall(r"^- \*\*(.+?)\*\*", glossary, re.M)
+    assert {"clean accuracy (CACC)", "attack success rate (ASR)", "base rate", "confident accuracy"} <= set(
+        terms
+    )
+    assert "collective certified accuracy" in terms and "Noise:" not in table  # no noise line for word groups
+    assert page.startswith("# crowd certify: ")

@@ -291,62 +291,18 @@ def _run_info(config: CertifyConfig, data: Corpus, spec: Plan, n_non_target: int
 
 def render_markdown(s: Mapping[str, Any]) -> str:
     """The Markdown summary page of a run (rendered from the summary dict, never edited by hand)."""
-
-    def pct(x: float | None) -> str:
-        return "—" if x is None else f"{100 * x:.1f}%"
-
-    covered = s["not_covered_reason"] is None
-    at = f" at budget {s['attack_budget']}"
+    rows = _metric_rows(s)
+    curve = _points(s["curve"])
+    non_target = _points(s["non_target_curve"])
+    attack = "no attack" if s["attack"] == "none" else f"{s['attack']} (rate {s['poison_rate']})"
     learner = f"{s['learner']} on {s['model']}" if s["model"] else s["learner"]
-    budget = f"{pct(s['certified_accuracy_at_budget'])}{at}" if covered else s["not_covered_reason"]
-    constant = (
-        f"constant classifier (always class {s['constant_class']}): {pct(s['constant_certified_accuracy'])}"
-    )
-    lead = []
-    if s["non_target_curve"]:
-        lead.append(
-            (
-                f"**certified accuracy on non-target texts** (true label ≠ {s['target_label']}, what the backdoor "
-                "aims at) at the attack budget",
-                f"**{pct(s['certified_accuracy_non_target_at_budget'])}{at}**" if covered else "—",
-            )
-        )
-    if s["collective_certified_accuracy_non_target_at_budget"] is not None:
-        lead.append(
-            (
-                "collective certified accuracy on non-target texts at the budget (dataset-level: one trigger "
-                "touches the same groups in every text; not a per-text guarantee)",
-                f"{pct(s['collective_certified_accuracy_non_target_at_budget'])}{at}",
-            )
-        )
-    per_class = " · ".join(
-        f"class {c}: {pct(v)}" for c, v in s["per_class_certified_accuracy_at_budget"].items()
-    )
-    rows = [
-        *lead,
-        (
-            f"certified accuracy at the attack budget, all clean texts ({s['radius_unit']})",
-            f"{budget} ({constant})",
-        ),
-        ("certified accuracy at the budget per true class", per_class if covered else "—"),
-        ("CACC (smoothed; abstentions count as wrong)", pct(s["cacc"])),
-        ("majority-vote accuracy (no abstention)", pct(s["majority_vote_accuracy"])),
-        ("abstention rate (clean)", pct(s["abstain_rate_clean"])),
-        (f"ASR ({s['n_test_poison_non_target']} poisoned non-target test texts)", pct(s["asr"])),
-        ("base rate (clean non-target test texts predicted as the target)", pct(s["base_rate"])),
-        ("majority-vote ASR", pct(s["majority_vote_asr"])),
-        (CONFIDENT_ACCURACY_LABEL, pct(s["confident_accuracy"])),
-        (
-            "certified accuracy on triggered texts at the budget (observed world)",
-            pct(s["certified_triggered_accuracy_at_budget"]) if s["not_covered_reason"] is None else "—",
-        ),
-    ]
-    curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["curve"][:12])
-    non_target = " · ".join(
-        f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in s["non_target_curve"][:12]
+    statistics = (
+        "deterministic: no sampling, no α"
+        if s["selection"] == "deterministic"
+        else f"α = {s['alpha']} ({s['selection']}{', simultaneous over the test set' if s.get('simultaneous') else ''})"
     )
     lines = [
-        f"# crowd certify: {s['dataset']} / {s['attack']} (rate {s['poison_rate']})",
+        f"# crowd certify: {s['dataset']} / {attack}",
         "",
         *[f"**Warning**: {w}.\n" for w in s.get("warnings", [])],
         "| metric | value |",
@@ -354,8 +310,8 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         *[f"| {k} | {v} |" for k, v in rows],
         "",
         *([f"{s['label_flips_note']}.", ""] if s.get("label_flips_note") else []),
-        *([f"Non-target texts, certified accuracy vs radius: {non_target}", ""] if non_target else []),
-        f"All clean texts, certified accuracy vs radius ({s['certificate']}, {s['radius_unit']}): {curve}",
+        *([f"Non-target texts, certified accuracy by radius: {non_target}", ""] if non_target else []),
+        f"All clean texts, certified accuracy by radius, {s['certificate']} certificate: {curve}",
         "",
         f"Reference world of the certificate: {s['reference_world']}. These models were trained on "
         f"{s['trained_on']}"
@@ -367,11 +323,106 @@ def render_markdown(s: Mapping[str, Any]) -> str:
         ),
         "",
         *_reuse_note(s),
-        f"Method: {s['noise']}. Learner {learner}, N = {s['n_copies']}, α = {s['alpha']} "
-        f"({s['selection']}{', simultaneous over the test set' if s.get('simultaneous') else ''}), seed {s['seed']}; {s['n_train']} training texts ({s['n_poisoned_train']} poisoned), "
-        f"{s['n_test_clean']} clean test texts. Hardware: {s['hardware']}.",
+        f"Method: {s['noise']}. Learner {learner}, {s['n_copies']} models, {statistics}, seed {s['seed']}; "
+        f"{s['n_train']} training texts ({s['n_poisoned_train']} poisoned), {s['n_test_clean']} clean test "
+        f"texts. Hardware: {s['hardware']}.",
+        "",
+        *_glossary(s),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _points(curve: Sequence[Mapping[str, Any]]) -> str:
+    return " · ".join(f"r={p['radius']}: {_pct(p['certified_accuracy'])}" for p in curve[:12])
+
+
+def _metric_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The table's rows, in plain names (the glossary below the table defines each)."""
+    covered = s["not_covered_reason"] is None
+    at = f" at budget {s['attack_budget']}"
+    budget = f"{_pct(s['certified_accuracy_at_budget'])}{at}" if covered else s["not_covered_reason"]
+    constant = (
+        f"constant classifier, always class {s['constant_class']}: {_pct(s['constant_certified_accuracy'])}"
+    )
+    rows = []
+    if s["non_target_curve"]:
+        value = f"**{_pct(s['certified_accuracy_non_target_at_budget'])}{at}**" if covered else "—"
+        rows.append((f"**certified accuracy, non-target texts** (true label ≠ {s['target_label']})", value))
+    if s["collective_certified_accuracy_non_target_at_budget"] is not None:
+        value = f"{_pct(s['collective_certified_accuracy_non_target_at_budget'])}{at}"
+        rows.append(("collective certified accuracy, non-target texts (dataset-level)", value))
+    per_class = " · ".join(
+        f"class {c}: {_pct(v)}" for c, v in s["per_class_certified_accuracy_at_budget"].items()
+    )
+    triggered = _pct(s["certified_triggered_accuracy_at_budget"]) if covered else "—"
+    return [
+        *rows,
+        ("certified accuracy, all clean texts", f"{budget} ({constant})"),
+        ("certified accuracy by true class, at the budget", per_class if covered else "—"),
+        ("clean accuracy (CACC)", _pct(s["cacc"])),
+        ("majority-vote accuracy", _pct(s["majority_vote_accuracy"])),
+        ("abstentions, clean texts", _pct(s["abstain_rate_clean"])),
+        (
+            f"attack success rate (ASR), {s['n_test_poison_non_target']} triggered non-target texts",
+            _pct(s["asr"]),
+        ),
+        ("base rate", _pct(s["base_rate"])),
+        ("majority-vote ASR", _pct(s["majority_vote_asr"])),
+        ("confident accuracy", _pct(s["confident_accuracy"])),
+        ("certified accuracy, triggered texts, at the budget", triggered),
+    ]
+
+
+def _glossary(s: Mapping[str, Any]) -> list[str]:
+    """Short definitions of the terms the page uses (THEORY §4), only those that appear on it."""
+    target = s["target_label"]
+    terms = [
+        (
+            "radius, budget",
+            f"sizes of an attack in the certificate's unit, {s['radius_unit']}; the budget is the size of the "
+            "attack actually applied to this corpus",
+        ),
+        (
+            "certified accuracy at radius r",
+            "share of texts predicted correctly whose prediction provably stays the same under every attack "
+            "of at most r units",
+        ),
+        (
+            "non-target texts",
+            f"clean test texts whose true label is not the target ({target}): the texts a backdoor tries to flip",
+        ),
+        (
+            "collective certified accuracy",
+            "the share guaranteed for the whole test set at once against one trigger, which touches the same "
+            "groups in every text; not a per-text guarantee",
+        ),
+        ("constant classifier", "one that always answers the same class: the all-text number a lean earns"),
+        (
+            "clean accuracy (CACC)",
+            "accuracy of the defended classifier on clean test texts; abstentions count as wrong",
+        ),
+        ("majority-vote accuracy", "accuracy of the plain plurality vote, which never abstains"),
+        (
+            "attack success rate (ASR)",
+            f"share of triggered non-target texts predicted as the target ({target})",
+        ),
+        ("base rate", "share of clean non-target texts predicted as the target: the ASR with no trigger"),
+        ("confident accuracy", CONFIDENT_ACCURACY_LABEL.removeprefix("confident accuracy ").strip("()")),
+        (
+            "observed world / reference world",
+            "the poisoned training set the models saw / the corpus the certificate compares it with",
+        ),
+        ("abstention", "no class wins with the required confidence or margin; counted as wrong"),
+    ]
+    if s["collective_certified_accuracy_non_target_at_budget"] is None:
+        terms = [t for t in terms if t[0] != "collective certified accuracy"]
+    if not s["non_target_curve"]:
+        terms = [t for t in terms if t[0] != "non-target texts"]
+    return ["## Glossary", "", *[f"- **{k}**: {v}." for k, v in terms]]
 
 
 def write_report(
