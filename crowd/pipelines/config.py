@@ -162,7 +162,7 @@ class CertifyConfig:
             raise ValueError("selection = 'selection' needs 0 < n_selection < n_copies")
 
 
-def load_certify_config(path: str | None, overrides: list[str] | tuple[str, ...] = ()) -> CertifyConfig:
+def load_certify_config(path: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> CertifyConfig:
     """The config in ``path`` (or the built-in default ``crowd/configs/default.toml``) with overrides applied.
 
     An override of ``method.name`` starts that method from its own defaults: the file's other ``[method]``
