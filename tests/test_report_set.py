@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +126,9 @@ def test_summary_page_has_plain_names_and_a_glossary_of_the_terms_it_uses(tmp_pa
     )
     assert "collective certified accuracy" in terms and "Noise:" not in table  # no noise line for word groups
     assert page.startswith("# crowd certify: ")
+    fields = {
+        k for line in (tmp_path / "run" / "per_text.jsonl").read_text().splitlines() for k in json.loads(line)
+    }
+    documented = (Path(__file__).resolve().parents[1] / "docs" / "certify.md").read_text(encoding="utf-8")
+    table = documented.split("### `per_text.jsonl`")[1].split("\n\n")[1]
+    assert set(re.findall(r"^\| `(\w+)` \|", table, re.M)) == fields  # docs/certify.md lists every field
