@@ -61,11 +61,30 @@ def _build(cls: type[T], data: Any, root: str, key: tuple[str, ...]) -> T:
         reason = f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}"
         raise ConfigError(f"{'.'.join((root, *key))}: {reason}", (*key, unknown[0]), reason)
     hints = typing.get_type_hints(cls)
-    values = {name: _convert(hints[name], value, root, (*key, name)) for name, value in data.items()}
+    values = {
+        name: _convert(hints[name], _onto_default(fields[name], value), root, (*key, name))
+        for name, value in data.items()
+    }
     try:
         return cls(**values)
     except (TypeError, ValueError) as e:
         raise _error(root, key, str(e)) from e
+
+
+def _onto_default(f: dataclasses.Field, value: Any) -> Any:
+    """A table for a dataclass field whose default is not its class's defaults: that default's values with the
+    table's on top, so the table changes only the keys it gives (e.g. ``CertifyConfig.head``)."""
+    if not isinstance(value, Mapping) or f.default_factory is dataclasses.MISSING:
+        return value
+    default = f.default_factory()
+    if not dataclasses.is_dataclass(default):
+        return value
+    try:
+        if default == type(default)():
+            return value
+    except TypeError:  # a class without defaults for every field
+        pass
+    return {**to_dict(default), **value}
 
 
 def _convert(tp: Any, value: Any, root: str, key: tuple[str, ...]) -> Any:

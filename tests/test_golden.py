@@ -20,8 +20,8 @@ METHODS = {
     "safer": ['method.name="safer"', "n_copies=6"],
     "wang": ['method.name="wang"', "method.beta_token=0.95", "method.beta_label=0.95", "n_copies=6"],
     "dpa": ['method.name="dpa"', "method.partitions=4"],
-    # word partitions with their defaults (3 groups, empty sub-texts abstain, balanced class weights)
-    "textguard": ['method.name="textguard"'],
+    # word partitions with 3 groups and their defaults (empty sub-texts abstain, balanced class weights)
+    "textguard": ['method.name="textguard"', "method.groups=3"],
 }
 
 

@@ -137,7 +137,7 @@ def test_every_method_states_whether_its_unit_covers_labels_and_dpa_wang_count_f
     graph = SynonymGraph.from_sets({"good": [("fine", 0.9)]})
     expected = {"dpa": (True, 4), "wang": (True, 2), "textguard": (False, 0), "safer": (False, None)}
     for name, (covers, budget) in expected.items():
-        extra = ["method.partitions=2"] if name == "dpa" else []
+        extra = {"dpa": ["method.partitions=2"], "textguard": ["method.groups=3"]}.get(name, [])
         config = load_certify_config(None, [f'method.name="{name}"', f'model.name="{tiny_bert}"', *extra])
         encoder = config.learner.encoder(config.model.name)
         plan = plan_run(config, corpus, graph, encoder)
@@ -159,6 +159,7 @@ def test_flip_only_user_corpus_end_to_end_is_not_covered_by_word_partitions(tiny
         None,
         [
             'method.name="textguard"',
+            "method.groups=3",
             f'model.name="{tiny_bert}"',
             'model.device="cpu"',
             "head.epochs=5",

@@ -5,13 +5,28 @@ from __future__ import annotations
 import argparse
 import os
 
-from crowd.config import ConfigError, set_dotted
+from crowd.config import ConfigError, set_dotted, to_dict
 from crowd.pipelines.certify import load_certify_config, run_certify
 
+
+def default_run() -> str:
+    """The built-in default run (``crowd/configs/default.toml``) in words, read from the config itself."""
+    config = load_certify_config(None)
+    data, attack = config.data, config.attack
+    rows = "all" if data.max_train == 0 else f"{data.max_train} seeded"
+    poison = f"attack {attack.name} on {100 * attack.poison_rate:g}% of the training rows"
+    if attack.name == "badnets" and attack.triggers:
+        poison += f" (triggers {' '.join(attack.triggers)})"
+    if attack.name == "none":
+        poison = "no attack"
+    params = {k: v for k, v in to_dict(config.method).items() if k != "name"}
+    method = f"method {config.method.name} ({', '.join(f'{k} = {v}' for k, v in params.items())})"
+    return f"{data.dataset} ({rows} training texts), {poison}, {method}, the {config.model.learner} learner"
+
+
 HELP = (
-    "Train one classifier per noisy copy of a (poisoned) training set, take the majority vote and "
-    "certify it. With no --config, runs the built-in default (full SST-2, BadNets 10% with the trigger word cf, "
-    "word-partition aggregation over 7 word groups with a TF-IDF logistic regression per group)."
+    "Train one model per noisy copy, partition or word group of a (poisoned) training set, vote and certify. "
+    f"With no --config, runs the built-in default: {default_run()}."
 )
 
 

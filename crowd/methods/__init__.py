@@ -25,6 +25,7 @@ from crowd.methods.textguard import TextGuard, sub_text, word_group
 from crowd.methods.wang import Wang
 
 METHODS: dict[str, type] = {"crowd": Crowd, "safer": Safer, "wang": Wang, "dpa": DPA, "textguard": TextGuard}
+DEFAULT_METHOD = "textguard"  # what a [method] table without a name runs (as crowd/configs/default.toml)
 
 
 def method_from_table(table: Mapping[str, Any] | Method, where: str = "method") -> Method:
@@ -35,13 +36,14 @@ def method_from_table(table: Mapping[str, Any] | Method, where: str = "method") 
             return table
         raise ConfigError(f"{where}: expected a table with a name, got {table!r}")
     params = dict(table)
-    name = params.pop("name", "crowd")
+    name = params.pop("name", DEFAULT_METHOD)
     if name not in METHODS:
         raise ConfigError(f"{where}.name: unknown method {name!r}; known: {', '.join(METHODS)}")
     return from_dict(METHODS[name], params, where)
 
 
 __all__ = [
+    "DEFAULT_METHOD",
     "DPA",
     "METHODS",
     "Context",

@@ -131,7 +131,7 @@ class TextGuard:
         "not in the CROWD paper (TextGuard, NDSS 2024): one model per md5 word group, deterministic; its unit, "
         "distinct trigger word types, does not grow with the poison rate; label flips are kept in the reference world"
     )
-    groups: int = 3
+    groups: int = 7
     order: str = "keep"
     aggregation: str = "plurality"
     empty: str = "abstain"

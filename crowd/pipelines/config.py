@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
-from crowd.methods import method_from_table
+from crowd.methods import DEFAULT_METHOD, method_from_table
 from crowd.train.settings import BagOfWords, Ensemble, FullFineTune, HeadOnly, PartialFineTune, StaticBag
 
 NOISE_MOVED = (
@@ -96,7 +96,7 @@ class ModelConfig:
     """
 
     name: str = "minilm"
-    learner: Literal["head", "full", "partial", "static", "bow", "bow+head"] = "head"
+    learner: Literal["head", "full", "partial", "static", "bow", "bow+head"] = "bow"
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -106,7 +106,14 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class CertifyConfig:
-    """A whole certification run: data, attack, method, model, statistics."""
+    """A whole certification run: data, attack, method, model, statistics.
+
+    Every default is the built-in default run's (``crowd/configs/default.toml``), so a config file (or table)
+    with any subset of keys is that default with those keys changed; a ``[head]`` or ``[static]`` table
+    changes only the keys it gives. Exception: ``attack.variant``, ``num_triggers`` and ``triggers`` left
+    unset take the attack preset's value (without one: dirty-label, one trigger drawn from cf mn bb tq),
+    while default.toml sets ``triggers = ["cf"]``.
+    """
 
     RENAMED: ClassVar[dict[str, str]] = {"noise": NOISE_MOVED}
 
@@ -116,17 +123,20 @@ class CertifyConfig:
     selection: Literal["bonferroni", "selection"] = "bonferroni"
     n_selection: int = 0
     simultaneous: bool = False  # alpha split over the test texts: all certificates hold at once (Wang et al.)
-    allow_uncertifiable: bool = False  # smoothing: train even when N is too small for any certificate at alpha
+    allow_uncertifiable: bool = False  # smoothing: train even if N is too small for any certificate
     max_radius: int = 100
     world: Literal["observed", "reference"] = "observed"
     data: DataConfig = field(default_factory=DataConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
-    method: Any = field(default_factory=lambda: {"name": "crowd"})
+    method: Any = field(default_factory=lambda: {"name": DEFAULT_METHOD})
     model: ModelConfig = field(default_factory=ModelConfig)
-    head: HeadOnly = field(default_factory=HeadOnly)
+    # The learners' own class defaults are CROWD's (docs/training.md); a run's defaults are default.toml's.
+    head: HeadOnly = field(
+        default_factory=lambda: HeadOnly(max_length=64, copies_per_group=20, pooling="mean")
+    )
     full: FullFineTune = field(default_factory=FullFineTune)
     partial: PartialFineTune = field(default_factory=PartialFineTune)
-    static: StaticBag = field(default_factory=StaticBag)
+    static: StaticBag = field(default_factory=lambda: StaticBag(max_length=64))
     bow: BagOfWords = field(default_factory=BagOfWords)
     used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
