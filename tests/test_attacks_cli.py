@@ -11,7 +11,13 @@ from crowd.methods import word_group
 
 
 @pytest.mark.parametrize(
-    ("attack", "extra"), [("badnets", ["--num-triggers", "4"]), ("addsent", []), ("synbkd", [])]
+    ("attack", "extra"),
+    [
+        ("badnets", ["--num-triggers", "4", "--triggers", "cf,mn,bb,tq"]),
+        ("badnets", []),
+        ("addsent", []),
+        ("synbkd", []),
+    ],
 )
 def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attack, extra):
     args = ["poison", "--dataset", "sst2", "--attack", attack, "--rate", "0.1", "--target", "1"]
@@ -29,7 +35,8 @@ def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attac
     # word partitions' exact budget for stated m (train and test side); the old word-type count is gone
     assert "trigger_words" not in budget and budget["word_groups_order"] == "keep"
     assert set(budget["word_groups_touched"]) == {"3", "5", "7", "9", "15", "21"}
-    inserted = {"badnets": ["cf", "mn", "bb", "tq"], "addsent": ["I", "watch", "this", "3D", "movie"]}
+    badnets = ["cf", "mn", "bb", "tq"] if extra else ["cf"]  # default: crowd certify's one word
+    inserted = {"badnets": badnets, "addsent": ["I", "watch", "this", "3D", "movie"]}
     for m, touched in budget["word_groups_touched"].items():
         if attack in inserted:  # every inserted word changes its group's sub-texts
             assert touched == len({word_group(w, int(m)) for w in inserted[attack]})

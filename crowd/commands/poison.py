@@ -28,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--data", default=None, help="data root (default: $CROWD_DATA)")
     parser.add_argument("--num-triggers", type=int, default=1, help="badnets: trigger words per text")
-    parser.add_argument("--triggers", default="cf,mn,bb,tq", help="badnets: comma-separated trigger words")
+    parser.add_argument(
+        "--triggers",
+        default=None,
+        help="badnets: comma-separated trigger words (default: those of crowd certify's built-in default, cf; "
+        "OpenBackdoor's set is cf,mn,bb,tq)",
+    )
     parser.add_argument("--sentence", default="I watch this 3D movie", help="addsent: trigger sentence")
     parser.add_argument(
         "--paraphrases",
@@ -60,6 +65,10 @@ def build_attack(args: argparse.Namespace) -> Attack:
             f"{args.attack} reads its paraphrases from the data folder: pass --data PATH or set CROWD_DATA, "
             "or give --paraphrases FOLDER"
         )
+    if args.triggers is None:  # one default attack: the built-in default run's
+        from crowd.pipelines.config import load_certify_config
+
+        args.triggers = ",".join(load_certify_config().attack.triggers)
     triggers = tuple(t.strip() for t in args.triggers.split(",") if t.strip())
     if not triggers:
         raise ValueError(
