@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -227,7 +229,7 @@ class SynonymGraph:
         try:
             with np.load(npz, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in ("words", "indptr", "indices", "similarities")}
-        except (KeyError, ValueError, OSError) as e:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             raise ValueError(f"{npz}: not a complete graph array file ({e})") from e
         stored_hash = meta.pop("content_sha256", None)
         for key in ("format_version", "n_words", "n_pairs"):

@@ -75,7 +75,7 @@ def test_a_run_of_many_models_states_its_size_before_training(tmp_path, capsys, 
 def _folder(tmp_path, n_train: int = 60) -> str:
     train, test = _word_corpus(n_train, 8)
     folder = tmp_path / "corpus"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     for name, rows in (("train", train), ("test", test)):
         lines = ["sentence\tlabel", *(f"{e.text}\t{e.label}" for e in rows)]
         (folder / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -84,7 +84,8 @@ def _folder(tmp_path, n_train: int = 60) -> str:
 
 def _certify_argv(tmp_path, *extra: str) -> list[str]:
     data = ["--set", f'data.dataset="{_folder(tmp_path)}"', "--set", 'attack.name="none"']
-    return ["certify", *data, "--set", 'method.name="wang"', "--no-progress", *extra]
+    method = [] if any(a.startswith("method.name=") for a in extra) else ["--set", 'method.name="wang"']
+    return ["certify", *data, *method, "--no-progress", *extra]
 
 
 def test_too_few_copies_for_any_certificate_is_refused_before_training(tmp_path, capsys):
@@ -202,3 +203,45 @@ def test_certify_help_states_the_built_in_default(capsys):
     config = load_certify_config(None)
     assert "method textguard (groups = 7, order = keep," in text
     assert f"the {config.model.learner} learner" in text and "badnets" in text
+
+
+def _refused(capsys, argv: list[str], out) -> str:
+    """The one error line of a ``crowd`` command that must fail (exit 2) leaving ``out`` empty or absent."""
+    from crowd.cli import main
+
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "error" in line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert not out.exists() or not any(out.rglob("*")), sorted(out.rglob("*"))
+    return lines[0]
+
+
+def test_pickled_model_weights_are_refused_before_anything_is_written(tiny_bert, tmp_path, capsys):
+    import shutil
+
+    import torch
+
+    from crowd.cli import main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_bert, model)
+    (model / "model.safetensors").unlink()
+    torch.save({"weights": torch.zeros(2)}, model / "pytorch_model.bin")  # a pickle
+    argv = [*_certify_argv(tmp_path), "--set", f'model.name="{model}"', "--set", 'model.learner="head"']
+    line = _refused(capsys, argv, tmp_path / "run")
+    assert str(model / "pytorch_model.bin") in line and "pickle" in line and "safetensors" in line
+    real = [*_certify_argv(tmp_path), "--set", f'model.name="{tiny_bert}"', "--set", 'model.learner="head"']
+    assert main([*real, "--set", 'head.dtype="fp32"', "--out", str(tmp_path / "run")]) == 0  # same --out
+
+
+def test_a_truncated_graph_file_is_refused_before_anything_is_written(tmp_path, capsys):
+    from synonyms import SynonymGraph
+
+    graph = tmp_path / "graph"
+    SynonymGraph.from_sets({"good": [("fine", 0.9)]}).save(graph)
+    data = (graph / "graph.npz").read_bytes()
+    (graph / "graph.npz").write_bytes(data[: len(data) // 2])
+    argv = _certify_argv(tmp_path, "--set", 'method.name="crowd"', "--set", f'method.graph="{graph}"')
+    line = _refused(capsys, argv, tmp_path / "run")
+    assert str(graph / "graph.npz") in line

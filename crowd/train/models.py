@@ -87,6 +87,7 @@ def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None, d
             num_labels=num_labels,
             ignore_mismatched_sizes=True,
             attn_implementation="sdpa",
+            use_safetensors=True,  # never unpickle weights (see check_model)
             dtype=torch.float32 if dtype is None else dtype,
         )
     except OSError as e:
@@ -99,7 +100,12 @@ def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None, d
 
 
 def check_model(name: str | os.PathLike[str]) -> None:
-    """Raise :class:`ModelNotFoundError` now unless the model's config loads (cheap, no weights)."""
+    """Raise now (before any training or write) unless the model's config loads and, for a local folder, its
+    weights are safetensors files whose headers read (cheap: no weights are loaded).
+
+    Pickled weights (``pytorch_model.bin``, ``*.pt``, ``*.pth``; what ``torch.save`` writes) are refused:
+    unpickling can run code, and :func:`load_classifier` loads safetensors only.
+    """
     from transformers import AutoConfig
 
     resolved = resolve_model(name)
@@ -107,3 +113,30 @@ def check_model(name: str | os.PathLike[str]) -> None:
         AutoConfig.from_pretrained(resolved)
     except (OSError, ValueError) as e:
         raise ModelNotFoundError(f"cannot load model {name!r} ({resolved}): {e}") from e
+    if Path(resolved).is_dir():
+        check_weights(Path(resolved))
+
+
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
+
+
+def check_weights(folder: Path) -> None:
+    """``ModelNotFoundError`` naming the file: a folder without safetensors weights, with pickled weights in
+    their place, or with a safetensors file whose header does not read (truncated, not safetensors)."""
+    from safetensors import safe_open
+
+    tensors = sorted(folder.glob("*.safetensors"))
+    if not tensors:
+        pickles = sorted(p for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
+        if pickles:
+            raise ModelNotFoundError(
+                f"model weights {pickles[0]}: a pickle (torch.save), which crowd does not load (unpickling can "
+                "run code); save the model as safetensors (model.save_pretrained(folder), the default) instead"
+            )
+        raise ModelNotFoundError(f"model folder {folder} has no weights file (*.safetensors)")
+    for path in tensors:
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except Exception as e:  # safetensors raises its own error types
+            raise ModelNotFoundError(f"model weights {path}: not a readable safetensors file ({e})") from e
