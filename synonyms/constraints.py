@@ -35,13 +35,6 @@ class Constraints:
         """Every word that occurs in a constraint."""
         return {w for pairs in (self.synonyms, self.antonyms) for p in pairs for w in p}
 
-    def restricted(self, words: Iterable[str]) -> Constraints:
-        """Only the pairs whose two words are both in ``words``."""
-        keep = set(words)
-        syn = tuple(p for p in self.synonyms if p[0] in keep and p[1] in keep)
-        ant = tuple(p for p in self.antonyms if p[0] in keep and p[1] in keep)
-        return Constraints(syn, ant, self.sources)
-
 
 def _canonical(pairs: Iterable[Pair]) -> tuple[Pair, ...]:
     out = {(min(a, b), max(a, b)) for a, b in pairs if a != b}

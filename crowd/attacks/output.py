@@ -36,6 +36,7 @@ from pathlib import Path
 
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
+from crowd.data.formats import OPENBACKDOOR_HEADER
 from crowd.io import MANIFEST, clean_orphans, write_json, write_text
 
 SPLIT_FILES = (
@@ -61,7 +62,7 @@ def openbackdoor_csv(examples: Sequence[Example]) -> str:
     """The CSV text OpenBackdoor's ``save_poison_data`` writes for these rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["", "0", "1", "2"])
+    writer.writerow(OPENBACKDOOR_HEADER)
     for i, e in enumerate(examples):
         writer.writerow([i, e.text, e.label, int(e.poisoned)])
     return buffer.getvalue()

@@ -26,7 +26,6 @@ TINY_SETS = {
     "people": [("folks", 0.81)],
     "stupid": [("dumb", 0.88), ("idiotic", 0.83)],
 }
-RESOURCE_NAMES = ("tiny_bert", "tiny_lm", "tiny_graph")
 
 
 def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:

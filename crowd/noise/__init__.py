@@ -11,10 +11,7 @@ from crowd.noise.beta import fit_beta, induced_probs, sample_beta_argmax
 from crowd.noise.keep import KeepBetaNoise, WangNoise
 from crowd.noise.synonym import CrowdNoise, SaferNoise, SynonymNoise
 
-NOISES = {"crowd": CrowdNoise, "safer": SaferNoise}
-
 __all__ = [
-    "NOISES",
     "CrowdNoise",
     "KeepBetaNoise",
     "SaferNoise",

@@ -68,13 +68,3 @@ class AliasTable:
         slot = self.start[keys] + k
         keep = (x - k) < self.threshold[slot]
         return np.where(keep, self.outcome[slot], self.alias_outcome[slot])
-
-    def probabilities(self, key: int) -> tuple[np.ndarray, np.ndarray]:
-        """The distribution block ``key`` samples from, as ``(outcomes, probs)`` (for tests)."""
-        a, m = int(self.start[key]), int(self.size[key])
-        sl = slice(a, a + m)
-        outcomes = np.unique(np.concatenate([self.outcome[sl], self.alias_outcome[sl]]))
-        p = np.zeros(len(outcomes))
-        np.add.at(p, np.searchsorted(outcomes, self.outcome[sl]), self.threshold[sl] / m)
-        np.add.at(p, np.searchsorted(outcomes, self.alias_outcome[sl]), (1 - self.threshold[sl]) / m)
-        return outcomes, p

@@ -137,13 +137,6 @@ def seeded_global_rng(device: torch.device, seed: int) -> Iterator[None]:
         yield
 
 
-def check_positive(config: object, names: Sequence[str]) -> None:
-    """Raise ``ValueError`` naming the first of ``names`` whose value on ``config`` is below 1."""
-    for name in names:
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be positive, got {getattr(config, name)}")
-
-
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
     """Run small tensor operations (linear heads) on one CPU thread, restoring the thread count after.

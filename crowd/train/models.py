@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2")
-DEFAULT_MODEL = "minilm"
 
 
 class ModelNotFoundError(FileNotFoundError):
