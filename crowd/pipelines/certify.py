@@ -51,8 +51,15 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
     check_out_folder(out)  # before any data work or write
     _check_model(config)
     graph = functools.cache(lambda: method_graph(config, progress))
+    _say(progress, f"loading {config.data.dataset} and poisoning it ({config.attack.name})")
     corpus = prepare_corpus(config.data, config.attack, config.seed, graph)  # data errors before the graph
     return _run(config, corpus, graph(), out, progress)
+
+
+def _say(progress: bool, message: str) -> None:
+    """One stage line on stderr (rank 0 only), so a run is never silent between its bars."""
+    if progress and int(os.environ.get("RANK", "0")) == 0:
+        print(f"crowd certify: {message}", file=sys.stderr, flush=True)
 
 
 def certify_examples(
@@ -202,11 +209,21 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     attacked = None
     if config.world == "reference":  # train on the clean texts with the attack's labels; budget of the attack
         attacked, corpus = corpus, reference_corpus(corpus)
+    _say(
+        progress,
+        f"{len(corpus.train)} training texts ({sum(e.poisoned for e in corpus.train_poisoned)} poisoned), "
+        f"{len(corpus.test_clean)} clean and {len(corpus.test_poison)} triggered test texts; "
+        f"planning {config.method.name}",
+    )
     plan = plan_run(config, corpus, graph, encoder, progress, attacked)
     check_copies(config, plan, len(corpus.test), corpus.num_labels)
     learner = config.learner
     if plan.one_model_per_group:  # training sets differ in size: one model per group
         learner = dataclasses.replace(learner, copies_per_group=1)
+    _say(
+        progress,
+        f"training {plan.n_models} models ({config.model.learner} learner), votes in {Path(out) / 'votes'}",
+    )
     device = resolve_device(config.model.device) if world_size() == 1 else local_device()
     reused = stored_models(Path(out) / "votes", plan.n_models)
     if plan.n_models > MANY_MODELS and rank == 0:
