@@ -132,3 +132,10 @@ def test_summary_page_has_plain_names_and_a_glossary_of_the_terms_it_uses(tmp_pa
     documented = (Path(__file__).resolve().parents[1] / "docs" / "certify.md").read_text(encoding="utf-8")
     table = documented.split("### `per_text.jsonl`")[1].split("\n\n")[1]
     assert set(re.findall(r"^\| `(\w+)` \|", table, re.M)) == fields  # docs/certify.md lists every field
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())  # only what this run used
+    assert not {"n_copies", "alpha", "selection", "full", "head", "static", "partial"} & set(saved)
+    assert "style" not in saved["attack"] and "name" not in saved["model"] and saved["bow"]
+    from crowd.config import from_dict
+    from crowd.pipelines.config import CertifyConfig
+
+    assert from_dict(CertifyConfig, {k: v for k, v in saved.items() if k != "used"}).learner == config.learner

@@ -22,6 +22,7 @@ NOISE_MOVED = (
 )
 
 
+LEARNER_SECTIONS = ("head", "full", "partial", "static", "bow")  # one config section per learner's settings
 MAX_COPIES = 1_000_000  # more models than any certificate here needs (N = 10^6 bounds p to about 3e-6)
 MAX_RADIUS = 100_000  # beyond every budget a corpus of this toolkit's size can have
 
@@ -141,6 +142,11 @@ class CertifyConfig:
     used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
     @property
+    def learner_sections(self) -> tuple[str, ...]:
+        """The config sections the learner ``model.learner`` reads (``bow+head``: both)."""
+        return ("bow", "head") if self.model.learner == "bow+head" else (self.model.learner,)
+
+    @property
     def learner(self) -> HeadOnly | FullFineTune | PartialFineTune | StaticBag | BagOfWords | Ensemble:
         """The settings of the learner ``model.learner`` names."""
         if self.model.learner == "bow+head":
@@ -172,7 +178,9 @@ class CertifyConfig:
             raise ValueError("selection = 'selection' needs 0 < n_selection < n_copies")
 
 
-def load_certify_config(path: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> CertifyConfig:
+def load_certify_config(
+    path: str | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> CertifyConfig:
     """The config in ``path`` (or the built-in default ``crowd/configs/default.toml``) with overrides applied.
 
     An override of ``method.name`` starts that method from its own defaults: the file's other ``[method]``

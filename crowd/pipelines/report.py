@@ -28,7 +28,7 @@ from crowd.data import Corpus
 from crowd.defenses.metrics import degenerate_warnings
 from crowd.methods import Plan
 from crowd.paths import data_root
-from crowd.pipelines.config import CertifyConfig
+from crowd.pipelines.config import LEARNER_SECTIONS, CertifyConfig
 from crowd.report import hardware, plot_curves, write_run
 
 
@@ -457,7 +457,8 @@ def write_report(
                 }
             )
     s = report.summary
-    write_run(out, rows, s, report.markdown, resolved_config(config))
+    deterministic = s["selection"] == "deterministic"
+    write_run(out, rows, s, report.markdown, resolved_config(config, deterministic))
     budget = s["attack_budget"] if s["not_covered_reason"] is None else None
     curves = {}
     if s["non_target_curve"]:
@@ -490,11 +491,30 @@ def _reuse_note(s: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def resolved_config(config: CertifyConfig) -> dict[str, Any]:
-    """The config as run: the data root actually read (``--data`` or ``$CROWD_DATA``) filled in, and under
-    ``used`` the device and the dtype the learner computed in (bf16 only on CUDA)."""
+SAMPLING_KEYS = ("n_copies", "alpha", "selection", "n_selection", "simultaneous", "allow_uncertifiable")
+ATTACK_KEYS = ("name", "poison_rate", "target_label", "variant", "preset")  # every attack's
+
+
+def resolved_config(config: CertifyConfig, deterministic: bool = False) -> dict[str, Any]:
+    """The config as run, holding only what the run used: the data root actually read (``--data`` or
+    ``$CROWD_DATA``) filled in; the chosen learner's sections only; the attack's keys that apply to every
+    attack and the others only where they differ from their defaults; no sampling keys for a deterministic
+    method (``deterministic``). Under ``used``: the device and the dtype the learner computed in (bf16 only
+    on CUDA). Keys left out take their defaults when the file is read back, so the run is the same."""
 
     table = to_dict(config)
+    for section in LEARNER_SECTIONS:
+        if section not in config.learner_sections:
+            table.pop(section, None)
+    attack_defaults = to_dict(type(config.attack)())
+    table["attack"] = {
+        k: v for k, v in table["attack"].items() if k in ATTACK_KEYS or v != attack_defaults.get(k)
+    }
+    if deterministic:
+        for key in SAMPLING_KEYS:
+            table.pop(key, None)
+    if not config.learner.uses_model:  # bow, static: no encoder model is loaded
+        table["model"].pop("name", None)
     root = data_root(config.data.data_root) if config.data.data_root or config.data.dataset else None
     table["data"]["data_root"] = str(root.resolve()) if root else None
     device = _device(config.model.device)
