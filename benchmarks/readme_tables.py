@@ -26,6 +26,8 @@ BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
 
 def summary(name: str, scale: str = "cpu") -> str:
     """The summary of ``benchmarks/results/NAME`` (only the rows of the config's current cells)."""
+    if name == "commands":  # measured by benchmarks/bench_commands.py, not a bench config
+        return commands_summary(read_rows(ROOT / "benchmarks" / "results" / "commands"))
     config = load_bench_config(str(ROOT / "benchmarks" / "configs" / f"{name}.toml"))
     grid = cells(config, scale)
     current = {c.cell_id for c in grid}
@@ -33,6 +35,30 @@ def summary(name: str, scale: str = "cpu") -> str:
         [r for r in read_rows(ROOT / "benchmarks" / "results" / name) if r["cell_id"] in current]
     )
     return SUMMARIES[config.layout](grid, rows)
+
+
+COMMAND_ORDER = ("install", "main", "crowd", "tests")
+
+
+def commands_summary(rows: list[dict]) -> str:
+    """The README's table of command times (``benchmarks/bench_commands.py``): wall and CPU seconds."""
+    by_id = {r["cell_id"]: r for r in rows}
+    lines = [
+        "| command | wall time | CPU time | measured |",
+        "|---|---|---|---|",
+    ]
+    for name in COMMAND_ORDER:
+        if name in by_id:
+            r = by_id[name]
+            lines.append(
+                f"| {r['label']} | {_duration(r['wall_s'])} | {_duration(r['cpu_s'])} | {r['date']}, "
+                f"{r['hardware']}, load {r['load_1min_at_start']:.1f} at start |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def rewrite(text: str) -> str:

@@ -34,3 +34,17 @@ def test_an_edited_figure_is_caught(tmp_path, capsys):
     assert "triggers" in capsys.readouterr().out
     assert script.main(["--write", "--readme", str(readme)]) == 0
     assert readme.read_text(encoding="utf-8") == text
+
+
+def test_command_times_were_measured_with_today_s_defaults():
+    """A change of crowd/configs/default.toml makes the README's command times stale: re-run bench_commands."""
+    import hashlib
+
+    from crowd.bench.runner import read_rows
+
+    rows = read_rows(ROOT / "benchmarks" / "results" / "commands")
+    assert "main" in {r["cell_id"] for r in rows}
+    sha = hashlib.sha256((ROOT / "crowd" / "configs" / "default.toml").read_bytes()).hexdigest()[:16]
+    stale = [r["cell_id"] for r in rows if r["defaults_sha"] != sha]
+    assert not stale, f"re-run python benchmarks/bench_commands.py --only {','.join(stale)}"
+    assert "<!-- bench:commands -->" in (ROOT / "README.md").read_text(encoding="utf-8")
