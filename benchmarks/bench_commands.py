@@ -89,6 +89,7 @@ def main() -> None:
     data = os.environ.get("CROWD_DATA")
     if not data or not Path(data).is_dir():
         raise SystemExit("set CROWD_DATA to the shared data folder (the clone links it as ../shared/data)")
+    OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="crowd-commands-"))
     clone = work / "main"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
