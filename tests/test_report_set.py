@@ -139,3 +139,13 @@ def test_summary_page_has_plain_names_and_a_glossary_of_the_terms_it_uses(tmp_pa
     from crowd.pipelines.config import CertifyConfig
 
     assert from_dict(CertifyConfig, {k: v for k, v in saved.items() if k != "used"}).learner == config.learner
+
+
+def test_a_run_without_attack_is_titled_no_attack(data_root, tmp_path):
+    from crowd.cli import main
+
+    sets = ['attack.name="none"', "data.max_train=300", "data.max_test=60", "method.groups=3"]
+    argv = ["certify", "--data", str(data_root), "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(argv + [x for s in sets for x in ("--set", s)]) == 0
+    page = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8")
+    assert page.splitlines()[0] == "# crowd certify: sst2 / no attack"

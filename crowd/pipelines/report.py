@@ -294,7 +294,9 @@ def render_markdown(s: Mapping[str, Any]) -> str:
     rows = _metric_rows(s)
     curve = _points(s["curve"])
     non_target = _points(s["non_target_curve"])
-    attack = "no attack" if s["attack"] == "none" else f"{s['attack']} (rate {s['poison_rate']})"
+    attack = {"none": "no attack", "given": "a given corpus"}.get(
+        s["attack"], f"{s['attack']} (rate {s['poison_rate']})"
+    )
     learner = f"{s['learner']} on {s['model']}" if s["model"] else s["learner"]
     statistics = (
         "deterministic: no sampling, no α"
