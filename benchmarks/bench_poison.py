@@ -47,12 +47,14 @@ def main() -> None:
     rows = []
     for name in sorted(ATTACKS):
         t0 = time.perf_counter()
-        if name in ("synbkd", "stylebkd"):
-            extra = {"paraphraser": table_from_openbackdoor(root / f"openbackdoor_poison/sst-2/1/{name}")}
-        else:
-            extra = {"badnets": {"num_triggers": 4}, "addsent": {}, "wordsub": {"graph": graph}}[name]
+        kind = ATTACKS[name]
+        extra: dict = {"graph": graph} if kind.needs_graph else {}
+        if kind.needs_paraphrases:
+            extra["paraphraser"] = table_from_openbackdoor(root / f"openbackdoor_poison/sst-2/1/{name}")
+        if "num_triggers" in kind.parameter_names():  # BadNets as the shared files: 4 triggers per text
+            extra["num_triggers"] = 4
         setup_s = time.perf_counter() - t0
-        attack = ATTACKS[name](**extra)
+        attack = kind(**extra)
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()

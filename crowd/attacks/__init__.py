@@ -1,12 +1,14 @@
 """Backdoor poisoners with OpenBackdoor's semantics; see ``docs/attacks.md``.
 
-``ATTACKS`` is a plain registry from name to class. Attack classes take keyword
-arguments only (``BadNets(num_triggers=4, poison_rate=0.1, target_label=1)``).
+``ATTACKS`` is a plain registry from name to class and the only reader of an attack's name: each class
+builds itself from plain settings (``from_settings``) and says what it needs loaded (``needs_graph``,
+``needs_paraphrases``), so adding an attack is one file plus one line here (``docs/extending.md``).
+Attack classes take keyword arguments only (``BadNets(num_triggers=4, poison_rate=0.1, target_label=1)``).
 """
 
 from crowd.attacks.addsent import AddSent
 from crowd.attacks.badnets import BadNets
-from crowd.attacks.base import OPENBACKDOOR_SETTING, VARIANTS, Attack, Paraphraser
+from crowd.attacks.base import OPENBACKDOOR_SETTING, VARIANTS, Attack, AttackSettings, Paraphraser
 from crowd.attacks.output import write_poisoned_corpus
 from crowd.attacks.paraphrase import ParaphraseTable, table_from_aligned, table_from_openbackdoor
 from crowd.attacks.poison import candidate_rows, poison_corpus
@@ -28,6 +30,7 @@ __all__ = [
     "VARIANTS",
     "AddSent",
     "Attack",
+    "AttackSettings",
     "BadNets",
     "ParaphraseTable",
     "Paraphraser",

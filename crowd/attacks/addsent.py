@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, insert_words
+from crowd.attacks.base import Attack, AttackSettings, insert_words
 from crowd.text import split_words
 
 
@@ -30,6 +30,10 @@ class AddSent(Attack):
         super().__post_init__()
         if not split_words(self.sentence):
             raise ValueError("sentence must contain at least one word")
+
+    @classmethod
+    def from_settings(cls, settings: AttackSettings) -> AddSent:
+        return cls(sentence=settings.sentence, **settings.common)
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         trigger = split_words(self.sentence)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, insert_words
+from crowd.attacks.base import Attack, AttackSettings, insert_words
 from crowd.text import split_words
 
 
@@ -38,6 +38,10 @@ class BadNets(Attack):
             raise ValueError("triggers must be a non-empty tuple of single words")
         if self.num_triggers < 1:
             raise ValueError("num_triggers must be at least 1")
+
+    @classmethod
+    def from_settings(cls, settings: AttackSettings) -> BadNets:
+        return cls(triggers=tuple(settings.triggers), num_triggers=settings.num_triggers, **settings.common)
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         out: list[str | None] = []

@@ -19,6 +19,7 @@ rows are poisoned, as in OpenBackdoor.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
@@ -35,16 +36,51 @@ class Paraphraser(Protocol):
     def __call__(self, texts: Sequence[str]) -> list[str | None]: ...
 
 
+@dataclass(frozen=True)
+class AttackSettings:
+    """Plain settings every attack is built from: what ``crowd poison``'s flags and an ``[attack]`` table say,
+    with the preset and the toolkit's defaults already applied (:func:`crowd.attacks.factory.make_attack`).
+
+    Each attack's :meth:`Attack.from_settings` reads the keys it needs and ignores the others. ``dataset``,
+    ``data`` (the data root) and ``paraphrases`` locate pre-generated paraphrases; ``graph`` is the synonym
+    graph, loaded only for attacks with ``needs_graph``.
+    """
+
+    dataset: str
+    target_label: int
+    poison_rate: float
+    variant: str
+    num_triggers: int
+    triggers: tuple[str, ...]
+    sentence: str
+    style: str
+    num_substitutions: int
+    paraphrases: str | os.PathLike[str] | None = None
+    data: str | os.PathLike[str] | None = None
+    graph: Any = None
+
+    @property
+    def common(self) -> dict[str, Any]:
+        """The keyword arguments every attack takes: ``target_label``, ``poison_rate``, ``variant``."""
+        return {"target_label": self.target_label, "poison_rate": self.poison_rate, "variant": self.variant}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Attack:
-    """Base class. Subclasses set ``name`` and implement :meth:`apply`.
+    """Base class. Subclasses set ``name``, implement :meth:`apply`, and are registered in
+    :data:`crowd.attacks.ATTACKS` (see ``docs/extending.md``).
 
     ``apply(texts, generator)`` returns one poisoned text per input, or ``None``
     where the attack cannot poison that text (e.g. no paraphrase available); the
     caller reports every ``None``, it never keeps such a text as if poisoned.
+
+    ``needs_graph`` / ``needs_paraphrases`` tell the commands what to load before
+    :meth:`from_settings` builds the attack (a synonym graph; a paraphrase folder).
     """
 
     name: ClassVar[str] = "base"
+    needs_graph: ClassVar[bool] = False
+    needs_paraphrases: ClassVar[bool] = False
     target_label: int = 1
     poison_rate: float = 0.1
     variant: str = "dirty"
@@ -56,6 +92,16 @@ class Attack:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.target_label < 0:
             raise ValueError("target_label must be a non-negative integer")
+
+    @classmethod
+    def from_settings(cls, settings: AttackSettings) -> Attack:
+        """The attack ``settings`` describe; this default passes only the common keys (target, rate, variant)."""
+        return cls(**settings.common)
+
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        """The attack's own parameters (its dataclass fields, the common ones included)."""
+        return tuple(f.name for f in fields(cls))
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         raise NotImplementedError

@@ -1,8 +1,11 @@
 """Build an attack from plain settings (what ``crowd poison`` flags and ``crowd certify`` configs hold).
 
-SynBkd and StyleBkd need paraphrases: a folder given explicitly (an OpenBackdoor poison
-folder pairing every clean text with its paraphrase) or, for SST-2 and HSOL, the shared
-OpenBackdoor folders under the data root. The word-substitution attack needs a synonym graph.
+Each attack class builds itself (``from_settings``, see :class:`crowd.attacks.base.Attack`); this module
+resolves the settings it is given. SynBkd and StyleBkd need paraphrases
+(``needs_paraphrases``): a folder given explicitly (an OpenBackdoor poison folder pairing every clean
+text with its paraphrase) or, for SST-2 and HSOL, the shared OpenBackdoor folders under the data root
+(:func:`crowd.attacks.paraphrase.paraphrase_table`). The word-substitution attack needs a synonym
+graph (``needs_graph``).
 
 Presets (:data:`PRESETS`) name whole OpenBackdoor settings. ``preset="openbackdoor"`` is
 what OpenBackdoor ships in ``configs/<attack>_config.json``: BadNets clean-label
@@ -16,15 +19,12 @@ the preset; ``preset=None`` keeps the toolkit's defaults (dirty-label, one trigg
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from crowd.attacks import ATTACKS, Attack
-from crowd.attacks.paraphrase import ParaphraseTable, table_from_openbackdoor
-from crowd.paths import data_root
+from crowd.attacks.base import AttackSettings
+from crowd.attacks.paraphrase import PARAPHRASE_FOLDERS, paraphrase_table
 
-# Pre-generated paraphrases that match the clean splits exactly (OpenBackdoor poison folders).
-PARAPHRASE_FOLDERS = {"sst2": "openbackdoor_poison/sst-2/1", "hsol": "openbackdoor_poison/hsol/1"}
 DEFAULT_TRIGGERS = ("cf", "mn", "bb", "tq")
 DEFAULT_SENTENCE = "I watch this 3D movie"
 # Without a preset: every attack dirty-label, BadNets with one trigger word.
@@ -59,6 +59,13 @@ def preset_settings(name: str, preset: str | None) -> dict[str, Any]:
     return dict(PRESETS[preset][name])
 
 
+def attack_class(name: str) -> type[Attack]:
+    """The class registered as ``name`` in :data:`crowd.attacks.ATTACKS`; unknown names raise."""
+    if name not in ATTACKS:
+        raise ValueError(f"unknown attack {name!r}; known: {', '.join(sorted(ATTACKS))}")
+    return ATTACKS[name]
+
+
 def make_attack(
     name: str,
     dataset: str,
@@ -77,54 +84,40 @@ def make_attack(
 ) -> Attack:
     """The attack ``name`` (a key of :data:`crowd.attacks.ATTACKS`) with its settings.
 
-    ``None`` (or an empty ``triggers``) means: the preset's value, else the toolkit's default.
+    ``None`` (or an empty ``triggers``) means: the preset's value, else the toolkit's default. The registered
+    class builds itself from the resolved :class:`~crowd.attacks.base.AttackSettings` (its ``from_settings``).
     """
-    if name not in ATTACKS:
-        raise ValueError(f"unknown attack {name!r}; known: {', '.join(sorted(ATTACKS))}")
+    cls = attack_class(name)
     given = {"variant": variant, "num_triggers": num_triggers, "sentence": sentence, "style": style}
     given["triggers"] = tuple(triggers) if triggers else None
     settings = {**BASE_SETTINGS, "sentence": DEFAULT_SENTENCE, "style": "bible"}
     settings.update(preset_settings(name, preset))
     settings.update({k: v for k, v in given.items() if v is not None})
-    common = {"target_label": target_label, "poison_rate": poison_rate, "variant": settings["variant"]}
-    if name == "badnets":
-        return ATTACKS["badnets"](
-            triggers=tuple(settings["triggers"]), num_triggers=settings["num_triggers"], **common
-        )
-    if name == "addsent":
-        return ATTACKS["addsent"](sentence=settings["sentence"], **common)
-    if name in ("synbkd", "stylebkd"):
-        table = paraphrase_table(name, dataset, target_label, data, paraphrases, settings["style"])
-        if name == "synbkd":
-            return ATTACKS["synbkd"](paraphraser=table, **common)
-        return ATTACKS["stylebkd"](paraphraser=table, style=settings["style"], **common)
-    if graph is None:
-        raise ValueError("wordsub needs a synonym graph (a folder written by 'crowd synonyms build')")
-    return ATTACKS[name](graph=graph, num_substitutions=num_substitutions, **common)
+    resolved = AttackSettings(
+        dataset=dataset,
+        target_label=target_label,
+        poison_rate=poison_rate,
+        variant=settings["variant"],
+        num_triggers=settings["num_triggers"],
+        triggers=tuple(settings["triggers"]),
+        sentence=settings["sentence"],
+        style=settings["style"],
+        num_substitutions=num_substitutions,
+        paraphrases=paraphrases,
+        data=data,
+        graph=graph,
+    )
+    return cls.from_settings(resolved)
 
 
-def paraphrase_table(
-    attack: str,
-    dataset: str,
-    target_label: int,
-    data: str | os.PathLike[str] | None,
-    paraphrases: str | os.PathLike[str] | None,
-    style: str,
-) -> ParaphraseTable:
-    """Paraphrases from ``paraphrases`` or the shared OpenBackdoor folder of ``dataset``."""
-    folder = Path(paraphrases) if paraphrases is not None else None
-    if folder is None:
-        root = data_root(data)
-        if root is None or dataset not in PARAPHRASE_FOLDERS:
-            raise ValueError(
-                f"{attack} on {dataset}: give a paraphrase folder (--paraphrases FOLDER, or attack.paraphrases in a "
-                "config): an OpenBackdoor poison folder pairing every clean text with its paraphrase. The shared "
-                "data has no exactly matching pre-generated paraphrases for this dataset (HiddenKiller's and "
-                "StyleAttack's OffensEval files drop or add rows)"
-            )
-        if attack == "stylebkd" and style != "bible":
-            raise ValueError(
-                "the shared OpenBackdoor StyleBkd folders are Bible style; give a paraphrase folder"
-            )
-        folder = root / PARAPHRASE_FOLDERS[dataset] / attack
-    return table_from_openbackdoor(folder, target_label=target_label)
+__all__ = [
+    "BASE_SETTINGS",
+    "DEFAULT_SENTENCE",
+    "DEFAULT_TRIGGERS",
+    "PARAPHRASE_FOLDERS",
+    "PRESETS",
+    "attack_class",
+    "make_attack",
+    "paraphrase_table",
+    "preset_settings",
+]

@@ -33,6 +33,7 @@ from pathlib import Path
 from crowd.data.example import Example
 from crowd.data.formats import DataFormatError, read_rows
 from crowd.data.normalize import DEFAULT, Normalization, match_key
+from crowd.paths import data_root
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,3 +203,39 @@ def table_from_aligned(
         if not changed_only or match_key(c.text) != match_key(t.text)
     ]
     return ParaphraseTable.from_pairs(pairs, source)
+
+
+# Pre-generated paraphrases that match the clean splits exactly (OpenBackdoor poison folders).
+PARAPHRASE_FOLDERS = {"sst2": "openbackdoor_poison/sst-2/1", "hsol": "openbackdoor_poison/hsol/1"}
+SHARED_STYLE = "bible"  # the style of the shared OpenBackdoor StyleBkd folders
+
+
+def paraphrase_table(
+    attack: str,
+    dataset: str,
+    target_label: int,
+    data: str | os.PathLike[str] | None,
+    paraphrases: str | os.PathLike[str] | None,
+    style: str | None = None,
+) -> ParaphraseTable:
+    """Paraphrases from ``paraphrases`` or the shared OpenBackdoor folder ``<dataset>/<attack>``.
+
+    ``style``: the style the attack asks for (``None``: the attack has no style); the shared folders hold
+    only :data:`SHARED_STYLE`.
+    """
+    folder = Path(paraphrases) if paraphrases is not None else None
+    if folder is None:
+        root = data_root(data)
+        if root is None or dataset not in PARAPHRASE_FOLDERS:
+            raise ValueError(
+                f"{attack} on {dataset}: give a paraphrase folder (--paraphrases FOLDER, or attack.paraphrases in a "
+                "config): an OpenBackdoor poison folder pairing every clean text with its paraphrase. The shared "
+                "data has no exactly matching pre-generated paraphrases for this dataset (HiddenKiller's and "
+                "StyleAttack's OffensEval files drop or add rows)"
+            )
+        if style is not None and style != SHARED_STYLE:
+            raise ValueError(
+                "the shared OpenBackdoor StyleBkd folders are Bible style; give a paraphrase folder"
+            )
+        folder = root / PARAPHRASE_FOLDERS[dataset] / attack
+    return table_from_openbackdoor(folder, target_label=target_label)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, Paraphraser, check_paraphrases
+from crowd.attacks.base import Attack, AttackSettings, Paraphraser, check_paraphrases
+from crowd.attacks.paraphrase import paraphrase_table
 
 STYLES = ("bible", "lyrics", "poetry", "shakespeare", "tweets")
 
@@ -29,6 +30,7 @@ class StyleBkd(Attack):
     """Replace the text by its style-transferred version from ``paraphraser``."""
 
     name = "stylebkd"
+    needs_paraphrases = True
     paraphraser: Paraphraser
     style: str = "bible"
 
@@ -36,6 +38,13 @@ class StyleBkd(Attack):
         super().__post_init__()
         if self.style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}, got {self.style!r}")
+
+    @classmethod
+    def from_settings(cls, settings: AttackSettings) -> StyleBkd:
+        """Transfers from ``settings.paraphrases``, else the shared (Bible style) folder of the dataset."""
+        s = settings
+        table = paraphrase_table(cls.name, s.dataset, s.target_label, s.data, s.paraphrases, s.style)
+        return cls(paraphraser=table, style=s.style, **s.common)
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         return check_paraphrases(self.paraphraser(list(texts)), len(texts))

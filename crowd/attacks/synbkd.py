@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, Paraphraser, check_paraphrases
+from crowd.attacks.base import Attack, AttackSettings, Paraphraser, check_paraphrases
+from crowd.attacks.paraphrase import paraphrase_table
 
 SCPN_TEMPLATE = "S ( SBAR ) ( , ) ( NP ) ( VP ) ( . )"
 
@@ -31,8 +32,16 @@ class SynBkd(Attack):
     """Replace the text by its syntactic paraphrase from ``paraphraser``."""
 
     name = "synbkd"
+    needs_paraphrases = True
     paraphraser: Paraphraser
     template: str = SCPN_TEMPLATE
+
+    @classmethod
+    def from_settings(cls, settings: AttackSettings) -> SynBkd:
+        """Paraphrases from ``settings.paraphrases``, else the shared OpenBackdoor folder of the dataset."""
+        s = settings
+        table = paraphrase_table(cls.name, s.dataset, s.target_label, s.data, s.paraphrases)
+        return cls(paraphraser=table, **s.common)
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         return check_paraphrases(self.paraphraser(list(texts)), len(texts))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack
+from crowd.attacks.base import Attack, AttackSettings
 from crowd.text import split_words
 from synonyms.graph import SynonymGraph
 
@@ -37,6 +37,7 @@ class WordSubstitution(Attack):
     """Replace up to ``num_substitutions`` words by synonyms from ``graph``."""
 
     name = "wordsub"
+    needs_graph = True
     graph: SynonymGraph
     num_substitutions: int = 3
     substitute: str = "closest"
@@ -47,6 +48,12 @@ class WordSubstitution(Attack):
             raise ValueError("num_substitutions must be at least 1")
         if self.substitute not in SUBSTITUTE_RULES:
             raise ValueError(f"substitute must be one of {SUBSTITUTE_RULES}, got {self.substitute!r}")
+
+    @classmethod
+    def from_settings(cls, settings: AttackSettings) -> WordSubstitution:
+        if settings.graph is None:
+            raise ValueError(f"{cls.name} needs a synonym graph (a folder written by 'crowd synonyms build')")
+        return cls(graph=settings.graph, num_substitutions=settings.num_substitutions, **settings.common)
 
     def apply(self, texts: Sequence[str], generator: np.random.Generator) -> list[str | None]:
         return [self._one(text, generator) for text in texts]

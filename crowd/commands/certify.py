@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from crowd.attacks import ATTACKS
 from crowd.config import ConfigError, set_dotted, to_dict
 from crowd.pipelines.certify import load_certify_config, run_certify
 
@@ -15,7 +16,8 @@ def default_run() -> str:
     data, attack = config.data, config.attack
     rows = "all" if data.max_train == 0 else f"{data.max_train} seeded"
     poison = f"attack {attack.name} on {100 * attack.poison_rate:g}% of the training rows"
-    if attack.name == "badnets" and attack.triggers:
+    kind = ATTACKS.get(attack.name)  # None for "none" (a clean run)
+    if kind is not None and "triggers" in kind.parameter_names() and attack.triggers:
         poison += f" (triggers {' '.join(attack.triggers)})"
     if attack.name == "none":
         poison = "no attack"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
 from crowd.attacks.budget import attack_budget, word_groups_touched
-from crowd.attacks.factory import make_attack
+from crowd.attacks.factory import attack_class, make_attack
 from crowd.attacks.output import check_poison_folder
 from crowd.attacks.poison import poison_settings
 from crowd.commands._format import percent
@@ -60,7 +60,8 @@ def check_target(dataset: str, target: int) -> None:
 def build_attack(args: argparse.Namespace) -> Attack:
     """The attack object the options describe."""
     check_target(args.dataset, args.target)
-    if args.attack in ("synbkd", "stylebkd") and args.paraphrases is None and data_root(args.data) is None:
+    kind = attack_class(args.attack)
+    if kind.needs_paraphrases and args.paraphrases is None and data_root(args.data) is None:
         raise ValueError(
             f"{args.attack} reads its paraphrases from the data folder: pass --data PATH or set CROWD_DATA, "
             "or give --paraphrases FOLDER"
@@ -75,9 +76,9 @@ def build_attack(args: argparse.Namespace) -> Attack:
             f"--triggers {args.triggers!r}: no trigger word; expected comma-separated words, e.g. --triggers cf,mn"
         )
     graph = None
-    if args.attack == "wordsub":
+    if kind.needs_graph:
         if args.graph is None:
-            raise ValueError("wordsub needs --graph (a folder written by 'crowd synonyms build')")
+            raise ValueError(f"{args.attack} needs --graph (a folder written by 'crowd synonyms build')")
         from synonyms.graph import SynonymGraph
 
         graph = SynonymGraph.load(args.graph)

@@ -13,7 +13,15 @@ from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
 from crowd.methods import DEFAULT_METHOD, method_from_table
-from crowd.train.settings import BagOfWords, Ensemble, FullFineTune, HeadOnly, PartialFineTune, StaticBag
+from crowd.train.settings import (
+    LEARNERS,
+    BagOfWords,
+    Ensemble,
+    FullFineTune,
+    HeadOnly,
+    PartialFineTune,
+    StaticBag,
+)
 
 NOISE_MOVED = (
     'the [noise] section was replaced by [method]: write [method] name = "crowd" (noise.kind -> '
@@ -22,7 +30,8 @@ NOISE_MOVED = (
 )
 
 
-LEARNER_SECTIONS = ("head", "full", "partial", "static", "bow")  # one config section per learner's settings
+# Every config section a learner reads (in LEARNERS' order): head, full, partial, static, bow.
+LEARNER_SECTIONS = tuple(dict.fromkeys(section for kind in LEARNERS.values() for section in kind.SECTIONS))
 MAX_COPIES = 1_000_000  # more models than any certificate here needs (N = 10^6 bounds p to about 3e-6)
 MAX_RADIUS = 100_000  # beyond every budget a corpus of this toolkit's size can have
 
@@ -97,10 +106,12 @@ class ModelConfig:
     """
 
     name: str = "minilm"
-    learner: Literal["head", "full", "partial", "static", "bow", "bow+head"] = "bow"
+    learner: str = "bow"  # a key of crowd.train.LEARNERS
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.learner not in LEARNERS:
+            raise ValueError(f"learner: {self.learner!r} is not one of {', '.join(map(repr, LEARNERS))}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
 
@@ -143,21 +154,14 @@ class CertifyConfig:
 
     @property
     def learner_sections(self) -> tuple[str, ...]:
-        """The config sections the learner ``model.learner`` reads (``bow+head``: both)."""
-        return ("bow", "head") if self.model.learner == "bow+head" else (self.model.learner,)
+        """The config sections the learner ``model.learner`` reads (``bow+head``: both), from its registry entry."""
+        return LEARNERS[self.model.learner].SECTIONS
 
     @property
     def learner(self) -> HeadOnly | FullFineTune | PartialFineTune | StaticBag | BagOfWords | Ensemble:
-        """The settings of the learner ``model.learner`` names."""
-        if self.model.learner == "bow+head":
-            return Ensemble(self.bow, self.head)
-        return {
-            "head": self.head,
-            "full": self.full,
-            "partial": self.partial,
-            "static": self.static,
-            "bow": self.bow,
-        }[self.model.learner]
+        """The settings of the learner ``model.learner`` names, built from its sections."""
+        tables = {section: getattr(self, section) for section in LEARNER_SECTIONS}
+        return LEARNERS[self.model.learner].from_sections(tables)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", method_from_table(self.method))

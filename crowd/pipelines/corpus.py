@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from crowd.attacks import poison_corpus
-from crowd.attacks.factory import make_attack
+from crowd.attacks.factory import attack_class, make_attack
 from crowd.data import (
     DATASETS,
     Corpus,
@@ -106,6 +106,7 @@ def load_graph(path: str | None = None, data_root: str | None = None, progress: 
 def attack_from_config(attack, data, graph=None):
     """The attack an :class:`~crowd.pipelines.config.AttackConfig` describes, for the corpus of ``data``."""
 
+    attack_class(attack.name)  # an unknown name fails before any graph is loaded
     return make_attack(
         attack.name,
         data.dataset,
@@ -124,11 +125,12 @@ def attack_from_config(attack, data, graph=None):
 
 
 def attack_graph(attack, data, graph):
-    """The graph the word-substitution attack draws from: ``attack.graph``, else ``graph``, else the default.
+    """The graph an attack with ``needs_graph`` (word substitution) draws from: ``attack.graph``, else
+    ``graph``, else the default; ``None`` for the other attacks.
 
     ``graph`` may be a function that loads it (so the graph is built only when an attack needs it).
     """
-    if attack.name != "wordsub":
+    if not attack_class(attack.name).needs_graph:
         return None
     if attack.graph or graph is None:
         return load_graph(attack.graph, data.data_root)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -49,10 +49,21 @@ def check_settings(settings: Any, positive: Sequence[str]) -> None:
 
 
 class _Learner:
-    """Settings that train through the implementation class named by ``IMPLEMENTATION`` (``module:Class``)."""
+    """Settings that train through the implementation class named by ``IMPLEMENTATION`` (``module:Class``).
+
+    ``SECTIONS`` names the config table(s) (fields of :class:`crowd.pipelines.config.CertifyConfig`) these
+    settings are read from; :meth:`from_sections` builds them from those tables.
+    """
 
     IMPLEMENTATION: ClassVar[str]
+    SECTIONS: ClassVar[tuple[str, ...]]
     uses_model: ClassVar[bool] = True
+
+    @classmethod
+    def from_sections(cls, tables: Mapping[str, Any]) -> _Learner:
+        """The settings from the config's learner tables: a one-table learner's table is its settings."""
+        (section,) = cls.SECTIONS
+        return tables[section]
 
     def fit_predict(self, model_name, copies, indices, seed, device, num_labels, progress=None):
         """Build the implementation from these settings and train; ``progress(done, total)`` if it reports."""
@@ -80,6 +91,7 @@ class HeadOnly(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.heads:HeadOnlyTrainer"
+    SECTIONS: ClassVar[tuple[str, ...]] = ("head",)
     epochs: int = 10
     lr: float = 1e-3
     batch_size: int = 32
@@ -104,6 +116,7 @@ class FullFineTune(_Learner):
     """Fine-tune every parameter of one model per copy. Defaults: CROWD (see docs/training.md)."""
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.finetune:FullFineTuneTrainer"
+    SECTIONS: ClassVar[tuple[str, ...]] = ("full",)
     epochs: int = 3
     lr: float = 5e-5
     batch_size: int = 8
@@ -135,6 +148,7 @@ class PartialFineTune(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.partial_learner:PartialFineTuneTrainer"
+    SECTIONS: ClassVar[tuple[str, ...]] = ("partial",)
     trainable_layers: int = 2
     epochs: int = 3
     lr: float = 1e-4
@@ -167,6 +181,7 @@ class StaticBag(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.static:StaticBagTrainer"
+    SECTIONS: ClassVar[tuple[str, ...]] = ("static",)
     uses_model: ClassVar[bool] = False
     epochs: int = 10
     lr: float = 1e-2
@@ -204,6 +219,7 @@ class BagOfWords(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.bow:BagOfWordsTrainer"
+    SECTIONS: ClassVar[tuple[str, ...]] = ("bow",)
     uses_model: ClassVar[bool] = False
     ngram_max: int = 1
     C: float = 1.0
@@ -237,9 +253,15 @@ class Ensemble(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.ensemble:EnsembleTrainer"
+    SECTIONS: ClassVar[tuple[str, ...]] = ("bow", "head")
     bow: BagOfWords = field(default_factory=BagOfWords)
     head: HeadOnly = field(default_factory=HeadOnly)
     copies_per_group: int | None = None
+
+    @classmethod
+    def from_sections(cls, tables: Mapping[str, Any]) -> Ensemble:
+        """The ``[bow]`` and ``[head]`` tables side by side."""
+        return cls(**{section: tables[section] for section in cls.SECTIONS})
 
     def __post_init__(self) -> None:
         for name, kind in (("bow", BagOfWords), ("head", HeadOnly)):
@@ -271,7 +293,9 @@ class Ensemble(_Learner):
         return PairEncoder(self.bow.encoder(), self.head.encoder(model_name))
 
 
-LEARNERS: dict[str, type] = {
+# The one reader of a learner's name (``model.learner``): name -> settings class, whose ``SECTIONS`` are its
+# config tables. Adding a learner: its settings class, one line here (docs/extending.md).
+LEARNERS: dict[str, type[_Learner]] = {
     "head": HeadOnly,
     "full": FullFineTune,
     "partial": PartialFineTune,
