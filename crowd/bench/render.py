@@ -3,6 +3,9 @@
 Every table is followed by a footer naming, for the rows shown, the scale,
 hardware, model, N, α, seed and corpus sizes. A cell without a row is shown as
 ``pending``; an error row as ``error`` with its message listed under the table.
+A row's method is marked ``[old code]`` when its ``code_version`` differs from today's
+(:mod:`crowd.bench.version`), ``[unverified]`` when it has none (written before code versions
+existed) and ``[reused votes]`` when some of its votes were stored by an earlier run.
 """
 
 from __future__ import annotations
@@ -72,6 +75,35 @@ def status(row: Mapping[str, Any] | None) -> str | None:
     return None if row.get("status") == "ok" else "error"
 
 
+MARKS = {
+    "old code": "computed by code that has changed since (its `code_version` differs from today's; "
+    "`crowd bench` recomputes it)",
+    "unverified": "written before rows carried a `code_version`: not verified against today's code",
+    "reused votes": "some models' votes were stored by an earlier run and re-used (possibly older code)",
+}
+
+
+def provenance(c: Cell, row: Mapping[str, Any] | None) -> list[str]:
+    """The marks of ``row`` (keys of :data:`MARKS`): old or unknown code version, re-used votes."""
+    if row is None:
+        return []
+    stored = row.get("code_version")
+    marks = ["unverified"] if stored is None else ["old code"] if stored != c.code_version else []
+    return marks + (["reused votes"] if row.get("reused_votes") else [])
+
+
+def method_label(c: Cell, row: Mapping[str, Any] | None) -> str:
+    """The cell's method with its provenance marks, e.g. ``rap [old code]``."""
+    marks = provenance(c, row)
+    return c.method + (f" [{', '.join(marks)}]" if marks else "")
+
+
+def legend(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line per mark used in the table."""
+    used = {m for c in cells for m in provenance(c, rows.get(c.cell_id))}
+    return "".join(f"- `[{m}]`: {text}\n" for m, text in MARKS.items() if m in used)
+
+
 def index_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {r["cell_id"]: r for r in rows}
 
@@ -116,7 +148,7 @@ def table2(
             [
                 c.dataset,
                 label,
-                c.method,
+                method_label(c, r),
                 *metrics,
                 paper_value(paper or {}, c),
                 c.note or definition_note(c.runs),
@@ -138,7 +170,7 @@ def triggers_table(
         st = status(r)
         label = f"{c.attack.name} ({c.attack.label or c.attack.params})"
         if st:
-            body.append([c.dataset, label, c.method, *[st] * (6 + len(radii))])
+            body.append([c.dataset, label, method_label(c, r), *[st] * (6 + len(radii))])
             continue
         metrics = [
             pct(r.get("cacc")),
@@ -149,7 +181,7 @@ def triggers_table(
         metrics += [at_budget(r)]
         metrics += [pct(r.get("certified_triggered_accuracy_at_budget"))]
         metrics += [pct(cert_at(r, k)) for k in radii]
-        body.append([c.dataset, label, c.method, *metrics])
+        body.append([c.dataset, label, method_label(c, r), *metrics])
     return table(header, body)
 
 
@@ -168,7 +200,7 @@ def table3(
             curve = [pct(cert_at(r, k)) for k in radii]
             metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy")), *curve]
             metrics += [at_budget(r), str(r.get("radius_unit"))]
-        body.append([c.dataset, c.attack.name, f"{c.rate:g}", c.method, *metrics])
+        body.append([c.dataset, c.attack.name, f"{c.rate:g}", method_label(c, r), *metrics])
     return table(header, body)
 
 
@@ -189,7 +221,7 @@ def figure2(
                 pct(r.get("undefended_cacc")),
                 pct(r.get("undefended_asr")),
             ]
-        body.append([c.dataset, c.attack.name, f"{c.rate:g}", c.method, *metrics])
+        body.append([c.dataset, c.attack.name, f"{c.rate:g}", method_label(c, r), *metrics])
     return table(header, body)
 
 
@@ -204,7 +236,7 @@ def curve_table(
         st = status(r)
         label = f"{c.attack.name} ({c.rate:g}, {c.attack.variant})"
         if st:
-            body.append([c.dataset, label, c.method, *[st] * 7])
+            body.append([c.dataset, label, method_label(c, r), *[st] * 7])
             continue
         budget = "not covered" if r.get("not_covered_reason") else str(r.get("attack_budget"))
         budget = f"{budget} ({r.get('radius_unit')})" if r.get("kind") == "certify" else "— (no certificate)"
@@ -212,7 +244,7 @@ def curve_table(
         noise = ", ".join(f"{k}={v}" for k, v in r.get("method_params", {}).items())
         metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy"))]
         metrics += [budget, at_budget(r), curve or "—"]
-        body.append([c.dataset, label, c.method, noise, *metrics])
+        body.append([c.dataset, label, method_label(c, r), noise, *metrics])
     return table(header, body)
 
 
@@ -231,7 +263,7 @@ def wordgroups_table(
         world = c.config.get("world", "observed")
         st = status(r)
         if st:
-            body.append([c.dataset, label, c.method, world, *[st] * 9])
+            body.append([c.dataset, label, method_label(c, r), world, *[st] * 9])
             continue
         covered = not r.get("not_covered_reason")
         metrics = [
@@ -245,7 +277,7 @@ def wordgroups_table(
             f"{r.get('wall_s', 0):.0f}",
             "—" if r.get("peak_rss_gib") is None else f"{r['peak_rss_gib']:.2f}",
         ]
-        body.append([c.dataset, label, c.method, world, *metrics])
+        body.append([c.dataset, label, method_label(c, r), world, *metrics])
     return table(header, body)
 
 
@@ -300,6 +332,9 @@ def render(run) -> str:
         "\nAll figures in percent. Settings of the rows shown:\n\n"
         + (footer(run.rows) or "- (no rows yet)\n")
     )
+    marks = legend(run.cells, rows)
+    if marks:
+        parts.append("\nMarks after a method:\n\n" + marks)
     if errors(run.rows):
         parts.append("\nCells that failed (error rows; re-run with `--retry-errors`):\n\n" + errors(run.rows))
     if config.notes:

@@ -2,7 +2,10 @@
 
 Each cell becomes one row keyed by its :attr:`Cell.cell_id`; after every cell the
 whole rows file is rewritten atomically (:func:`crowd.io.write_jsonl`), so it is
-always complete. A cell that already has a row is skipped. A cell that raises is
+always complete. A cell that already has a row is skipped, unless the row's ``code_version``
+(:mod:`crowd.bench.version`: a hash of the source files that compute it) differs from today's:
+then it is computed again. A row without ``code_version`` (written before it existed) is kept and
+rendered as "not verified against today's code". A cell that raises is
 recorded as an *error row* (``status = "error"``, the exception's type, message and
 the last lines of the traceback) and the table goes on; error rows are retried
 only with ``retry_errors=True``. Certified cells keep their run folder under
@@ -11,6 +14,7 @@ only with ``retry_errors=True``. Certified cells keep their run folder under
 
 from __future__ import annotations
 
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -81,6 +85,7 @@ def execute_cell(
     """One row for ``cell``: its metrics (``status = "ok"``) or the error that stopped it."""
 
     row = _base_row(cell, config)
+    row["code_version"] = cell.code_version  # before running: the code that computes the row
     start = time.perf_counter()
     try:
         if cell.kind == "certify":
@@ -133,12 +138,18 @@ def run_benchmark(
     cache = VictimCache()
     for i, cell in enumerate(grid):
         old = done.get(cell.cell_id)
-        if old is not None and (old.get("status") == "ok" or not retry_errors):
+        stale = old is not None and is_stale(old, cell)
+        if old is not None and not stale and (old.get("status") == "ok" or not retry_errors):
             skipped += 1
             continue
         if max_cells is not None and executed >= max_cells:
             break
-        log(f"[{i + 1}/{len(grid)}] {cell.cell_id}")
+        log(
+            f"[{i + 1}/{len(grid)}] {cell.cell_id}"
+            + (" (its row was computed by older code)" if stale else "")
+        )
+        if stale:  # votes stored by the older code must not be re-used
+            shutil.rmtree(out / "runs" / cell.slug, ignore_errors=True)
         row = execute_cell(cell, config, out, resources, cache, progress)
         upsert_row(out, row)
         executed += 1
@@ -148,6 +159,13 @@ def run_benchmark(
     run = BenchRun(config, tuple(grid), rows, executed, skipped, out, load_paper(config_path, config.paper))
     write_outputs(run)
     return run
+
+
+def is_stale(row: dict[str, Any], cell: Cell) -> bool:
+    """Whether ``row`` was computed by code other than today's (a row without ``code_version`` is not:
+    its version is unknown, and it is kept)."""
+    stored = row.get("code_version")
+    return stored is not None and stored != cell.code_version
 
 
 def load_paper(config_path: str | Path, name: str) -> dict[str, Any]:

@@ -145,6 +145,14 @@ class Cell:
         return f"{self.scale}/{self.dataset}/{label}@{self.rate:g}/{self.method}/{digest}"
 
     @property
+    def code_version(self) -> str:
+        """Hash of the source files that compute this cell's row (:mod:`crowd.bench.version`); kept out
+        of :attr:`cell_id`, so rows stay addressable when the code changes."""
+        from crowd.bench.version import code_version
+
+        return code_version(self.kind, self.runs, self.config)
+
+    @property
     def slug(self) -> str:
         return self.cell_id.replace("/", "_").replace("@", "-").replace("[", "_").replace("]", "")
 

@@ -1,0 +1,112 @@
+"""The code version of a benchmark cell: a hash of the source files that compute its row.
+
+A cell's id (:attr:`crowd.bench.spec.Cell.cell_id`) hashes its configuration, not the code; a row
+computed before a fix to, say, ``crowd/defenses/rap.py`` would otherwise look current forever. Each
+row therefore stores ``code_version``, a sha256 (12 hex digits) over the bytes of a fixed list of
+modules, and the runner recomputes a row whose stored version differs from today's.
+
+The rule, per family (one list, kept short on purpose; a file outside it does not invalidate rows):
+
+* every cell: the attack's module (``crowd.attacks.<module>``), the poisoning and corpus code;
+* ``defend`` cells: the victim (``crowd.train.victim``, ``partial``, ``common``), the defend
+  pipeline and metrics, the defenses' base class, and the defense's own module (none for ``none``);
+* ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
+  (every file), the vote runner, the method's module and the learner's modules
+  (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
+
+A package named in a list stands for every ``.py`` file in its folder. Rows written before this
+existed have no ``code_version``: the renderer marks them "not verified against today's code".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+COMMON = ("crowd.attacks.base", "crowd.attacks.poison", "crowd.attacks.factory", "crowd.pipelines.corpus")
+DEFEND = (
+    "crowd.pipelines.defend",
+    "crowd.defenses.base",
+    "crowd.defenses.metrics",
+    "crowd.train.victim",
+    "crowd.train.partial",
+    "crowd.train.common",
+    "crowd.bench.cells",
+)
+CERTIFY = (
+    "crowd.pipelines.certify",
+    "crowd.pipelines.report",
+    "crowd.certify",
+    "crowd.methods.base",
+    "crowd.train.runner",
+    "crowd.train.data",
+    "crowd.train.common",
+    "crowd.bench.cells",
+)
+LEARNERS = {
+    "head": ("crowd.train.heads", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
+    "full": ("crowd.train.finetune",),
+    "partial": ("crowd.train.partial_learner", "crowd.train.partial"),
+    "static": ("crowd.train.static", "crowd.train.static_vectors"),
+    "bow": ("crowd.train.bow", "crowd.train.bow_encoder"),
+}
+LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.ensemble",)
+DEFAULT_LEARNER = "bow"  # crowd.pipelines.config.ModelConfig.learner
+
+
+def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The modules whose source determines a cell's row (see the module docstring for the rule)."""
+    from crowd.attacks import ATTACKS
+
+    modules = list(COMMON)
+    attack = ATTACKS.get(config.get("attack", {}).get("name", ""))
+    if attack is not None:
+        modules.append(attack.__module__)
+    if kind == "defend":
+        from crowd.defenses import DEFENSES
+
+        modules += DEFEND
+        if runs in DEFENSES:
+            modules.append(DEFENSES[runs].__module__)
+    else:
+        from crowd.methods import METHODS
+
+        modules += CERTIFY
+        if runs in METHODS:
+            modules.append(METHODS[runs].__module__)
+        learner = config.get("model", {}).get("learner", DEFAULT_LEARNER)
+        modules += LEARNERS.get(learner, ())
+    return tuple(dict.fromkeys(modules))
+
+
+def code_version(kind: str, runs: str, config: Mapping[str, Any]) -> str:
+    """sha256 (12 hex digits) over the source files of :func:`cell_modules`, each with its path."""
+    return files_hash(tuple(sorted({f for m in cell_modules(kind, runs, config) for f in module_files(m)})))
+
+
+@cache
+def module_files(name: str) -> tuple[Path, ...]:
+    """The source file of module ``name``; for a package, every ``.py`` file in its folder."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"code_version: no source for module {name}")
+    origin = Path(spec.origin)
+    if spec.submodule_search_locations:
+        return tuple(sorted(origin.parent.glob("*.py")))
+    return (origin,)
+
+
+def files_hash(paths: Iterable[Path]) -> str:
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in paths:
+        path = Path(path).resolve()
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        data = path.read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()[:12]
