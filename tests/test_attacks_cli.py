@@ -14,7 +14,6 @@ from crowd.methods import word_group
     ("attack", "extra"),
     [
         ("badnets", ["--num-triggers", "4", "--triggers", "cf,mn,bb,tq"]),
-        ("badnets", []),
         ("addsent", []),
         ("synbkd", []),
     ],
@@ -35,8 +34,7 @@ def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attac
     # word partitions' exact budget for stated m (train and test side); the old word-type count is gone
     assert "trigger_words" not in budget and budget["word_groups_order"] == "keep"
     assert set(budget["word_groups_touched"]) == {"3", "5", "7", "9", "15", "21"}
-    badnets = ["cf", "mn", "bb", "tq"] if extra else ["cf"]  # default: crowd certify's one word
-    inserted = {"badnets": badnets, "addsent": ["I", "watch", "this", "3D", "movie"]}
+    inserted = {"badnets": ["cf", "mn", "bb", "tq"], "addsent": ["I", "watch", "this", "3D", "movie"]}
     for m, touched in budget["word_groups_touched"].items():
         if attack in inserted:  # every inserted word changes its group's sub-texts
             assert touched == len({word_group(w, int(m)) for w in inserted[attack]})
@@ -59,3 +57,19 @@ def test_poison_cli_reports_missing_paraphrases(data_root, tmp_path, capsys):
         ]
     )
     assert code == 2 and "--paraphrases" in capsys.readouterr().err
+
+
+def test_poison_badnets_defaults_to_crowd_certify_s_trigger():
+    """One default attack: `crowd poison --attack badnets` without --triggers inserts the built-in run's word."""
+    import argparse
+
+    from crowd.commands import poison
+
+    parser = argparse.ArgumentParser()
+    poison.add_arguments(parser)
+    args = parser.parse_args(["--dataset", "sst2", "--attack", "badnets", "--out", "x"])
+    assert poison.build_attack(args).triggers == ("cf",)
+    args = parser.parse_args(
+        ["--dataset", "sst2", "--attack", "badnets", "--out", "x", "--triggers", "mn,bb"]
+    )
+    assert poison.build_attack(args).triggers == ("mn", "bb")
