@@ -71,12 +71,16 @@ def test_only_the_registry_compares_learner_names():
 
 
 def test_learner_sections_are_config_sections():
-    from dataclasses import fields
+    """Every table a learner reads is a field of CertifyConfig, and every learner-settings field is read."""
+    import typing
 
     from crowd.pipelines.config import LEARNER_SECTIONS, CertifyConfig
 
-    assert set(LEARNER_SECTIONS) <= {f.name for f in fields(CertifyConfig)}
-    assert LEARNER_SECTIONS == ("head", "full", "partial", "static", "bow")
+    hints = typing.get_type_hints(CertifyConfig)
+    settings_fields = {name for name, tp in hints.items() if tp in LEARNERS.values()}
+    assert set(LEARNER_SECTIONS) == settings_fields
+    for kind in LEARNERS.values():
+        assert all(hints[section] in LEARNERS.values() for section in kind.SECTIONS), kind
 
 
 def test_config_and_statistics_import_no_torch():
