@@ -29,6 +29,7 @@ and StyleBkd rewrite many words and get their honest, large budget).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
@@ -50,12 +51,20 @@ EMPTY = ("abstain", "placeholder")
 
 def word_group(word: str, m: int) -> int:
     """TextGuard's group of a word type: ``md5(lowercase(word))`` as an integer, modulo ``m``."""
-    return int(hashlib.md5(word.lower().encode("utf-8")).hexdigest(), 16) % m
+    return _md5_int(word.lower()) % m
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _md5_int(word: str) -> int:
+    return int(hashlib.md5(word.encode("utf-8")).hexdigest(), 16)
 
 
 def sub_text(text: str, group: int, m: int, order: str = "keep") -> str:
     """The words of ``text`` in ``group`` (of ``m``), in text order or sorted by their lower-cased form."""
-    words = [w for w in split_words(text) if word_group(w, m) == group]
+    return _joined([w for w in split_words(text) if word_group(w, m) == group], order)
+
+
+def _joined(words: list[str], order: str) -> str:
     if order == "sorted":
         words = sorted(words, key=lambda w: (w.lower(), w))
     return " ".join(words)
@@ -88,8 +97,10 @@ def touched_groups(pairs: Iterable[tuple[str, str]], m: int, order: str) -> set[
     for before, after in pairs:
         if before == after:
             continue
-        for g in {word_group(w, m) for w in (*split_words(before), *split_words(after))}:
-            if g not in touched and sub_text(before, g, m, order) != sub_text(after, g, m, order):
+        sides = [[(w, word_group(w, m)) for w in split_words(text)] for text in (before, after)]
+        for g in {g for side in sides for _, g in side} - touched:
+            a, b = ([w for w, h in side if h == g] for side in sides)
+            if _joined(a, order) != _joined(b, order):
                 touched.add(g)
     return touched
 
