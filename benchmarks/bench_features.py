@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crowd.io import read_jsonl, write_jsonl
+from crowd.io import upsert_jsonl
 from crowd.report import cpu_model
 from crowd.text import WordCorpus
 
@@ -245,9 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     row.update(hardware=f"CPU {cpu_model()}, {torch.get_num_threads()} threads (shared machine)")
     row.update(torch=torch.__version__, date=time.strftime("%Y-%m-%d"))
     print(row, flush=True)
-    out = Path(args.out)
-    rows = [r for r in (read_jsonl(out) if out.exists() else []) if r.get("part") != row["part"]]
-    write_jsonl(out, [*rows, row])
+    upsert_jsonl(args.out, row, key=("part",))
 
 
 if __name__ == "__main__":

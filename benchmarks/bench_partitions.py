@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crowd.io import read_jsonl, write_jsonl
+from crowd.io import upsert_jsonl
 from crowd.pipelines.certify import load_certify_config, run_certify
 from crowd.report import cpu_model
 
@@ -106,13 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--subsample", type=int, default=2000, help="training texts for the per-copy path")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    rows = read_jsonl(out) if out.exists() else []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.methods:
             row = measure(name, METHODS[name], args.dataset, args.subsample, Path(tmp) / name)
-            rows = [r for r in rows if (r["method"], r["dataset"]) != (name, args.dataset)] + [row]
-            write_jsonl(out, rows)
+            upsert_jsonl(args.out, row, key=("method", "dataset"))
     return 0
 
 

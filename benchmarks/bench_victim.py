@@ -30,12 +30,11 @@ import os
 import resource
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import torch
 
 from crowd.defenses.metrics import attack_metrics
-from crowd.io import read_jsonl, write_jsonl
+from crowd.io import upsert_jsonl
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.defend import DefendConfig, labels, load_corpus, texts
 from crowd.report import cpu_model
@@ -125,14 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     row = run(args)
-    out = Path(args.out)
-    key = (row["part"], row["dataset"], row["n_train"], str(row["victim"]))
-    kept = [
-        r
-        for r in (read_jsonl(out) if out.exists() else [])
-        if (r["part"], r["dataset"], r["n_train"], str(r["victim"])) != key
-    ]
-    write_jsonl(out, [*kept, row])
+    upsert_jsonl(args.out, row, key=("part", "dataset", "n_train", "victim"))
     print(row["hardware"])
     for name in ("partial", "full"):
         if name in row:

@@ -11,12 +11,11 @@ the per-word TV over the training positions a substitution can touch, and writes
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from crowd.data.datasets import load_dataset
-from crowd.io import read_jsonl, write_jsonl
+from crowd.io import upsert_jsonl
 from crowd.methods.synonym import position_tv
 from crowd.noise import CrowdNoise, SaferNoise
 from crowd.noise.synonym_graph import default_graph
@@ -56,9 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['covered_positions']} training positions with a synonym: median {s['median_tv']:.3f}, "
             f"{100 * s['share_tv_at_least_half']:.1f}% at least 0.5"
         )
-    out = Path(args.out)
-    rows = [r for r in (read_jsonl(out) if out.exists() else []) if r["dataset"] != args.dataset]
-    write_jsonl(out, [*rows, row])
+    upsert_jsonl(args.out, row, key=("dataset",))
     return 0
 
 

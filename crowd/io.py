@@ -21,7 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "jsonl_bytes",
     "read_jsonl",
     "read_set",
+    "upsert_jsonl",
     "write_bytes",
     "write_json",
     "write_jsonl",
@@ -191,6 +192,25 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from e
     return rows
+
+
+def upsert_jsonl(path: str | os.PathLike[str], row: Mapping[str, Any], key: Sequence[str]) -> Path:
+    """Replace the rows of the JSON Lines file ``path`` whose ``key`` fields equal ``row``'s, append ``row``.
+
+    The other rows keep their order and their bytes; ``row`` goes last; the file is created if absent and
+    rewritten atomically, under an exclusive lock on ``path`` + ``.lock`` (:func:`locked`), so writers of
+    different rows of one file lose none. Fields are compared as JSON (a tuple equals the list it is saved
+    as; key order inside a nested dict does not matter); a field a row lacks compares as ``null``.
+    """
+    path = Path(path)
+
+    def of(r: Mapping[str, Any]) -> str:
+        return json.dumps([r.get(k) for k in key], sort_keys=True, default=_json_default)
+
+    mine = of(row)
+    with locked(path.with_name(path.name + ".lock")):
+        rows = [r for r in (read_jsonl(path) if path.exists() else []) if of(r) != mine]
+        return write_jsonl(path, [*rows, row])
 
 
 def _json_default(obj: Any) -> Any:
