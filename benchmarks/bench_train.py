@@ -35,8 +35,8 @@ from crowd.testing import make_tiny_bert
 from crowd.testing.toy_task import KeywordTask, copy_maker, keyword_task
 from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
-from crowd.train.common import load_model
 from crowd.train.models import load_tokenizer
+from crowd.train.naive import naive_fit_predict
 
 
 @dataclass(frozen=True)
@@ -84,48 +84,6 @@ def sst2_task(root: Path | None, n_train: int, n_test: int) -> KeywordTask | Non
     return KeywordTask(train, train_y, test, test_y)
 
 
-def naive(
-    model_dir: str, copies: list[CopyData], epochs: int, device: torch.device
-) -> tuple[float, np.ndarray]:
-    """Standard loop, batch 32, fp32, one copy after another; returns (seconds, votes)."""
-    start, votes = time.perf_counter(), []
-    for j, copy in enumerate(copies):
-        torch.manual_seed(j)
-        model = load_model(model_dir, 2, device).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
-        ids, mask = torch.from_numpy(copy.train_ids).long(), torch.from_numpy(copy.train_mask).long()
-        labels = torch.from_numpy(copy.train_labels).long()
-        for _ in range(epochs):
-            for rows in torch.randperm(len(ids)).split(32):
-                width = int(mask[rows].sum(1).max())
-                batch = {"input_ids": ids[rows, :width], "attention_mask": mask[rows, :width]}
-                loss = model(
-                    **{k: v.to(device) for k, v in batch.items()}, labels=labels[rows].to(device)
-                ).loss
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        votes.append(predict(model, copy, device))
-    _sync(device)
-    return time.perf_counter() - start, np.stack(votes)
-
-
-def predict(model, copy: CopyData, device: torch.device) -> np.ndarray:
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for rows in torch.arange(copy.n_test).split(256):
-            ids = torch.from_numpy(copy.test_ids[rows.numpy()]).long().to(device)
-            mask = torch.from_numpy(copy.test_mask[rows.numpy()]).long().to(device)
-            out.append(model(input_ids=ids, attention_mask=mask).logits.argmax(-1).cpu().numpy())
-    return np.concatenate(out)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def timed(fn) -> tuple[float, np.ndarray]:
     start = time.perf_counter()
     out = fn()
@@ -145,7 +103,9 @@ def row(name: str, seconds: float, examples: int, votes: np.ndarray, labels: np.
 
 def finetune_rows(model_dir: str, copies: list[CopyData], s: Scale, dev: torch.device, labels) -> list[dict]:
     per_copy = copies[0].n_train * s.epochs
-    seconds, votes = naive(model_dir, copies[: s.naive_copies], s.epochs, dev)
+    seconds, votes = timed(
+        lambda: naive_fit_predict(model_dir, copies[: s.naive_copies], s.epochs, "fp32", dev)
+    )
     rows = [row("naive_b32_fp32", seconds, s.naive_copies * per_copy, votes, labels)]
     examples = len(copies) * per_copy
     dtype = "bf16" if dev.type == "cuda" else "fp32"

@@ -72,6 +72,22 @@ def test_full_fine_tune_learns_keyword(tiny_bert, toy):
     assert accuracy(votes, task.test_labels).min() > 0.8
 
 
+def test_naive_baseline_loop_learns_keyword_and_repeats_itself(tiny_bert, toy):
+    """The benchmarks' per-copy baseline (bench_train.py, the device script's part b)."""
+    from crowd.train.naive import naive_fit_predict
+
+    task, copies = toy
+    votes = naive_fit_predict(
+        str(tiny_bert), copies[:2], 4, "fp32", torch.device("cpu"), batch_size=8, lr=2e-3
+    )
+    assert votes.shape == (2, 60)
+    assert accuracy(votes, task.test_labels).min() > 0.8
+    again = naive_fit_predict(
+        str(tiny_bert), copies[:1], 4, "fp32", torch.device("cpu"), batch_size=8, lr=2e-3
+    )
+    assert (again == votes[:1]).all()  # copy j is seeded with j
+
+
 def test_vmap_and_loop_grouping_agree(tiny_bert, toy):
     from crowd.train import FullFineTune
 

@@ -19,51 +19,6 @@ from common import append_row, crowd_copies, sync
 from scales import Scale
 
 
-def predict(model, copy, dev, dtype: str) -> np.ndarray:
-    import torch
-
-    from crowd.train.common import autocast
-
-    model.eval()
-    out = []
-    with torch.no_grad(), autocast(dev, dtype):
-        for rows in np.array_split(np.arange(copy.n_test), max(1, copy.n_test // 256)):
-            ids = torch.from_numpy(copy.test_ids[rows]).long().to(dev)
-            mask = torch.from_numpy(copy.test_mask[rows]).long().to(dev)
-            out.append(model(input_ids=ids, attention_mask=mask).logits.argmax(-1).cpu().numpy())
-    return np.concatenate(out)
-
-
-def naive_loop(model_name: str, copies, epochs: int, dtype: str, dev) -> np.ndarray:
-    """The loop one writes first: one model after another, batch 32, AdamW lr 5e-5, no grouping."""
-    import torch
-
-    from crowd.train.common import autocast, load_model
-
-    votes = []
-    for j, copy in enumerate(copies):
-        torch.manual_seed(j)
-        model = load_model(model_name, 2, dev).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
-        ids, mask = torch.from_numpy(copy.train_ids).long(), torch.from_numpy(copy.train_mask).long()
-        labels = torch.from_numpy(copy.train_labels).long()
-        shuffle = torch.Generator().manual_seed(j)
-        for _ in range(epochs):
-            for rows in torch.randperm(len(ids), generator=shuffle).split(32):
-                width = int(mask[rows].sum(1).max())
-                with autocast(dev, dtype):
-                    loss = model(
-                        input_ids=ids[rows, :width].to(dev),
-                        attention_mask=mask[rows, :width].to(dev),
-                        labels=labels[rows].to(dev),
-                    ).loss
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        votes.append(predict(model, copy, dev, dtype))
-    return np.stack(votes)
-
-
 def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) -> tuple[np.ndarray, list]:
     """:class:`crowd.train.FullFineTune`, all copies in one group; returns votes and vmap warnings."""
     from crowd.train import FullFineTune
@@ -86,13 +41,14 @@ def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) 
 def warm_up(model_name: str, copies, scale: Scale, dev) -> None:
     """Untimed: first kernels, allocator and library start-up of both paths, on 64 texts of two copies."""
     from crowd.train import CopyData
+    from crowd.train.naive import naive_fit_predict
 
     small = [
         CopyData(c.train_ids[:64], c.train_mask[:64], c.train_labels[:64], c.test_ids[:64], c.test_mask[:64])
         for c in copies[:2]
     ]
     for dtype in ("fp32", "bf16"):
-        naive_loop(model_name, small[:1], 1, dtype, dev)
+        naive_fit_predict(model_name, small[:1], 1, dtype, dev)
     grouped(model_name, small, scale, 8, "bf16", dev)
 
 
@@ -138,9 +94,11 @@ def measure(votes: np.ndarray, labels: np.ndarray, seconds: float, per_copy: int
 
 
 def _finetune_runs(model: str, copies, scale: Scale, dev):
+    from crowd.train.naive import naive_fit_predict
+
     naive = copies[: scale.ft_naive_copies]
     k = len(copies)
-    yield "naive_b32_fp32", lambda: (naive_loop(model, naive, scale.ft_epochs, "fp32", dev), [])
-    yield "naive_b32_bf16", lambda: (naive_loop(model, naive, scale.ft_epochs, "bf16", dev), [])
+    yield "naive_b32_fp32", lambda: (naive_fit_predict(model, naive, scale.ft_epochs, "fp32", dev), [])
+    yield "naive_b32_bf16", lambda: (naive_fit_predict(model, naive, scale.ft_epochs, "bf16", dev), [])
     yield f"grouped_k{k}_b8_bf16", lambda: grouped(model, copies, scale, 8, "bf16", dev)
     yield f"grouped_k{k}_b32_bf16", lambda: grouped(model, copies, scale, 32, "bf16", dev)
