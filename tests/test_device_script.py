@@ -17,13 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.device import parts, render, scales
+
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE = ROOT / "benchmarks" / "device"
-sys.path.insert(0, str(DEVICE))
-
-import parts  # noqa: E402
-import render  # noqa: E402
-import scales  # noqa: E402
 
 
 def run_script(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -133,15 +130,11 @@ def test_render_shows_each_part_and_every_reason():
 
 
 def test_prepare_carry_carries_complete_crowd_distributions(tmp_path, monkeypatch):
-    import importlib.util
-
+    from benchmarks.device import prepare_carry as prepare
     from crowd.noise import CrowdNoise
     from synonyms import SynonymGraph
 
     monkeypatch.setenv("CROWD_CACHE", str(tmp_path / "cache"))
-    spec = importlib.util.spec_from_file_location("prepare_carry", DEVICE / "prepare_carry.py")
-    prepare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prepare)
     graph = SynonymGraph.from_sets({"good": [("great", 0.9), ("fine", 0.8)], "film": [("movie", 0.95)]})
     CrowdNoise(graph, tmp_path / "cache" / "noise").distribution("good")  # a partial local cache
     prepare.carry_distributions(graph, tmp_path / "carry")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from scales import Scale
+
+from benchmarks.device.scales import Scale
 
 
 def append_row(path: str, row: dict) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from common import append_row, sst2_words, sync
-from scales import Scale
+
+from benchmarks.device.common import append_row, sst2_words, sync
+from benchmarks.device.scales import Scale
 
 # Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, first substring of the device name
 # that matches (the SXM H100 and the H200 share one figure).

@@ -25,10 +25,9 @@ import tarfile
 import time
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])]
-from parts import RESERVE_S, ROOT, RUNNERS, Run, last_line, run_child, worker  # noqa: E402
-from render import read_rows, render  # noqa: E402
-from scales import DRY, GPU, PARTS, Scale  # noqa: E402
+from benchmarks.device.parts import RESERVE_S, ROOT, RUNNERS, Run, last_line, run_child, worker
+from benchmarks.device.render import read_rows, render
+from benchmarks.device.scales import DRY, GPU, PARTS, Scale
 
 OUT_FILES = ("rows.jsonl", "run.log", "gpu.md", "runs.tar.gz")
 RUN_FILES = ("summary.json", "summary.md", "config.json", "curve.png")
@@ -104,7 +103,7 @@ def check_inputs(scale: Scale) -> None:
     if not data or not (Path(data) / "sst2" / "clean_hiddenkiller" / "train.tsv").is_file():
         fail(
             f"no SST-2 under CROWD_DATA={data!r} (expected sst2/clean_hiddenkiller/train.tsv): set CROWD_DATA "
-            "or run `python benchmarks/device/prepare_carry.py` first and keep carry/ beside the repository"
+            "or run `python -m benchmarks.device.prepare_carry` first and keep carry/ beside the repository"
         )
     if scale is GPU:
         from crowd.train.models import ModelNotFoundError, check_model

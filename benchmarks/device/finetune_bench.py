@@ -15,8 +15,9 @@ import time
 import warnings
 
 import numpy as np
-from common import append_row, crowd_copies, sync
-from scales import Scale
+
+from benchmarks.device.common import append_row, crowd_copies, sync
+from benchmarks.device.scales import Scale
 
 
 def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) -> tuple[np.ndarray, list]:

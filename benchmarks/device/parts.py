@@ -22,12 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from render import read_rows  # noqa: E402
-from scales import DRY, Scale, certify_overrides  # noqa: E402
+from benchmarks.device.render import read_rows
+from benchmarks.device.scales import DRY, Scale, certify_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 RESERVE_S = 10.0  # kept back at the end: stopping a child (at most 8 s), the page, the archive
 NEW_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
 SUMMARY_KEYS = (
@@ -220,8 +218,17 @@ def certify(run: Run, label: str, part: str, overrides: list[str], planned: int,
 
 def worker(job: str, run: Run, *extra: str) -> list[str]:
     """A :mod:`workers` command line."""
-    script = str(HERE / "workers.py")
-    return [sys.executable, script, job, "--scale", run.scale.name, "--work", str(run.work), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.device.workers",
+        job,
+        "--scale",
+        run.scale.name,
+        "--work",
+        str(run.work),
+        *extra,
+    ]
 
 
 def models(run: Run) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Render the device script's rows (``rows.jsonl``) as the Markdown page the README links to.
 
-    python benchmarks/device/render.py benchmarks/results/gpu/rows.jsonl > benchmarks/results/gpu/gpu.md
+    python -m benchmarks.device.render benchmarks/results/gpu/rows.jsonl > benchmarks/results/gpu/gpu.md
 
 Tables are rendered from rows only (never edited by hand). A value a row lacks shows as ``–``.
 """

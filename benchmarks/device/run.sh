@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every owed GPU figure in one run (docs/gpu.md). From the repository root, with carry/ written by
-# `python benchmarks/device/prepare_carry.py`:
+# `python -m benchmarks.device.prepare_carry`:
 #
 #   bash benchmarks/device/run.sh                 # on a CUDA machine: parts a-d in <= 570 s (--budget S)
 #   bash benchmarks/device/run.sh --parts a,c     # a subset; the budget is shared among the parts chosen
@@ -16,4 +16,4 @@ if ! command -v "$PYTHON" >/dev/null; then
     exit 2
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-exec "$PYTHON" benchmarks/device/figures.py "$@"
+exec "$PYTHON" -m benchmarks.device.figures "$@"

@@ -1,8 +1,8 @@
 """The device script's Python workers, one subprocess each (so a budget can stop one cleanly).
 
-    python benchmarks/device/workers.py setup    --scale gpu|dry --work DIR [--bert-base]
-    python benchmarks/device/workers.py finetune --scale gpu|dry --work DIR --rows FILE --model M [--graph G]
-    python benchmarks/device/workers.py encoder  --scale gpu|dry --work DIR --rows FILE --model M
+    python -m benchmarks.device.workers setup    --scale gpu|dry --work DIR [--bert-base]
+    python -m benchmarks.device.workers finetune --scale gpu|dry --work DIR --rows FILE --model M [--graph G]
+    python -m benchmarks.device.workers encoder  --scale gpu|dry --work DIR --rows FILE --model M
 
 ``setup`` writes the models the parts need (dry: a tiny BERT, a smaller-than-bert-base stand-in and a small
 synonym graph; GPU: a random bert-base-sized ``BertForSequenceClassification(BertConfig())``, no download).
@@ -14,11 +14,9 @@ second, FLOP/s in TFLOP/s (1e12).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scales import DRY, GPU, Scale  # noqa: E402
+from benchmarks.device.scales import DRY, GPU, Scale
 
 DRY_WORDS = {
     "good": [("great", 0.9), ("fine", 0.85), ("nice", 0.82)],
@@ -66,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.job == "setup":
         setup(scale, Path(args.work), args.bert_base)
     elif args.job == "finetune":
-        from finetune_bench import finetune
+        from benchmarks.device.finetune_bench import finetune
 
         finetune(scale, args.model, args.graph, args.rows)
     else:
-        from encoder_bench import encoder
+        from benchmarks.device.encoder_bench import encoder
 
         encoder(scale, args.model, args.rows)
     return 0

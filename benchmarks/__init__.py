@@ -1,0 +1,1 @@
+"""Benchmark scripts; run them from the repository root (``python benchmarks/X.py`` or ``python -m benchmarks.X``)."""
