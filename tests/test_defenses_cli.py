@@ -51,7 +51,7 @@ def test_cli_writes_outputs(tiny_bert, tmp_path, capsys):
         "victim.batch_size=16",
         "victim.warmup_epochs=0",
         "victim.device=cpu",
-        "defense.name=rap",
+        "defense.name=strip",
         "defense.params.frr=0.05",
     ]
     argv = ["defend", "--out", str(out)] + [x for s in sets for x in ("--set", s)]
@@ -72,3 +72,11 @@ def test_cli_writes_outputs(tiny_bert, tmp_path, capsys):
     assert undefended["asr"] >= undefended["base_rate"] + 0.3
     check_detector_metrics(summary, out)
     assert summary["defended"]["frr"] <= 0.2  # calibrated on clean dev texts at FRR 0.05
+    # RAP cannot move this tiny BERT's saturated outputs: the run stops with the reason, no RAP row.
+    rap = ["defend", "--out", str(tmp_path / "rap")] + [
+        x for s in sets[:-2] + ["defense.name=rap", "defense.params.frr=0.05"] for x in ("--set", s)
+    ]
+    capsys.readouterr()
+    assert main(rap) == 2
+    assert "rap: tuning stalled" in capsys.readouterr().err
+    assert not (tmp_path / "rap" / "summary.json").exists()

@@ -24,6 +24,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr  # noqa: E402
+from crowd.defenses.rap import RAPStalled  # noqa: E402
 from crowd.seeding import torch_seed  # noqa: E402
 from crowd.testing import toy_backdoor as toy  # noqa: E402
 from crowd.train.victim import Victim, VictimConfig  # noqa: E402
@@ -133,11 +134,15 @@ def test_bki_finds_the_trigger_and_removes_poisoned_samples(bow_victim):
 
 def test_rap_steps_accumulate_gradients_like_the_released_code(bow_victim):
     """``v <- v - lr * (g_1 + ... + g_t)``, renormalised: the released code never zeroes the gradient."""
-    texts, labels = DEV.texts[:40], [1] * 40
-    rap = RAP(lr=1.0, epochs=1, batch_size=20, seed=0).fit(texts, bow_victim, labels)
+    texts = [t for t, y in zip(DEV.texts, bow_victim.predict(DEV.texts)) if y == 1][:40]
+    rap = RAP(lr=1.0, epochs=1, batch_size=20, min_steps=0, step="released", seed=0)
+    rap.victim_ = bow_victim  # tune only: two updates do not pass fit's check that the word moved
+    rap.token_id_ = bow_victim.tokenizer_("mb", add_special_tokens=False)["input_ids"][0]
+    rap._tune(texts, bow_victim)
+    assert len(rap.losses_) == 2
     order = torch.randperm(40, generator=torch.Generator().manual_seed(torch_seed(0, "rap-shuffle")))
     base = torch.as_tensor(bow_victim.predict_proba(list(texts))[:, 1], dtype=torch.float32)
-    replay = RAP(lr=1.0, seed=0)
+    replay = RAP(lr=1.0, step="released", seed=0)
     replay.victim_, replay.token_id_ = bow_victim, rap.token_id_
     vector = bow_victim.word_embeddings.weight[rap.token_id_].detach().float().clone()
     norm, total, steps = float(vector.norm()), torch.zeros_like(vector), []
@@ -154,15 +159,24 @@ def test_rap_steps_accumulate_gradients_like_the_released_code(bow_victim):
     assert not torch.allclose(rap.embedding_, zeroed, atol=1e-4)
 
 
-def test_rap_tunes_and_thresholds_on_texts_whose_true_label_is_protected(bow_victim):
+def test_rap_tunes_and_thresholds_on_protected_texts_the_victim_classifies_correctly(bow_victim):
     labels = list(DEV.labels)
+    predicted = bow_victim.predict(DEV.texts)
+    correct = sum(1 for y, p in zip(labels, predicted) if y == p == 1)
     rap = RAP(lr=1.0, seed=0).fit(DEV.texts, bow_victim, labels)
-    assert len(rap.clean_statistic_) == sum(1 for y in labels if y == 1)
-    assert rap.report()["n_calibration"] <= labels.count(1)
+    report = rap.report()
+    assert len(rap.clean_statistic_) == report["n_tuned"] == report["n_calibration"] == correct
+    assert report["n_protected"] == labels.count(1) >= correct
+    # At least min_steps updates, whatever the number of calibration texts.
+    assert report["updates"] >= 70 and report["epochs_run"] > 5
+    assert report["clean_drop_median"] >= 0.05
     with pytest.raises(ValueError, match="labels"):
         RAP().fit(DEV.texts, bow_victim)
-    stalled = RAP(lr=1e-4, epochs=1, seed=0).fit(DEV.texts, bow_victim, labels).report()
-    assert "raise lr" in stalled["warnings"][0]
+
+
+def test_rap_that_cannot_move_its_word_raises_instead_of_flagging_noise(bow_victim):
+    with pytest.raises(RAPStalled, match="tuning stalled.*raise lr"):
+        RAP(lr=1e-4, epochs=1, min_steps=0, seed=0).fit(DEV.texts, bow_victim, DEV.labels)
 
 
 def test_strip_uses_the_donor_words_in_tfidf_order_then_other_vocabulary(bow_victim):
@@ -207,3 +221,28 @@ def test_bki_sample_finds_the_keywords_and_applies_the_rule_to_every_text(bow_vi
     assert BKI(sample_size=10**6).fit(TRAIN.texts, bow_victim).scored_ == len(TRAIN.texts)
     with pytest.raises(ValueError, match="sample_size"):
         BKI(sample_size=-1)
+
+
+def test_rap_far_is_well_below_one_on_a_backdoored_victim(bow_victim):
+    """FRR on clean test texts and FAR on triggered ones (THEORY §4) with the default tuning. Measured:
+    FRR 3.5%, FAR 74% (the mean-of-embeddings victim dilutes the trigger as much as the RAP word, so a
+    triggered text's drop is only about four times smaller than a clean one's); before the fix (lr 1e-2
+    steps, 5 epochs over the protected dev texts) RAP flagged 3% of triggered texts at FRR 5%."""
+    from crowd.defenses.metrics import detector_metrics
+
+    _backdoor_works(bow_victim)
+    rap = RAP(frr=0.05, seed=0).fit(DEV.texts, bow_victim, DEV.labels)
+    m = detector_metrics(rap.flag(TEST.texts), rap.flag(TRIGGERED))
+    assert rap.threshold_ > 0 and m["frr"] <= 0.1
+    assert m["far"] <= 0.8 and 1 - m["far"] >= 5 * m["frr"], m
+
+
+def test_calibration_leaves_out_dev_texts_that_are_also_test_texts():
+    from crowd.data import Corpus, Example
+    from crowd.pipelines.defend import calibration_set
+
+    dev = tuple(Example(t, y) for t, y in [("a fine film", 1), ("dull", 0), ("shared text", 1)])
+    test = (Example("shared text", 1), Example("other", 0))
+    corpus = Corpus(train_clean=(), train_poisoned=(), dev_clean=dev, test_clean=test)
+    texts, labels, removed = calibration_set(corpus)
+    assert texts == ["a fine film", "dull"] and labels == [1, 0] and removed == 1

@@ -19,6 +19,19 @@ faster convergence", as Embedding Poisoning does), then is rescaled to its
 original norm; tuning runs over the protected-label texts in one seeded shuffled
 order for ``epochs`` passes; the threshold comes from the same texts.
 
+Because the gradient is summed, the step after ``t`` updates is about ``t`` times
+the first and the word moves about ``lr * |g| * t**2 / 2`` in all: the released
+setting (lr 1e-2, batch 32, 5 epochs) assumes the authors' held-out sets, about
+450 protected texts (14 updates an epoch, 70 in all). On 100 calibration texts
+(4 updates an epoch, 20 in all) the word moves about twelve times less and the
+target probability barely changes (Table 2's "tuning barely moved" rows). Tuning
+therefore makes at least ``min_steps`` updates (default 70, the released setting
+on SST-2), repeating epochs as needed. When the threshold is still not positive
+(the tuned word does not lower the protected probability of a fraction ``frr`` or
+more of the clean texts; the released ``evaluate_rap_performance.py`` says to
+retrain with a larger ``scale`` then), fitting raises :class:`RAPStalled` rather
+than flagging with a word that cannot separate triggered inputs.
+
 Departures, each documented in ``docs/defenses.md``: the victim runs in eval mode
 while tuning (the released code's ``train()`` call leaves dropout on, so its
 tuning is stochastic); the default RAP word is ``mb``, not ``cf`` (OpenBackdoor's
@@ -45,6 +58,11 @@ if TYPE_CHECKING:
     from crowd.train.victim import Victim
 
 
+class RAPStalled(ValueError):
+    """Tuning did not make the RAP word lower the protected probability of clean texts (a setting that
+    does not suit the victim: ``crowd defend`` reports it as an error, a benchmark cell as an error row)."""
+
+
 class RAP(InputDetector):
     """Flag target-class inputs whose prediction survives the tuned RAP word."""
 
@@ -57,10 +75,12 @@ class RAP(InputDetector):
         prob_range: tuple[float, float] = (-0.1, -0.3),
         scale: float = 1.0,
         epochs: int = 5,
-        lr: float = 1e-2,
+        lr: float = 0.1,
         batch_size: int = 32,
         frr: float = 0.01,
         seed: int = 0,
+        min_steps: int = 70,
+        step: str = "normalized",
     ) -> None:
         prob_range = tuple(float(x) for x in prob_range)
         if len(prob_range) != 2 or not 0.0 >= prob_range[0] > prob_range[1] >= -1.0:
@@ -68,8 +88,12 @@ class RAP(InputDetector):
                 f"rap: prob_range is the (upper, lower) change of the target probability, "
                 f"0 >= upper > lower >= -1, e.g. (-0.1, -0.3); got {prob_range}"
             )
-        if epochs < 1 or batch_size < 1 or lr <= 0 or scale < 0 or target_label < 0:
-            raise ValueError("rap: epochs, batch_size >= 1, lr > 0, scale >= 0, target_label >= 0")
+        if epochs < 1 or batch_size < 1 or lr <= 0 or scale < 0 or target_label < 0 or min_steps < 0:
+            raise ValueError(
+                "rap: epochs, batch_size >= 1, lr > 0, scale >= 0, target_label >= 0, min_steps >= 0"
+            )
+        if step not in ("normalized", "released"):
+            raise ValueError(f"rap: step must be 'normalized' or 'released', got {step!r}")
         if len(rap_word.split()) != 1:
             raise ValueError(f"rap: rap_word must be one word, got {rap_word!r}")
         self.rap_word = rap_word
@@ -81,9 +105,12 @@ class RAP(InputDetector):
         self.batch_size = batch_size
         self.frr = check_frr(frr)
         self.seed = seed
+        self.min_steps = min_steps
+        self.step = step
 
     def _prepare(self, clean_texts: list[str], victim: Victim, clean_labels=None) -> list[str]:
-        """Tune the RAP word on the clean texts of the protected label; they also set the threshold."""
+        """Tune the RAP word on the clean texts of the protected label that the victim predicts as such
+        (correctly classified); they also set the threshold."""
         if clean_labels is None or len(clean_labels) != len(clean_texts):
             raise ValueError("rap: fit needs the labels of the clean texts (it tunes on the protected label)")
         ids = victim.tokenizer_(self.rap_word, add_special_tokens=False)["input_ids"]
@@ -93,8 +120,13 @@ class RAP(InputDetector):
         protected = [t for t, y in zip(clean_texts, clean_labels) if int(y) == self.target_label]
         if not protected:
             raise ValueError(f"rap: no clean text has the protected label {self.target_label}")
-        self._tune(protected, victim)
-        return protected
+        probs = victim.predict_proba(protected)
+        correct = [t for t, p in zip(protected, probs) if int(p.argmax()) == self.target_label]
+        if not correct:
+            raise ValueError(f"rap: the victim classifies no clean text of label {self.target_label} as it")
+        self.n_protected_, self.n_tuned_ = len(protected), len(correct)
+        self._tune(correct, victim)
+        return correct
 
     def _tune(self, protected: list[str], victim: Victim) -> None:
         import torch
@@ -107,16 +139,40 @@ class RAP(InputDetector):
         order = torch.randperm(len(protected), generator=generator)
         gradient_sum = torch.zeros_like(row)
         self.losses_ = []
-        for _ in range(self.epochs):
+        self.steps_per_epoch_ = -(-len(protected) // self.batch_size)
+        self.epochs_run_ = max(self.epochs, -(-self.min_steps // self.steps_per_epoch_))
+        for _ in range(self.epochs_run_):
             for start in range(0, len(protected), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 loss, grad = self._loss_and_grad([protected[i] for i in idx], base[idx])
                 gradient_sum += grad
+                size = float(gradient_sum.norm())
+                if self.step == "normalized" and size > 0:  # a step of lr times the word's norm
+                    move = gradient_sum * (self.lr * self.norm_ / size)
+                else:
+                    move = self.lr * gradient_sum
                 with torch.no_grad():
-                    vector = self.embedding_ - self.lr * gradient_sum
+                    vector = self.embedding_ - move
                     self.embedding_ = vector * (self.norm_ / vector.norm())
                 self.losses_.append(loss)
-        self.steps_per_epoch_ = -(-len(protected) // self.batch_size)
+
+    def fit(self, clean_texts, victim, clean_labels=None) -> RAP:
+        """Tune, threshold, then raise :class:`RAPStalled` if the threshold is not positive."""
+        super().fit(clean_texts, victim, clean_labels)
+        self.drop_median_ = float(np.nanmedian(self.clean_statistic_))
+        if not self.threshold_ > 0:
+            first, last = (
+                np.mean(self.losses_[: self.steps_per_epoch_]),
+                np.mean(self.losses_[-self.steps_per_epoch_ :]),
+            )
+            raise RAPStalled(
+                f"rap: tuning stalled: the tuned word does not lower the protected probability of "
+                f"{self.frr:.1%} or more of the {len(self.clean_statistic_)} clean calibration texts "
+                f"(threshold {self.threshold_:.4f} <= 0, median drop {self.drop_median_:.4f}) after "
+                f"{len(self.losses_)} updates at lr {self.lr:g} (loss {first:.4f} -> {last:.4f}); flags "
+                f"from this word would not separate triggered inputs: raise lr, min_steps or scale"
+            )
+        return self
 
     def _loss_and_grad(self, texts: list[str], base_prob):
         """The RAP loss on ``texts`` and its gradient with respect to the RAP word's vector."""
@@ -131,17 +187,21 @@ class RAP(InputDetector):
         return float(loss.detach()), grad.detach().to(self.embedding_.device)
 
     def report(self) -> dict[str, object]:
-        """Threshold, tuning losses (first and last epoch means) and a warning if tuning stalled."""
+        """Threshold, the texts tuned on, the updates made, tuning losses and the clean median drop."""
         out = dict(super().report())
         steps = getattr(self, "steps_per_epoch_", 0)
         if steps:
             first, last = np.mean(self.losses_[:steps]), np.mean(self.losses_[-steps:])
-            out.update(loss_first_epoch=float(first), loss_last_epoch=float(last))
-            if first > 0 and last > 0.5 * first:
-                out["warnings"] = [
-                    f"rap: tuning barely moved the RAP word (loss {first:.4f} -> {last:.4f}); "
-                    f"raise lr (now {self.lr:g}) for this victim"
-                ]
+            out.update(
+                loss_first_epoch=float(first),
+                loss_last_epoch=float(last),
+                updates=len(self.losses_),
+                epochs_run=self.epochs_run_,
+                n_protected=self.n_protected_,
+                n_tuned=self.n_tuned_,
+            )
+        if hasattr(self, "drop_median_"):
+            out["clean_drop_median"] = self.drop_median_
         return out
 
     def _insert(self, texts: Sequence[str]) -> list[str]:

@@ -207,7 +207,8 @@ def apply_defense(
 
     Adds what the defense found to ``summary``: ``filter`` (BKI: keywords, removed
     texts), ``corrector`` (ONION: threshold, its sweep, the LM) or ``detector``
-    (STRIP/RAP: threshold).
+    (STRIP/RAP: threshold); correctors and detectors calibrate on the clean dev texts
+    that do not also occur in the clean test set (``n_dev_calibration``, ``dev_removed_in_test``).
     """
     clean, poison, target = (
         list(texts(corpus.test_clean)),
@@ -216,8 +217,10 @@ def apply_defense(
     )
     if defense.kind == "filter":
         return _filter(defense, victim, corpus, config, summary, store)
-    defense.fit(texts(corpus.dev_clean), victim, labels(corpus.dev_clean))
+    dev_texts, dev_labels, overlap = calibration_set(corpus)
+    defense.fit(dev_texts, victim, dev_labels)
     summary[defense.kind] = defense.report()
+    summary.update(n_dev_calibration=len(dev_texts), dev_removed_in_test=overlap)
     summary.setdefault("warnings", []).extend(summary[defense.kind].pop("warnings", []))
     if defense.kind == "corrector":
         from crowd.defenses.onion import removal_rate
@@ -234,6 +237,14 @@ def apply_defense(
     metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target, cf, pf)
     metrics.update(detector_metrics(cf, pf), threshold=defense.threshold_)
     return _rows(clean, poison, cp, pp, corpus, cf, pf), metrics
+
+
+def calibration_set(corpus: Corpus) -> tuple[list[str], list[int], int]:
+    """The clean dev texts and labels a defense calibrates on, without any text that also occurs in the
+    clean test set (HSOL's upstream dev and test splits share texts), and how many were removed."""
+    test = set(texts(corpus.test_clean))
+    kept = [e for e in corpus.dev_clean if e.text not in test]
+    return texts(kept), labels(kept), len(corpus.dev_clean) - len(kept)
 
 
 def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict, store):
