@@ -26,7 +26,7 @@ DEFINITION_NOTES = {
     "bki": "keywords = top words by score gap (≤ 5, not OpenBackdoor's 1), document frequency ≤ 30%; a text is removed when a keyword is among its own top words; victim retrained; cpu scale: keywords from a 2,000-text sample, every text holding one scored",
     "onion": "SmolLM2-135M stands in for GPT-2 offline; threshold chosen on clean dev data (≤ 2 points accuracy drop), not fixed at 0",
     "strip": "entropy averaged per text; donor words in TF-IDF order; rejected inputs count as errors / failed attacks",
-    "rap": "plain accumulated lr·grad steps on clean texts whose true label is protected (released code); rejected inputs count as errors / failed attacks",
+    "rap": "normalised steps along the accumulated gradient (the released code's direction), ≥ 70 updates, on the protected dev texts the victim classifies correctly; a tuning that stalls is an error row; rejected inputs count as errors / failed attacks",
 }
 
 

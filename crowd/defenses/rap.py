@@ -4,33 +4,35 @@ Defending against Backdoor Attacks on NLP Models", EMNLP 2021; arXiv:2110.07831)
 A backdoored model is far more robust on triggered inputs than on clean ones. RAP
 inserts a rare word (the *RAP word*) at the start of an input and tunes only that
 word's embedding, on clean held-out texts whose true label is the protected
-(target) class, so that inserting it lowers the target-class probability by an
-amount inside ``prob_range`` (default a drop between 0.1 and 0.3). At test time
-an input predicted as the target class is flagged when its probability drop is
-below a threshold that flags a fraction ``frr`` of the clean held-out texts of
-the protected class (those the victim also predicts as protected); a triggered
-input barely moves. Inputs predicted as another class get the statistic NaN and
-are never flagged (a backdoor that did not fire needs no rejection).
+(target) class and that the victim classifies as such, so that inserting it
+lowers the target-class probability by an amount inside ``prob_range`` (default a
+drop between 0.1 and 0.3). At test time an input predicted as the target class is
+flagged when its probability drop is below a threshold that flags a fraction
+``frr`` of the same clean held-out texts; a triggered input barely moves. Inputs
+predicted as another class get the statistic NaN and are never flagged (a
+backdoor that did not fire needs no rejection).
 
 Following the paper and its released code (``lancopku/RAP``, ``rap_defense.py``):
-the embedding takes plain steps ``v <- v - lr * g`` where ``g`` is the running sum
-of every gradient so far (the released code never zeroes the gradient, "to get
-faster convergence", as Embedding Poisoning does), then is rescaled to its
-original norm; tuning runs over the protected-label texts in one seeded shuffled
-order for ``epochs`` passes; the threshold comes from the same texts.
+the step follows ``G``, the running sum of every gradient so far (the released
+code never zeroes the gradient, "to get faster convergence", as Embedding
+Poisoning does), then the vector is rescaled to its original norm; tuning runs
+over the texts in one seeded shuffled order for ``epochs`` passes.
 
-Because the gradient is summed, the step after ``t`` updates is about ``t`` times
-the first and the word moves about ``lr * |g| * t**2 / 2`` in all: the released
-setting (lr 1e-2, batch 32, 5 epochs) assumes the authors' held-out sets, about
-450 protected texts (14 updates an epoch, 70 in all). On 100 calibration texts
-(4 updates an epoch, 20 in all) the word moves about twelve times less and the
-target probability barely changes (Table 2's "tuning barely moved" rows). Tuning
-therefore makes at least ``min_steps`` updates (default 70, the released setting
-on SST-2), repeating epochs as needed. When the threshold is still not positive
-(the tuned word does not lower the protected probability of a fraction ``frr`` or
-more of the clean texts; the released ``evaluate_rap_performance.py`` says to
-retrain with a larger ``scale`` then), fitting raises :class:`RAPStalled` rather
-than flagging with a word that cannot separate triggered inputs.
+The released step is ``v <- v - lr * G`` (``step="released"``, their lr 1e-2).
+As ``G`` grows with every update, the word moves about ``lr * |g| * t**2 / 2``
+after ``t`` updates: the released setting assumes the authors' held-out sets,
+about 450 protected texts (14 updates an epoch, 70 in all); on 100 calibration
+texts (20 updates in all) the word moves about twelve times less and the target
+probability barely changes (Table 2's "tuning barely moved" rows), and on a
+full-size MiniLM victim the undecayed sum oscillates. The default step is
+therefore normalised, ``v <- v - lr * |v0| * G / |G|`` (the released direction,
+a step of ``lr`` times the word's norm whatever the victim's gradient scale), for
+at least ``min_steps`` updates (default 70, the released setting on SST-2;
+epochs repeat as needed). When the threshold is still not positive (the tuned
+word does not lower the protected probability of a fraction ``frr`` or more of
+the clean texts; the released ``evaluate_rap_performance.py`` says to retrain
+with a larger ``scale`` then), fitting raises :class:`RAPStalled` rather than
+flagging with a word that cannot separate triggered inputs.
 
 Departures, each documented in ``docs/defenses.md``: the victim runs in eval mode
 while tuning (the released code's ``train()`` call leaves dropout on, so its
@@ -40,7 +42,7 @@ backdoor trigger itself); the victim's embedding matrix is never modified: the
 tuned vector is substituted for the RAP word's embedding in the forward pass, so
 CACC and ASR are measured on the untouched victim; the threshold is the
 ``floor(n * frr)``-th smallest clean value (the released code interpolates
-``np.nanpercentile``). OpenBackdoor's ``RAPDefender`` (FAR close to 1 on SST-2,
+``np.nanpercentile``); the normalised step and ``min_steps``. OpenBackdoor's ``RAPDefender`` (FAR close to 1 on SST-2,
 its issue #24) tunes on every dev text and keeps OpenBackdoor's ``cf``.
 """
 
