@@ -246,3 +246,6 @@ def test_calibration_leaves_out_dev_texts_that_are_also_test_texts():
     corpus = Corpus(train_clean=(), train_poisoned=(), dev_clean=dev, test_clean=test)
     texts, labels, removed = calibration_set(corpus)
     assert texts == ["a fine film", "dull"] and labels == [1, 0] and removed == 1
+    same = Corpus(train_clean=(), train_poisoned=(), dev_clean=test, test_clean=test)  # HSOL: dev = test
+    with pytest.raises(ValueError, match="nothing is left to calibrate"):
+        calibration_set(same)

@@ -244,6 +244,13 @@ def calibration_set(corpus: Corpus) -> tuple[list[str], list[int], int]:
     clean test set (HSOL's upstream dev and test splits share texts), and how many were removed."""
     test = set(texts(corpus.test_clean))
     kept = [e for e in corpus.dev_clean if e.text not in test]
+    if corpus.dev_clean and not kept:
+        raise ValueError(
+            f"every one of the {len(corpus.dev_clean)} dev texts also occurs in the clean test set (HSOL's "
+            "upstream dev and test splits are the same texts): nothing is left to calibrate the defense on "
+            "without testing on its own calibration texts; subsample the test set (data.max_test) or give a "
+            "separate dev split"
+        )
     return texts(kept), labels(kept), len(corpus.dev_clean) - len(kept)
 
 
