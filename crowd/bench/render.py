@@ -17,6 +17,7 @@ from crowd.bench.plots import plot_layout
 from crowd.bench.spec import Cell
 from crowd.io import write_text
 from crowd.methods import METHODS
+from crowd.train.settings import LEARNERS
 
 CONFIDENT = "confident acc. (radius 0)"
 
@@ -291,11 +292,16 @@ LAYOUTS = {
 }
 
 
+def _uses_model(learner: str | None) -> bool:
+    """Whether rows of this learner ran an encoder model (older rows name one even for model-free learners)."""
+    return learner not in LEARNERS or LEARNERS[learner].uses_model
+
+
 def _setting(r: Mapping[str, Any]) -> str:
     if r.get("kind") == "certify":
         return (
             f"certified: scale {r['scale']}; {r.get('hardware')}; learner {r.get('learner')}"
-            f"{f' on {model}' if (model := r.get('model')) and r.get('learner') not in ('bow', 'static') else ''} "
+            f"{f' on {model}' if (model := r.get('model')) and _uses_model(r.get('learner')) else ''} "
             f"(max length {r.get('max_length')}); N = {r.get('n_copies')}, "
             f"α = {r.get('alpha')} ({r.get('selection')}); seed {r.get('seed')}; "
             f"{r.get('n_train')} training texts, {r.get('n_test_clean')} clean test texts"
