@@ -13,7 +13,9 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from inspect import signature
 
+from crowd.defenses import DEFENSES
 from crowd.pipelines.defend import (
     DefendAttackConfig,
     DefendConfig,
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     with open(args.out, "a", encoding="utf-8") as f:
         for name in args.defenses.split(","):
-            params = {"device": args.device} if name == "onion" else {}
+            # a defense that runs its own model (ONION's LM) runs it on the victim's device
+            params = {"device": args.device} if "device" in signature(DEFENSES[name]).parameters else {}
             config = replace(base, defense=DefenseConfig(name, params))
             start = time.perf_counter()
             summary = run_defend(config)

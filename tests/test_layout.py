@@ -1,5 +1,5 @@
-"""The package's shape: one reader of method, attack and learner names, torch-free config and statistics, no
-import loops."""
+"""The package's shape: one reader of method, attack, learner, defense and layout names, torch-free config and
+statistics, no import loops."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from crowd.attacks import ATTACKS
+from crowd.defenses import DEFENSES
 from crowd.methods import METHODS
 from crowd.train.settings import LEARNERS
 
@@ -66,6 +67,19 @@ def test_only_the_registry_compares_learner_names():
     """Configs read a learner's sections and settings from ``LEARNERS`` (``SECTIONS``, ``from_sections``)."""
     offenders = _offenders("learner", set(LEARNERS), ROOT / "train" / "settings.py")
     assert not offenders, "learner names compared outside crowd.train.LEARNERS:\n" + "\n".join(offenders)
+
+
+def test_only_the_registry_compares_defense_names():
+    """Pipelines and benchmarks ask the defense class (``evaluate``, ``paper_note``, its parameters)."""
+    offenders = _offenders("defense", set(DEFENSES), ROOT / "defenses" / "__init__.py")
+    assert not offenders, "defense names compared outside crowd.defenses.DEFENSES:\n" + "\n".join(offenders)
+
+
+def test_every_defense_says_how_it_departs_from_its_paper():
+    from crowd.bench.render import definition_note
+
+    for name, cls in DEFENSES.items():
+        assert cls.paper_note and definition_note(name) == cls.paper_note, name
 
 
 def test_learner_sections_are_config_sections():

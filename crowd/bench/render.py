@@ -15,26 +15,24 @@ from typing import Any
 
 from crowd.bench.plots import plot_layout
 from crowd.bench.spec import Cell
+from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.io import write_text
 from crowd.methods import METHODS
 from crowd.train.settings import LEARNERS
 
 CONFIDENT = "confident acc. (radius 0)"
 
-# How our numbers are defined differently from the CROWD paper's (THEORY §4, §5; docs/defenses.md).
-DEFINITION_NOTES = {
-    "none": "ASR = poisoned non-target test texts classified as the target (CROWD's code: 1 − accuracy); base rate beside it",
-    "bki": "keywords = top words by score gap (≤ 5, not OpenBackdoor's 1), document frequency ≤ 30%; a text is removed when a keyword is among its own top words; victim retrained; cpu scale: keywords from a 2,000-text sample, every text holding one scored",
-    "onion": "SmolLM2-135M stands in for GPT-2 offline; threshold chosen on clean dev data (≤ 2 points accuracy drop), not fixed at 0",
-    "strip": "entropy averaged per text; donor words in TF-IDF order; rejected inputs count as errors / failed attacks",
-    "rap": "normalised steps along the accumulated gradient (the released code's direction), ≥ 70 updates, on the protected dev texts the victim classifies correctly; a tuning that stalls is an error row; rejected inputs count as errors / failed attacks",
-}
+# How the undefended victim's numbers are defined differently from the CROWD paper's (THEORY §4); certified
+# methods and defenses carry their own note (``paper_note``; docs/defenses.md).
+UNDEFENDED_NOTE = "ASR = poisoned non-target test texts classified as the target (CROWD's code: 1 − accuracy); base rate beside it"
 
 
 def definition_note(method: str) -> str:
-    """How a method's numbers are defined differently from the paper's (certified methods say it themselves)."""
+    """How a method's numbers are defined differently from the paper's (its class says it; KeyError if unknown)."""
 
-    return METHODS[method].paper_note if method in METHODS else DEFINITION_NOTES[method]
+    if method in METHODS:
+        return METHODS[method].paper_note
+    return DEFENSES[method].paper_note if method in DEFENSES else {NO_DEFENSE: UNDEFENDED_NOTE}[method]
 
 
 def pct(x: Any) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crowd.config import ConfigError, from_overrides, set_dotted
+from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.methods import METHODS
 
 if sys.version_info >= (3, 11):
@@ -33,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEFEND_METHODS = ("none", "bki", "onion", "strip", "rap")
+DEFEND_METHODS = (NO_DEFENSE, *DEFENSES)
 SCALES = ("smoke", "cpu", "full")
 LAYOUTS = ("table2", "table3", "figure2", "curve", "triggers", "wordgroups")
 
@@ -246,7 +247,7 @@ def _table(config: BenchConfig, s: ScaleSpec, label: str, dataset: str, attack: 
     }
     if certified:
         grid["method"] = {"name": method}
-    elif method != "none":
+    elif method != NO_DEFENSE:
         grid["defense"] = {"name": method}
     return deep_merge(
         config.certify if certified else config.defend,

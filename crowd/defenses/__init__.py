@@ -13,10 +13,12 @@ from crowd.defenses.rap import RAP
 from crowd.defenses.strip import STRIP
 
 DEFENSES: dict[str, type[Defense]] = {cls.name: cls for cls in (ONION, STRIP, RAP, BKI)}
+NO_DEFENSE = "none"  # a benchmark's undefended victim, run beside the defenses
 
 __all__ = [
     "BKI",
     "DEFENSES",
+    "NO_DEFENSE",
     "ONION",
     "RAP",
     "STRIP",

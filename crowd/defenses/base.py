@@ -11,6 +11,11 @@
   on the poisoned training set with the victim trained on it, then ``keep_mask``
   or ``filter`` removes suspicious samples before retraining.
 
+Each kind knows how it is evaluated (``crowd defend``): ``evaluate(victim, corpus, config, summary)``
+returns the per-text rows and the defended metrics, and adds what the defense found to ``summary``
+under its ``kind``. Each defense also carries ``paper_note``: how its numbers are defined differently
+from its paper's, for the benchmark tables.
+
 Parameters are stored by ``__init__``; whatever fitting learns lives in attributes
 ending in ``_`` (scikit-learn's convention).
 """
@@ -22,21 +27,47 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from crowd.defenses.evaluation import calibration_set, labels, test_rows, texts
+from crowd.defenses.metrics import attack_metrics, detector_metrics, removal_rate
+
 if TYPE_CHECKING:
+    from crowd.data import Corpus
     from crowd.train.victim import Victim
+    from crowd.train.victim_store import VictimStore
+
+Rows = list[dict[str, Any]]
 
 E = TypeVar("E")
 
 
 class Defense:
-    """Base of every defense: a registry ``name`` and its ``kind``."""
+    """Base of every defense: a registry ``name``, its ``kind`` and its ``paper_note``."""
 
     name: ClassVar[str] = "defense"
     kind: ClassVar[str] = "defense"
+    paper_note: ClassVar[str] = ""  # how our numbers are defined differently from the paper's
 
     def report(self) -> dict[str, Any]:
         """What fitting found, for the summary (JSON-able)."""
         return {}
+
+    def evaluate(
+        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+    ) -> tuple[Rows, dict[str, Any]]:
+        """Run against ``victim`` on the poisoned ``corpus``; the per-text rows and the defended metrics.
+
+        ``config`` is the ``crowd defend`` config (its ``attack.target_label``, ``victim`` and ``seed``);
+        what the defense found goes into ``summary``.
+        """
+        raise NotImplementedError
+
+    def _calibrate(self, victim: Victim, corpus: Corpus, summary: dict) -> None:
+        """Fit on the clean dev texts not also in the clean test set; report under ``summary[kind]``."""
+        dev_texts, dev_labels, overlap = calibration_set(corpus)
+        self.fit(dev_texts, victim, dev_labels)
+        summary[self.kind] = self.report()
+        summary.update(n_dev_calibration=len(dev_texts), dev_removed_in_test=overlap)
+        summary.setdefault("warnings", []).extend(summary[self.kind].pop("warnings", []))
 
 
 class InputCorrector(Defense):
@@ -55,6 +86,20 @@ class InputCorrector(Defense):
 
     def correct(self, texts: Sequence[str]) -> list[str]:
         raise NotImplementedError
+
+    def evaluate(
+        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+    ) -> tuple[Rows, dict[str, Any]]:
+        """Calibrate on clean dev texts, correct the test texts; metrics add the fraction of words removed."""
+        self._calibrate(victim, corpus, summary)
+        clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
+        clean2, poison2 = self.correct(clean), self.correct(poison)
+        cp, pp = victim.predict(clean2), victim.predict(poison2)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label)
+        metrics.update(
+            removal_rate_clean=removal_rate(clean, clean2), removal_rate_poison=removal_rate(poison, poison2)
+        )
+        return test_rows(clean2, poison2, cp, pp, corpus), metrics
 
 
 class InputDetector(Defense):
@@ -88,6 +133,18 @@ class InputDetector(Defense):
             raise RuntimeError(f"{self.name}: call fit(clean_texts, victim) before flag(...)")
         return np.asarray(self.statistic(texts) < self.threshold_, dtype=bool)
 
+    def evaluate(
+        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+    ) -> tuple[Rows, dict[str, Any]]:
+        """Calibrate on clean dev texts, flag the test texts; a flagged text is rejected (FRR, FAR added)."""
+        self._calibrate(victim, corpus, summary)
+        clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
+        cf, pf = self.flag(clean), self.flag(poison)
+        cp, pp = victim.predict(clean), victim.predict(poison)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label, cf, pf)
+        metrics.update(detector_metrics(cf, pf), threshold=self.threshold_)
+        return test_rows(clean, poison, cp, pp, corpus, cf, pf), metrics
+
     def report(self) -> dict[str, Any]:
         """The threshold and how many clean held-out values it was set from."""
         finite = np.isfinite(np.asarray(getattr(self, "clean_statistic_", []), dtype=np.float64))
@@ -114,6 +171,31 @@ class TrainingFilter(Defense):
         texts = [e.text for e in train_examples]
         keep = self.fit(texts, victim).keep_mask(texts)
         return [e for e, k in zip(train_examples, keep) if k]
+
+    def evaluate(
+        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+    ) -> tuple[Rows, dict[str, Any]]:
+        """Filter the training set with the poisoned victim, retrain on what is kept, measure that victim."""
+        from crowd.train.victim import Victim
+
+        train_texts, train_labels = texts(corpus.train), labels(corpus.train)
+        keep = self.fit(train_texts, victim).keep_mask(train_texts)
+        poisoned = np.array([e.poisoned for e in corpus.train], dtype=bool)
+        summary["filter"] = {
+            **self.report(),
+            "kept": int(keep.sum()),
+            "removed_poisoned": int((~keep & poisoned).sum()),
+            "removed_clean": int((~keep & ~poisoned).sum()),
+        }
+        kept = np.flatnonzero(keep)
+        # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
+        victim = Victim(config.victim, state_cache=victim.state_cache).fit(
+            [train_texts[i] for i in kept], [train_labels[i] for i in kept], seed=config.seed, store=store
+        )
+        clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
+        cp, pp = victim.predict(clean), victim.predict(poison)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label)
+        return test_rows(clean, poison, cp, pp, corpus), metrics
 
 
 def check_frr(frr: float) -> float:

@@ -66,6 +66,11 @@ class BKI(TrainingFilter):
     """Identify trigger keywords from the victim's [CLS] changes and drop the texts they dominate."""
 
     name: ClassVar[str] = "bki"
+    paper_note: ClassVar[str] = (
+        "keywords = top words by score gap (≤ 5, not OpenBackdoor's 1), document frequency ≤ 30%; "
+        "a text is removed when a keyword is among its own top words; victim retrained; cpu "
+        "scale: keywords from a 2,000-text sample, every text holding one scored"
+    )
 
     def __init__(
         self,

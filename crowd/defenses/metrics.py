@@ -86,3 +86,10 @@ def degenerate_warnings(clean_pred: Sequence[int], who: str) -> list[str]:
     return [
         f"{who}: degenerate, predicts class {int(values[counts.argmax()])} for {share:.1%} of the clean test texts"
     ]
+
+
+def removal_rate(original: Sequence[str], corrected: Sequence[str]) -> float:
+    """Fraction of the whitespace words of ``original`` that ``corrected`` no longer has."""
+    before = sum(len(t.split()) for t in original)
+    after = sum(len(t.split()) for t in corrected)
+    return (before - after) / before if before else 0.0

@@ -46,6 +46,7 @@ import numpy as np
 from crowd.defenses.base import InputCorrector
 from crowd.defenses.bki import deletion_variants
 from crowd.defenses.lm import check_available, describe_lm
+from crowd.defenses.metrics import removal_rate
 from crowd.io import write_npy
 from crowd.paths import cache_subdir
 
@@ -62,6 +63,10 @@ class ONION(InputCorrector):
     """Remove words whose deletion lowers the language-model perplexity by more than the threshold."""
 
     name: ClassVar[str] = "onion"
+    paper_note: ClassVar[str] = (
+        "SmolLM2-135M stands in for GPT-2 offline; threshold chosen on clean dev data (≤ 2 points "
+        "accuracy drop), not fixed at 0"
+    )
 
     def __init__(
         self,
@@ -192,10 +197,3 @@ def _read_scores(path: Path, n_words: int) -> np.ndarray:
 def score_folder(lm) -> Path:
     """Where ONION's per-sentence scores under ``lm`` are kept (one ``.npy`` per sentence)."""
     return cache_subdir(CACHE_ENV, "onion") / lm.identity()
-
-
-def removal_rate(original: Sequence[str], corrected: Sequence[str]) -> float:
-    """Fraction of the whitespace words of ``original`` that ``corrected`` no longer has."""
-    before = sum(len(t.split()) for t in original)
-    after = sum(len(t.split()) for t in corrected)
-    return (before - after) / before if before else 0.0

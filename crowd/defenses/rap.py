@@ -69,6 +69,11 @@ class RAP(InputDetector):
     """Flag target-class inputs whose prediction survives the tuned RAP word."""
 
     name: ClassVar[str] = "rap"
+    paper_note: ClassVar[str] = (
+        "normalised steps along the accumulated gradient (the released code's direction), ≥ 70 "
+        "updates, on the protected dev texts the victim classifies correctly; a tuning that "
+        "stalls is an error row; rejected inputs count as errors / failed attacks"
+    )
 
     def __init__(
         self,

@@ -112,6 +112,10 @@ class STRIP(InputDetector):
     """Flag inputs whose predictions stay low-entropy under strong word replacement."""
 
     name: ClassVar[str] = "strip"
+    paper_note: ClassVar[str] = (
+        "entropy averaged per text; donor words in TF-IDF order; rejected inputs count as errors "
+        "/ failed attacks"
+    )
 
     def __init__(self, repeat: int = 5, swap_ratio: float = 0.5, frr: float = 0.01, seed: int = 0) -> None:
         if repeat < 1 or not 0.0 < swap_ratio <= 1.0:

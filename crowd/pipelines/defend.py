@@ -21,16 +21,14 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from crowd.data import Corpus, Example
 from crowd.defenses import DEFENSES
-from crowd.defenses.metrics import attack_metrics, detector_metrics, victim_warnings
+from crowd.defenses.evaluation import calibration_set, labels, texts  # noqa: F401 (calibration_set: re-exported)
+from crowd.defenses.metrics import attack_metrics, victim_warnings
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
 from crowd.testing import toy_backdoor as toy
@@ -57,14 +55,6 @@ class DefendConfig:
     defense: DefenseConfig = field(default_factory=DefenseConfig)
     victim: VictimConfig = field(default_factory=VictimConfig)
     seed: int = 0
-
-
-def texts(examples: Sequence[Example]) -> list[str]:
-    return [e.text for e in examples]
-
-
-def labels(examples: Sequence[Example]) -> list[int]:
-    return [e.label for e in examples]
 
 
 def build_defense(config: DefenseConfig, seed: int, target_label: int | None = None):
@@ -205,101 +195,9 @@ def apply_defense(
 ):
     """Run ``defense`` against ``victim``; returns per-text rows and the defended metrics.
 
-    Adds what the defense found to ``summary``: ``filter`` (BKI: keywords, removed
-    texts), ``corrector`` (ONION: threshold, its sweep, the LM) or ``detector``
-    (STRIP/RAP: threshold); correctors and detectors calibrate on the clean dev texts
-    that do not also occur in the clean test set (``n_dev_calibration``, ``dev_removed_in_test``).
+    The defense's kind evaluates it (:meth:`crowd.defenses.Defense.evaluate`) and adds what it found to
+    ``summary``: ``filter`` (BKI: keywords, removed texts), ``corrector`` (ONION: threshold, its sweep,
+    the LM) or ``detector`` (STRIP/RAP: threshold); correctors and detectors calibrate on the clean dev
+    texts that do not also occur in the clean test set (``n_dev_calibration``, ``dev_removed_in_test``).
     """
-    clean, poison, target = (
-        list(texts(corpus.test_clean)),
-        list(texts(corpus.test_poison)),
-        config.attack.target_label,
-    )
-    if defense.kind == "filter":
-        return _filter(defense, victim, corpus, config, summary, store)
-    dev_texts, dev_labels, overlap = calibration_set(corpus)
-    defense.fit(dev_texts, victim, dev_labels)
-    summary[defense.kind] = defense.report()
-    summary.update(n_dev_calibration=len(dev_texts), dev_removed_in_test=overlap)
-    summary.setdefault("warnings", []).extend(summary[defense.kind].pop("warnings", []))
-    if defense.kind == "corrector":
-        from crowd.defenses.onion import removal_rate
-
-        clean2, poison2 = defense.correct(clean), defense.correct(poison)
-        cp, pp = victim.predict(clean2), victim.predict(poison2)
-        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target)
-        metrics.update(
-            removal_rate_clean=removal_rate(clean, clean2), removal_rate_poison=removal_rate(poison, poison2)
-        )
-        return _rows(clean2, poison2, cp, pp, corpus, None, None), metrics
-    cf, pf = defense.flag(clean), defense.flag(poison)
-    cp, pp = victim.predict(clean), victim.predict(poison)
-    metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target, cf, pf)
-    metrics.update(detector_metrics(cf, pf), threshold=defense.threshold_)
-    return _rows(clean, poison, cp, pp, corpus, cf, pf), metrics
-
-
-def calibration_set(corpus: Corpus) -> tuple[list[str], list[int], int]:
-    """The clean dev texts and labels a defense calibrates on, without any text that also occurs in the
-    clean test set (HSOL's upstream dev and test splits share texts), and how many were removed."""
-    test = set(texts(corpus.test_clean))
-    kept = [e for e in corpus.dev_clean if e.text not in test]
-    if corpus.dev_clean and not kept:
-        raise ValueError(
-            f"every one of the {len(corpus.dev_clean)} dev texts also occurs in the clean test set (HSOL's "
-            "upstream dev and test splits are the same texts): nothing is left to calibrate the defense on "
-            "without testing on its own calibration texts; subsample the test set (data.max_test) or give a "
-            "separate dev split"
-        )
-    return texts(kept), labels(kept), len(corpus.dev_clean) - len(kept)
-
-
-def _filter(defense, victim: Victim, corpus: Corpus, config: DefendConfig, summary: dict, store):
-    """BKI: filter the training set with the poisoned victim, retrain on what is kept, measure."""
-    keep = defense.fit(texts(corpus.train), victim).keep_mask(texts(corpus.train))
-    poisoned = np.array([e.poisoned for e in corpus.train], dtype=bool)
-    summary["filter"] = {
-        **defense.report(),
-        "kept": int(keep.sum()),
-        "removed_poisoned": int((~keep & poisoned).sum()),
-        "removed_clean": int((~keep & ~poisoned).sum()),
-    }
-    kept = np.flatnonzero(keep)
-    # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
-    victim = Victim(config.victim, state_cache=victim.state_cache).fit(
-        [texts(corpus.train)[i] for i in kept],
-        [labels(corpus.train)[i] for i in kept],
-        seed=config.seed,
-        store=store,
-    )
-    clean, poison = list(texts(corpus.test_clean)), list(texts(corpus.test_poison))
-    cp, pp = victim.predict(clean), victim.predict(poison)
-    metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label)
-    return _rows(clean, poison, cp, pp, corpus, None, None), metrics
-
-
-def _rows(clean, poison, cp, pp, corpus: Corpus, cf, pf) -> list[dict]:
-    rows = []
-    for i, (text, pred) in enumerate(zip(clean, cp)):
-        rows.append(
-            {
-                "split": "test_clean",
-                "index": i,
-                "text": text,
-                "label": labels(corpus.test_clean)[i],
-                "pred": int(pred),
-                "flagged": None if cf is None else bool(cf[i]),
-            }
-        )
-    for i, (text, pred) in enumerate(zip(poison, pp)):
-        rows.append(
-            {
-                "split": "test_poison",
-                "index": i,
-                "text": text,
-                "label": None,
-                "pred": int(pred),
-                "flagged": None if pf is None else bool(pf[i]),
-            }
-        )
-    return rows
+    return defense.evaluate(victim, corpus, config, summary, store)
