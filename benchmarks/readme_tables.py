@@ -15,10 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-from crowd.bench.render import index_rows
+from crowd.bench.render import LAYOUTS, index_rows
 from crowd.bench.runner import read_rows
 from crowd.bench.spec import cells, load_bench_config
-from crowd.bench.summary import SUMMARIES
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
@@ -34,7 +33,7 @@ def summary(name: str, scale: str = "cpu") -> str:
     rows = index_rows(
         [r for r in read_rows(ROOT / "benchmarks" / "results" / name) if r["cell_id"] in current]
     )
-    return SUMMARIES[config.layout](grid, rows)
+    return LAYOUTS[config.layout].summary(grid, rows)
 
 
 COMMAND_ORDER = ("install", "main", "crowd", "tests")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from crowd.attacks import ATTACKS
+from crowd.bench.render import LAYOUTS
 from crowd.defenses import DEFENSES
 from crowd.methods import METHODS
 from crowd.train.settings import LEARNERS
@@ -44,8 +45,8 @@ def _compared(paths: Iterable[Path], names: set[str]) -> dict[str, list[str]]:
     return found
 
 
-def _offenders(kind: str, names: set[str], registry: Path) -> list[str]:
-    paths = [p for p in [*ROOT.rglob("*.py"), *BENCHMARKS.rglob("*.py")] if not p.is_relative_to(registry)]
+def _offenders(kind: str, names: set[str], registry: Path, roots: tuple[Path, ...] = (ROOT, BENCHMARKS)) -> list[str]:
+    paths = [p for root in roots for p in root.rglob("*.py") if not p.is_relative_to(registry)]
     found = _compared(paths, names)
     excused = {path for (k, path) in PENDING if k == kind}
     assert excused <= set(found), f"PENDING {kind} entries with nothing left to excuse: {excused - set(found)}"
@@ -73,6 +74,15 @@ def test_only_the_registry_compares_defense_names():
     """Pipelines and benchmarks ask the defense class (``evaluate``, ``paper_note``, its parameters)."""
     offenders = _offenders("defense", set(DEFENSES), ROOT / "defenses" / "__init__.py")
     assert not offenders, "defense names compared outside crowd.defenses.DEFENSES:\n" + "\n".join(offenders)
+
+
+def test_only_the_registry_compares_layout_names():
+    """Rendering, summaries and plots ask ``crowd.bench.render.LAYOUTS`` for a layout's table, summary and plot.
+
+    Only the benchmark code is read: layout names are common words that name other things elsewhere
+    (``triggers`` is also an attack parameter)."""
+    offenders = _offenders("layout", set(LAYOUTS), ROOT / "bench" / "render.py", (ROOT / "bench", BENCHMARKS))
+    assert not offenders, "layout names compared outside crowd.bench.render.LAYOUTS:\n" + "\n".join(offenders)
 
 
 def test_every_defense_says_how_it_departs_from_its_paper():
@@ -105,9 +115,19 @@ def test_config_and_statistics_import_no_torch():
 
 
 def _module_imports(path: Path, package: str) -> set[str]:
+    """What ``path`` imports from ``package`` when it runs (``if TYPE_CHECKING:`` imports are for type checkers)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
     found = set()
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
         elif isinstance(node, ast.Import):

@@ -58,17 +58,19 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str) -> Pa
     return plot(path, curves, title, units)
 
 
-def plot_layout(run) -> list[Path]:
-    """The plots of a run's layout, next to its rows."""
-    name, rows, written = run.config.name, list(run.rows), []
-    if run.config.layout == "figure2":
-        groups: dict[tuple[str, str], list] = {}
-        for r in rows:
-            groups.setdefault((r["dataset"], r["attack"]), []).append(r)
-        for (dataset, attack), group in groups.items():
-            path = plot_rates(group, run.out / f"{name}_{dataset}_{attack}.png", f"{dataset} / {attack}")
-            written += [path] if path else []
-    elif run.config.layout in ("table3", "curve", "triggers"):
-        path = plot_curves(rows, run.out / f"{name}_curves.png", run.config.title)
-        written += [path] if path else []
-    return written
+def plot_rates_by_corpus(run) -> list[Path]:
+    """Figure 2's plots: CACC and ASR against poison rate, one PNG per corpus and attack, next to the rows."""
+    groups: dict[tuple[str, str], list] = {}
+    for r in run.rows:
+        groups.setdefault((r["dataset"], r["attack"]), []).append(r)
+    paths = [
+        plot_rates(group, run.out / f"{run.config.name}_{dataset}_{attack}.png", f"{dataset} / {attack}")
+        for (dataset, attack), group in groups.items()
+    ]
+    return [p for p in paths if p]
+
+
+def plot_certified_curves(run) -> list[Path]:
+    """Certified accuracy against radius of every certified row, one PNG next to the rows."""
+    path = plot_curves(list(run.rows), run.out / f"{run.config.name}_curves.png", run.config.title)
+    return [path] if path else []

@@ -6,19 +6,28 @@ hardware, model, N, α, seed and corpus sizes. A cell without a row is shown as
 A row's method is marked ``[old code]`` when its ``code_version`` differs from today's
 (:mod:`crowd.bench.version`), ``[unverified]`` when it has none (written before code versions
 existed) and ``[reused votes]`` when some of its votes were stored by an earlier run.
+
+``LAYOUTS`` is the one list of layouts: each names its table here, its README summary
+(:mod:`crowd.bench.summary`) and its plots (:mod:`crowd.bench.plots`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from crowd.bench.plots import plot_layout
-from crowd.bench.spec import Cell
+import crowd.bench.summary as summaries
+from crowd.bench.markdown import cert_at, certifies, status, table
+from crowd.bench.plots import plot_certified_curves, plot_rates_by_corpus
 from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.io import write_text
 from crowd.methods import METHODS
 from crowd.train.settings import LEARNERS
+
+if TYPE_CHECKING:
+    from crowd.bench.spec import Cell
 
 CONFIDENT = "confident acc. (radius 0)"
 
@@ -39,15 +48,6 @@ def pct(x: Any) -> str:
     return "—" if x is None else f"{100 * float(x):.1f}"
 
 
-def cert_at(row: Mapping[str, Any], radius: int) -> float | None:
-    """Certified accuracy at ``radius`` from a row's curve (0 beyond the stored part of the curve)."""
-    curve = row.get("curve")
-    if curve is None:
-        return None
-    values = {p["radius"]: p["certified_accuracy"] for p in curve}
-    return values.get(radius, 0.0)
-
-
 def at_budget(row: Mapping[str, Any]) -> str:
     if row.get("kind") != "certify":
         return "—"
@@ -59,19 +59,6 @@ def at_budget(row: Mapping[str, Any]) -> str:
     non_target = pct(row["certified_accuracy_non_target_at_budget"])
     constant = pct(row.get("constant_certified_accuracy"))
     return f"non-target {non_target}; all {every} (constant {constant}) (budget {budget})"
-
-
-def certifies(c: Cell, row: Mapping[str, Any]) -> bool:
-    """Whether a finished cell has a certificate to show: a certified method with more than one model
-    (a single model, the static-none baseline, certifies nothing)."""
-    return c.kind == "certify" and row.get("n_copies") != 1
-
-
-def status(row: Mapping[str, Any] | None) -> str | None:
-    """``None`` for a finished row, else what to print in its metric cells."""
-    if row is None:
-        return "pending"
-    return None if row.get("status") == "ok" else "error"
 
 
 MARKS = {
@@ -105,12 +92,6 @@ def legend(cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]]) -> str:
 
 def index_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {r["cell_id"]: r for r in rows}
-
-
-def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in body]
-    return "\n".join(lines) + "\n"
 
 
 def paper_value(paper: Mapping[str, Any], c: Cell) -> str:
@@ -280,13 +261,24 @@ def wordgroups_table(
     return table(header, body)
 
 
-LAYOUTS = {
-    "table2": table2,
-    "wordgroups": wordgroups_table,
-    "table3": table3,
-    "figure2": figure2,
-    "curve": curve_table,
-    "triggers": triggers_table,
+@dataclass(frozen=True)
+class Layout:
+    """A table or figure: its full Markdown table, its one-line-per-corpus README summary
+    (:mod:`crowd.bench.summary`) and its PNG plots (:mod:`crowd.bench.plots`; none for a plain table)."""
+
+    table: Callable[..., str]
+    summary: Callable[..., str]
+    plot: Callable[[Any], list[Path]] | None = None
+
+
+# The benchmark layouts: a config's ``layout`` names one (:mod:`crowd.bench.spec` checks it).
+LAYOUTS: dict[str, Layout] = {
+    "table2": Layout(table2, summaries.table2),
+    "wordgroups": Layout(wordgroups_table, summaries.wordgroups),
+    "table3": Layout(table3, summaries.table3, plot_certified_curves),
+    "figure2": Layout(figure2, summaries.figure2, plot_rates_by_corpus),
+    "curve": Layout(curve_table, summaries.curve, plot_certified_curves),
+    "triggers": Layout(triggers_table, summaries.triggers, plot_certified_curves),
 }
 
 
@@ -331,7 +323,7 @@ def render(run) -> str:
     """The Markdown page of a benchmark run (title, table, footer, errors, notes)."""
     config = run.config
     rows = index_rows(run.rows)
-    parts = [f"# {config.title}\n", LAYOUTS[config.layout](run.cells, rows, config.radii, run.paper)]
+    parts = [f"# {config.title}\n", LAYOUTS[config.layout].table(run.cells, rows, config.radii, run.paper)]
     parts.append(
         "\nAll figures in percent. Settings of the rows shown:\n\n"
         + (footer(run.rows) or "- (no rows yet)\n")
@@ -350,4 +342,6 @@ def write_outputs(run) -> None:
     """``<name>.md`` and the layout's PNG plots next to ``rows.jsonl``."""
 
     write_text(run.out / f"{run.config.name}.md", render(run))
-    plot_layout(run)
+    plot = LAYOUTS[run.config.layout].plot
+    if plot is not None:
+        plot(run)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crowd.bench.render import LAYOUTS
 from crowd.config import ConfigError, from_overrides, set_dotted
 from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.methods import METHODS
@@ -36,7 +37,6 @@ else:  # pragma: no cover
 
 DEFEND_METHODS = (NO_DEFENSE, *DEFENSES)
 SCALES = ("smoke", "cpu", "full")
-LAYOUTS = ("table2", "table3", "figure2", "curve", "triggers", "wordgroups")
 
 
 def is_certified(method: str) -> bool:

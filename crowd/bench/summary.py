@@ -1,4 +1,5 @@
-"""Compact summaries of a benchmark's rows, for the README: one pivot table per layout.
+"""Compact summaries of a benchmark's rows, for the README: one pivot table per layout (the layout's
+``summary`` in ``crowd.bench.render.LAYOUTS``).
 
 The full tables (``<name>.md`` beside the rows) carry every column, the settings footer and the
 notes; a summary keeps the headline figures of each cell in one line per corpus and attack, so a
@@ -9,10 +10,12 @@ between ``<!-- bench:NAME -->`` markers, and a test checks that the README says 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crowd.bench.render import cert_at, certifies, status, table
-from crowd.bench.spec import Cell
+from crowd.bench.markdown import cert_at, certifies, status, table
+
+if TYPE_CHECKING:
+    from crowd.bench.spec import Cell
 
 Row = Mapping[str, Any]
 
@@ -175,13 +178,3 @@ def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
     return _pivot(
         sorted(plurality, key=position), rows, row_key, column, value, "corpus, attack, learner, world"
     )
-
-
-SUMMARIES = {
-    "wordgroups": wordgroups,
-    "table2": table2,
-    "triggers": triggers,
-    "table3": table3,
-    "figure2": figure2,
-    "curve": curve,
-}

@@ -9,7 +9,7 @@ The rule, per family (one list, kept short on purpose; a file outside it does no
 
 * every cell: the attack's module (``crowd.attacks.<module>``), the poisoning and corpus code;
 * ``defend`` cells: the victim (``crowd.train.victim``, ``partial``, ``common``), the defend
-  pipeline and metrics, the defenses' base class, and the defense's own module (none for ``none``);
+  pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
 * ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
   (every file), the vote runner, the method's module and the learner's modules
   (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
@@ -31,6 +31,7 @@ COMMON = ("crowd.attacks.base", "crowd.attacks.poison", "crowd.attacks.factory",
 DEFEND = (
     "crowd.pipelines.defend",
     "crowd.defenses.base",
+    "crowd.defenses.evaluation",
     "crowd.defenses.metrics",
     "crowd.train.victim",
     "crowd.train.partial",
