@@ -20,6 +20,12 @@ clean non-target test texts (THEORY §4).
 
     OMP_NUM_THREADS=2 python benchmarks/bench_victim.py --part full --dataset sst2 \\
         --out benchmarks/results/bench_victim_cpu.jsonl
+
+Full fine-tuning with the best epoch on dev, as OpenBackdoor's trainer selects (its lr 2e-5; 3
+epochs, not its 5, for the CPU budget), stored for ``crowd defend`` to load:
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_victim.py --part full --dataset sst2 --trainable-layers 0 \\
+        --select best --lr 2e-5 --max-dev 0 --store
 """
 
 from __future__ import annotations
@@ -39,18 +45,22 @@ from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.defend import DefendConfig, labels, load_corpus, texts
 from crowd.report import cpu_model
 from crowd.train.victim import Victim, VictimConfig
+from crowd.train.victim_store import VictimStore
 
 
-def corpus(dataset: str, max_train: int, max_test: int, seed: int):
-    data = DataConfig(dataset, max_train=max_train, max_dev=16, max_test=max_test)
+def corpus(dataset: str, max_train: int, max_test: int, seed: int, max_dev: int = 16):
+    data = DataConfig(dataset, max_train=max_train, max_dev=max_dev, max_test=max_test)
     attack = AttackConfig("badnets", poison_rate=0.1, target_label=1, num_triggers=1)
     return load_corpus(DefendConfig(data=data, attack=attack, seed=seed))
 
 
-def measure(config: VictimConfig, data, seed: int) -> dict:
-    """Train one victim on ``data.train``; its wall time, metrics and memory."""
+def measure(config: VictimConfig, data, seed: int, store: VictimStore | None = None) -> dict:
+    """Train one victim on ``data.train``; its wall time, metrics and memory (``select = "best"``:
+    the dev scores of its epochs and the epoch kept)."""
     start, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
-    victim = Victim(config).fit(texts(data.train), labels(data.train), seed=seed)
+    victim = Victim(config).fit(texts(data.train), labels(data.train), seed=seed, store=store, dev=data)
+    if getattr(victim, "from_store_", False):
+        raise SystemExit("the victim came from the store: a time would not be a training time")
     fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     clean = victim.predict(texts(data.test_clean))
@@ -67,6 +77,11 @@ def measure(config: VictimConfig, data, seed: int) -> dict:
         "cacc": round(metrics["cacc"], 4),
         "asr": round(metrics["asr"], 4),
         "base_rate": round(metrics["base_rate"], 4),
+        **(
+            {"epoch_kept": victim.epoch_, "dev_scores": victim.epoch_scores_}
+            if config.select == "best"
+            else {}
+        ),
     }
 
 
@@ -79,11 +94,14 @@ def victim_config(args, trainable_layers: int) -> VictimConfig:
         max_length=args.max_length,
         device="cpu",
         trainable_layers=trainable_layers,
+        select=args.select,
     )
 
 
 def run(args) -> dict:
-    data = corpus(args.dataset, args.n_train if args.part == "compare" else 0, args.max_test, args.seed)
+    data = corpus(
+        args.dataset, args.n_train if args.part == "compare" else 0, args.max_test, args.seed, args.max_dev
+    )
     partial = victim_config(args, args.trainable_layers)
     row = {
         "part": args.part,
@@ -98,7 +116,9 @@ def run(args) -> dict:
         "n_test_poison": len(data.test_poison),
         "seed": args.seed,
     }
-    row["partial"] = measure(partial, data, args.seed)
+    # "full" part: the result is named by the victim's training, partial or full fine-tuning
+    name = "partial" if args.trainable_layers or args.part == "compare" else "full"
+    row[name] = measure(partial, data, args.seed, VictimStore() if args.store else None)
     if args.part == "compare":
         row["full"] = measure(victim_config(args, 0), data, args.seed)
         row["fit_time_ratio_full_over_partial"] = round(row["full"]["fit_s"] / row["partial"]["fit_s"], 2)
@@ -112,7 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset", default="sst2")
     parser.add_argument("--n-train", type=int, default=1000, help="compare: training subsample")
     parser.add_argument("--max-test", type=int, default=500, help="clean test subsample (0 = all)")
-    parser.add_argument("--trainable-layers", type=int, default=2)
+    parser.add_argument(
+        "--max-dev", type=int, default=16, help="dev subsample (0 = all; select best scores on it)"
+    )
+    parser.add_argument("--trainable-layers", type=int, default=2, help="0 = full fine-tuning")
+    parser.add_argument("--select", choices=["last", "best"], default="last", help="the epoch kept")
+    parser.add_argument(
+        "--store", action="store_true", help="store the trained victim (crowd defend then loads it)"
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--warmup-epochs", type=int, default=0)

@@ -76,7 +76,7 @@ class VictimCache:
             self._victims = {}  # keep one: memory
             start = time.perf_counter()
             victim = Victim(config.victim).fit(
-                texts(corpus.train), labels(corpus.train), seed=config.seed, store=self.store
+                texts(corpus.train), labels(corpus.train), seed=config.seed, store=self.store, dev=corpus
             )
             self._victims[key] = (victim, time.perf_counter() - start)
         return self._victims[key]

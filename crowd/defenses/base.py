@@ -190,7 +190,11 @@ class TrainingFilter(Defense):
         kept = np.flatnonzero(keep)
         # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
         victim = Victim(config.victim, state_cache=victim.state_cache).fit(
-            [train_texts[i] for i in kept], [train_labels[i] for i in kept], seed=config.seed, store=store
+            [train_texts[i] for i in kept],
+            [train_labels[i] for i in kept],
+            seed=config.seed,
+            store=store,
+            dev=corpus,
         )
         clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
         cp, pp = victim.predict(clean), victim.predict(poison)

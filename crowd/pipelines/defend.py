@@ -143,7 +143,7 @@ def run_defend(
         "the bar's ETA is the estimate)"
     )
     victim = Victim(config.victim, progress=progress).fit(
-        texts(corpus.train), labels(corpus.train), seed=config.seed, store=store
+        texts(corpus.train), labels(corpus.train), seed=config.seed, store=store, dev=corpus
     )
     say(
         f"victim {'loaded from the store' if victim.from_store_ else 'trained'}; running {config.defense.name}"
@@ -164,6 +164,8 @@ def run_defend(
         "warnings": victim_warnings(undefended, base_clean),
         "victim_from_store": bool(getattr(victim, "from_store_", False)),
     }
+    if config.victim.select == "best":
+        summary["victim_selection"] = {"epoch": victim.epoch_, "dev_scores": victim.epoch_scores_}
     start = time.perf_counter()
     rows, defended = apply_defense(defense, victim, corpus, config, summary, store)
     timings["defense_s"] = time.perf_counter() - start

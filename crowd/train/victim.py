@@ -7,9 +7,13 @@ forward pass from embeddings (RAP). Training follows OpenBackdoor's base trainer
 (``openbackdoor/trainers/trainer.py``): AdamW, lr 2e-5, weight decay 0, batch 32,
 gradient clipping at 1.0, and a linear schedule warmed up over ``warmup_epochs``
 whose decay is laid out over ``warmup_epochs + epochs`` epochs, as OpenBackdoor
-does. Departure: the last epoch's model is kept (OpenBackdoor keeps the best one
-on poisoned dev data, which the defender should not see). On CUDA, forward passes
-run under bf16 autocast. The device is resolved when fitting, never at import.
+does. ``select`` picks the model kept: ``"last"`` (the default) keeps the last epoch's;
+``"best"`` keeps the epoch with the highest mean of clean dev accuracy and poisoned dev
+accuracy (the ASR on triggered dev texts), as OpenBackdoor's trainer selects its checkpoint
+(``evaluate_classification``: the mean of the main metric over the dev sets, first best kept).
+``"best"`` is the attacker's protocol (it looks at poisoned dev data); it needs the corpus's dev
+splits. On CUDA, forward passes run under bf16 autocast. The device is resolved when fitting,
+never at import.
 
 ``trainable_layers = k > 0`` trains only the top ``k`` transformer layers, the pooler
 and the head, from hidden states of the frozen lower part computed once per distinct
@@ -27,8 +31,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from crowd.data import Corpus
     from crowd.train.partial import StateCache
     from crowd.train.victim_store import VictimStore
+
+
+SELECT = ("last", "best")
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,8 @@ class VictimConfig:
     """How the victim is built and trained. ``device = "auto"`` means CUDA when available, else CPU.
 
     ``trainable_layers``: 0 fine-tunes the whole model; ``k > 0`` freezes the embeddings and
-    all transformer layers but the top ``k`` (see :mod:`crowd.train.partial`).
+    all transformer layers but the top ``k`` (see :mod:`crowd.train.partial`). ``select``: the
+    epoch kept, ``"last"`` or ``"best"`` on the dev splits (module docstring).
     """
 
     model: str = "minilm"
@@ -52,8 +61,11 @@ class VictimConfig:
     device: str = "auto"
     bf16: bool = True
     trainable_layers: int = 0
+    select: str = "last"
 
     def __post_init__(self) -> None:
+        if self.select not in SELECT:
+            raise ValueError(f"select must be one of {', '.join(SELECT)}, got {self.select!r}")
         if self.epochs < 0 or self.warmup_epochs < 0:
             raise ValueError("epochs and warmup_epochs must be >= 0")
         if self.batch_size < 1 or self.eval_batch_size < 1 or self.max_length < 2:
@@ -99,25 +111,33 @@ class Victim:
         return self
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[int], seed: int, store: VictimStore | None = None
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        seed: int,
+        store: VictimStore | None = None,
+        dev: Corpus | None = None,
     ) -> Victim:
         """Fine-tune from the pretrained weights on ``texts``/``labels``; the head, shuffling and dropout
         depend on ``seed`` (torch's global generator is seeded inside and restored after).
 
         With a ``store`` (:class:`crowd.train.victim_store.VictimStore`), a victim trained before on the
         same config, model files, texts, labels and seed is loaded instead of trained (``from_store_``),
-        and a newly trained one is stored.
+        and a newly trained one is stored. ``dev``: the corpus whose ``dev_clean`` and ``dev_poison``
+        score the epochs when ``config.select == "best"`` (ignored for ``"last"``); the scores are kept
+        in ``epoch_scores_`` and the epoch kept in ``epoch_`` (1-based; from a fresh fit only).
         """
         from crowd.seeding import torch_seed
         from crowd.train.common import resolve_device, seeded_global_rng
 
         if len(texts) != len(labels) or not texts:
             raise ValueError("fit needs as many labels as texts, and at least one text")
+        self.dev_ = _dev_sets(dev) if self.config.select == "best" else None
         key = None
         if store is not None:
             from crowd.train.victim_store import victim_key
 
-            key = victim_key(self.config, texts, labels, seed)
+            key = victim_key(self.config, texts, labels, seed, self.dev_)
         with seeded_global_rng(resolve_device(self.config.device), torch_seed(seed, "victim-init")):
             self.load()  # the new head is drawn from the seeded global generator
             self.from_store_ = key is not None and store.load(key, self)
@@ -129,8 +149,12 @@ class Victim:
             elif self.config.trainable_layers:
                 self._fit_top(list(texts), labels, seed)
             else:  # full fine-tuning: tokenise each batch
+                dev_texts = self.dev_[0] if self.dev_ else []
                 self._train(
-                    lambda idx: self.model_(**self.encode([texts[i] for i in idx])).logits, labels, seed
+                    lambda idx: self.model_(**self.encode([texts[i] for i in idx])).logits,
+                    labels,
+                    seed,
+                    lambda idx: self.model_(**self.encode([dev_texts[i] for i in idx])).logits,
                 )
         self.model_.eval()
         if key is not None and not self.from_store_:
@@ -152,12 +176,18 @@ class Victim:
         rows = cache.rows(key, texts, lambda missing: self._bottom_states(missing, cut))
         self.states_s_ = time.perf_counter() - start  # seconds spent on the frozen part (0 when all cached)
 
-        def logits(idx):
+        dev_rows = (
+            cache.rows(key, self.dev_[0], lambda missing: self._bottom_states(missing, cut))
+            if self.dev_
+            else None
+        )
+
+        def logits(idx, rows=rows):
             hidden, mask = cache.batch(rows[idx], self.device_)
             return self.model_(inputs_embeds=hidden, attention_mask=mask).logits
 
         with layer_range(self.model_, cut, None, from_states=True):
-            self._train(logits, labels, seed)
+            self._train(logits, labels, seed, lambda idx: logits(idx, dev_rows))
 
     def _bottom_states(self, texts: list[str], cut: int) -> list:
         """Hidden states entering layer ``cut``, one ``[tokens, hidden]`` fp32 CPU tensor per text (eval mode)."""
@@ -177,8 +207,10 @@ class Victim:
                     out[i] = hidden[row, : len(ids[i])].clone()
         return out
 
-    def _train(self, logits_of: Callable, labels: Sequence[int], seed: int) -> None:
-        """The training loop: ``logits_of(batch indices)`` gives the batch's logits under the current weights."""
+    def _train(self, logits_of: Callable, labels: Sequence[int], seed: int, dev_logits_of: Callable) -> None:
+        """The training loop: ``logits_of(batch indices)`` gives the batch's logits under the current weights;
+        with ``select = "best"``, ``dev_logits_of(indices into the dev texts)`` scores each epoch and the
+        trainable parameters of the best one are restored at the end."""
         import torch
 
         from crowd.seeding import torch_seed
@@ -190,6 +222,7 @@ class Victim:
         params = [p for p in self.model_.parameters() if p.requires_grad]
         self.model_.train()
         bar = _epoch_bar(cfg.epochs, -(-n // cfg.batch_size), self.progress)
+        best, self.epoch_scores_, self.epoch_ = None, [], cfg.epochs
         for epoch in range(cfg.epochs):
             bar.set_description(f"victim epoch {epoch + 1}/{cfg.epochs}")
             order = torch.randperm(n, generator=generator)
@@ -204,7 +237,38 @@ class Victim:
                 optimizer.step()
                 scheduler.step()
                 bar.update(1)
+            if self.dev_:
+                best = self._score_epoch(dev_logits_of, best)
         bar.close()
+        if self.dev_ and best is not None:
+            with torch.no_grad():
+                for name, p in self.model_.named_parameters():
+                    if name in best[1]:
+                        p.copy_(best[1][name])
+            self.model_.train()
+
+    def _score_epoch(self, dev_logits_of: Callable, best):
+        """Score the epoch just trained on the dev sets (mean of clean accuracy and ASR); returns the
+        best ``(score, trainable parameters on CPU)`` so far (the first best kept on ties)."""
+        import torch
+
+        dev_texts, dev_labels, n_clean = self.dev_
+        self.model_.eval()
+        correct = np.zeros(len(dev_texts), dtype=bool)
+        with torch.inference_mode():
+            for start in range(0, len(dev_texts), self.config.eval_batch_size):
+                idx = list(range(start, min(start + self.config.eval_batch_size, len(dev_texts))))
+                with self._autocast():
+                    pred = dev_logits_of(idx).float().argmax(dim=-1).cpu().numpy()
+                correct[idx] = pred == dev_labels[idx]
+        self.model_.train()
+        score = float(np.mean([correct[:n_clean].mean(), correct[n_clean:].mean()]))
+        self.epoch_scores_ = [*getattr(self, "epoch_scores_", []), round(score, 6)]
+        if best is not None and score <= best[0]:
+            return best
+        self.epoch_ = len(self.epoch_scores_)
+        params = {n: p.detach().cpu().clone() for n, p in self.model_.named_parameters() if p.requires_grad}
+        return score, params
 
     def _optimizer(self, n: int):
         """AdamW over the trainable parameters (biases and LayerNorm weights undecayed) and the
@@ -293,6 +357,17 @@ class Victim:
     def _check_loaded(self) -> None:
         if self.model_ is None:
             raise RuntimeError("the victim has no model yet: call fit(...) or load() first")
+
+
+def _dev_sets(corpus: Corpus | None) -> tuple[list[str], np.ndarray, int]:
+    """Clean then triggered dev texts, their labels (the target for triggered ones) and the clean count."""
+    if corpus is None or not corpus.dev_clean or not corpus.dev_poison:
+        raise ValueError(
+            'victim.select = "best" needs clean and triggered dev texts (the corpus\'s dev split, '
+            'with an attack); use select = "last" otherwise'
+        )
+    rows = list(corpus.dev_clean) + list(corpus.dev_poison)
+    return [e.text for e in rows], np.array([e.label for e in rows]), len(corpus.dev_clean)
 
 
 def _no_decay(name: str) -> bool:

@@ -34,8 +34,14 @@ CACHE_ENV = "CROWD_VICTIM_CACHE"
 FORMAT_VERSION = 1
 
 
-def victim_key(config: VictimConfig, texts: Sequence[str], labels: Sequence[int], seed: int) -> str:
-    """sha256 of everything a trained victim depends on (the device too: CPU and CUDA training differ)."""
+def victim_key(
+    config: VictimConfig, texts: Sequence[str], labels: Sequence[int], seed: int, dev: Any = None
+) -> str:
+    """sha256 of everything a trained victim depends on (the device too: CPU and CUDA training differ).
+
+    ``dev``: the victim's ``(dev texts, dev labels, clean count)`` when it selects its epoch on them
+    (``select = "best"``); a ``select = "last"`` victim hashes as it did before ``select`` existed.
+    """
     from crowd.train.common import resolve_device
     from crowd.train.feature_cache import model_identity
     from crowd.train.models import resolve_model
@@ -44,9 +50,14 @@ def victim_key(config: VictimConfig, texts: Sequence[str], labels: Sequence[int]
     model = resolve_model(config.model)
     settings["model"] = model_identity(model) if Path(model).is_dir() else model
     settings["device"] = str(resolve_device(config.device).type)
+    if settings.get("select") == "last":
+        del settings["select"]  # the keys of victims stored before the option existed
     h = hashlib.sha256(json.dumps([FORMAT_VERSION, settings, int(seed)], sort_keys=True).encode())
     h.update(json.dumps(list(texts), ensure_ascii=False).encode("utf-8"))
     h.update(json.dumps([int(y) for y in labels]).encode())
+    if dev is not None:
+        dev_texts, dev_labels, n_clean = dev
+        h.update(json.dumps([list(dev_texts), [int(y) for y in dev_labels], int(n_clean)]).encode("utf-8"))
     return h.hexdigest()
 
 
@@ -64,6 +75,7 @@ class VictimStore:
     def load(self, key: str, victim: Victim) -> bool:
         """Give the (freshly ``load()``-ed) ``victim`` the stored parameters; False when none are stored."""
         import torch
+        from safetensors import safe_open
         from safetensors.torch import load_file
 
         path = self.path(key)
@@ -72,6 +84,8 @@ class VictimStore:
             return False
         try:
             tensors = load_file(str(path))
+            with safe_open(str(path), framework="pt") as f:
+                selection = json.loads((f.metadata() or {}).get("selection", "null"))
         except Exception as e:  # safetensors raises its own error types
             raise ValueError(f"{path}: not a readable stored victim ({e}); delete the file to retrain") from e
         params = dict(victim.model_.named_parameters())
@@ -83,6 +97,8 @@ class VictimStore:
         with torch.no_grad():
             for name, value in tensors.items():
                 params[name].copy_(value.to(params[name].device))
+        if selection is not None:
+            victim.epoch_, victim.epoch_scores_ = selection["epoch"], selection["dev_scores"]
         self.hits += 1
         return True
 
@@ -98,7 +114,10 @@ class VictimStore:
             if p.requires_grad
         }
         self.root.mkdir(parents=True, exist_ok=True)
-        return write_bytes(self.path(key), save(tensors, metadata={"format": str(FORMAT_VERSION)}))
+        metadata = {"format": str(FORMAT_VERSION)}
+        if getattr(victim, "epoch_scores_", None):  # select = "best": what chose the epoch kept
+            metadata["selection"] = json.dumps({"epoch": victim.epoch_, "dev_scores": victim.epoch_scores_})
+        return write_bytes(self.path(key), save(tensors, metadata=metadata))
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses}
