@@ -24,7 +24,7 @@ from crowd.pipelines.defend import (
     run_defend,
 )
 from crowd.report import hardware
-from crowd.train.victim import VictimConfig
+from crowd.victim import VictimConfig
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,8 +44,7 @@ from crowd.io import upsert_jsonl
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.defend import DefendConfig, labels, load_corpus, texts
 from crowd.report import cpu_model
-from crowd.train.victim import Victim, VictimConfig
-from crowd.train.victim_store import VictimStore
+from crowd.victim import Victim, VictimConfig, VictimStore
 
 
 def corpus(dataset: str, max_train: int, max_test: int, seed: int, max_dev: int = 16):

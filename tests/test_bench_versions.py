@@ -19,13 +19,13 @@ def test_code_version_follows_the_family_rule():
     by = {(c.dataset, c.attack.name, c.method): c for c in cells(config, "smoke")}
     rap, strip = by["sst2", "badnets", "rap"], by["sst2", "badnets", "strip"]
     assert "crowd.defenses.rap" in cell_modules(rap.kind, rap.runs, rap.config)
-    assert "crowd.train.victim" in cell_modules(rap.kind, rap.runs, rap.config)
+    assert "crowd.victim.model" in cell_modules(rap.kind, rap.runs, rap.config)
     assert "crowd.defenses.rap" not in cell_modules(strip.kind, strip.runs, strip.config)
     assert rap.code_version != strip.code_version and len(rap.code_version) == 12
     # Certified cells: the method's module and the learner's modules, not the victim's.
     crowd_cell = by["sst2", "badnets", "crowd"]
     modules = cell_modules(crowd_cell.kind, crowd_cell.runs, crowd_cell.config)
-    assert "crowd.methods.crowd" in modules and "crowd.train.victim" not in modules
+    assert "crowd.methods.crowd" in modules and "crowd.victim.model" not in modules
     static = code_version("certify", "crowd", {"model": {"learner": "static"}, "attack": {"name": "badnets"}})
     bow = code_version("certify", "crowd", {"model": {"learner": "bow"}, "attack": {"name": "badnets"}})
     assert static != bow

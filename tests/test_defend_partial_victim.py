@@ -15,7 +15,7 @@ from test_defenses_cli import check_detector_metrics  # noqa: E402
 from crowd.defenses.rap import RAPStalled  # noqa: E402
 from crowd.pipelines.config import DataConfig  # noqa: E402
 from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
-from crowd.train.victim import Victim, VictimConfig  # noqa: E402
+from crowd.victim import Victim, VictimConfig  # noqa: E402
 
 
 def check_learnt(undefended: dict) -> None:

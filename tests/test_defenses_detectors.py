@@ -8,7 +8,7 @@ layers, 32 wide) saturates to one probability per class on this corpus (every in
 a class gets the same output), which leaves both detectors nothing to measure, and it
 takes most of a minute to train on two shared cores. The defenses therefore run on a
 mean-of-embeddings classifier with BERT's tokenizer (``BowClassifier``), trained through
-the same :class:`crowd.train.victim.Victim` loop in a few seconds: it learns the sentiment
+the same :class:`crowd.victim.model.Victim` loop in a few seconds: it learns the sentiment
 words and the trigger, its output moves with every word, and it has the word-embedding
 matrix (RAP) and a pooled representation (BKI) the defenses use. The Hugging Face path
 of the victim is tested in ``test_victim.py``.
@@ -27,7 +27,7 @@ from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr  # noqa: E402
 from crowd.defenses.rap import RAPStalled  # noqa: E402
 from crowd.seeding import torch_seed  # noqa: E402
 from crowd.testing import toy_backdoor as toy  # noqa: E402
-from crowd.train.victim import Victim, VictimConfig  # noqa: E402
+from crowd.victim import Victim, VictimConfig  # noqa: E402
 
 
 class BowClassifier(torch.nn.Module):

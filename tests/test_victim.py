@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("torch")
 
 from crowd.train.common import length_batches  # noqa: E402
-from crowd.train.victim import Victim, VictimConfig  # noqa: E402
+from crowd.victim import Victim, VictimConfig  # noqa: E402
 
 
 def test_length_batches_cover_every_index_once():

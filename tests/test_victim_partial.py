@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 from crowd.testing import toy_backdoor as toy  # noqa: E402
 from crowd.train.common import linear_schedule  # noqa: E402
 from crowd.train.partial import StateCache, layer_range  # noqa: E402
-from crowd.train.victim import Victim, VictimConfig  # noqa: E402
+from crowd.victim import Victim, VictimConfig  # noqa: E402
 
 TEXTS = ["good fun film", "bad dull film", "great acting , really", "awful plot", "cf so so", "a film"] * 4
 LABELS = [1, 0, 1, 0, 1, 0] * 4

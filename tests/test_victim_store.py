@@ -1,4 +1,4 @@
-"""Trained victims kept on disk (``crowd.train.victim_store``): a second fit with the same inputs loads the
+"""Trained victims kept on disk (``crowd.victim.store``): a second fit with the same inputs loads the
 stored parameters and predicts exactly as the trained victim; any changed input is a miss."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from safetensors.torch import load_file  # noqa: E402
 from crowd.pipelines.config import DataConfig  # noqa: E402
 from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
 from crowd.testing import toy_backdoor as toy  # noqa: E402
-from crowd.train.victim import Victim, VictimConfig  # noqa: E402
-from crowd.train.victim_store import VictimStore, victim_key  # noqa: E402
+from crowd.victim import Victim, VictimConfig, VictimStore, victim_key  # noqa: E402
 
 TRAIN = toy.poisoned_train(120, seed=0, poison_rate=0.1)
 PROBE = toy.clean_sentences(30, seed=1, purpose="toy-test").texts
@@ -79,3 +78,41 @@ def test_a_damaged_stored_victim_is_named(tiny_bert, tmp_path):
     store.path(victim_key(config, TRAIN.texts, TRAIN.labels, 0)).write_bytes(b"not safetensors")
     with pytest.raises(ValueError, match="not a readable stored victim"):
         Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)
+
+
+def test_a_best_epoch_victim_keeps_its_choice_and_has_its_own_key(tiny_bert, tmp_path):
+    """``select = "best"`` hashes the dev texts and stores the epoch kept; ``"last"`` keeps its old key."""
+    from dataclasses import asdict, replace
+
+    from crowd.data import Corpus, Example
+
+    rows = tuple(Example(t, y) for t, y in zip(TRAIN.texts, TRAIN.labels))
+    dev = tuple(Example(t, 0) for t in PROBE[:10])
+    corpus = Corpus(rows, rows, dev, tuple(Example("cf " + e.text, 1, True, 0) for e in dev), (), ())
+    last = _victim_config(tiny_bert, 1)
+    best = replace(last, select="best")
+    store = VictimStore(tmp_path)
+    trained = Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=corpus)
+    loaded = Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=corpus)
+    assert loaded.from_store_ and (loaded.epoch_, loaded.epoch_scores_) == (trained.epoch_, trained.epoch_scores_)
+    assert np.array_equal(loaded.predict_proba(PROBE), trained.predict_proba(PROBE))
+    other_dev = replace(corpus, dev_clean=dev[:5])
+    assert Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=other_dev).from_store_ is False
+    assert "select" in asdict(last)  # and yet a "last" key hashes the settings without it:
+    assert victim_key(last, TRAIN.texts, TRAIN.labels, 0) == _key_without_select(last)
+
+
+def _key_without_select(config) -> str:
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from crowd.train.feature_cache import model_identity
+    from crowd.victim.store import FORMAT_VERSION
+
+    settings = {k: v for k, v in asdict(config).items() if k != "select"}
+    settings["model"], settings["device"] = model_identity(config.model), "cpu"
+    h = hashlib.sha256(json.dumps([FORMAT_VERSION, settings, 0], sort_keys=True).encode())
+    h.update(json.dumps(list(TRAIN.texts), ensure_ascii=False).encode("utf-8"))
+    h.update(json.dumps([int(y) for y in TRAIN.labels]).encode())
+    return h.hexdigest()

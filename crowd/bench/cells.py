@@ -28,8 +28,7 @@ from crowd.pipelines.defend import (
     texts,
 )
 from crowd.report import hardware
-from crowd.train.victim import Victim
-from crowd.train.victim_store import VictimStore
+from crowd.victim import Victim, VictimStore
 
 
 def certify_cell(cell: Cell, resources: Mapping[str, str], run_dir: Path, progress: bool) -> dict[str, Any]:
@@ -51,7 +50,7 @@ class VictimCache:
     One victim is kept in memory (the last one): the previous one, with its cached frozen-part
     states (``victim.trainable_layers > 0``, about 0.3 GB for SST-2 under MiniLM), is dropped
     before the next is trained. Every trained victim also goes to ``store`` (on disk,
-    :class:`crowd.train.victim_store.VictimStore`), so a later run, or a pass over other
+    :class:`crowd.victim.store.VictimStore`), so a later run, or a pass over other
     defenses, loads it instead of training it again.
     """
 

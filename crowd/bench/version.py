@@ -8,7 +8,7 @@ modules, and the runner recomputes a row whose stored version differs from today
 The rule, per family (one list, kept short on purpose; a file outside it does not invalidate rows):
 
 * every cell: the attack's module (``crowd.attacks.<module>``), the poisoning and corpus code;
-* ``defend`` cells: the victim (``crowd.train.victim``, ``partial``, ``common``), the defend
+* ``defend`` cells: the victim (``crowd.victim.model``, ``partial``, ``common``), the defend
   pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
 * ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
   (every file), the vote runner, the method's module and the learner's modules
@@ -33,7 +33,7 @@ DEFEND = (
     "crowd.defenses.base",
     "crowd.defenses.evaluation",
     "crowd.defenses.metrics",
-    "crowd.train.victim",
+    "crowd.victim.model",
     "crowd.train.partial",
     "crowd.train.common",
     "crowd.bench.cells",

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from crowd.train.victim_store import VictimStore
+    from crowd.victim import VictimStore
 
     config = load_toml(DefendConfig, args.config, args.set)
     store = None if args.no_victim_store else VictimStore()

@@ -32,8 +32,7 @@ from crowd.defenses.metrics import attack_metrics, detector_metrics, removal_rat
 
 if TYPE_CHECKING:
     from crowd.data import Corpus
-    from crowd.train.victim import Victim
-    from crowd.train.victim_store import VictimStore
+    from crowd.victim import Victim, VictimStore
 
 Rows = list[dict[str, Any]]
 
@@ -176,7 +175,7 @@ class TrainingFilter(Defense):
         self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
     ) -> tuple[Rows, dict[str, Any]]:
         """Filter the training set with the poisoned victim, retrain on what is kept, measure that victim."""
-        from crowd.train.victim import Victim
+        from crowd.victim import Victim
 
         train_texts, train_labels = texts(corpus.train), labels(corpus.train)
         keep = self.fit(train_texts, victim).keep_mask(train_texts)

@@ -44,7 +44,7 @@ from crowd.defenses.base import TrainingFilter
 from crowd.seeding import rng
 
 if TYPE_CHECKING:
-    from crowd.train.victim import Victim
+    from crowd.victim import Victim
 
 
 def deletion_variants(text: str) -> list[str]:

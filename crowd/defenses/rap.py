@@ -57,7 +57,7 @@ from crowd.defenses.base import InputDetector, check_frr
 from crowd.seeding import torch_seed
 
 if TYPE_CHECKING:
-    from crowd.train.victim import Victim
+    from crowd.victim import Victim
 
 
 class RAPStalled(ValueError):

@@ -39,7 +39,7 @@ from crowd.defenses.base import InputDetector, check_frr
 from crowd.seeding import rng
 
 if TYPE_CHECKING:
-    from crowd.train.victim import Victim
+    from crowd.victim import Victim
 
 STOP_WORDS = frozenset(
     [

@@ -3,7 +3,7 @@
 1. Load the corpus (:mod:`crowd.data`, or the built-in ``toy`` keyword-backdoor corpus),
    subsample if asked (seeded), poison training set and build the poisoned test set
    (:mod:`crowd.attacks`, same semantics as ``crowd certify``).
-2. Train the victim (:class:`crowd.train.victim.Victim`) on the poisoned training set.
+2. Train the victim (:class:`crowd.victim.model.Victim`) on the poisoned training set.
 3. Defend: BKI filters the training set and the victim is retrained on what is kept;
    ONION rewrites the test texts; STRIP/RAP are fitted on clean dev texts and flag test texts.
 4. Metrics (THEORY §4, :mod:`crowd.defenses.metrics`): CACC on clean test texts, ASR on
@@ -32,8 +32,7 @@ from crowd.defenses.metrics import attack_metrics, victim_warnings
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
 from crowd.testing import toy_backdoor as toy
-from crowd.train.victim import Victim, VictimConfig
-from crowd.train.victim_store import VictimStore
+from crowd.victim import Victim, VictimConfig, VictimStore
 
 # ``data.dataset`` may also be ``toy`` (crowd.testing.toy_backdoor) here.
 DefendDataConfig = DataConfig
@@ -123,7 +122,7 @@ def run_defend(
 ) -> dict:
     """Run the whole pipeline; returns the summary (and writes the outputs when ``out_dir`` is given).
 
-    With a ``store`` (:class:`crowd.train.victim_store.VictimStore`), victims trained before on the
+    With a ``store`` (:class:`crowd.victim.store.VictimStore`), victims trained before on the
     same corpus and settings (the undefended one, BKI's retrained one) are loaded instead of trained.
 
     The defense is built (its parameters checked) before the corpus is poisoned and the

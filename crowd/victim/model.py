@@ -33,7 +33,7 @@ import numpy as np
 if TYPE_CHECKING:
     from crowd.data import Corpus
     from crowd.train.partial import StateCache
-    from crowd.train.victim_store import VictimStore
+    from crowd.victim.store import VictimStore
 
 
 SELECT = ("last", "best")
@@ -121,7 +121,7 @@ class Victim:
         """Fine-tune from the pretrained weights on ``texts``/``labels``; the head, shuffling and dropout
         depend on ``seed`` (torch's global generator is seeded inside and restored after).
 
-        With a ``store`` (:class:`crowd.train.victim_store.VictimStore`), a victim trained before on the
+        With a ``store`` (:class:`crowd.victim.store.VictimStore`), a victim trained before on the
         same config, model files, texts, labels and seed is loaded instead of trained (``from_store_``),
         and a newly trained one is stored. ``dev``: the corpus whose ``dev_clean`` and ``dev_poison``
         score the epochs when ``config.select == "best"`` (ignored for ``"last"``); the scores are kept
@@ -135,7 +135,7 @@ class Victim:
         self.dev_ = _dev_sets(dev) if self.config.select == "best" else None
         key = None
         if store is not None:
-            from crowd.train.victim_store import victim_key
+            from crowd.victim.store import victim_key
 
             key = victim_key(self.config, texts, labels, seed, self.dev_)
         with seeded_global_rng(resolve_device(self.config.device), torch_seed(seed, "victim-init")):

@@ -1,6 +1,6 @@
 """Trained victims kept on disk, so defenses that share a poisoned corpus train its victim once.
 
-A victim is a function of its :class:`~crowd.train.victim.VictimConfig`, the model's files, the
+A victim is a function of its :class:`~crowd.victim.model.VictimConfig`, the model's files, the
 training texts and labels, and the seed. :func:`victim_key` hashes all of them (the model by
 :func:`~crowd.train.feature_cache.model_identity`, the content of its ``config.json`` and weights,
 so a moved copy of the same files hits and an edited checkpoint misses). The store keeps, per key,
@@ -26,7 +26,7 @@ from typing import Any
 
 from crowd.paths import cache_subdir
 
-# a crowd.train.victim.Victim / VictimConfig (that module imports this one)
+# a crowd.victim.model.Victim / VictimConfig (that module imports this one)
 Victim = Any
 VictimConfig = Any
 
