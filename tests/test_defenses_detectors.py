@@ -1,4 +1,4 @@
-"""STRIP, RAP and BKI on a tiny keyword-backdoor corpus (``crowd.testing.toy_backdoor``), on the CPU.
+"""STRIP, RAP and BKI on a tiny keyword-backdoor corpus (``crowd.data.toy``), on the CPU.
 
 The victims are real models trained here on the poisoned toy corpus, so the backdoor
 (``cf`` → label 1) is learnt, not hard-wired:
@@ -23,10 +23,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from crowd.data import toy  # noqa: E402
 from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr  # noqa: E402
 from crowd.defenses.rap import RAPStalled  # noqa: E402
 from crowd.seeding import torch_seed  # noqa: E402
-from crowd.testing import toy_backdoor as toy  # noqa: E402
 from crowd.victim import Victim, VictimConfig  # noqa: E402
 
 

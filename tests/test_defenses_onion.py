@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from crowd.data import toy  # noqa: E402
 from crowd.defenses import ONION  # noqa: E402
 from crowd.defenses.lm import CausalLM  # noqa: E402
 from crowd.defenses.onion import removal_rate  # noqa: E402
-from crowd.testing import toy_backdoor as toy  # noqa: E402
 
 CLEAN = toy.clean_sentences(300, seed=5, purpose="toy-lm")
 TEST = toy.clean_sentences(40, seed=1, purpose="toy-test")

@@ -212,3 +212,15 @@ def test_resolved_config_round_trips_with_the_method_name(tmp_path):
     from crowd.pipelines.config import CertifyConfig
 
     assert from_dict(CertifyConfig, table) == config
+
+
+def test_production_code_does_not_import_the_test_helpers():
+    """``crowd.testing`` serves the tests; the toy corpus (crowd.data.toy) and the smoke models
+    (crowd.bench.resources) that commands use live in production packages."""
+    testing = ROOT / "testing"
+    offenders = [
+        path.relative_to(ROOT.parent).as_posix()
+        for path in ROOT.rglob("*.py")
+        if not path.is_relative_to(testing) and _module_imports(path, "crowd.testing")
+    ]
+    assert not offenders, offenders

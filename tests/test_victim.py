@@ -40,8 +40,7 @@ def test_victim_needs_fit():
 
 def _toy_corpus():
     """The toy keyword backdoor with clean and triggered dev texts."""
-    from crowd.data import Corpus, Example
-    from crowd.testing import toy_backdoor as toy
+    from crowd.data import Corpus, Example, toy
 
     train = toy.poisoned_train(400, seed=0, poison_rate=0.1)
     dev = toy.clean_sentences(40, seed=1, purpose="toy-dev")

@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from crowd.testing import toy_backdoor as toy  # noqa: E402
+from crowd.data import toy  # noqa: E402
 from crowd.train.common import linear_schedule  # noqa: E402
 from crowd.train.partial import StateCache, layer_range  # noqa: E402
 from crowd.victim import Victim, VictimConfig  # noqa: E402

@@ -10,9 +10,9 @@ pytest.importorskip("torch")
 
 from safetensors.torch import load_file  # noqa: E402
 
+from crowd.data import toy  # noqa: E402
 from crowd.pipelines.config import DataConfig  # noqa: E402
 from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
-from crowd.testing import toy_backdoor as toy  # noqa: E402
 from crowd.victim import Victim, VictimConfig, VictimStore, victim_key  # noqa: E402
 
 TRAIN = toy.poisoned_train(120, seed=0, poison_rate=0.1)

@@ -1,4 +1,4 @@
-"""Small stand-ins the smoke scale runs on: a tiny BERT, a tiny causal LM and a tiny synonym graph.
+"""Small stand-ins the smoke scale (and the tests) run on: a tiny BERT, a tiny causal LM and a tiny synonym graph.
 
 Built once into ``<out>/_resources`` and named in bench config tables as ``{ resource = "tiny_bert" }``
 (``tiny_lm``, ``tiny_graph``). They exercise the whole pipeline in seconds on a
@@ -7,10 +7,10 @@ CPU; their numbers mean nothing about the methods.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from crowd.testing import make_tiny_bert
 from crowd.train.models import minilm_path
 from synonyms import SynonymGraph
 
@@ -41,8 +41,41 @@ def build_resources(folder: Path, names: Iterable[str]) -> dict[str, str]:
 
 
 def _tiny_bert(path: Path) -> None:
-
     make_tiny_bert(path)
+
+
+def make_tiny_bert(
+    directory: str | os.PathLike[str],
+    num_labels: int = 2,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny randomly initialised ``BertForSequenceClassification`` with the MiniLM tokenizer.
+
+    Real architecture and real tokenizer (bert-base-uncased vocabulary), a few
+    hundred thousand parameters: what the tests train on the CPU.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    directory = Path(directory)
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=hidden_size * 2,
+        max_position_embeddings=128,
+        num_labels=num_labels,
+    )
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
 
 
 def _tiny_lm(path: Path) -> None:

