@@ -69,3 +69,27 @@ def test_rows_with_reused_votes_are_marked(data_root, tmp_path):
     assert again.executed == 2 and all(r["reused_votes"] > 0 for r in again.rows)
     text = (tmp_path / "table3.md").read_text()
     assert text.count("[reused votes] |") == 2 and "re-used" in text
+
+
+def test_the_version_follows_the_code_not_its_layout(tmp_path):
+    """Docstrings, comments, formatting, imports (moved into or out of a function) and the file's place do
+    not change a version; a changed computation does."""
+    from crowd.bench.version import files_hash
+
+    def version(name: str, source: str) -> str:
+        path = tmp_path / name
+        path.write_text(source)
+        return files_hash([path])
+
+    base = version("a.py", 'import numpy as np\n\n\ndef f(x):\n    """Twice."""\n    return np.multiply(x, 2)\n')
+    same = [
+        "def f(x):\n    import numpy as np  # lazy: a reason\n\n    return np.multiply(x, 2)\n",
+        '"""A module."""\nfrom __future__ import annotations\n\nimport numpy as np\n\n\ndef f(x):  # note\n'
+        "    return np.multiply(\n        x, 2\n    )\n",
+        "from typing import TYPE_CHECKING\n\nimport numpy as np\n\nif TYPE_CHECKING:\n    import torch\n\n\n"
+        "def f(x):\n    return np.multiply(x, 2)\n",
+    ]
+    assert [version(f"same{i}.py", s) for i, s in enumerate(same)] == [base] * len(same)
+    changed = "import numpy as np\n\n\ndef f(x):\n    return np.multiply(x, 3)\n"
+    assert version("changed.py", changed) != base
+    assert version("sub_moved.py", "import numpy as np\n\n\ndef f(x):\n    return np.multiply(x, 2)\n") == base

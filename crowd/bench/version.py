@@ -2,8 +2,10 @@
 
 A cell's id (:attr:`crowd.bench.spec.Cell.cell_id`) hashes its configuration, not the code; a row
 computed before a fix to, say, ``crowd/defenses/rap.py`` would otherwise look current forever. Each
-row therefore stores ``code_version``, a sha256 (12 hex digits) over the bytes of a fixed list of
-modules, and the runner recomputes a row whose stored version differs from today's.
+row therefore stores ``code_version``, a sha256 (12 hex digits) over the code of a fixed list of
+modules (their syntax trees without docstrings and imports: reformatting a file, moving an import
+or a module keeps the version, changing what the code computes does not), and the runner
+recomputes a row whose stored version differs from today's.
 
 The rule, per family (one list, kept short on purpose; a file outside it does not invalidate rows):
 
@@ -20,6 +22,7 @@ existed have no ``code_version``: the renderer marks them "not verified against 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 from collections.abc import Iterable, Mapping
@@ -102,12 +105,32 @@ def module_files(name: str) -> tuple[Path, ...]:
 
 
 def files_hash(paths: Iterable[Path]) -> str:
-    root = Path(__file__).resolve().parents[2]
+    """sha256 (12 hex digits) over the code of ``paths`` (:func:`code_digest` of each), in any order."""
     digest = hashlib.sha256()
-    for path in paths:
-        path = Path(path).resolve()
-        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-        data = path.read_bytes()
-        digest.update(f"{name}\0{len(data)}\0".encode())
-        digest.update(data)
+    for part in sorted(code_digest(Path(p).resolve()) for p in paths):
+        digest.update(part.encode())
     return digest.hexdigest()[:12]
+
+
+@cache
+def code_digest(path: Path) -> str:
+    """sha256 of a source file's code: its syntax tree without docstrings, import statements and
+    ``if TYPE_CHECKING:`` blocks. Formatting, comments, docstrings, where an import sits and where the
+    file lives do not change it; anything a function computes does."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list) or not body or not isinstance(body[0], ast.stmt):
+            continue
+        kept = [stmt for i, stmt in enumerate(body) if not _ignored(stmt, first=i == 0)]
+        node.body = kept or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+
+
+def _ignored(stmt: ast.stmt, first: bool) -> bool:
+    if isinstance(stmt, ast.Import | ast.ImportFrom):
+        return True
+    if isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Name) and stmt.test.id == "TYPE_CHECKING":
+        return True
+    docstring = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+    return first and docstring and isinstance(stmt.value.value, str)
