@@ -1,7 +1,7 @@
 """Run a benchmark's cells into ``rows.jsonl`` (resuming), then render its tables and plots.
 
 Each cell becomes one row keyed by its :attr:`Cell.cell_id`; after every cell the
-whole rows file is rewritten atomically (:func:`crowd.io.write_jsonl`), so it is
+whole rows file is rewritten atomically (:func:`crowd.io.upsert_jsonl`), so it is
 always complete. A cell that already has a row is skipped, unless the row's ``code_version``
 (:mod:`crowd.bench.version`: a hash of the source files that compute it) differs from today's:
 then it is computed again. A row without ``code_version`` (written before it existed) is kept and
@@ -26,7 +26,7 @@ from crowd.bench.cells import VictimCache, certify_cell, defend_cell
 from crowd.bench.render import write_outputs
 from crowd.bench.resources import build_resources
 from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
-from crowd.io import locked, read_jsonl, write_jsonl
+from crowd.io import read_jsonl, upsert_jsonl
 
 ROWS_FILE = "rows.jsonl"
 
@@ -51,16 +51,14 @@ def read_rows(out: Path) -> list[dict[str, Any]]:
 
 
 def upsert_row(out: Path, row: dict[str, Any]) -> None:
-    """Replace the row with the same ``cell_id`` (or append) and rewrite the file atomically.
+    """Replace the row with the same ``cell_id`` (or append) and rewrite the file atomically
+    (:func:`crowd.io.upsert_jsonl`).
 
     The read and the rewrite happen under an exclusive lock on ``rows.jsonl.lock``, so several
     runs over disjoint cells of one table (e.g. ``--set 'cpu.methods=["bki"]'`` beside
     ``["onion"]``) may share a results folder without losing each other's rows.
     """
-
-    with locked(out / (ROWS_FILE + ".lock")):
-        rows = [r for r in read_rows(out) if r.get("cell_id") != row["cell_id"]]
-        write_jsonl(out / ROWS_FILE, [*rows, row])
+    upsert_jsonl(out / ROWS_FILE, row, key=("cell_id",))
 
 
 def _base_row(cell: Cell, config: BenchConfig) -> dict[str, Any]:
