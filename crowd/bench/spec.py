@@ -61,6 +61,11 @@ class AttackSpec:
     params: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # a row label when one attack appears with several parameter sets (e.g. trigger sizes)
 
+    @property
+    def row_name(self) -> str:
+        """How rows and a scale's ``attacks`` filter name it: ``badnets``, or ``badnets (dirty)`` with a label."""
+        return f"{self.name} ({self.label})" if self.label else self.name
+
 
 @dataclass(frozen=True)
 class ScaleSpec:
@@ -221,7 +226,7 @@ def cells(
     s = config.scale(scale)
     out = []
     for dataset in _keep(config.datasets, s.datasets):
-        for attack in (a for a in config.attacks if not s.attacks or a.name in s.attacks):
+        for attack in (a for a in config.attacks if not s.attacks or a.row_name in s.attacks):
             for rate in _keep(attack.rates, s.rates):
                 for method in _keep(config.methods, s.methods):
                     base = base_method(method, config.variants)
