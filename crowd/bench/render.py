@@ -103,8 +103,10 @@ def paper_value(paper: Mapping[str, Any], c: Cell) -> str:
 def table2(
     cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
 ) -> str:
-    header = ["dataset", "attack (rate)", "method", "CACC", "ASR", "base rate", CONFIDENT]
+    header = ["dataset", "attack (rate)", "poisoned / train", "method", "CACC", "ASR", "base rate"]
     header += [
+        "FRR / FAR (calibration texts)",
+        CONFIDENT,
         "certified acc. at budget",
         "certified triggered acc.",
         "paper CACC / ASR / cert.",
@@ -114,20 +116,22 @@ def table2(
     for c in cells:
         r = rows.get(c.cell_id)
         st = status(r)
-        label = f"{c.attack.name} ({c.rate:g})"
+        label = f"{c.attack.name} ({c.attack.label + ', ' if c.attack.label else ''}{c.rate:g})"
+        poisoned = "—" if st else f"{r.get('n_poisoned_train', '?')} / {r.get('n_train', '?')}"
         if st:
-            metrics = [st] * 6
+            metrics = [st] * 7
         else:
             certified = certifies(c, r)
             conf = pct(r.get("confident_accuracy")) if certified else "—"
             triggered = pct(r.get("certified_triggered_accuracy_at_budget")) if certified else "—"
             base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
             budget = at_budget(r) if certified else "—"
-            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), conf, budget, triggered]
+            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), _detection(r), conf, budget, triggered]
         body.append(
             [
                 c.dataset,
                 label,
+                poisoned,
                 method_label(c, r),
                 *metrics,
                 paper_value(paper or {}, c),
@@ -135,6 +139,14 @@ def table2(
             ]
         )
     return table(header, body)
+
+
+def _detection(r: Mapping[str, Any]) -> str:
+    """A detector's FRR / FAR on the test texts and the number of dev texts its threshold came from."""
+    if r.get("frr") is None or r.get("far") is None:
+        return "—"
+    n = (r.get("detector") or {}).get("n_calibration")
+    return f"{pct(r['frr'])} / {pct(r['far'])}" + (f" ({n})" if n is not None else "")
 
 
 def triggers_table(

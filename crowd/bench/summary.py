@@ -54,7 +54,7 @@ def _pivot(
 
 
 def _attack(c: Cell) -> str:
-    return f"{c.dataset} {c.attack.name}"
+    return f"{c.dataset} {c.attack.row_name}"
 
 
 def _cacc_asr(r: Row) -> str:
