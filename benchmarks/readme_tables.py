@@ -5,7 +5,8 @@ config in ``benchmarks/configs`` whose rows are in ``benchmarks/results/NAME/row
 
     python benchmarks/readme_tables.py            # print every summary
     python benchmarks/readme_tables.py --write    # replace the README's blocks with them
-    python benchmarks/readme_tables.py --check    # exit 1 when a README block differs from its rows
+    python benchmarks/readme_tables.py --check    # exit 1 when a README block, or a figure its prose
+                                                  # quotes (benchmarks/readme_claims.py), differs from the rows
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+from benchmarks.readme_claims import CLAIMS
+from benchmarks.readme_claims import check as check_claims
 from crowd.bench.render import LAYOUTS, index_rows
 from crowd.bench.runner import read_rows
 from crowd.bench.spec import cells, load_bench_config
@@ -90,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{readme}: out of date with the rows: {', '.join(stale)} (run {Path(__file__).name} --write)"
                 )
                 return 1
-            print(f"{readme}: {len(names)} summaries match the rows")
+            wrong = check_claims(text)
+            if wrong:
+                print(f"{readme}: prose figures that differ from the rows (benchmarks/readme_claims.py):")
+                print("\n".join(f"  {w}" for w in wrong))
+                return 1
+            print(f"{readme}: {len(names)} summaries and {len(CLAIMS)} quoted figures match the rows")
             return 0
         readme.write_text(new, encoding="utf-8")
         print(f"{readme}: rewrote {', '.join(names)}")

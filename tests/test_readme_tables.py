@@ -48,3 +48,14 @@ def test_command_times_were_measured_with_today_s_defaults():
     stale = [r["cell_id"] for r in rows if r["defaults_sha"] != sha]
     assert not stale, f"re-run python benchmarks/bench_commands.py --only {','.join(stale)}"
     assert "<!-- bench:commands -->" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_quoted_figure_is_checked_against_its_row():
+    from benchmarks.readme_claims import Claim, check, rows_of
+
+    row = rows_of("triggers")["sst2", "badnets (1 word)", "tg9"]
+    cacc = f"{100 * row['cacc']:.1f}"
+    claim = Claim("at {} % clean accuracy", ("triggers: sst2 | badnets (1 word) | tg9 | cacc",), digits=1)
+    assert check(f"... tg9 at {cacc} %\n clean accuracy ...", [claim]) == []
+    wrong = check("... at 12.3 % clean accuracy ...", [claim])
+    assert len(wrong) == 1 and f"at {cacc} % clean accuracy" in wrong[0]
