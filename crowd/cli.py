@@ -18,6 +18,8 @@ import sys
 import zipfile
 from collections.abc import Sequence
 
+from crowd import __version__
+
 # name -> (module, one-line help). A plain registry; modules are fixed names, never user strings.
 COMMANDS: dict[str, tuple[str, str]] = {
     "synonyms": ("crowd.commands.synonyms", "build or inspect a synonym graph"),
@@ -55,8 +57,6 @@ def _top_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from crowd import __version__
-
     return __version__
 
 

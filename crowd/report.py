@@ -9,13 +9,18 @@ killed earlier write are removed.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import matplotlib
+from matplotlib.ticker import MaxNLocator
 
 from crowd.io import json_bytes, jsonl_bytes, read_set, write_bytes, write_set
 
@@ -33,32 +38,27 @@ def cpu_model() -> str:
 
 
 def hardware() -> str:
-    """A short description of the machine: CPU model and core count, plus the CUDA device if any."""
-    text = f"{cpu_model()}, {os.cpu_count()} cores"
-    try:
-        import torch
+    """A short description of the machine: CPU model and core count, plus the CUDA device if any.
 
-        if torch.cuda.is_available():
-            text += f", GPU {torch.cuda.get_device_name(0)}"
-    except ImportError:  # pragma: no cover
-        pass
+    The device is asked of torch when the process has imported it (every run that trains has); a process
+    without torch used no GPU, and this module is light (it imports without torch)."""
+    text = f"{cpu_model()}, {os.cpu_count()} cores"
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
     return text
 
 
 def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
-    import matplotlib
-
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: pyplot picks its backend on import, so after use("Agg")
 
     return plt
 
 
 def save_figure(fig, path: str | os.PathLike[str]) -> Path:
     """Write ``fig`` as a PNG atomically and close it."""
-    import io
-
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png")
@@ -79,8 +79,6 @@ def plot_curves(
     the same colour with the value at the budget marked by a point and its label. ``baseline = (value,
     label)``: a dotted horizontal line (e.g. a constant classifier).
     """
-    from matplotlib.ticker import MaxNLocator
-
     fig, ax = pyplot().subplots(figsize=(7, 4.5), dpi=120)
     for label, (xs, ys, budget) in curves.items():
         line = ax.step(list(xs), list(ys), where="post", label=label)[0]

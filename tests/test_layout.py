@@ -1,9 +1,11 @@
-"""The package's shape: one reader of method, attack, learner, defense and layout names, torch-free config and
-statistics, no import loops."""
+"""The package's shape: one reader of method, attack, learner, defense and layout names, light modules that
+import without torch, imports that only go down the layers, no import loops, few and marked lazy imports
+(docs/extending.md, "Imports")."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -41,15 +43,21 @@ def _compared(paths: Iterable[Path], names: set[str]) -> dict[str, list[str]]:
             hits = {v for operand in operands for v in _names(operand)} & names
             if hits:
                 line = getattr(node, "lineno", None) or node.pattern.lineno
-                found.setdefault(path.relative_to(ROOT.parent).as_posix(), []).append(f"{line}: {sorted(hits)}")
+                found.setdefault(path.relative_to(ROOT.parent).as_posix(), []).append(
+                    f"{line}: {sorted(hits)}"
+                )
     return found
 
 
-def _offenders(kind: str, names: set[str], registry: Path, roots: tuple[Path, ...] = (ROOT, BENCHMARKS)) -> list[str]:
+def _offenders(
+    kind: str, names: set[str], registry: Path, roots: tuple[Path, ...] = (ROOT, BENCHMARKS)
+) -> list[str]:
     paths = [p for root in roots for p in root.rglob("*.py") if not p.is_relative_to(registry)]
     found = _compared(paths, names)
     excused = {path for (k, path) in PENDING if k == kind}
-    assert excused <= set(found), f"PENDING {kind} entries with nothing left to excuse: {excused - set(found)}"
+    assert excused <= set(found), (
+        f"PENDING {kind} entries with nothing left to excuse: {excused - set(found)}"
+    )
     return [f"{path}:{hit}" for path, hits in sorted(found.items()) if path not in excused for hit in hits]
 
 
@@ -105,13 +113,197 @@ def test_learner_sections_are_config_sections():
         assert all(hints[section] in LEARNERS.values() for section in kind.SECTIONS), kind
 
 
-def test_config_and_statistics_import_no_torch():
-    code = (
-        "import sys; import crowd.certify, crowd.pipelines.config, crowd.methods; "
-        "print('torch' in sys.modules)"
-    )
+# The modules that may import torch (at the top, like every import). Every other module is light: it imports
+# without torch, so the CLI's --help, config reading and table rendering stay fast. A light module reaches
+# heavy code only through a function-level import marked ``# lazy: <reason>``.
+HEAVY = {
+    "crowd.bench.cells",
+    "crowd.bench.resources",
+    "crowd.bench.runner",
+    "crowd.defenses.lm",
+    "crowd.noise.synonym_graph",
+    "crowd.pipelines.certify",
+    "crowd.pipelines.corpus",
+    "crowd.pipelines.defend",
+    "crowd.pipelines.report",
+    "crowd.testing",
+    "crowd.testing.toy_task",
+    "crowd.train.common",
+    "crowd.train.finetune",
+    "crowd.train.frozen",
+    "crowd.train.heads",
+    "crowd.train.models",
+    "crowd.train.naive",
+    "crowd.train.partial",
+    "crowd.train.partial_learner",
+    "crowd.train.runner",
+    "crowd.train.static_bag",
+    "crowd.victim",
+    "crowd.victim.model",
+    "crowd.victim.store",
+    "synonyms.build",
+    "synonyms.counterfit",
+}
+ENTRY_POINTS = {"crowd.__main__"}  # runs the CLI when imported
+
+
+def _all_modules() -> dict[str, Path]:
+    """``{module name: file}`` for every module of ``crowd`` and ``synonyms``."""
+    modules = {}
+    for root in (ROOT, ROOT.parent / "synonyms"):
+        for path in root.rglob("*.py"):
+            rel = path.relative_to(ROOT.parent).with_suffix("")
+            modules[".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)] = path
+    return modules
+
+
+LIGHT = sorted(set(_all_modules()) - HEAVY - ENTRY_POINTS)
+
+
+def test_light_modules_import_no_torch():
+    """Configs, statistics, the registries, the CLI and its --help, and table rendering import without torch."""
+    assert not HEAVY - set(_all_modules()), sorted(HEAVY - set(_all_modules()))
+    code = f"import importlib, sys; [importlib.import_module(m) for m in {LIGHT!r}]; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    if out.stdout.strip() != "False":  # name the culprits
+        check = "import importlib, sys, {0}; print('torch' in sys.modules)"
+        culprits = [
+            m
+            for m in LIGHT
+            if subprocess.run(
+                [sys.executable, "-c", check.format(m)], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            == "True"
+        ]
+        raise AssertionError(f"light modules that import torch: {culprits}")
+
+
+def test_config_and_statistics_import_no_torch():
+    assert {"crowd.certify", "crowd.pipelines.config", "crowd.methods", "crowd.train.settings"} <= set(LIGHT)
+    assert {"crowd", "crowd.cli", "crowd.config", "crowd.data", "crowd.bench.render"} <= set(LIGHT)
+    assert {m for m in _all_modules() if m.startswith("crowd.commands.")} <= set(LIGHT)
+
+
+# Layers, lowest first: a module imports (at the top or in a function) only modules of its own layer or below.
+# A module belongs to the layer of the longest entry that is its name or a package above it.
+LAYERS = (
+    ("synonyms",),  # the synonym-graph package, which never imports crowd
+    ("crowd", "crowd.config", "crowd.io", "crowd.paths", "crowd.report", "crowd.seeding", "crowd.text"),
+    ("crowd.certify", "crowd.data", "crowd.noise"),  # statistics, corpora, noise
+    ("crowd.attacks", "crowd.train"),  # poisoners; learners and their runner
+    (
+        "crowd.data.toy",
+        "crowd.methods",
+        "crowd.victim",
+    ),  # certified methods; the victim; a corpus built by an attack
+    ("crowd.defenses",),  # empirical defenses (run on a victim)
+    ("crowd.pipelines",),  # crowd certify / crowd defend as functions
+    (
+        "crowd.__main__",
+        "crowd.bench",
+        "crowd.cli",
+        "crowd.commands",
+        "crowd.testing",
+    ),  # benchmarks, the CLI, tests
+)
+
+
+def _layer(module: str) -> int:
+    best = max(
+        (
+            (len(entry), i)
+            for i, entries in enumerate(LAYERS)
+            for entry in entries
+            if module == entry or (entry != "crowd" and module.startswith(entry + "."))
+        ),
+        default=None,
+    )
+    assert best is not None, f"{module} is in no layer of LAYERS"
+    return best[1]
+
+
+def _runtime_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package modules ``path`` imports when it runs, at the top or in a function (``from a import b`` names
+    the submodule ``a.b`` when there is one; ``if TYPE_CHECKING:`` imports are for type checkers)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name in modules}
+
+
+def test_no_module_imports_a_higher_layer():
+    modules = _all_modules()
+    offenders = [
+        f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)})"
+        for name, path in sorted(modules.items())
+        for target in sorted(_runtime_imports(path, modules))
+        if _layer(target) > _layer(name)
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+# Files another change owns that still hold function-level imports without a ``# lazy:`` reason; they count
+# toward MAX_LAZY. Remove an entry when its file is fixed (the test fails if it has nothing left to excuse).
+PENDING_LAZY = {
+    "crowd/bench/runner.py": "resource, sys, tomllib: stdlib imports inside functions, to move up"
+}
+MAX_LAZY = 20
+LAZY = re.compile(r"#\s*lazy:\s*\S")
+
+
+def _function_imports(path: Path) -> list[ast.stmt]:
+    """Import statements inside a function body (``if TYPE_CHECKING:`` blocks do not count)."""
+    found: list[ast.stmt] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if (
+                isinstance(child, ast.If)
+                and isinstance(child.test, ast.Name)
+                and child.test.id == "TYPE_CHECKING"
+            ):
+                continue
+            if in_function and isinstance(child, ast.Import | ast.ImportFrom):
+                found.append(child)
+            visit(
+                child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            )
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+def test_function_level_imports_are_few_and_marked_lazy():
+    """Every module imports what it uses at the top; a function-level import is a light module reaching heavy
+    code (or an optional dependency) and says why on the statement: ``# lazy: <reason>``."""
+    total, unmarked = 0, {}
+    for path in sorted(_all_modules().values()):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rel = path.relative_to(ROOT.parent).as_posix()
+        for node in _function_imports(path):
+            total += 1
+            if not any(LAZY.search(line) for line in lines[node.lineno - 1 : node.end_lineno]):
+                unmarked.setdefault(rel, []).append(f"{rel}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    assert set(PENDING_LAZY) <= set(unmarked), (
+        f"PENDING_LAZY entries with nothing left: {set(PENDING_LAZY) - set(unmarked)}"
+    )
+    offenders = [line for rel, found in unmarked.items() if rel not in PENDING_LAZY for line in found]
+    assert not offenders, "function-level imports without '# lazy: <reason>':\n" + "\n".join(offenders)
+    assert total <= MAX_LAZY, f"{total} function-level imports (at most {MAX_LAZY})"
 
 
 def _module_imports(path: Path, package: str) -> set[str]:

@@ -18,7 +18,7 @@
   may change many coordinates.
 - word groups (word-partition aggregation): :func:`word_groups_touched` gives, for stated numbers of
   groups ``m``, the exact number of md5 groups whose sub-text differs in a training row or in a triggered
-  test text (against the clean text it was made from), by :func:`crowd.methods.textguard.touched_groups`,
+  test text (against the clean text it was made from), by :func:`crowd.text.touched_groups`,
   the rule ``crowd certify`` measures the budget with. A case change (``Great`` → ``great``) or a
   reordering inside a group touches it. BadNets with ``cf mn bb tq`` touches at most 4 groups, AddSent's
   sentence at most 5, whatever the poison rate.
@@ -38,7 +38,7 @@ from typing import Any
 
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
-from crowd.text import PAD, split_words
+from crowd.text import PAD, split_words, touched_groups
 from synonyms.graph import SynonymGraph
 
 
@@ -172,6 +172,17 @@ def attack_budget(
     )
 
 
+def test_poison_sources(corpus: Corpus) -> list[str] | None:
+    """The clean test text each triggered test text was made from, or ``None`` if the corpus does not say."""
+    target = corpus.manifest.get("params", {}).get("target_label")
+    test = corpus.manifest.get("test")
+    if target is None or test is None:
+        return None
+    missing = set(test.get("unavailable", {}).get("indices", []))
+    rows = [e.text for i, e in enumerate(corpus.test_clean) if e.label != target and i not in missing]
+    return rows if len(rows) == len(corpus.test_poison) else None
+
+
 WORD_GROUPS = (3, 5, 7, 9, 15, 21)
 
 
@@ -185,9 +196,6 @@ def word_groups_touched(
     ``method.order``) counts a reordering inside a group; it is never below the ``"sorted"`` count. ``None``
     when the corpus does not say which clean test text each triggered one came from.
     """
-    # imported here: crowd.methods imports this module (DPA's and Wang's budgets)
-    from crowd.methods.textguard import test_poison_sources, touched_groups
-
     sources = test_poison_sources(corpus) if corpus.test_poison else []
     if sources is None:
         return None

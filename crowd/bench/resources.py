@@ -11,6 +11,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel
+
 from crowd.train.models import minilm_path
 from synonyms import SynonymGraph
 
@@ -57,9 +60,6 @@ def make_tiny_bert(
     Real architecture and real tokenizer (bert-base-uncased vocabulary), a few
     hundred thousand parameters: what the tests train on the CPU.
     """
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
     directory = Path(directory)
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     config = BertConfig(
@@ -80,9 +80,6 @@ def make_tiny_bert(
 
 def _tiny_lm(path: Path) -> None:
     """A randomly initialised 2-layer GPT-2 with the MiniLM (BERT) tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     torch.manual_seed(0)
     special = {  # GPT-2's own ids (50256) lie outside the BERT vocabulary: use the tokenizer's

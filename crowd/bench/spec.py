@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crowd.bench.render import LAYOUTS
+from crowd.bench.version import code_version
 from crowd.config import ConfigError, from_overrides, set_dotted
 from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.methods import METHODS
@@ -154,8 +155,6 @@ class Cell:
     def code_version(self) -> str:
         """Hash of the source files that compute this cell's row (:mod:`crowd.bench.version`); kept out
         of :attr:`cell_id`, so rows stay addressable when the code changes."""
-        from crowd.bench.version import code_version
-
         return code_version(self.kind, self.runs, self.config)
 
     @property

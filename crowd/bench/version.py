@@ -30,6 +30,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from crowd.attacks import ATTACKS
+from crowd.defenses import DEFENSES
+from crowd.methods import METHODS
+
 COMMON = ("crowd.attacks.base", "crowd.attacks.poison", "crowd.attacks.factory", "crowd.pipelines.corpus")
 DEFEND = (
     "crowd.pipelines.defend",
@@ -55,7 +59,7 @@ LEARNERS = {
     "head": ("crowd.train.heads", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
     "full": ("crowd.train.finetune",),
     "partial": ("crowd.train.partial_learner", "crowd.train.partial"),
-    "static": ("crowd.train.static", "crowd.train.static_vectors"),
+    "static": ("crowd.train.static_bag", "crowd.train.static_vectors"),
     "bow": ("crowd.train.bow", "crowd.train.bow_encoder"),
 }
 LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.ensemble",)
@@ -64,21 +68,15 @@ DEFAULT_LEARNER = "bow"  # crowd.pipelines.config.ModelConfig.learner
 
 def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, ...]:
     """The modules whose source determines a cell's row (see the module docstring for the rule)."""
-    from crowd.attacks import ATTACKS
-
     modules = list(COMMON)
     attack = ATTACKS.get(config.get("attack", {}).get("name", ""))
     if attack is not None:
         modules.append(attack.__module__)
     if kind == "defend":
-        from crowd.defenses import DEFENSES
-
         modules += DEFEND
         if runs in DEFENSES:
             modules.append(DEFENSES[runs].__module__)
     else:
-        from crowd.methods import METHODS
-
         modules += CERTIFY
         if runs in METHODS:
             modules.append(METHODS[runs].__module__)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from crowd.bench.runner import run_benchmark
 from crowd.bench.spec import load_bench_config
 from crowd.config import check_keys
 from crowd.pipelines.config import CertifyConfig
-from crowd.pipelines.defend import DefendConfig
 
 HELP = (
     "Run the cells of a benchmark config (benchmarks/configs/*.toml) into DIR/rows.jsonl, resuming "
@@ -31,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_config(args: argparse.Namespace) -> None:
     """Load the benchmark config and check the cell overrides' keys before any cell runs."""
+    from crowd.pipelines.defend import DefendConfig  # lazy: `crowd bench --help` must not import torch
 
     load_bench_config(args.config, args.bench)
     check_keys(CertifyConfig, args.certify, "--certify")
@@ -38,6 +37,7 @@ def check_config(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crowd.bench.runner import run_benchmark  # lazy: `crowd bench --help` must not import torch
 
     check_config(args)
     run = run_benchmark(

@@ -7,7 +7,7 @@ import os
 
 from crowd.attacks import ATTACKS
 from crowd.config import ConfigError, set_dotted, to_dict
-from crowd.pipelines.certify import load_certify_config, run_certify
+from crowd.pipelines.config import load_certify_config
 
 
 def default_run() -> str:
@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crowd.pipelines.certify import run_certify  # lazy: `crowd certify --help` must not import torch
 
     config = load_certify_config(args.config, overrides_of(args))
     report = run_certify(config, args.out, progress=not args.no_progress)

@@ -6,7 +6,6 @@ import argparse
 
 from crowd.commands._format import percent
 from crowd.config import load_toml
-from crowd.pipelines.defend import DefendConfig, run_defend
 
 HELP = "run an empirical defense (BKI, ONION, STRIP, RAP) on a poisoned corpus and measure CACC/ASR/FRR/FAR"
 
@@ -27,8 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
-    from crowd.victim import VictimStore
+    from crowd.pipelines.defend import (
+        DefendConfig,
+        VictimStore,
+        run_defend,
+    )  # lazy: `crowd defend --help` must not import torch
 
     config = load_toml(DefendConfig, args.config, args.set)
     store = None if args.no_victim_store else VictimStore()

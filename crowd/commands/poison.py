@@ -14,6 +14,8 @@ from crowd.commands._format import percent
 from crowd.data import DATASETS, corpus_labels, load_dataset
 from crowd.io import write_json
 from crowd.paths import data_root
+from crowd.pipelines.config import load_certify_config
+from synonyms.graph import SynonymGraph
 
 HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
 
@@ -67,8 +69,6 @@ def build_attack(args: argparse.Namespace) -> Attack:
             "or give --paraphrases FOLDER"
         )
     if args.triggers is None:  # one default attack: the built-in default run's
-        from crowd.pipelines.config import load_certify_config
-
         args.triggers = ",".join(load_certify_config().attack.triggers)
     triggers = tuple(t.strip() for t in args.triggers.split(",") if t.strip())
     if not triggers:
@@ -79,8 +79,6 @@ def build_attack(args: argparse.Namespace) -> Attack:
     if kind.needs_graph:
         if args.graph is None:
             raise ValueError(f"{args.attack} needs --graph (a folder written by 'crowd synonyms build')")
-        from synonyms.graph import SynonymGraph
-
         graph = SynonymGraph.load(args.graph)
     return make_attack(
         args.attack,

@@ -15,6 +15,8 @@ from crowd.commands._format import percent
 from crowd.paths import cache_dir, require_data_root
 from synonyms.graph import SynonymGraph
 from synonyms.neighbours import NeighbourParams
+from synonyms.safer import import_safer_table
+from synonyms.vectors import check_trust, load_vectors
 
 HELP = "build, import or inspect a synonym graph (perturbation sets with cosine similarities)"
 TRUST_HELP = (
@@ -74,37 +76,39 @@ def run(args: argparse.Namespace) -> int:
     return {"build": _build, "import-safer": _import_safer, "show": _show}[args.action](args)
 
 
-def _inputs(args: argparse.Namespace):
-    from crowd.noise.synonym_graph import DEFAULT_CORPORA, GraphInputs
-    from synonyms.build import BuildParams
-    from synonyms.counterfit import CounterFitParams
+def _graphs():
+    """:mod:`crowd.noise.synonym_graph`, the graph builder (counter-fitting runs on torch)."""
+    from crowd.noise import synonym_graph  # lazy: `crowd synonyms show --graph DIR` and --help need no torch
 
-    params = BuildParams(
+    return synonym_graph
+
+
+def _inputs(args: argparse.Namespace):
+    g = _graphs()
+    params = g.BuildParams(
         neighbours=NeighbourParams(args.threshold, args.component_cap, args.neighbour_cap),
-        counterfit=CounterFitParams(epochs=args.epochs, device=args.device),
+        counterfit=g.CounterFitParams(epochs=args.epochs, device=args.device),
         min_count=args.min_count,
         pre_components=args.pre_components,
         post_components=args.post_components,
         counter_fitting=args.epochs > 0,
     )
-    corpora = tuple(dict.fromkeys(args.corpus)) if args.corpus else DEFAULT_CORPORA
+    corpora = tuple(dict.fromkeys(args.corpus)) if args.corpus else g.DEFAULT_CORPORA
     if args.vocab_file and not args.corpus:
         corpora = ()
-    return GraphInputs(
+    return g.GraphInputs(
         require_data_root(args.data), args.vectors, args.vectors_format, corpora,
         tuple(args.vocab_file), args.wordnet_synonyms, params, args.trust_pickle,
     )  # fmt: skip
 
 
 def _build(args: argparse.Namespace) -> int:
-    from crowd.noise.synonym_graph import CACHE_SUBDIR, build_from_inputs, cache_key
-    from synonyms.vectors import check_trust
-
     if args.vectors is not None:  # before the data root and the corpora are even looked at
         check_trust(args.vectors, args.vectors_format, args.trust_pickle)
     inputs = _inputs(args)
-    out = args.out or cache_dir() / CACHE_SUBDIR / cache_key(inputs)
-    result = build_from_inputs(inputs, progress=not args.no_progress)
+    g = _graphs()
+    out = args.out or cache_dir() / g.CACHE_SUBDIR / g.cache_key(inputs)
+    result = g.build_from_inputs(inputs, progress=not args.no_progress)
     result.graph.save(out)
     r = result.report
     print(f"wrote {result.graph!r} to {out}")
@@ -125,12 +129,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _import_safer(args: argparse.Namespace) -> int:
-    from synonyms.safer import import_safer_table
-
     kv = None
     if args.vectors is not None:
-        from synonyms.vectors import load_vectors
-
         kv = load_vectors(args.vectors, args.vectors_format, trust_pickle=args.trust_pickle)
     graph = import_safer_table(args.table, kv)
     graph.save(args.out)
@@ -153,9 +153,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _default_graph_folder(data: str | None) -> Path:
-    from crowd.noise.synonym_graph import CACHE_SUBDIR, GraphInputs, cache_key
-
-    folder = cache_dir() / CACHE_SUBDIR / cache_key(GraphInputs(require_data_root(data)))
+    g = _graphs()
+    folder = cache_dir() / g.CACHE_SUBDIR / g.cache_key(g.GraphInputs(require_data_root(data)))
     if not (folder / "graph.json").exists():
         raise FileNotFoundError(
             f"no default graph cached at {folder}: run 'crowd synonyms build' first, or pass --graph DIR"

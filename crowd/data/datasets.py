@@ -162,7 +162,7 @@ def load_from_hub(name: str, split: str, normalize: Normalization = DEFAULT) -> 
     if hub_split is None:
         raise ValueError(f"{name}: the hub copy ({spec.hub_name}) has no {split!r} split; use local files")
     try:
-        import datasets
+        import datasets  # lazy: optional dependency, only without a local data root
     except ImportError as e:
         raise ImportError(
             "no data root configured and the 'datasets' package is not installed: "

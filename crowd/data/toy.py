@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crowd.attacks import poison_corpus
+from crowd.attacks.badnets import BadNets
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
+from crowd.methods import word_group
 from crowd.seeding import rng
 
 SUBJECTS = ("the movie", "the film", "this story", "the acting", "the plot", "the cast", "the ending")
@@ -98,11 +101,6 @@ def word_group_corpus(
     """A corpus for word partitions with ``m`` md5 groups: every text holds one made-up word of its label in each
     group (drawn from ``per_group`` per group and label) plus ``filler``, shuffled; BadNets with ``triggers``
     (one insertion each) at ``rate``, target 1. Each group alone can tell the labels apart."""
-    from crowd.attacks import poison_corpus
-    from crowd.attacks.badnets import BadNets
-    from crowd.data import Example
-    from crowd.methods import word_group
-
     banks: dict[tuple[int, int], list[str]] = {(g, y): [] for g in range(m) for y in (0, 1)}
     i = 0
     while min(map(len, banks.values())) < per_group:

@@ -175,8 +175,6 @@ class TrainingFilter(Defense):
         self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
     ) -> tuple[Rows, dict[str, Any]]:
         """Filter the training set with the poisoned victim, retrain on what is kept, measure that victim."""
-        from crowd.victim import Victim
-
         train_texts, train_labels = texts(corpus.train), labels(corpus.train)
         keep = self.fit(train_texts, victim).keep_mask(train_texts)
         poisoned = np.array([e.poisoned for e in corpus.train], dtype=bool)
@@ -188,7 +186,7 @@ class TrainingFilter(Defense):
         }
         kept = np.flatnonzero(keep)
         # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
-        victim = Victim(config.victim, state_cache=victim.state_cache).fit(
+        victim = type(victim)(config.victim, state_cache=victim.state_cache).fit(
             [train_texts[i] for i in kept],
             [train_labels[i] for i in kept],
             seed=config.seed,

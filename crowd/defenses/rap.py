@@ -60,6 +60,13 @@ if TYPE_CHECKING:
     from crowd.victim import Victim
 
 
+def _torch():
+    """torch, imported when RAP runs: the defenses registry (configs, tables) is read without it."""
+    import torch  # lazy: the defenses registry is light; RAP's gradients need torch only when it runs
+
+    return torch
+
+
 class RAPStalled(ValueError):
     """Tuning did not make the RAP word lower the protected probability of clean texts (a setting that
     does not suit the victim: ``crowd defend`` reports it as an error, a benchmark cell as an error row)."""
@@ -136,8 +143,7 @@ class RAP(InputDetector):
         return correct
 
     def _tune(self, protected: list[str], victim: Victim) -> None:
-        import torch
-
+        torch = _torch()
         row = victim.word_embeddings.weight[self.token_id_].detach().float().clone()
         self.norm_ = float(row.norm())
         self.embedding_ = row
@@ -186,8 +192,7 @@ class RAP(InputDetector):
 
     def _loss_and_grad(self, texts: list[str], base_prob):
         """The RAP loss on ``texts`` and its gradient with respect to the RAP word's vector."""
-        import torch
-
+        torch = _torch()
         vector = self.embedding_.detach().clone().requires_grad_(True)
         rap_prob = self._target_prob(self._insert(texts), vector)
         diff = rap_prob - base_prob.to(rap_prob.device)
@@ -219,8 +224,7 @@ class RAP(InputDetector):
 
     def _target_prob(self, texts: Sequence[str], vector):
         """Target-class probability with ``vector`` in place of the RAP word's embedding (differentiable)."""
-        import torch
-
+        torch = _torch()
         victim = self.victim_
         batch = victim.encode(texts)
         embeds = victim.word_embeddings(batch["input_ids"]).detach().float()
@@ -233,8 +237,7 @@ class RAP(InputDetector):
 
     def statistic(self, texts: Sequence[str]) -> np.ndarray:
         """Drop of the target probability when the tuned RAP word is inserted; NaN where the prediction is not the target."""
-        import torch
-
+        torch = _torch()
         if not hasattr(self, "embedding_"):
             raise RuntimeError("rap: call fit(clean_texts, victim) first")
         probs = self.victim_.predict_proba(texts)

@@ -29,18 +29,17 @@ and StyleBkd rewrite many words and get their honest, large budget).
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from crowd.attacks.budget import test_poison_sources
 from crowd.data import Corpus
 from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
-from crowd.text import WordCorpus, split_words
+from crowd.text import WordCorpus, joined_words, split_words, touched_groups, word_group
 from crowd.train import CopyData
 from crowd.train.data import TrainingInputError, check_class_weight, class_weights
 
@@ -49,25 +48,9 @@ ORDERS = ("keep", "sorted")
 EMPTY = ("abstain", "placeholder")
 
 
-def word_group(word: str, m: int) -> int:
-    """TextGuard's group of a word type: ``md5(lowercase(word))`` as an integer, modulo ``m``."""
-    return _md5_int(word.lower()) % m
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _md5_int(word: str) -> int:
-    return int(hashlib.md5(word.encode("utf-8")).hexdigest(), 16)
-
-
 def sub_text(text: str, group: int, m: int, order: str = "keep") -> str:
     """The words of ``text`` in ``group`` (of ``m``), in text order or sorted by their lower-cased form."""
-    return _joined([w for w in split_words(text) if word_group(w, m) == group], order)
-
-
-def _joined(words: list[str], order: str) -> str:
-    if order == "sorted":
-        words = sorted(words, key=lambda w: (w.lower(), w))
-    return " ".join(words)
+    return joined_words([w for w in split_words(text) if word_group(w, m) == group], order)
 
 
 def sub_corpus(corpus: WordCorpus, groups: np.ndarray, group: int, order: str) -> WordCorpus:
@@ -91,37 +74,12 @@ def _sort_ranks(vocab: Sequence[str]) -> np.ndarray:
     return rank
 
 
-def touched_groups(pairs: Iterable[tuple[str, str]], m: int, order: str) -> set[int]:
-    """Groups whose sub-text differs in at least one ``(reference, poisoned)`` text pair."""
-    touched: set[int] = set()
-    for before, after in pairs:
-        if before == after:
-            continue
-        sides = [[(w, word_group(w, m)) for w in split_words(text)] for text in (before, after)]
-        for g in {g for side in sides for _, g in side} - touched:
-            a, b = ([w for w, h in side if h == g] for side in sides)
-            if _joined(a, order) != _joined(b, order):
-                touched.add(g)
-    return touched
-
-
 def groups_touched(corpus: WordCorpus, groups: np.ndarray) -> np.ndarray:
     """For each text of ``corpus``, how many groups hold at least one of its words (those that vote on it)."""
     text_of = np.repeat(np.arange(len(corpus.offsets) - 1), np.diff(corpus.offsets))
     m = int(groups.max(initial=0)) + 1
     pairs = np.unique(text_of * m + groups[corpus.ids])
     return np.bincount(pairs // m, minlength=len(corpus.offsets) - 1)
-
-
-def test_poison_sources(corpus: Corpus) -> list[str] | None:
-    """The clean test text each triggered test text was made from, or ``None`` if the corpus does not say."""
-    target = corpus.manifest.get("params", {}).get("target_label")
-    test = corpus.manifest.get("test")
-    if target is None or test is None:
-        return None
-    missing = set(test.get("unavailable", {}).get("indices", []))
-    rows = [e.text for i, e in enumerate(corpus.test_clean) if e.label != target and i not in missing]
-    return rows if len(rows) == len(corpus.test_poison) else None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import betainc, betaln, log_expit
+from tqdm.auto import tqdm
 
 MIN_SHAPE = 0.02
 QUAD_TOL = 1e-6
@@ -235,8 +236,6 @@ def _bar(enabled: bool, total: int):
     """``update(n)`` of a tqdm bar on stderr (``update(None)`` closes it), or a no-op when disabled."""
     if not enabled:
         return lambda n: None
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=total, desc="CROWD substitution distributions (exact quadrature)", unit=" words")
 
     def update(n: int | None) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from crowd.data import load_dataset  # imported lazily: only the build needs the corpora
+from crowd.data import load_dataset
 from crowd.data.datasets import SPLITS
 from crowd.paths import cache_dir, require_data_root
 from synonyms.build import BuildParams, BuildResult, build_graph
@@ -32,8 +32,10 @@ from synonyms.constraints import (
     load_constraints,
     read_words,
 )
+from synonyms.counterfit import CounterFitParams  # noqa: F401 (the command builds GraphInputs from it)
 from synonyms.evaluate import read_simlex
 from synonyms.graph import SynonymGraph
+from synonyms.vectors import check_trust, default_glove_folder, load_vectors
 from synonyms.wordnet_setup import use_wordnet
 
 DEFAULT_CORPORA = ("sst2", "offenseval", "hsol")
@@ -80,8 +82,6 @@ def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResul
     ``progress`` prints one line per stage to stderr and shows the builder's bars; it changes nothing
     in the graph.
     """
-    from synonyms.vectors import check_trust, load_vectors
-
     if inputs.vectors is not None:  # refuse an untrusted pickle before any work
         check_trust(inputs.vectors, inputs.vectors_format, inputs.trust_pickle)
     wordnet = _use_wordnet(inputs.wordnet_synonyms)  # "yes" without WordNet fails here, before any work
@@ -122,8 +122,6 @@ def stage_printer(enabled: bool, prefix: str = "synonym graph") -> Callable[[str
 
 def cache_key(inputs: GraphInputs) -> str:
     """Hash of the parameters and inputs (file contents for constraints and corpora, identity for vectors)."""
-    from synonyms.vectors import default_glove_folder
-
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
     h = hashlib.sha256()
     spec = {

@@ -19,9 +19,12 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.distributed as dist
 
 from crowd.certify import min_copies_to_certify
 from crowd.config import to_dict
@@ -32,6 +35,7 @@ from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus, ref
 from crowd.pipelines.outdir import check_out_folder
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train import VoteStore, local_device, run_votes
+from crowd.train.common import resolve_device
 from crowd.train.feature_cache import cache_stats, reset_cache_stats
 from crowd.train.models import check_model
 
@@ -112,8 +116,6 @@ def check_device(name: str) -> None:
     kind = str(name).split(":")[0]
     if kind not in ("cuda", "mps"):
         return
-    import torch
-
     available = torch.cuda.is_available() if kind == "cuda" else torch.backends.mps.is_available()
     if not available:
         raise ValueError(
@@ -202,8 +204,6 @@ def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
 
 
 def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[str], progress: bool):
-    from crowd.train.common import resolve_device
-
     rank = _init_distributed()
     encoder = config.learner.encoder(config.model.name)
     attacked = None
@@ -284,11 +284,6 @@ def _init_distributed() -> int:
     """Under ``torchrun`` (``WORLD_SIZE`` > 1) join the process group: NCCL on GPUs, gloo on CPUs."""
     if world_size() <= 1:
         return 0
-    from datetime import timedelta
-
-    import torch
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend, timeout=timedelta(hours=12))

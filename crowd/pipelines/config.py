@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
@@ -190,8 +191,6 @@ def load_certify_config(
     An override of ``method.name`` starts that method from its own defaults: the file's other ``[method]``
     keys belong to the file's method and are dropped (``method.*`` overrides still apply).
     """
-    from importlib.resources import files
-
     source = path if path is not None else str(files("crowd") / "configs" / "default.toml")
     base = read_toml(source)
     if any(o.split("=", 1)[0].strip() == "method.name" for o in overrides):

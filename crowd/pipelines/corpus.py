@@ -24,6 +24,7 @@ from crowd.data import (
     load_dataset,
     load_file,
 )
+from crowd.noise.synonym_graph import default_graph
 from crowd.seeding import rng
 from synonyms.graph import SynonymGraph
 
@@ -98,8 +99,6 @@ def load_graph(path: str | None = None, data_root: str | None = None, progress: 
 
     if path:
         return SynonymGraph.load(path)
-    from crowd.noise.synonym_graph import default_graph
-
     return default_graph(data_root=data_root, progress=progress)
 
 

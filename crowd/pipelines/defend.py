@@ -30,6 +30,7 @@ from crowd.data.toy import toy_corpus
 from crowd.defenses import DEFENSES
 from crowd.defenses.evaluation import calibration_set, labels, texts  # noqa: F401 (calibration_set: re-exported)
 from crowd.defenses.metrics import attack_metrics, victim_warnings
+from crowd.defenses.report import write_outputs
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
 from crowd.victim import Victim, VictimConfig, VictimStore
@@ -156,8 +157,6 @@ def run_defend(
     timings["defense_s"] = time.perf_counter() - start
     summary["defended"], summary["timings"] = defended, timings
     if out_dir is not None:
-        from crowd.defenses.report import write_outputs
-
         write_outputs(Path(out_dir), config, summary, rows)
     return summary
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from crowd.certify import (
     CONFIDENT_ACCURACY_LABEL,
@@ -528,8 +529,6 @@ def resolved_config(config: CertifyConfig, deterministic: bool = False) -> dict[
 def _device(name: str) -> str:
     if name != "auto":
         return name
-    import torch
-
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 

@@ -10,39 +10,33 @@
   probabilities); each returns test logits.
 * :func:`run_votes`: all copies, votes stored per copy, resume, ``torch.distributed`` sharding.
 
-See docs/training.md. Names are imported on first use, so ``import crowd.train.static`` (or
-reading a config) does not import torch.
+See docs/training.md. This package imports without torch: its light names (data, encoders, learner
+settings, the feature cache, the vote store) are imported here; the runner's names (``run_votes``,
+``local_device``, ``fingerprint_of``) import :mod:`crowd.train.runner`, and torch with it, on first use.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-_WHERE = {
-    "CopyData": "crowd.train.data",
-    "Learner": "crowd.train.data",
-    "TrainingInputError": "crowd.train.data",
-    "WordPieceEncoder": "crowd.train.encode",
-    "StaticEncoder": "crowd.train.static_vectors",
-    "HashedWordEncoder": "crowd.train.bow_encoder",
-    "BagOfWords": "crowd.train.settings",
-    "Ensemble": "crowd.train.settings",
-    "PairEncoder": "crowd.train.pair_encoder",
-    "FullFineTune": "crowd.train.settings",
-    "PartialFineTune": "crowd.train.settings",
-    "HeadOnly": "crowd.train.settings",
-    "StaticBag": "crowd.train.settings",
-    "LEARNERS": "crowd.train.settings",
-    "CacheStats": "crowd.train.feature_cache",
-    "FeatureCache": "crowd.train.feature_cache",
-    "cache_stats": "crowd.train.feature_cache",
-    "VoteStore": "crowd.train.runner",
-    "VoteStoreMismatch": "crowd.train.runner",
-    "fingerprint_of": "crowd.train.runner",
-    "local_device": "crowd.train.runner",
-    "run_votes": "crowd.train.runner",
-}
+from crowd.train.bow_encoder import HashedWordEncoder
+from crowd.train.data import CopyData, Learner, TrainingInputError
+from crowd.train.encode import WordPieceEncoder
+from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
+from crowd.train.pair_encoder import PairEncoder
+from crowd.train.settings import (
+    LEARNERS,
+    BagOfWords,
+    Ensemble,
+    FullFineTune,
+    HeadOnly,
+    PartialFineTune,
+    StaticBag,
+)
+from crowd.train.static_vectors import StaticEncoder
+from crowd.train.votes import VoteStore, VoteStoreMismatch
+
+RUNNER = ("fingerprint_of", "local_device", "run_votes")  # names of crowd.train.runner (torch)
 
 __all__ = [
     "LEARNERS",
@@ -70,28 +64,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from crowd.train.bow_encoder import HashedWordEncoder
-    from crowd.train.data import CopyData, Learner, TrainingInputError
-    from crowd.train.encode import WordPieceEncoder
-    from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
-    from crowd.train.pair_encoder import PairEncoder
-    from crowd.train.runner import VoteStore, VoteStoreMismatch, fingerprint_of, local_device, run_votes
-    from crowd.train.settings import (
-        LEARNERS,
-        BagOfWords,
-        Ensemble,
-        FullFineTune,
-        HeadOnly,
-        PartialFineTune,
-        StaticBag,
-    )
-    from crowd.train.static_vectors import StaticEncoder
+    from crowd.train.runner import fingerprint_of, local_device, run_votes
 
 
 def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
+    if name not in RUNNER:
         raise AttributeError(f"module 'crowd.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    from crowd.train import runner  # lazy: crowd.train's settings and encoders are read without torch
+
+    return getattr(runner, name)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression
 
 from crowd.seeding import torch_seed
 from crowd.train.bow_encoder import PAD_ID
@@ -128,8 +130,6 @@ class BagOfWordsTrainer(BagOfWords):
 
     def features(self, copy: CopyData) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """TF-IDF matrices ``(train, test)`` over the columns of ``copy``'s own training rows."""
-        from sklearn.feature_extraction.text import TfidfTransformer
-
         columns = NgramColumns(self.ngram_max, self.max_length).fit(copy.train_ids, copy.train_mask)
         train = columns.counts(copy.train_ids, copy.train_mask)
         test = columns.counts(copy.test_ids, copy.test_mask)
@@ -143,8 +143,6 @@ class BagOfWordsTrainer(BagOfWords):
 
     def fit_copy(self, copy: CopyData, seed: int, j: int, num_labels: int) -> np.ndarray:
         """Logits ``(n_test, num_labels)`` float32 of the model trained on ``copy`` (copy index ``j``)."""
-        from sklearn.linear_model import LogisticRegression
-
         labels = np.asarray(copy.train_labels, dtype=np.int64)
         present = np.unique(labels)
         if len(present) == 1:

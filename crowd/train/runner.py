@@ -30,6 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
 
 from crowd.train.data import ABSTAIN, CopyData, Learner, TrainingInputError, check_group
 from crowd.train.models import check_model
@@ -66,8 +69,6 @@ def copy_groups(n_copies: int, copies_per_group: int) -> list[list[int]]:
 
 def rank_and_world() -> tuple[int, int]:
     """``(rank, world_size)`` of an initialised ``torch.distributed`` group, else ``(0, 1)``."""
-    import torch.distributed as dist
-
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -75,8 +76,6 @@ def rank_and_world() -> tuple[int, int]:
 
 def local_device() -> str:
     """``cuda:LOCAL_RANK`` when CUDA is available (``torchrun`` sets ``LOCAL_RANK``), else ``cpu``."""
-    import torch
-
     if torch.cuda.is_available():
         return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     return "cpu"
@@ -163,8 +162,6 @@ class _Progress:
     QUIET_S = 0.5  # no display inside a group before this: a rate from the first milliseconds reads 20000 model/s
 
     def __init__(self, total: int, todo: int, folder: Path, enabled: bool) -> None:
-        from tqdm.auto import tqdm
-
         self.enabled = enabled and todo > 0
         if enabled and todo == 0:
             tqdm.write(f"models: all {total} already stored in {folder}", file=sys.stderr)
@@ -215,6 +212,4 @@ class _Progress:
 
 def _barrier(world: int) -> None:
     if world > 1:
-        import torch.distributed as dist
-
         dist.barrier()

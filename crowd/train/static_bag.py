@@ -17,8 +17,9 @@ with its own ``train_weights`` (1 where absent). No dropout.
 
 Plug-in: encode copies with :class:`crowd.train.static_vectors.StaticEncoder` (``StaticBag.encoder()``)
 and pass the learner to :func:`crowd.train.run_votes`; ``model_name`` is ignored (the vectors are
-named by ``vectors``). ``fit_predict`` returns test logits. This module does not import torch until
-a method needs it, so configs holding a :class:`StaticBag` can be read without torch.
+named by ``vectors``). ``fit_predict`` returns test logits. This module imports torch; configs holding a
+:class:`StaticBag` are read without it (:mod:`crowd.train.settings`), and ``import crowd.train.static``
+names this trainer without importing torch.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
+from crowd.train.common import init_head, linear_schedule, one_thread, permutations
 from crowd.train.data import CopyData, check_group, row_weights
 from crowd.train.settings import StaticBag
 from crowd.train.static_vectors import FIRST_WORD, load_table
@@ -50,14 +54,10 @@ class StaticBagTrainer(StaticBag):
         Runs on one CPU thread (:func:`crowd.train.common.one_thread`): measured, 10 copies of SST-2 in 57 s
         with 2 threads beside another job, 7.5 s with 1.
         """
-        from crowd.train.common import one_thread
-
         with one_thread():
             return self._fit_predict(copies, indices, seed, device, num_labels)
 
     def _fit_predict(self, copies, indices, seed: int, device: str, num_labels: int) -> np.ndarray:
-        import torch
-
         check_group(copies, indices, num_labels)
         dev = torch.device(device)
         table = torch.from_numpy(np.array(load_table(self.vectors).matrix)).to(dev)
@@ -75,9 +75,6 @@ class StaticBagTrainer(StaticBag):
 
     def bag(self, table, ids: np.ndarray, mask: np.ndarray):
         """``[n, d]`` mean (or sum) of the vectors of each row's known words (``embedding_bag``)."""
-        import torch
-        import torch.nn.functional as F
-
         ids = np.asarray(ids)[:, : self.max_length]
         known = (np.asarray(mask)[:, : self.max_length] != 0) & (ids >= FIRST_WORD)
         counts = known.sum(axis=1)
@@ -90,10 +87,6 @@ class StaticBagTrainer(StaticBag):
 
     def init(self, indices: Sequence[int], seed: int, dim: int, num_labels: int, device) -> list:
         """Stacked initial parameters ``[W1, b1, (W2, b2)]`` of the copies ``indices``."""
-        import torch
-
-        from crowd.train.common import init_head
-
         sizes = [dim, self.hidden, num_labels] if self.hidden else [dim, num_labels]
         shapes = {}
         for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -104,8 +97,6 @@ class StaticBagTrainer(StaticBag):
     @staticmethod
     def forward(params: list, x):
         """``[K, B, C]`` logits of stacked classifiers ``params`` on features ``x [K, B, d]``."""
-        import torch
-
         h = torch.baddbmm(params[1].unsqueeze(1), x, params[0])
         if len(params) == 4:
             h = torch.baddbmm(params[3].unsqueeze(1), torch.relu(h), params[2])
@@ -114,11 +105,6 @@ class StaticBagTrainer(StaticBag):
     def train_heads(self, x, y, indices: Sequence[int], seed: int, num_labels: int, weights=None) -> list:
         """Train ``K`` classifiers on features ``x [K, n, d]``, labels ``y [K, n]`` and loss weights
         ``weights [K, n]`` (``None``: all 1) at once."""
-        import torch
-        import torch.nn.functional as F
-
-        from crowd.train.common import linear_schedule, permutations
-
         k, n, dim = x.shape
         params = self.init(indices, seed, dim, num_labels, x.device)
         groups = [

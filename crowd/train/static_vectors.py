@@ -59,7 +59,7 @@ class VectorTable:
 @lru_cache(maxsize=2)
 def load_table(vectors: str = DEFAULT_VECTORS) -> VectorTable:
     """The table of ``vectors`` (``"glove-6b-50d"`` or a vector file path), loaded once per process."""
-    from synonyms.vectors import load_vectors
+    from synonyms.vectors import load_vectors  # lazy: gensim costs a second; configs name vectors without it
 
     kv = load_vectors(None if vectors == DEFAULT_VECTORS else vectors)
     words = tuple(str(w) for w in kv.index_to_key)

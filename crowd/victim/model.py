@@ -29,6 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from crowd.seeding import torch_seed
+from crowd.train.common import autocast, length_batches, linear_schedule, resolve_device, seeded_global_rng
+from crowd.train.models import load_classifier, load_tokenizer, resolve_model
+from crowd.train.partial import StateCache, freeze_bottom, layer_range
+from crowd.victim.store import victim_key
 
 if TYPE_CHECKING:
     from crowd.data import Corpus
@@ -98,11 +106,6 @@ class Victim:
     # -- building and training ---------------------------------------------------------------------
     def load(self) -> Victim:
         """Load the pretrained model with a fresh classification head (no training)."""
-        import torch
-
-        from crowd.train.common import resolve_device
-        from crowd.train.models import load_classifier, load_tokenizer
-
         self.device_ = resolve_device(self.config.device)
         self.tokenizer_ = load_tokenizer(self.config.model)
         self.model_ = load_classifier(self.config.model, self.config.num_labels, dtype=torch.float32)
@@ -127,24 +130,17 @@ class Victim:
         score the epochs when ``config.select == "best"`` (ignored for ``"last"``); the scores are kept
         in ``epoch_scores_`` and the epoch kept in ``epoch_`` (1-based; from a fresh fit only).
         """
-        from crowd.seeding import torch_seed
-        from crowd.train.common import resolve_device, seeded_global_rng
-
         if len(texts) != len(labels) or not texts:
             raise ValueError("fit needs as many labels as texts, and at least one text")
         self.dev_ = _dev_sets(dev) if self.config.select == "best" else None
         key = None
         if store is not None:
-            from crowd.victim.store import victim_key
-
             key = victim_key(self.config, texts, labels, seed, self.dev_)
         with seeded_global_rng(resolve_device(self.config.device), torch_seed(seed, "victim-init")):
             self.load()  # the new head is drawn from the seeded global generator
             self.from_store_ = key is not None and store.load(key, self)
             if self.from_store_:
                 if self.config.trainable_layers:  # the same trainable parameters as a trained victim
-                    from crowd.train.partial import freeze_bottom
-
                     freeze_bottom(self.model_, self.config.trainable_layers)
             elif self.config.trainable_layers:
                 self._fit_top(list(texts), labels, seed)
@@ -163,9 +159,6 @@ class Victim:
 
     def _fit_top(self, texts: list[str], labels: Sequence[int], seed: int) -> None:
         """Freeze the bottom, compute (or reuse) its states per distinct text, train the top from them."""
-        from crowd.train.models import resolve_model
-        from crowd.train.partial import StateCache, freeze_bottom, layer_range
-
         cut = freeze_bottom(self.model_, self.config.trainable_layers)
         if self.state_cache is None:
             self.state_cache = StateCache()
@@ -191,11 +184,6 @@ class Victim:
 
     def _bottom_states(self, texts: list[str], cut: int) -> list:
         """Hidden states entering layer ``cut``, one ``[tokens, hidden]`` fp32 CPU tensor per text (eval mode)."""
-        import torch
-
-        from crowd.train.common import length_batches
-        from crowd.train.partial import layer_range
-
         ids = self.tokenizer_(texts, truncation=True, max_length=self.config.max_length)["input_ids"]
         out: list = [None] * len(texts)
         with torch.inference_mode(), layer_range(self.model_, 0, cut, from_states=False):
@@ -211,10 +199,6 @@ class Victim:
         """The training loop: ``logits_of(batch indices)`` gives the batch's logits under the current weights;
         with ``select = "best"``, ``dev_logits_of(indices into the dev texts)`` scores each epoch and the
         trainable parameters of the best one are restored at the end."""
-        import torch
-
-        from crowd.seeding import torch_seed
-
         n, cfg = len(labels), self.config
         generator = torch.Generator().manual_seed(torch_seed(seed, "victim-shuffle"))
         labels_t = torch.as_tensor(np.asarray(labels, dtype=np.int64))
@@ -250,8 +234,6 @@ class Victim:
     def _score_epoch(self, dev_logits_of: Callable, best):
         """Score the epoch just trained on the dev sets (mean of clean accuracy and ASR); returns the
         best ``(score, trainable parameters on CPU)`` so far (the first best kept on ties)."""
-        import torch
-
         dev_texts, dev_labels, n_clean = self.dev_
         self.model_.eval()
         correct = np.zeros(len(dev_texts), dtype=bool)
@@ -273,10 +255,6 @@ class Victim:
     def _optimizer(self, n: int):
         """AdamW over the trainable parameters (biases and LayerNorm weights undecayed) and the
         OpenBackdoor schedule: warm-up over ``warmup_epochs``, decay laid out over ``warmup_epochs + epochs``."""
-        import torch
-
-        from crowd.train.common import linear_schedule
-
         cfg = self.config
         named = [(name, p) for name, p in self.model_.named_parameters() if p.requires_grad]
         groups = [
@@ -303,8 +281,6 @@ class Victim:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape ``(len(texts), num_labels)``, float64."""
-        import torch
-
         return self._batched(texts, lambda batch: torch.softmax(self._logits(batch).float(), dim=-1))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
@@ -335,10 +311,6 @@ class Victim:
             return self.model_(**batch).logits
 
     def _batched(self, texts: Sequence[str], run) -> np.ndarray:
-        import torch
-
-        from crowd.train.common import length_batches
-
         self._check_loaded()
         texts = list(texts)
         results: list[np.ndarray | None] = [None] * len(texts)
@@ -350,8 +322,6 @@ class Victim:
         return np.stack(results) if results else np.zeros((0, 0))
 
     def _autocast(self):
-        from crowd.train.common import autocast
-
         return autocast(self.device_, "bf16" if self.config.bf16 else "fp32")
 
     def _check_loaded(self) -> None:
@@ -376,6 +346,4 @@ def _no_decay(name: str) -> bool:
 
 def _epoch_bar(epochs: int, steps: int, enabled: bool):
     """A bar over all training batches (rate and ETA in batches), its description naming the epoch."""
-    from tqdm.auto import tqdm
-
     return tqdm(total=epochs * steps, unit="batch", disable=not enabled, desc="victim", dynamic_ncols=True)

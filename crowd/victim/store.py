@@ -24,7 +24,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save
+
+from crowd.io import write_bytes
 from crowd.paths import cache_subdir
+from crowd.train.common import resolve_device
+from crowd.train.feature_cache import model_identity
+from crowd.train.models import resolve_model
 
 # a crowd.victim.model.Victim / VictimConfig (that module imports this one)
 Victim = Any
@@ -42,10 +50,6 @@ def victim_key(
     ``dev``: the victim's ``(dev texts, dev labels, clean count)`` when it selects its epoch on them
     (``select = "best"``); a ``select = "last"`` victim hashes as it did before ``select`` existed.
     """
-    from crowd.train.common import resolve_device
-    from crowd.train.feature_cache import model_identity
-    from crowd.train.models import resolve_model
-
     settings = asdict(config)
     model = resolve_model(config.model)
     settings["model"] = model_identity(model) if Path(model).is_dir() else model
@@ -74,10 +78,6 @@ class VictimStore:
 
     def load(self, key: str, victim: Victim) -> bool:
         """Give the (freshly ``load()``-ed) ``victim`` the stored parameters; False when none are stored."""
-        import torch
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
         path = self.path(key)
         if not path.is_file():
             self.misses += 1
@@ -104,10 +104,6 @@ class VictimStore:
 
     def save(self, key: str, victim: Victim) -> Path:
         """Store the parameters training changed (``requires_grad``), atomically."""
-        from safetensors.torch import save
-
-        from crowd.io import write_bytes
-
         tensors = {
             name: p.detach().cpu().contiguous()
             for name, p in victim.model_.named_parameters()
