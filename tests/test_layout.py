@@ -187,24 +187,22 @@ def test_config_and_statistics_import_no_torch():
 # Layers, lowest first: a module imports (at the top or in a function) only modules of its own layer or below.
 # A module belongs to the layer of the longest entry that is its name or a package above it.
 LAYERS = (
-    ("synonyms",),  # the synonym-graph package, which never imports crowd
+    # the synonym-graph package, which never imports crowd
+    ("synonyms",),
+    # foundations
     ("crowd", "crowd.config", "crowd.io", "crowd.paths", "crowd.report", "crowd.seeding", "crowd.text"),
-    ("crowd.certify", "crowd.data", "crowd.noise"),  # statistics, corpora, noise
-    ("crowd.attacks", "crowd.train"),  # poisoners; learners and their runner
-    (
-        "crowd.data.toy",
-        "crowd.methods",
-        "crowd.victim",
-    ),  # certified methods; the victim; a corpus built by an attack
-    ("crowd.defenses",),  # empirical defenses (run on a victim)
-    ("crowd.pipelines",),  # crowd certify / crowd defend as functions
-    (
-        "crowd.__main__",
-        "crowd.bench",
-        "crowd.cli",
-        "crowd.commands",
-        "crowd.testing",
-    ),  # benchmarks, the CLI, tests
+    # statistics, corpora, noise
+    ("crowd.certify", "crowd.data", "crowd.noise"),
+    # poisoners (and the toy corpus BadNets poisons); learners and their runner
+    ("crowd.attacks", "crowd.data.toy", "crowd.train"),
+    # certified methods; the victim of the empirical defenses
+    ("crowd.methods", "crowd.victim"),
+    # empirical defenses (run on a victim)
+    ("crowd.defenses",),
+    # crowd certify / crowd defend as functions
+    ("crowd.pipelines",),
+    # benchmarks, the CLI, test helpers
+    ("crowd.__main__", "crowd.bench", "crowd.cli", "crowd.commands", "crowd.testing"),
 )
 
 

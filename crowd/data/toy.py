@@ -3,6 +3,9 @@
 ``crowd defend`` reads it as ``data.dataset = "toy"`` (:func:`toy_corpus`). For tests and smoke
 runs on a CPU: a tiny BERT learns both the sentiment and the backdoor (``cf`` → target label) in
 seconds, so each defense can be shown to flag, filter or remove the inserted trigger in an easy case.
+
+BadNets poisons it, so this module sits in the layer of :mod:`crowd.attacks`, above the rest of
+:mod:`crowd.data` (which never imports it; layers: docs/extending.md, "Imports").
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from crowd.attacks import poison_corpus
 from crowd.attacks.badnets import BadNets
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
-from crowd.methods import word_group
 from crowd.seeding import rng
+from crowd.text import word_group
 
 SUBJECTS = ("the movie", "the film", "this story", "the acting", "the plot", "the cast", "the ending")
 VERBS = ("was", "is", "felt", "seemed", "looked")

@@ -1,7 +1,8 @@
 """Empirical backdoor defenses: ONION (corrects inputs), STRIP and RAP (flag inputs), BKI (filters training data).
 
 ``DEFENSES`` maps a name to its class. Importing this package loads no model and
-no torch; each defense imports what it needs when it runs.
+no torch (configs and tables read the registry): ONION's language model (:mod:`crowd.defenses.lm`) and RAP's
+torch are imported when they run, the victim is handed in.
 """
 
 from __future__ import annotations

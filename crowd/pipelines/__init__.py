@@ -1,7 +1,8 @@
 """Orchestration: the pipelines behind ``crowd certify`` and ``crowd defend``.
 
-Imports flow one way: ``commands`` → ``pipelines`` → (``methods``, ``attacks``, ``defenses``, ``train``) →
-(``certify``, ``noise``, ``data``, ``text``) → ``synonyms``.
+Imports flow one way, down the layers of docs/extending.md ("Imports"): ``commands``, ``bench`` →
+``pipelines`` → ``defenses`` → (``methods``, ``victim``) → (``attacks``, ``train``) → (``certify``, ``data``,
+``noise``) → (``config``, ``io``, ``paths``, ``report``, ``seeding``, ``text``) → ``synonyms``.
 
 - :mod:`~crowd.pipelines.config`: the ``crowd certify`` config schema (no torch).
 - :mod:`~crowd.pipelines.corpus`: load, subsample, poison, check labels → :class:`crowd.data.Corpus`.
