@@ -14,13 +14,17 @@ only with ``retry_errors=True``. Certified cells keep their run folder under
 
 from __future__ import annotations
 
+import resource
 import shutil
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from crowd.bench.cells import VictimCache, certify_cell, defend_cell
 from crowd.bench.render import write_outputs
@@ -105,8 +109,6 @@ def execute_cell(
 
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far, in GiB (Linux reports KiB, macOS bytes)."""
-    import resource
-    import sys
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**30 if sys.platform == "darwin" else peak / 2**20
@@ -170,6 +172,5 @@ def load_paper(config_path: str | Path, name: str) -> dict[str, Any]:
     """Published numbers (``paper = "FILE.toml"`` of a bench config, relative to it): dataset → attack@rate → method."""
     if not name:
         return {}
-    import tomllib
 
     return tomllib.loads((Path(config_path).parent / name).read_text(encoding="utf-8-sig"))

@@ -13,8 +13,8 @@ The rule, per family (one list, kept short on purpose; a file outside it does no
 * ``defend`` cells: the victim (``crowd.victim.model``, ``partial``, ``common``), the defend
   pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
 * ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
-  (every file), the vote runner, the method's module and the learner's modules
-  (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
+  (every file), the attack budget (``crowd.attacks.budget``) and the word-group rule (``crowd.text``),
+  the vote runner, the method's module and the learner's modules (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
 
 A package named in a list stands for every ``.py`` file in its folder. Rows written before this
 existed have no ``code_version``: the renderer marks them "not verified against today's code".
@@ -49,6 +49,8 @@ CERTIFY = (
     "crowd.pipelines.certify",
     "crowd.pipelines.report",
     "crowd.certify",
+    "crowd.attacks.budget",
+    "crowd.text",
     "crowd.methods.base",
     "crowd.train.runner",
     "crowd.train.data",
