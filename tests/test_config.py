@@ -40,3 +40,23 @@ def test_unknown_key_and_bad_type_are_named(tmp_path):
     )
     with pytest.raises(ConfigError, match="--set bogus=1: unknown key"):  # the override, not the file
         load_toml(Outer, p, ["bogus=1"])
+
+
+def test_the_data_root_is_resolved_once_at_a_pipeline_entry(tmp_path, monkeypatch):
+    """``DataConfig.pinned``: ``data_root`` or ``$CROWD_DATA`` as an absolute path, so the layers below read
+    one folder and never the environment; unchanged when neither is set; a missing folder named."""
+    import pytest
+
+    from crowd.paths import DataRootError
+    from crowd.pipelines.config import DataConfig
+
+    (tmp_path / "env").mkdir()
+    (tmp_path / "given").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CROWD_DATA", "env")
+    assert DataConfig().pinned().data_root == str(tmp_path / "env")
+    assert DataConfig(data_root="given").pinned().data_root == str(tmp_path / "given")
+    monkeypatch.delenv("CROWD_DATA")
+    assert DataConfig().pinned() == DataConfig()
+    with pytest.raises(DataRootError, match="missing"):
+        DataConfig(data_root="missing").pinned()

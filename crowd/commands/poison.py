@@ -60,10 +60,13 @@ def check_target(dataset: str, target: int) -> None:
 
 
 def build_attack(args: argparse.Namespace) -> Attack:
-    """The attack object the options describe."""
+    """The attack object the options describe; ``args.data`` becomes the data root, resolved once
+    (``--data``, else ``$CROWD_DATA``), for everything the command reads."""
+    root = data_root(args.data)
+    args.data = str(root.resolve()) if root is not None else None
     check_target(args.dataset, args.target)
     kind = attack_class(args.attack)
-    if kind.needs_paraphrases and args.paraphrases is None and data_root(args.data) is None:
+    if kind.needs_paraphrases and args.paraphrases is None and args.data is None:
         raise ValueError(
             f"{args.attack} reads its paraphrases from the data folder: pass --data PATH or set CROWD_DATA, "
             "or give --paraphrases FOLDER"
@@ -98,7 +101,7 @@ def build_attack(args: argparse.Namespace) -> Attack:
 
 
 def run(args: argparse.Namespace) -> int:
-    attack = build_attack(args)
+    attack = build_attack(args)  # resolves args.data
     splits = [load_dataset(args.dataset, split, data_root=args.data) for split in ("train", "dev", "test")]
     check_poison_folder(args.out, poison_settings(attack, *splits, seed=args.seed))  # before the work
     corpus = poison_corpus(attack, *splits, seed=args.seed)

@@ -53,6 +53,7 @@ def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bo
     deterministically for partition methods (see :mod:`crowd.certify`).
     """
     check_out_folder(out)  # before any data work or write
+    config = dataclasses.replace(config, data=config.data.pinned())  # the data root, resolved once
     _check_model(config)
     graph = functools.cache(lambda: method_graph(config, progress))
     _say(progress, f"loading {config.data.dataset} and poisoning it ({config.attack.name})")

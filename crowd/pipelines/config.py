@@ -8,12 +8,13 @@ that method's parameters (see :mod:`crowd.methods`); its keys are checked agains
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from typing import Any, ClassVar, Literal
 
 from crowd.config import from_overrides, read_toml
 from crowd.methods import DEFAULT_METHOD, method_from_table
+from crowd.paths import data_root
 from crowd.train.settings import (
     LEARNERS,
     BagOfWords,
@@ -59,6 +60,13 @@ class DataConfig:
             raise ValueError("max_train, max_dev and max_test must be >= 0")
         if self.labels and sorted(self.labels) != list(range(len(self.labels))) or len(self.labels) == 1:
             raise ValueError(f"labels must be 0..K-1 with K >= 2, got {list(self.labels)}")
+
+    def pinned(self) -> DataConfig:
+        """This config with ``data_root`` resolved once (``data_root`` or ``$CROWD_DATA``, absolute), so
+        everything below a pipeline's entry reads the same folder and never the environment; unchanged
+        when neither is set."""
+        root = data_root(self.data_root)
+        return self if root is None else replace(self, data_root=str(root.resolve()))
 
 
 @dataclass(frozen=True)

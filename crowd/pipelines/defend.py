@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,7 @@ def run_defend(
     victim trained. ``summary["warnings"]`` says when the undefended victim did not learn
     the backdoor or is degenerate (:func:`crowd.defenses.metrics.victim_warnings`).
     """
+    config = replace(config, data=config.data.pinned())  # the data root, resolved once
     target, timings = config.attack.target_label, {}
     defense = build_defense(config.defense, config.seed, target)
     say = _sayer(progress)

@@ -28,7 +28,6 @@ from crowd.config import to_dict
 from crowd.data import Corpus
 from crowd.defenses.metrics import degenerate_warnings
 from crowd.methods import Plan
-from crowd.paths import data_root
 from crowd.pipelines.config import LEARNER_SECTIONS, CertifyConfig
 from crowd.report import hardware, plot_curves, write_run
 
@@ -518,8 +517,7 @@ def resolved_config(config: CertifyConfig, deterministic: bool = False) -> dict[
             table.pop(key, None)
     if not config.learner.uses_model:  # bow, static: no encoder model is loaded
         table["model"].pop("name", None)
-    root = data_root(config.data.data_root) if config.data.data_root or config.data.dataset else None
-    table["data"]["data_root"] = str(root.resolve()) if root else None
+    table["data"]["data_root"] = config.data.pinned().data_root  # as the run resolved it
     device = _device(config.model.device)
     dtype = getattr(config.learner, "dtype", "fp32")
     table["used"] = {"device": device, "dtype": dtype if device.startswith("cuda") else "fp32"}
