@@ -24,7 +24,9 @@ DEVICE = ROOT / "benchmarks" / "device"
 
 
 def run_script(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    # the script runs `python3`: this interpreter's, as on a GPU machine with one Python environment
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    full = {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT), **(env or {})}
     full.pop("CROWD_DEVICE_DRY", None)
     full.update(env or {})
     cmd = ["bash", str(DEVICE / "run.sh"), *args]
