@@ -193,8 +193,8 @@ LAYERS = (
     ("crowd", "crowd.config", "crowd.io", "crowd.paths", "crowd.report", "crowd.seeding", "crowd.text"),
     # statistics, corpora, noise
     ("crowd.certify", "crowd.data", "crowd.noise"),
-    # poisoners (and the toy corpus BadNets poisons); learners and their runner
-    ("crowd.attacks", "crowd.data.toy", "crowd.train"),
+    # poisoners; learners and their runner
+    ("crowd.attacks", "crowd.train"),
     # certified methods; the victim of the empirical defenses
     ("crowd.methods", "crowd.victim"),
     # empirical defenses (run on a victim)

@@ -112,8 +112,8 @@ def test_summary_page_has_plain_names_and_a_glossary_of_the_terms_it_uses(tmp_pa
     """The default run's page: no nested brackets in a row's name, every bold glossary term used above it."""
     import re
 
-    from crowd.data.toy import word_group_corpus
     from crowd.pipelines.certify import certify_corpus, load_certify_config
+    from crowd.testing.toy_task import word_group_corpus
 
     config = load_certify_config(None, ["method.groups=3"])
     page = certify_corpus(word_group_corpus(3, 120, 30), config, tmp_path / "run", progress=False).markdown

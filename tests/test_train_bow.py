@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crowd.data.toy import word_group_corpus
 from crowd.seeding import rng
+from crowd.testing.toy_task import word_group_corpus
 from crowd.text import WordCorpus
 from crowd.train import BagOfWords, CopyData, HashedWordEncoder
 from crowd.train.data import balanced_weights

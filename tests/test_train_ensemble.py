@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn", reason="the bow learner needs scikit-learn")
 
-from crowd.data.toy import word_group_corpus  # noqa: E402
+from crowd.testing.toy_task import word_group_corpus  # noqa: E402
 from crowd.train import BagOfWords, CopyData, Ensemble, HeadOnly, PairEncoder  # noqa: E402
 
 BOW_LENGTH, HEAD_LENGTH = 16, 24

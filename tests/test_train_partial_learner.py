@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from crowd.data.toy import word_group_corpus  # noqa: E402
+from crowd.testing.toy_task import word_group_corpus  # noqa: E402
 from crowd.train import CopyData, PartialFineTune  # noqa: E402
 
 MAX_LENGTH = 32

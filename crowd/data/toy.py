@@ -3,24 +3,17 @@
 ``crowd defend`` reads it as ``data.dataset = "toy"`` (:func:`toy_corpus`). For tests and smoke
 runs on a CPU: a tiny BERT learns both the sentiment and the backdoor (``cf`` → target label) in
 seconds, so each defense can be shown to flag, filter or remove the inserted trigger in an easy case.
-
-BadNets poisons it, so this module sits in the layer of :mod:`crowd.attacks`, above the rest of
-:mod:`crowd.data` (which never imports it; layers: docs/extending.md, "Imports").
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks import poison_corpus
-from crowd.attacks.badnets import BadNets
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
 from crowd.seeding import rng
-from crowd.text import word_group
 
 SUBJECTS = ("the movie", "the film", "this story", "the acting", "the plot", "the cast", "the ending")
 VERBS = ("was", "is", "felt", "seemed", "looked")
@@ -88,43 +81,6 @@ def triggered(texts: tuple[str, ...], seed: int, trigger: str = "cf") -> tuple[s
     """Each text with ``trigger`` inserted (the poisoned test set, labels unchanged by the caller)."""
     g = rng(seed, "toy-trigger")
     return tuple(insert_trigger(t, trigger, g) for t in texts)
-
-
-def word_group_corpus(
-    m: int,
-    n_train: int,
-    n_test: int,
-    seed: int = 0,
-    per_group: int = 1,
-    filler: tuple[str, ...] = ("the", "film"),
-    prefix: str = "w",
-    triggers: tuple[str, ...] = ("cf",),
-    rate: float = 0.1,
-):
-    """A corpus for word partitions with ``m`` md5 groups: every text holds one made-up word of its label in each
-    group (drawn from ``per_group`` per group and label) plus ``filler``, shuffled; BadNets with ``triggers``
-    (one insertion each) at ``rate``, target 1. Each group alone can tell the labels apart."""
-    banks: dict[tuple[int, int], list[str]] = {(g, y): [] for g in range(m) for y in (0, 1)}
-    i = 0
-    while min(map(len, banks.values())) < per_group:
-        word = f"{prefix}{i}"
-        bank = banks[word_group(word, m), i % 2]
-        if len(bank) < per_group:
-            bank.append(word)
-        i += 1
-    g = np.random.default_rng(seed)
-
-    def pick(bank: list[str]) -> str:
-        return bank[0] if per_group == 1 else str(g.choice(bank))
-
-    def text(y: int) -> str:
-        return " ".join(g.permutation([pick(banks[k, y]) for k in range(m)] + list(filler)))
-
-    train = [Example(text(y), y) for y in g.integers(0, 2, n_train).tolist()]
-    test = [Example(text(y), y) for y in g.integers(0, 2, n_test).tolist()]
-    attack = BadNets(target_label=1, poison_rate=rate, triggers=triggers, num_triggers=len(triggers))
-    corpus = poison_corpus(attack, train, [], test, seed=0)
-    return dataclasses.replace(corpus, num_labels=2)
 
 
 def toy_corpus(

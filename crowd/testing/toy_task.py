@@ -1,4 +1,5 @@
-"""A toy keyword task for tests and benchmarks: label 1 iff the text contains ``cf``.
+"""A toy keyword task for tests and benchmarks: label 1 iff the text contains ``cf``; and
+:func:`word_group_corpus`, a made-up corpus whose every md5 word group tells the labels apart.
 
 Noise of copy ``j`` replaces each word, with probability ``flip``, by a uniform
 word of the vocabulary (``rng(seed, "train-noise", j)`` for the training texts,
@@ -8,13 +9,17 @@ word of the vocabulary (``rng(seed, "train-noise", j)`` for the training texts,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from crowd.attacks import poison_corpus
+from crowd.attacks.badnets import BadNets
+from crowd.data import Example
 from crowd.seeding import rng
-from crowd.text import WordCorpus
+from crowd.text import WordCorpus, word_group
 from crowd.train.data import CopyData
 from crowd.train.encode import WordPieceEncoder
 
@@ -128,3 +133,40 @@ def copy_maker(
         return CopyData(train_ids, train_mask, task.train_labels, test_ids, test_mask)
 
     return make_copy
+
+
+def word_group_corpus(
+    m: int,
+    n_train: int,
+    n_test: int,
+    seed: int = 0,
+    per_group: int = 1,
+    filler: tuple[str, ...] = ("the", "film"),
+    prefix: str = "w",
+    triggers: tuple[str, ...] = ("cf",),
+    rate: float = 0.1,
+):
+    """A corpus for word partitions with ``m`` md5 groups: every text holds one made-up word of its label in each
+    group (drawn from ``per_group`` per group and label) plus ``filler``, shuffled; BadNets with ``triggers``
+    (one insertion each) at ``rate``, target 1. Each group alone can tell the labels apart."""
+    banks: dict[tuple[int, int], list[str]] = {(g, y): [] for g in range(m) for y in (0, 1)}
+    i = 0
+    while min(map(len, banks.values())) < per_group:
+        word = f"{prefix}{i}"
+        bank = banks[word_group(word, m), i % 2]
+        if len(bank) < per_group:
+            bank.append(word)
+        i += 1
+    g = np.random.default_rng(seed)
+
+    def pick(bank: list[str]) -> str:
+        return bank[0] if per_group == 1 else str(g.choice(bank))
+
+    def text(y: int) -> str:
+        return " ".join(g.permutation([pick(banks[k, y]) for k in range(m)] + list(filler)))
+
+    train = [Example(text(y), y) for y in g.integers(0, 2, n_train).tolist()]
+    test = [Example(text(y), y) for y in g.integers(0, 2, n_test).tolist()]
+    attack = BadNets(target_label=1, poison_rate=rate, triggers=triggers, num_triggers=len(triggers))
+    corpus = poison_corpus(attack, train, [], test, seed=0)
+    return dataclasses.replace(corpus, num_labels=2)
