@@ -9,7 +9,7 @@ a re-run that changes a quoted figure, or an edit of the prose, fails the check 
 A figure is named ``"TABLE: DATASET | ATTACK | METHOD | FIELD"``: TABLE a results folder under
 ``benchmarks/results`` (its config's cpu-scale cells), ATTACK the attack as the table's rows name it
 (``badnets``, ``badnets (dirty)``), with ``@RATE`` when the table has several rates, FIELD a row field
-(``detector.n_calibration`` reaches into a nested one). Fractions (every field ≤ 1 that is not a count)
+(``detector.n_calibration`` reaches into a nested one; ``1-far`` is one minus the field). Fractions (every field ≤ 1 that is not a count)
 are printed as percentages with ``digits`` decimals; counts as integers with thousands separators.
 """
 
@@ -40,7 +40,105 @@ def T2(dataset: str, attack: str, method: str, field: str) -> str:
     return f"table2: {dataset} | {attack} | {method} | {field}"
 
 
-CLAIMS: tuple[Claim, ...] = ()
+def F2(rate: str, method: str, field: str) -> str:
+    return f"figure2: sst2 | badnets@{rate} | {method} | {field}"
+
+
+def T3(rate: str, noise: str, field: str) -> str:
+    return f"table3: sst2 | badnets@{rate} | {noise} | {field}"
+
+
+def TR(dataset: str, words: str, method: str, field: str = "certified_accuracy_non_target_at_budget") -> str:
+    return f"triggers: {dataset} | badnets ({words}) | {method} | {field}"
+
+
+CLAIMS: tuple[Claim, ...] = (
+    # Word partitions against trigger size
+    Claim(
+        "With one trigger word, 9 groups certify {} % of SST-2's and {} % of HSOL's clean non-target texts "
+        "({} and {} % in the reference world",
+        (
+            TR("sst2", "1 word", "tg9"),
+            TR("hsol", "1 word", "tg9"),
+            TR("sst2", "1 word", "tg9ref"),
+            TR("hsol", "1 word", "tg9ref"),
+        ),
+        digits=1,
+    ),
+    # Table 3
+    Claim(
+        "(CACC {}–{} %, ASR rising with the poison rate from {} % to {}–{} %)",
+        (
+            T3("0.1", "safer", "cacc"),
+            T3("0.01", "crowd", "cacc"),
+            T3("0.01", "crowd", "asr"),
+            T3("0.1", "crowd", "asr"),
+            T3("0.1", "safer", "asr"),
+        ),
+    ),
+    Claim(
+        "(the CACC column here: {} / {} / {} / {} and {} / {} / {} / {}",
+        tuple(
+            T3(rate, noise, "cacc")
+            for noise in ("crowd", "safer")
+            for rate in ("0.01", "0.02", "0.05", "0.1")
+        ),
+    ),
+    # Figure 2
+    Claim(
+        "learns the trigger from rate 0.05 on (ASR {} %; {} % and {} % at 0.01 and 0.02",
+        (F2("0.05", "none", "asr"), F2("0.01", "none", "asr"), F2("0.02", "none", "asr")),
+    ),
+    Claim(
+        "The fixed RAP, calibrated on the whole dev set ({} texts), flags {} % of the triggered texts at rate 0.1 "
+        "(FAR {} %) and none of the 200 clean test texts (ASR {} → {} %)",
+        (
+            F2("0.1", "rap", "n_dev_calibration"),
+            F2("0.1", "rap", "1-far"),
+            F2("0.1", "rap", "far"),
+            F2("0.1", "rap", "undefended_asr"),
+            F2("0.1", "rap", "asr"),
+        ),
+    ),
+    Claim(
+        "it flags almost nothing (ASR {} and {} %, as without it)",
+        (F2("0.01", "rap", "asr"), F2("0.02", "rap", "asr")),
+    ),
+    Claim(
+        "CROWD's ASR stays low ({}–{} %), as the paper's figure shows, but no lower than `static-none`'s ({}–{} %)",
+        (
+            F2("0.01", "crowd", "asr"),
+            F2("0.1", "crowd", "asr"),
+            F2("0.01", "static-none", "asr"),
+            F2("0.1", "static-none", "asr"),
+        ),
+    ),
+    Claim(
+        "removes exactly the poisoned texts (346 at rate 0.05, 692 at 0.1: ASR 100 → {} and\n{} %)",
+        (F2("0.05", "bki", "asr"), F2("0.1", "bki", "asr")),
+    ),
+    Claim(
+        "15 at rate 0.05 (ASR 100 → {} %) but 231 at 0.1\n({} → {} %)",
+        (F2("0.05", "onion", "asr"), F2("0.1", "onion", "undefended_asr"), F2("0.1", "onion", "asr")),
+    ),
+    # Wang et al. and the word-substitution attack
+    Claim(
+        "counts every changed word-piece coordinate and label ({} on SST-2)",
+        ("wang: sst2 | badnets | wang | attack_budget",),
+    ),
+    Claim(
+        "its budget is about three substitutions per poisoned row ({} on\nSST-2)",
+        ("wordsub: sst2 | wordsub | crowd | attack_budget",),
+    ),
+    Claim(
+        "the undefended MiniLM victim's ASR is {} / {} / {} % (SST-2 / OffensEval / HSOL) against base rates\nof {} / {} / {} %",
+        tuple(
+            f"wordsub: {d} | wordsub | none | {f}"
+            for f in ("asr", "base_rate")
+            for d in ("sst2", "offenseval", "hsol")
+        ),
+    ),
+)
 
 
 def rows_of(table: str, scale: str = "cpu") -> dict[tuple[str, str, str], Mapping[str, Any]]:
@@ -62,11 +160,14 @@ def figure(name: str, digits: int, tables: Callable[[str], Mapping]) -> str:
     row = tables(table.strip()).get((dataset, attack, method))
     if row is None:
         raise KeyError(f"no row for {name}")
+    complement = field.startswith("1-")  # "1-far": the share flagged
     value: Any = row
-    for key in field.split("."):
+    for key in field.removeprefix("1-").split("."):
         value = value[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if complement:
+        return f"{100 * (1 - value):.{digits}f}"
     if field.split(".")[-1].startswith(COUNTS) or (isinstance(value, int) and value > 1):
         return f"{int(value):,}"
     return f"{100 * value:.{digits}f}"
