@@ -53,6 +53,91 @@ def TR(dataset: str, words: str, method: str, field: str = "certified_accuracy_n
 
 
 CLAIMS: tuple[Claim, ...] = (
+    # Table 2
+    Claim(
+        "except HSOL's clean-label BadNets (ASR {} % against a base rate of\n{} %): {}–{} % on SST-2, {}–{} % on "
+        "OffensEval, {}–{} % on HSOL",
+        (
+            T2("hsol", "badnets", "none", "asr"),
+            T2("hsol", "badnets", "none", "base_rate"),
+            T2("sst2", "stylebkd", "none", "asr"),
+            T2("sst2", "badnets", "none", "asr"),
+            T2("offenseval", "badnets", "none", "asr"),
+            T2("offenseval", "addsent", "none", "asr"),
+            T2("hsol", "stylebkd", "none", "asr"),
+            T2("hsol", "synbkd", "none", "asr"),
+        ),
+    ),
+    Claim(
+        "removes exactly the {} poisoned texts\n(ASR {} → {} %",
+        (
+            T2("sst2", "badnets", "bki", "filter.removed_poisoned"),
+            T2("sst2", "badnets", "bki", "undefended_asr"),
+            T2("sst2", "badnets", "bki", "asr"),
+        ),
+    ),
+    Claim(
+        "({} of the {} poisoned texts and {} clean ones removed; {} → {} %)",
+        (
+            T2("offenseval", "badnets", "bki", "filter.removed_poisoned"),
+            T2("offenseval", "badnets", "bki", "n_poisoned_train"),
+            T2("offenseval", "badnets", "bki", "filter.removed_clean"),
+            T2("offenseval", "badnets", "bki", "undefended_asr"),
+            T2("offenseval", "badnets", "bki", "asr"),
+        ),
+    ),
+    Claim(
+        "(SST-2: the {} poisoned\ntexts, {} → {} %, paper 36.3; OffensEval: {} of {}, {} → {} %)",
+        (
+            T2("sst2", "addsent", "bki", "filter.removed_poisoned"),
+            T2("sst2", "addsent", "bki", "undefended_asr"),
+            T2("sst2", "addsent", "bki", "asr"),
+            T2("offenseval", "addsent", "bki", "filter.removed_poisoned"),
+            T2("offenseval", "addsent", "bki", "n_poisoned_train"),
+            T2("offenseval", "addsent", "bki", "undefended_asr"),
+            T2("offenseval", "addsent", "bki", "asr"),
+        ),
+    ),
+    Claim(
+        "`when` on SST-2 SynBkd ({} → {} %), `n't` on SST-2 StyleBkd ({} clean texts removed, {} → {} %)",
+        (
+            T2("sst2", "synbkd", "bki", "undefended_asr"),
+            T2("sst2", "synbkd", "bki", "asr"),
+            T2("sst2", "stylebkd", "bki", "filter.removed_clean"),
+            T2("sst2", "stylebkd", "bki", "undefended_asr"),
+            T2("sst2", "stylebkd", "bki", "asr"),
+        ),
+    ),
+    Claim(
+        "BadNets {} → {} %, and\nAddSent, SynBkd and StyleBkd where they were or a few points higher ({} → {}, {} → {}, {} → {} %)",
+        tuple(
+            T2("hsol", a, "bki", f)
+            for a in ("badnets", "addsent", "synbkd", "stylebkd")
+            for f in ("undefended_asr", "asr")
+        ),
+    ),
+    Claim(
+        "cuts SST-2 BadNets\nto {} % and OffensEval BadNets to {} %",
+        (T2("sst2", "badnets", "strip", "asr"), T2("offenseval", "badnets", "strip", "asr")),
+    ),
+    Claim(
+        "**ONION** lowers BadNets to {} % on SST-2, {} % on\nOffensEval and {} % on HSOL and OffensEval's AddSent to {} %",
+        (
+            T2("sst2", "badnets", "onion", "asr"),
+            T2("offenseval", "badnets", "onion", "asr"),
+            T2("hsol", "badnets", "onion", "asr"),
+            T2("offenseval", "addsent", "onion", "asr"),
+        ),
+    ),
+    Claim("it even raises SST-2\nStyleBkd to {} %", (T2("sst2", "stylebkd", "onion", "asr"),)),
+    Claim("DPA's budget, 2 per poisoned row ({} on SST-2)", (T2("sst2", "badnets", "dpa", "attack_budget"),)),
+    Claim(
+        "AddSent falls into one group of 3 (certified {} % on SST-2, {} % HSOL, {} %\nOffensEval)",
+        tuple(
+            T2(d, "addsent", "tg3", "certified_accuracy_non_target_at_budget")
+            for d in ("sst2", "hsol", "offenseval")
+        ),
+    ),
     # Word partitions against trigger size
     Claim(
         "With one trigger word, 9 groups certify {} % of SST-2's and {} % of HSOL's clean non-target texts "
