@@ -48,6 +48,10 @@ def T3(rate: str, noise: str, field: str) -> str:
     return f"table3: sst2 | badnets@{rate} | {noise} | {field}"
 
 
+def WG(method: str, field: str = "certified_accuracy_non_target_at_budget", dataset: str = "sst2") -> str:
+    return f"wordgroups: {dataset} | badnets (dirty 1 word) | {method} | {field}"
+
+
 def TR(dataset: str, words: str, method: str, field: str = "certified_accuracy_non_target_at_budget") -> str:
     return f"triggers: {dataset} | badnets ({words}) | {method} | {field}"
 
@@ -137,6 +141,33 @@ CLAIMS: tuple[Claim, ...] = (
             T2(d, "addsent", "tg3", "certified_accuracy_non_target_at_budget")
             for d in ("sst2", "hsol", "offenseval")
         ),
+    ),
+    # Word-group learners and group counts
+    Claim(
+        "the `bow` group models at m = 9 certify {} % of the clean non-target texts in the reference world (a guarantee\n"
+        "against every one-word trigger) and {} % in the observed world, at {}–{} % clean accuracy",
+        (WG("bow9ref"), WG("bow9"), WG("bow9ref", "cacc"), WG("bow9", "cacc")),
+        digits=1,
+    ),
+    Claim(
+        "(m = 7: {} % at {} %; m = 3: {} % at {} %)",
+        (WG("bow7ref"), WG("bow7ref", "cacc"), WG("bow3ref"), WG("bow3ref", "cacc")),
+        digits=1,
+    ),
+    Claim(
+        "(`partial`, m = 9) certifies the\nmost on SST-2, {} % at {} %",
+        (WG("partial9ref"), WG("partial9ref", "cacc")),
+        digits=1,
+    ),
+    Claim(
+        "dropping empty sub-texts and abstaining gives {} % against {} % with a placeholder vote",
+        (WG("bow9"), WG("bow9ph")),
+        digits=1,
+    ),
+    Claim(
+        "with neither, the\nold setting, {} % at {} % CACC",
+        (WG("bow9phnw"), WG("bow9phnw", "cacc")),
+        digits=1,
     ),
     # Word partitions against trigger size
     Claim(
