@@ -133,6 +133,23 @@ CLAIMS: tuple[Claim, ...] = (
             T2("offenseval", "addsent", "onion", "asr"),
         ),
     ),
+    Claim(
+        "OffensEval BadNets {} → {} %, OffensEval AddSent {} → {} %, dirty-label BadNets {} → {} % (SST-2) and\n{} → {} % (OffensEval)",
+        (
+            T2("offenseval", "badnets", "rap", "undefended_asr"),
+            T2("offenseval", "badnets", "rap", "asr"),
+            T2("offenseval", "addsent", "rap", "undefended_asr"),
+            T2("offenseval", "addsent", "rap", "asr"),
+            T2("sst2", "badnets (dirty)", "rap", "undefended_asr"),
+            T2("sst2", "badnets (dirty)", "rap", "asr"),
+            T2("offenseval", "badnets (dirty)", "rap", "undefended_asr"),
+            T2("offenseval", "badnets (dirty)", "rap", "asr"),
+        ),
+    ),
+    Claim(
+        "clean-label BadNets ({} → {} %)",
+        (T2("sst2", "badnets", "rap", "undefended_asr"), T2("sst2", "badnets", "rap", "asr")),
+    ),
     Claim("it even raises SST-2\nStyleBkd to {} %", (T2("sst2", "stylebkd", "onion", "asr"),)),
     Claim("DPA's budget, 2 per poisoned row ({} on SST-2)", (T2("sst2", "badnets", "dpa", "attack_budget"),)),
     Claim(
