@@ -40,7 +40,6 @@ from crowd.victim.store import victim_key
 
 if TYPE_CHECKING:
     from crowd.data import Corpus
-    from crowd.train.partial import StateCache
     from crowd.victim.store import VictimStore
 
 
