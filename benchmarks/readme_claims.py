@@ -23,7 +23,7 @@ from typing import Any
 
 from crowd.bench.render import index_rows
 from crowd.bench.runner import read_rows
-from crowd.bench.spec import cells, load_bench_config
+from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTS = ("n_", "kept", "removed", "attack_budget", "updates")
@@ -274,11 +274,18 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def rows_of(table: str, scale: str = "cpu") -> dict[tuple[str, str, str], Mapping[str, Any]]:
-    """The table's current rows by (dataset, attack as rows name it, method); ``attack@rate`` keys too."""
+def current(table: str, scale: str = "cpu") -> tuple[BenchConfig, list[Cell], dict[str, Mapping[str, Any]]]:
+    """The table's config, its cells at ``scale`` and the committed rows of those cells by cell id."""
     config = load_bench_config(str(ROOT / "benchmarks" / "configs" / f"{table}.toml"))
     grid = cells(config, scale)
-    rows = index_rows(read_rows(ROOT / "benchmarks" / "results" / table))
+    ids = {c.cell_id for c in grid}
+    rows = index_rows([r for r in read_rows(ROOT / "benchmarks" / "results" / table) if r["cell_id"] in ids])
+    return config, grid, rows
+
+
+def rows_of(table: str, scale: str = "cpu") -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    """The table's current rows by (dataset, attack as rows name it, method); ``attack@rate`` keys too."""
+    _, grid, rows = current(table, scale)
     out: dict[tuple[str, str, str], Mapping[str, Any]] = {}
     for c in grid:
         if c.cell_id in rows:

@@ -16,11 +16,10 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks.readme_claims import CLAIMS
+from benchmarks.readme_claims import CLAIMS, current
 from benchmarks.readme_claims import check as check_claims
-from crowd.bench.render import LAYOUTS, index_rows
+from crowd.bench.render import LAYOUTS
 from crowd.bench.runner import read_rows
-from crowd.bench.spec import cells, load_bench_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
@@ -30,12 +29,7 @@ def summary(name: str, scale: str = "cpu") -> str:
     """The summary of ``benchmarks/results/NAME`` (only the rows of the config's current cells)."""
     if name == "commands":  # measured by benchmarks/bench_commands.py, not a bench config
         return commands_summary(read_rows(ROOT / "benchmarks" / "results" / "commands"))
-    config = load_bench_config(str(ROOT / "benchmarks" / "configs" / f"{name}.toml"))
-    grid = cells(config, scale)
-    current = {c.cell_id for c in grid}
-    rows = index_rows(
-        [r for r in read_rows(ROOT / "benchmarks" / "results" / name) if r["cell_id"] in current]
-    )
+    config, grid, rows = current(name, scale)
     return LAYOUTS[config.layout].summary(grid, rows)
 
 
