@@ -74,7 +74,7 @@ def test_rows_with_reused_votes_are_marked(data_root, tmp_path):
 def test_the_version_follows_the_code_not_its_layout(tmp_path):
     """Docstrings, comments, formatting, imports (moved into or out of a function) and the file's place do
     not change a version; a changed computation does."""
-    from crowd.bench.version import files_hash
+    from crowd.codehash import files_hash
 
     def version(name: str, source: str) -> str:
         path = tmp_path / name

@@ -8,12 +8,15 @@ import pytest
 
 pytest.importorskip("torch")
 
-from safetensors.torch import load_file  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from safetensors.torch import load_file, save_file  # noqa: E402
 
+from crowd.bench.version import DEFEND  # noqa: E402
 from crowd.data import toy  # noqa: E402
 from crowd.pipelines.config import DataConfig  # noqa: E402
 from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
 from crowd.victim import Victim, VictimConfig, VictimStore, victim_key  # noqa: E402
+from crowd.victim.store import VICTIM_CODE, victim_code  # noqa: E402
 
 TRAIN = toy.poisoned_train(120, seed=0, poison_rate=0.1)
 PROBE = toy.clean_sentences(30, seed=1, purpose="toy-test").texts
@@ -35,7 +38,11 @@ def test_a_stored_victim_predicts_exactly_as_the_trained_one(tiny_bert, tmp_path
     store, config = VictimStore(tmp_path), _victim_config(tiny_bert, trainable_layers)
     trained = Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)
     loaded = Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)
-    assert not trained.from_store_ and loaded.from_store_ and store.stats() == {"hits": 1, "misses": 1}
+    assert (
+        not trained.from_store_
+        and loaded.from_store_
+        and store.stats() == {"hits": 1, "misses": 1, "stale": 0}
+    )
     assert np.array_equal(trained.predict_proba(PROBE), loaded.predict_proba(PROBE))
     fresh = Victim(config).load()
     assert not np.array_equal(fresh.predict_proba(PROBE), loaded.predict_proba(PROBE))
@@ -67,9 +74,13 @@ def test_run_defend_with_a_store_trains_each_victim_once(tiny_bert, tmp_path):
     )
     store = VictimStore(tmp_path / "victims")
     first = run_defend(config, store=store)
-    assert store.stats() == {"hits": 0, "misses": 2}  # the undefended victim and BKI's retrained one
+    assert store.stats() == {
+        "hits": 0,
+        "misses": 2,
+        "stale": 0,
+    }  # the undefended victim and BKI's retrained one
     second = run_defend(config, store=store)
-    assert store.stats() == {"hits": 2, "misses": 2}
+    assert store.stats() == {"hits": 2, "misses": 2, "stale": 0}
     assert first["defended"] == second["defended"] and first["undefended"] == second["undefended"]
 
 
@@ -94,10 +105,15 @@ def test_a_best_epoch_victim_keeps_its_choice_and_has_its_own_key(tiny_bert, tmp
     store = VictimStore(tmp_path)
     trained = Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=corpus)
     loaded = Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=corpus)
-    assert loaded.from_store_ and (loaded.epoch_, loaded.epoch_scores_) == (trained.epoch_, trained.epoch_scores_)
+    assert loaded.from_store_ and (loaded.epoch_, loaded.epoch_scores_) == (
+        trained.epoch_,
+        trained.epoch_scores_,
+    )
     assert np.array_equal(loaded.predict_proba(PROBE), trained.predict_proba(PROBE))
     other_dev = replace(corpus, dev_clean=dev[:5])
-    assert Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=other_dev).from_store_ is False
+    assert (
+        Victim(best).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store, dev=other_dev).from_store_ is False
+    )
     assert "select" in asdict(last)  # and yet a "last" key hashes the settings without it:
     assert victim_key(last, TRAIN.texts, TRAIN.labels, 0) == _key_without_select(last)
 
@@ -116,3 +132,39 @@ def _key_without_select(config) -> str:
     h.update(json.dumps(list(TRAIN.texts), ensure_ascii=False).encode("utf-8"))
     h.update(json.dumps([int(y) for y in TRAIN.labels]).encode())
     return h.hexdigest()
+
+
+def _rewrite_metadata(path, **changes):
+    """Store the same tensors again with the file's metadata changed (a value of None drops the field)."""
+    with safe_open(str(path), framework="pt") as f:
+        metadata = dict(f.metadata() or {})
+    metadata.update(changes)
+    save_file(load_file(str(path)), str(path), metadata={k: v for k, v in metadata.items() if v is not None})
+
+
+def test_a_victim_trained_by_other_victim_code_is_trained_again(tiny_bert, tmp_path):
+    store, config = VictimStore(tmp_path), _victim_config(tiny_bert, 1)
+    trained = Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)
+    path = store.path(victim_key(config, TRAIN.texts, TRAIN.labels, 0))
+    assert load_file(str(path)) and _metadata(path)["code"] == victim_code()
+    _rewrite_metadata(path, code="0" * 12)  # as if an earlier version of the victim code had trained it
+    again = Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)
+    assert not again.from_store_ and store.stats() == {"hits": 0, "misses": 2, "stale": 1}
+    assert _metadata(path)["code"] == victim_code()  # overwritten by today's code
+    assert np.array_equal(trained.predict_proba(PROBE), again.predict_proba(PROBE))
+
+
+def test_a_victim_stored_before_code_versions_is_reused(tiny_bert, tmp_path):
+    store, config = VictimStore(tmp_path), _victim_config(tiny_bert, 1)
+    Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store)
+    _rewrite_metadata(store.path(victim_key(config, TRAIN.texts, TRAIN.labels, 0)), code=None)
+    assert Victim(config).fit(TRAIN.texts, TRAIN.labels, seed=0, store=store).from_store_
+
+
+def test_the_victim_code_is_part_of_every_defend_rows_version():
+    assert set(VICTIM_CODE) <= set(DEFEND)
+
+
+def _metadata(path):
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata() or {}

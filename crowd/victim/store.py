@@ -9,6 +9,12 @@ pooler and head of a partial victim) as one safetensors file, written atomically
 executes code. A victim loaded from the store has exactly the trained weights, so everything
 downstream (predictions, defenses) is byte-identical to the run that trained it.
 
+The key does not depend on the code that trains a victim, so each file also records that code's version
+(:data:`VICTIM_CODE`, hashed by :func:`crowd.codehash.modules_version`). A stored victim whose version
+differs from today's counts as absent: it is trained again and overwritten, so a fix to victim training
+never reaches a benchmark row through a victim trained before it. Files written before versions were
+recorded carry none and are reused as they are (delete the folder to retrain them).
+
 The folder is ``$CROWD_VICTIM_CACHE`` if set, else ``crowd.paths.cache_dir() / "victims"``.
 ``crowd bench`` uses it for every empirical cell; :func:`crowd.pipelines.defend.run_defend` takes
 a store as an argument.
@@ -28,6 +34,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save
 
+from crowd.codehash import modules_version
 from crowd.io import write_bytes
 from crowd.paths import cache_subdir
 from crowd.train.common import resolve_device
@@ -40,6 +47,8 @@ VictimConfig = Any
 
 CACHE_ENV = "CROWD_VICTIM_CACHE"
 FORMAT_VERSION = 1
+# the code that trains a victim (crowd.bench.version's DEFEND list names the same modules)
+VICTIM_CODE = ("crowd.victim.model", "crowd.train.partial", "crowd.train.common")
 
 
 def victim_key(
@@ -72,22 +81,29 @@ class VictimStore:
         self.root = Path(root) if root is not None else cache_subdir(CACHE_ENV, "victims")
         self.hits = 0
         self.misses = 0
+        self.stale = 0  # misses because the stored victim was trained by other victim code
 
     def path(self, key: str) -> Path:
         return self.root / f"{key}.safetensors"
 
     def load(self, key: str, victim: Victim) -> bool:
-        """Give the (freshly ``load()``-ed) ``victim`` the stored parameters; False when none are stored."""
+        """Give the (freshly ``load()``-ed) ``victim`` the stored parameters; False when none are stored or
+        the stored ones were trained by other victim code (:data:`VICTIM_CODE`)."""
         path = self.path(key)
         if not path.is_file():
             self.misses += 1
             return False
         try:
-            tensors = load_file(str(path))
             with safe_open(str(path), framework="pt") as f:
-                selection = json.loads((f.metadata() or {}).get("selection", "null"))
+                metadata = f.metadata() or {}
+            selection = json.loads(metadata.get("selection", "null"))
         except Exception as e:  # safetensors raises its own error types
             raise ValueError(f"{path}: not a readable stored victim ({e}); delete the file to retrain") from e
+        if metadata.get("code", victim_code()) != victim_code():
+            self.stale += 1
+            self.misses += 1
+            return False
+        tensors = load_file(str(path))
         params = dict(victim.model_.named_parameters())
         unknown = sorted(set(tensors) - set(params))
         if unknown:
@@ -110,10 +126,15 @@ class VictimStore:
             if p.requires_grad
         }
         self.root.mkdir(parents=True, exist_ok=True)
-        metadata = {"format": str(FORMAT_VERSION)}
+        metadata = {"format": str(FORMAT_VERSION), "code": victim_code()}
         if getattr(victim, "epoch_scores_", None):  # select = "best": what chose the epoch kept
             metadata["selection"] = json.dumps({"epoch": victim.epoch_, "dev_scores": victim.epoch_scores_})
         return write_bytes(self.path(key), save(tensors, metadata=metadata))
 
     def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses}
+        return {"hits": self.hits, "misses": self.misses, "stale": self.stale}
+
+
+def victim_code() -> str:
+    """The version of the code that trains a victim (:data:`VICTIM_CODE`)."""
+    return modules_version(VICTIM_CODE)
