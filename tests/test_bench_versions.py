@@ -60,6 +60,13 @@ def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_p
     text = (tmp_path / "table3.md").read_text()
     assert "[old code]" not in text and text.count("[unverified] |") == 1  # one table row
 
+    verified = run_benchmark(config, tmp_path, "smoke", rerun_unverified=True, **QUIET)
+    assert verified.executed == 1 and verified.skipped == 1  # only the unknown row is recomputed
+    by_id = {r["cell_id"]: r for r in read_rows(tmp_path)}
+    assert by_id[unknown["cell_id"]]["code_version"] == current[unknown["cell_id"]]
+    assert by_id[unknown["cell_id"]]["reused_votes"] == 0  # votes of unknown code are not re-used either
+    assert "[unverified]" not in (tmp_path / "table3.md").read_text()
+
 
 def test_rows_with_reused_votes_are_marked(data_root, tmp_path):
     config = str(CONFIGS / "table3.toml")
@@ -81,7 +88,9 @@ def test_the_version_follows_the_code_not_its_layout(tmp_path):
         path.write_text(source)
         return files_hash([path])
 
-    base = version("a.py", 'import numpy as np\n\n\ndef f(x):\n    """Twice."""\n    return np.multiply(x, 2)\n')
+    base = version(
+        "a.py", 'import numpy as np\n\n\ndef f(x):\n    """Twice."""\n    return np.multiply(x, 2)\n'
+    )
     same = [
         "def f(x):\n    import numpy as np  # lazy: a reason\n\n    return np.multiply(x, 2)\n",
         '"""A module."""\nfrom __future__ import annotations\n\nimport numpy as np\n\n\ndef f(x):  # note\n'
@@ -92,4 +101,6 @@ def test_the_version_follows_the_code_not_its_layout(tmp_path):
     assert [version(f"same{i}.py", s) for i, s in enumerate(same)] == [base] * len(same)
     changed = "import numpy as np\n\n\ndef f(x):\n    return np.multiply(x, 3)\n"
     assert version("changed.py", changed) != base
-    assert version("sub_moved.py", "import numpy as np\n\n\ndef f(x):\n    return np.multiply(x, 2)\n") == base
+    assert (
+        version("sub_moved.py", "import numpy as np\n\n\ndef f(x):\n    return np.multiply(x, 2)\n") == base
+    )

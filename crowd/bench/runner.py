@@ -5,7 +5,8 @@ whole rows file is rewritten atomically (:func:`crowd.io.upsert_jsonl`), so it i
 always complete. A cell that already has a row is skipped, unless the row's ``code_version``
 (:mod:`crowd.bench.version`: a hash of the source files that compute it) differs from today's:
 then it is computed again. A row without ``code_version`` (written before it existed) is kept and
-rendered as "not verified against today's code". A cell that raises is
+rendered as "not verified against today's code", unless ``rerun_unverified=True`` (``crowd bench
+--rerun-unverified``) computes it again. A cell that raises is
 recorded as an *error row* (``status = "error"``, the exception's type, message and
 the last lines of the traceback) and the table goes on; error rows are retried
 only with ``retry_errors=True``. Certified cells keep their run folder under
@@ -122,6 +123,7 @@ def run_benchmark(
     certify_overrides: Sequence[str] = (),
     defend_overrides: Sequence[str] = (),
     retry_errors: bool = False,
+    rerun_unverified: bool = False,
     max_cells: int | None = None,
     progress: bool = False,
     log: Callable[[str], None] = print,
@@ -138,7 +140,7 @@ def run_benchmark(
     cache = VictimCache()
     for i, cell in enumerate(grid):
         old = done.get(cell.cell_id)
-        stale = old is not None and is_stale(old, cell)
+        stale = old is not None and (is_stale(old, cell) or (rerun_unverified and "code_version" not in old))
         if old is not None and not stale and (old.get("status") == "ok" or not retry_errors):
             skipped += 1
             continue
@@ -146,9 +148,10 @@ def run_benchmark(
             break
         log(
             f"[{i + 1}/{len(grid)}] {cell.cell_id}"
-            + (" (its row was computed by older code)" if stale else "")
+            + (" (its row was computed by older code)" if stale and "code_version" in old else "")
+            + (" (its row predates code versions)" if stale and "code_version" not in old else "")
         )
-        if stale:  # votes stored by the older code must not be re-used
+        if stale:  # votes stored by older (or unknown) code must not be re-used
             shutil.rmtree(out / "runs" / cell.slug, ignore_errors=True)
         row = execute_cell(cell, config, out, resources, cache, progress)
         upsert_row(out, row)

@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certify", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--defend", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--retry-errors", action="store_true", help="re-run cells whose row is an error")
+    parser.add_argument(
+        "--rerun-unverified",
+        action="store_true",
+        help="re-run cells whose row predates code versions (rendered 'not verified against today's code')",
+    )
     parser.add_argument("--max-cells", type=int, default=None, help="execute at most this many cells")
     parser.add_argument("--render-only", action="store_true", help="execute nothing; render the rows")
     parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
@@ -48,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         args.certify,
         args.defend,
         retry_errors=args.retry_errors,
+        rerun_unverified=args.rerun_unverified,
         max_cells=0 if args.render_only else args.max_cells,
         progress=args.progress,
     )
