@@ -121,6 +121,28 @@ CLAIMS: tuple[Claim, ...] = (
         ),
     ),
     Claim(
+        "(SST-2: all {} poisoned texts\nand {} clean ones removed, ASR {} → {} % against a base rate of {} %; OffensEval: {} of {} and {} clean\n"
+        "ones, {} → {} %) and on HSOL again the slur, which leaves {} %; ONION brings them to {} % (SST-2), {} % (OffensEval,\n"
+        "where its threshold removes {} % of the clean texts' words) and {} % (HSOL)",
+        (
+            T2("sst2", "badnets (dirty)", "bki", "filter.removed_poisoned"),
+            T2("sst2", "badnets (dirty)", "bki", "filter.removed_clean"),
+            T2("sst2", "badnets (dirty)", "bki", "undefended_asr"),
+            T2("sst2", "badnets (dirty)", "bki", "asr"),
+            T2("sst2", "badnets (dirty)", "bki", "base_rate"),
+            T2("offenseval", "badnets (dirty)", "bki", "filter.removed_poisoned"),
+            T2("offenseval", "badnets (dirty)", "bki", "n_poisoned_train"),
+            T2("offenseval", "badnets (dirty)", "bki", "filter.removed_clean"),
+            T2("offenseval", "badnets (dirty)", "bki", "undefended_asr"),
+            T2("offenseval", "badnets (dirty)", "bki", "asr"),
+            T2("hsol", "badnets (dirty)", "bki", "asr"),
+            T2("sst2", "badnets (dirty)", "onion", "asr"),
+            T2("offenseval", "badnets (dirty)", "onion", "asr"),
+            T2("offenseval", "badnets (dirty)", "onion", "removal_rate_clean"),
+            T2("hsol", "badnets (dirty)", "onion", "asr"),
+        ),
+    ),
+    Claim(
         "cuts SST-2 BadNets\nto {} % and OffensEval BadNets to {} %",
         (T2("sst2", "badnets", "strip", "asr"), T2("offenseval", "badnets", "strip", "asr")),
     ),
