@@ -136,9 +136,7 @@ def _key_without_select(config) -> str:
 
 def _rewrite_metadata(path, **changes):
     """Store the same tensors again with the file's metadata changed (a value of None drops the field)."""
-    with safe_open(str(path), framework="pt") as f:
-        metadata = dict(f.metadata() or {})
-    metadata.update(changes)
+    metadata = {**_metadata(path), **changes}
     save_file(load_file(str(path)), str(path), metadata={k: v for k, v in metadata.items() if v is not None})
 
 
