@@ -146,11 +146,8 @@ def run_benchmark(
             continue
         if max_cells is not None and executed >= max_cells:
             break
-        log(
-            f"[{i + 1}/{len(grid)}] {cell.cell_id}"
-            + (" (its row was computed by older code)" if stale and "code_version" in old else "")
-            + (" (its row predates code versions)" if stale and "code_version" not in old else "")
-        )
+        why = "was computed by older code" if "code_version" in (old or {}) else "predates code versions"
+        log(f"[{i + 1}/{len(grid)}] {cell.cell_id}" + (f" (its row {why})" if stale else ""))
         if stale:  # votes stored by older (or unknown) code must not be re-used
             shutil.rmtree(out / "runs" / cell.slug, ignore_errors=True)
         row = execute_cell(cell, config, out, resources, cache, progress)

@@ -96,14 +96,15 @@ class VictimStore:
         try:
             with safe_open(str(path), framework="pt") as f:
                 metadata = f.metadata() or {}
+            # a file stored before versions were recorded has no "code" and is reused
+            if metadata.get("code") not in (None, victim_code()):
+                self.stale += 1
+                self.misses += 1
+                return False
+            tensors = load_file(str(path))
             selection = json.loads(metadata.get("selection", "null"))
         except Exception as e:  # safetensors raises its own error types
             raise ValueError(f"{path}: not a readable stored victim ({e}); delete the file to retrain") from e
-        if metadata.get("code", victim_code()) != victim_code():
-            self.stale += 1
-            self.misses += 1
-            return False
-        tensors = load_file(str(path))
         params = dict(victim.model_.named_parameters())
         unknown = sorted(set(tensors) - set(params))
         if unknown:
