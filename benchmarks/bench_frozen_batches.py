@@ -22,7 +22,7 @@ from crowd.text import WordCorpus
 from crowd.train.common import load_model
 from crowd.train.encode import WordPieceEncoder
 from crowd.train.frozen import CPU_ROWS, encode_rows
-from crowd.train.models import load_tokenizer, minilm_path
+from crowd.train.models import load_tokenizer, minilm_path, set_training
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     )
     keep = mask.sum(axis=1) > 2  # sub-texts with at least one word piece
     ids, mask = ids[keep], mask[keep]
-    encoder = load_model(minilm_path(), 2, torch.device("cpu")).base_model.eval()
+    encoder = set_training(load_model(minilm_path(), 2, torch.device("cpu")).base_model, False)
     cpu = torch.device("cpu")
     start = time.perf_counter()
     batched = encode_rows(encoder, ids, mask, cpu, "mean", "fp32", 64)

@@ -67,10 +67,11 @@ def encoder(scale: Scale, model: str, rows: str) -> None:
     from crowd.train.common import load_model
     from crowd.train.feature_cache import attended_widths
     from crowd.train.frozen import WIDTH_STEP, encode_rows
+    from crowd.train.models import set_training
 
     dev = torch.device(scale.device)
     ids, mask = sst2_rows(scale, model)
-    net = load_model(model, 2, dev).base_model.eval().requires_grad_(False)
+    net = set_training(load_model(model, 2, dev).base_model, False).requires_grad_(False)
     encode_rows(net, ids[:2048], mask[:2048], dev, "mean", "bf16", 1024)  # warm-up
     sync(dev)
     start = time.perf_counter()

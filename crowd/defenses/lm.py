@@ -33,12 +33,15 @@ from crowd.defenses.lm_names import (  # noqa: F401 (re-exported)
 from crowd.paths import cache_dir
 from crowd.train.common import length_batches, resolve_device
 from crowd.train.feature_cache import model_identity
+from crowd.train.models import set_training
 
 
 def convert_smollm2(target: Path) -> Path:
     """Dequantise the packaged GGUF once into a plain bf16 ``save_pretrained`` directory at ``target``."""
     package = smollm2_package_dir()
-    loaded = AutoModelForCausalLM.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF, dtype=torch.bfloat16)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        str(package), gguf_file=SMOLLM2_GGUF, dtype=torch.bfloat16, use_kernels=False
+    )
     tokenizer = AutoTokenizer.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF)
     config = loaded.config
     if hasattr(config, "quantization_config"):  # a GGUF-loaded model refuses save_pretrained
@@ -82,7 +85,8 @@ class CausalLM:
         dtype = torch.bfloat16 if self.device_.type == "cuda" else torch.float32
         path = resolve_lm(self.name)
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        self.model_ = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device_).eval()
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_kernels=False)
+        self.model_ = set_training(model.to(self.device_), False)
         return self
 
     def token_ids(self, text: str) -> list[int]:

@@ -58,6 +58,7 @@ from crowd.train.common import (
     to_device,
 )
 from crowd.train.data import CopyData, check_group, row_weights
+from crowd.train.models import set_training
 from crowd.train.settings import FullFineTune
 
 Rows = list[tuple[np.ndarray, np.ndarray]]  # per copy: (ids, mask), each (n, L_k)
@@ -112,7 +113,7 @@ class FullFineTuneTrainer(FullFineTune):
             ids = fixed_width([i for i, _ in data], self.max_length, pad)
             mask = fixed_width([m for _, m in data], self.max_length, 0)
         row = np.arange(k)[:, None]
-        group.base.train()
+        set_training(group.base, True)
         for epoch in range(self.epochs):
             for step in range(steps):
                 idx = perms[:, epoch, step * self.batch_size : (step + 1) * self.batch_size]
@@ -137,7 +138,7 @@ class FullFineTuneTrainer(FullFineTune):
     def _predict(self, group: _Group, data: Rows, device: torch.device) -> np.ndarray:
         """Copy by copy, batches of its own rows of similar length, each trimmed after its longest row."""
         out = None
-        group.base.eval()
+        set_training(group.base, False)
         with torch.no_grad(), autocast(device, self.dtype):
             for c, (ids, mask) in enumerate(data):
                 params = group.params(c)
@@ -210,7 +211,7 @@ class _Group:
 
     def check_vmap(self, ids: np.ndarray, device: torch.device) -> None:
         """Try ``vmap`` on rows ``ids [K, B, L]`` (eval mode: no dropout drawn); on failure warn, go to ``loop``."""
-        self.base.eval()
+        set_training(self.base, False)
         try:
             with torch.no_grad():
                 self.vmap_logits(*to_device(ids, np.ones_like(ids), device, trim=False))

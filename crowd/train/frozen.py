@@ -44,7 +44,7 @@ from crowd.train.feature_cache import (
     row_digests,
     shard_key,
 )
-from crowd.train.models import resolve_model
+from crowd.train.models import resolve_model, set_training
 
 WIDTH_STEP = 8
 CPU_ROWS = 16  # rows per forward on the CPU, always (a short batch is filled up): one shape for every row
@@ -154,7 +154,7 @@ class FrozenFeatures:
     def encoder(self) -> torch.nn.Module:
         if self._encoder is None:
             model = load_model(self.model_name, self.num_labels, self.device)
-            self._encoder = model.base_model.eval().requires_grad_(False)
+            self._encoder = set_training(model.base_model, False).requires_grad_(False)
         return self._encoder
 
     def compute(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

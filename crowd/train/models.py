@@ -86,6 +86,7 @@ def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None, d
             attn_implementation="sdpa",
             use_safetensors=True,  # never unpickle weights (see check_model)
             dtype=torch.float32 if dtype is None else dtype,
+            use_kernels=False,  # no hub kernels: the same forward on every call and every machine
         )
     except OSError as e:
         raise ModelNotFoundError(f"cannot load model {name!r} ({resolved}): {e}") from e
@@ -94,6 +95,15 @@ def load_classifier(name: str | os.PathLike[str], num_labels: int, dtype=None, d
         if bars:
             hf_logging.enable_progress_bar()
     return model if device is None else model.to(device)
+
+
+def set_training(module: torch.nn.Module, training: bool) -> torch.nn.Module:
+    """``module`` in training (``True``) or eval mode, through ``torch.nn.Module.train`` itself.
+
+    transformers' own ``train()``/``eval()`` may re-kernelize the model (5.25 and newer), which fails on
+    a model moved to the ``meta`` device and would change its forward between calls; dropout and the
+    other mode-dependent layers only need torch's flag."""
+    return torch.nn.Module.train(module, training)
 
 
 def check_model(name: str | os.PathLike[str]) -> None:

@@ -14,6 +14,7 @@ import torch
 
 from crowd.train.common import autocast, load_model
 from crowd.train.data import CopyData
+from crowd.train.models import set_training
 
 
 def naive_fit_predict(
@@ -33,7 +34,7 @@ def naive_fit_predict(
     votes = []
     for j, copy in enumerate(copies):
         torch.manual_seed(j)
-        model = load_model(model_name, 2, device).train()
+        model = set_training(load_model(model_name, 2, device), True)
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
         ids, mask = torch.from_numpy(copy.train_ids).long(), torch.from_numpy(copy.train_mask).long()
         labels = torch.from_numpy(copy.train_labels).long()
@@ -58,7 +59,7 @@ def predict_copy(
     model, copy: CopyData, device: torch.device, dtype: str, batch_size: int = 256
 ) -> np.ndarray:
     """``model``'s predicted labels for ``copy``'s test rows, in batches of about ``batch_size``."""
-    model.eval()
+    set_training(model, False)
     out = []
     with torch.no_grad(), autocast(device, dtype):
         for rows in np.array_split(np.arange(copy.n_test), max(1, copy.n_test // batch_size)):

@@ -52,6 +52,7 @@ from crowd.train.common import (
     seeded_global_rng,
 )
 from crowd.train.data import CopyData, TrainingInputError, check_group
+from crowd.train.models import set_training
 from crowd.train.partial import StateCache, encoder_layers, freeze_bottom, layer_range
 from crowd.train.settings import PartialFineTune
 
@@ -76,7 +77,7 @@ class PartialFineTuneTrainer(PartialFineTune):
         report = progress or (lambda done, total: None)
         steps = 1 + self.epochs
         dev = torch.device(device)
-        model = load_model(model_name, num_labels, dev).eval()
+        model = set_training(load_model(model_name, num_labels, dev), False)
         cut = self._freeze(model)
         pretrained = _Pretrained(model)
         out = np.empty((len(copies), copies[0].n_test, num_labels), dtype=np.float32)
@@ -166,7 +167,7 @@ class PartialFineTuneTrainer(PartialFineTune):
         labels = torch.as_tensor(np.asarray(copy.train_labels, dtype=np.int64)).to(device)
         w = copy.train_weights
         weights = torch.as_tensor(np.ones(n, np.float32) if w is None else w.astype(np.float32)).to(device)
-        model.train()
+        set_training(model, True)
         with seeded_global_rng(device, torch_seed(seed, "dropout", j)):
             for epoch in range(self.epochs):
                 for step in range(steps):
@@ -183,7 +184,7 @@ class PartialFineTuneTrainer(PartialFineTune):
                     optimizer.step()
                     scheduler.step()
                 epoch_done(epoch + 1)
-        model.eval()
+        set_training(model, False)
 
     def _predict(
         self, model, cache: StateCache, rows: torch.Tensor, widths: np.ndarray, device: torch.device

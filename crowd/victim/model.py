@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from crowd.seeding import torch_seed
 from crowd.train.common import autocast, length_batches, linear_schedule, resolve_device, seeded_global_rng
-from crowd.train.models import load_classifier, load_tokenizer, resolve_model
+from crowd.train.models import load_classifier, load_tokenizer, resolve_model, set_training
 from crowd.train.partial import StateCache, freeze_bottom, layer_range
 from crowd.victim.store import victim_key
 
@@ -109,7 +109,7 @@ class Victim:
         self.tokenizer_ = load_tokenizer(self.config.model)
         self.model_ = load_classifier(self.config.model, self.config.num_labels, dtype=torch.float32)
         self.model_.to(self.device_)
-        self.model_.eval()
+        set_training(self.model_, False)
         return self
 
     def fit(
@@ -151,7 +151,7 @@ class Victim:
                     seed,
                     lambda idx: self.model_(**self.encode([dev_texts[i] for i in idx])).logits,
                 )
-        self.model_.eval()
+        set_training(self.model_, False)
         if key is not None and not self.from_store_:
             store.save(key, self)
         return self
@@ -203,7 +203,7 @@ class Victim:
         labels_t = torch.as_tensor(np.asarray(labels, dtype=np.int64))
         optimizer, scheduler = self._optimizer(n)
         params = [p for p in self.model_.parameters() if p.requires_grad]
-        self.model_.train()
+        set_training(self.model_, True)
         bar = _epoch_bar(cfg.epochs, -(-n // cfg.batch_size), self.progress)
         best, self.epoch_scores_, self.epoch_ = None, [], cfg.epochs
         for epoch in range(cfg.epochs):
@@ -228,13 +228,13 @@ class Victim:
                 for name, p in self.model_.named_parameters():
                     if name in best[1]:
                         p.copy_(best[1][name])
-            self.model_.train()
+            set_training(self.model_, True)
 
     def _score_epoch(self, dev_logits_of: Callable, best):
         """Score the epoch just trained on the dev sets (mean of clean accuracy and ASR); returns the
         best ``(score, trainable parameters on CPU)`` so far (the first best kept on ties)."""
         dev_texts, dev_labels, n_clean = self.dev_
-        self.model_.eval()
+        set_training(self.model_, False)
         correct = np.zeros(len(dev_texts), dtype=bool)
         with torch.inference_mode():
             for start in range(0, len(dev_texts), self.config.eval_batch_size):
@@ -242,7 +242,7 @@ class Victim:
                 with self._autocast():
                     pred = dev_logits_of(idx).float().argmax(dim=-1).cpu().numpy()
                 correct[idx] = pred == dev_labels[idx]
-        self.model_.train()
+        set_training(self.model_, True)
         score = float(np.mean([correct[:n_clean].mean(), correct[n_clean:].mean()]))
         self.epoch_scores_ = [*getattr(self, "epoch_scores_", []), round(score, 6)]
         if best is not None and score <= best[0]:
