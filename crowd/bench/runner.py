@@ -19,13 +19,12 @@ import resource
 import shutil
 import sys
 import time
+import tomllib
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from crowd.bench.cells import VictimCache, certify_cell, defend_cell
 from crowd.bench.render import write_outputs

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import sys
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +30,6 @@ from crowd.bench.version import code_version
 from crowd.config import ConfigError, from_overrides, set_dotted
 from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.methods import METHODS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFEND_METHODS = (NO_DEFENSE, *DEFENSES)
 SCALES = ("smoke", "cpu", "full")
