@@ -257,7 +257,7 @@ def test_no_module_imports_a_higher_layer():
 # Files another change owns that still hold function-level imports without a ``# lazy:`` reason; they count
 # toward MAX_LAZY. Remove an entry when its file is fixed (the test fails if it has nothing left to excuse).
 PENDING_LAZY: dict[str, str] = {}  # file: why its unmarked function-level imports are still allowed
-MAX_LAZY = 20
+MAX_LAZY = 25  # 5 of them keep `crowd predict` with the bow learner free of torch, scikit-learn and scipy.stats
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
 

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.stats import beta as _beta
 
 Side = Literal["lower", "upper"]
 Method = Literal["bonferroni", "selection"]
@@ -58,7 +57,7 @@ def cp_lower(k: np.ndarray | int, n: np.ndarray | int, alpha: float) -> np.ndarr
     k_arr, n_arr = np.asarray(k), np.asarray(n)
     _check(k_arr, n_arr, alpha)
     safe_k = np.maximum(k_arr, 1)
-    out = np.where(k_arr == 0, 0.0, _beta.ppf(alpha, safe_k, n_arr - safe_k + 1))
+    out = np.where(k_arr == 0, 0.0, _beta().ppf(alpha, safe_k, n_arr - safe_k + 1))
     return float(out) if out.ndim == 0 else out
 
 
@@ -70,7 +69,7 @@ def cp_upper(k: np.ndarray | int, n: np.ndarray | int, alpha: float) -> np.ndarr
     k_arr, n_arr = np.asarray(k), np.asarray(n)
     _check(k_arr, n_arr, alpha)
     safe_k = np.minimum(k_arr, n_arr - 1)
-    out = np.where(k_arr == n_arr, 1.0, _beta.ppf(1.0 - alpha, safe_k + 1, n_arr - safe_k))
+    out = np.where(k_arr == n_arr, 1.0, _beta().ppf(1.0 - alpha, safe_k + 1, n_arr - safe_k))
     return float(out) if out.ndim == 0 else out
 
 
@@ -190,3 +189,11 @@ def min_copies_to_certify(
         mid = (low + high) // 2
         low, high = (low, mid) if certifies(mid) else (mid, high)
     return high + (n_selection if method == "selection" else 0)
+
+
+def _beta():
+    """``scipy.stats.beta``, imported on first use: scipy.stats takes most of a second to import, and a
+    deterministic certificate (or ``crowd predict`` with one) never needs it."""
+    from scipy.stats import beta  # lazy: scipy.stats costs most of a second to import
+
+    return beta

@@ -24,9 +24,17 @@ import numpy as np
 from crowd.attacks.budget import attack_budget
 from crowd.certify import fa_model_buckets
 from crowd.data import Example
-from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
+from crowd.methods.base import (
+    Certifier,
+    Context,
+    Plan,
+    aggregate_certifier,
+    check_aggregation,
+    measured_budget,
+)
+from crowd.text import WordCorpus
 from crowd.train import CopyData
-from crowd.train.data import check_class_weight, class_weights
+from crowd.train.data import ModelInputs, check_class_weight, class_weights
 
 UNIT = "training examples inserted or deleted (a changed example counts 2)"
 
@@ -73,9 +81,24 @@ class DPA:
     def votes_identity(self, graph) -> dict:
         return {}
 
-    def plan(self, ctx: Context) -> Plan:
+    @property
+    def description(self) -> str:
         kind = f"finite aggregation (k={self.partitions}, d={self.spread})" if self.spread > 1 else "DPA"
-        noise = f"partition aggregation ({kind}), {self.n_models} models by content hash, {self.aggregation}"
+        return f"partition aggregation ({kind}), {self.n_models} models by content hash, {self.aggregation}"
+
+    def certifier(self, num_labels: int, kept: dict) -> Certifier:
+        """How the models' votes (and logits, for run-off) on any texts become certificates."""
+        return aggregate_certifier(
+            self.aggregation, "dpa", self.description, num_labels, (self.partitions, self.spread)
+        )
+
+    def inputs(self, j: int, texts: WordCorpus, encoder, seed: int) -> ModelInputs:
+        """How model ``j`` sees ``texts``: as they are, encoded (every model sees the whole text)."""
+        ids, mask = encoder.encode(texts)
+        return ModelInputs(ids, mask)
+
+    def plan(self, ctx: Context) -> Plan:
+        noise = self.description
         corpus, attacked = ctx.corpus, ctx.budget_corpus
         budget, reason = measured_budget(
             attacked,
@@ -89,9 +112,7 @@ class DPA:
             noise=noise,
             budget=budget,
             not_covered_reason=reason,
-            certify=aggregate_certifier(
-                self.aggregation, "dpa", noise, corpus.num_labels, (self.partitions, self.spread)
-            ),
+            certify=self.certifier(corpus.num_labels, {}),
             deterministic=True,
             covers_labels=True,
             one_model_per_group=True,
@@ -110,12 +131,12 @@ class DPA:
                 f"training examples leave bucket(s) {empty[:5]} empty; use fewer partitions"
             )
         train_ids, train_mask = ctx.encoder.encode(ctx.words.train)
-        test_ids, test_mask = ctx.encoder.encode(ctx.words.test)
+        test = self.inputs(0, ctx.words.test, ctx.encoder, ctx.seed)
         labels = ctx.words.train_labels
 
         def make_copy(j: int) -> CopyData:
             rows = np.flatnonzero(np.isin(buckets, sorted(members[j])))
             weights = class_weights(labels[rows], ctx.corpus.num_labels, self.class_weight)
-            return CopyData(train_ids[rows], train_mask[rows], labels[rows], test_ids, test_mask, weights)
+            return CopyData(train_ids[rows], train_mask[rows], labels[rows], test.ids, test.mask, weights)
 
         return make_copy

@@ -38,10 +38,17 @@ import numpy as np
 
 from crowd.attacks.budget import test_poison_sources
 from crowd.data import Corpus
-from crowd.methods.base import Context, Plan, aggregate_certifier, check_aggregation, measured_budget
+from crowd.methods.base import (
+    Certifier,
+    Context,
+    Plan,
+    aggregate_certifier,
+    check_aggregation,
+    measured_budget,
+)
 from crowd.text import WordCorpus, joined_words, split_words, touched_groups, word_group
 from crowd.train import CopyData
-from crowd.train.data import TrainingInputError, check_class_weight, class_weights
+from crowd.train.data import ModelInputs, TrainingInputError, check_class_weight, class_weights
 
 UNIT = "distinct word types added or removed (a substitution counts 2)"
 ORDERS = ("keep", "sorted")
@@ -119,8 +126,24 @@ class TextGuard:
     def votes_identity(self, graph) -> dict:
         return {}
 
+    @property
+    def description(self) -> str:
+        return f"word-partition aggregation (TextGuard), {self.groups} md5 word groups, order {self.order}"
+
+    def certifier(self, num_labels: int, kept: dict) -> Certifier:
+        """How the models' votes (and logits, for run-off) on any texts become certificates."""
+        return aggregate_certifier(self.aggregation, "textguard", self.description, num_labels)
+
+    def inputs(self, j: int, texts: WordCorpus, encoder, seed: int) -> ModelInputs:
+        """How model ``j`` sees ``texts``: their sub-texts of group ``j``, encoded; with ``empty = "abstain"``
+        the texts without a word in group ``j`` are marked as abstentions. A function of each text alone."""
+        groups = np.array([word_group(w, self.groups) for w in texts.vocab], dtype=np.int64)
+        sub = sub_corpus(texts, groups, j, self.order)
+        ids, mask = encoder.encode(sub)
+        return ModelInputs(ids, mask, np.diff(sub.offsets) == 0 if self.empty == "abstain" else None)
+
     def plan(self, ctx: Context) -> Plan:
-        noise = f"word-partition aggregation (TextGuard), {self.groups} md5 word groups, order {self.order}"
+        noise = self.description
         corpus = ctx.corpus
         budget, reason = measured_budget(ctx.budget_corpus, lambda: self.budget(ctx.budget_corpus))
         return Plan(
@@ -131,7 +154,7 @@ class TextGuard:
             noise=f"{noise}, {self.aggregation}",
             budget=budget,
             not_covered_reason=reason,
-            certify=aggregate_certifier(self.aggregation, "textguard", noise, corpus.num_labels),
+            certify=self.certifier(corpus.num_labels, {}),
             deterministic=True,
             covers_labels=False,
             one_model_per_group=self.empty == "abstain",  # groups keep different training rows
@@ -185,15 +208,13 @@ class TextGuard:
 
         def make_copy(j: int) -> CopyData:
             train = sub_corpus(words.train, groups, j, self.order)
-            test = sub_corpus(words.test, groups, j, self.order)
-            labels, abstain = words.train_labels.copy(), None
+            labels = words.train_labels.copy()
             if self.empty == "abstain":
                 rows = np.flatnonzero(np.diff(train.offsets) > 0)  # not empty: every group holds a word
                 train, labels = train.subset(rows), labels[rows]
-                abstain = np.diff(test.offsets) == 0
             train_ids, train_mask = encoder.encode(train)
-            test_ids, test_mask = encoder.encode(test)
+            test = self.inputs(j, words.test, encoder, ctx.seed)
             weights = class_weights(labels, num_labels, self.class_weight)
-            return CopyData(train_ids, train_mask, labels, test_ids, test_mask, weights, abstain)
+            return CopyData(train_ids, train_mask, labels, test.ids, test.mask, weights, test.abstain)
 
         return make_copy

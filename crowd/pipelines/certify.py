@@ -29,14 +29,24 @@ import torch.distributed as dist
 from crowd.certify import min_copies_to_certify
 from crowd.config import to_dict
 from crowd.data import Corpus, Example
-from crowd.methods import Context, Plan, Statistics, Words
+from crowd.methods import Plan
+from crowd.pipelines.classifier import (
+    KEPT_METHODS,
+    method_graph,
+    models_fingerprint,
+    plan_learner,
+    plan_run,
+    seal_models,
+    statistics,
+)
 from crowd.pipelines.config import CertifyConfig, load_certify_config
-from crowd.pipelines.corpus import given_corpus, load_graph, prepare_corpus, reference_corpus
+from crowd.pipelines.corpus import given_corpus, prepare_corpus, reference_corpus
 from crowd.pipelines.outdir import check_out_folder
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train import VoteStore, local_device, run_votes
 from crowd.train.common import resolve_device
 from crowd.train.feature_cache import cache_stats, reset_cache_stats
+from crowd.train.model_store import ModelStore
 from crowd.train.models import check_model
 
 MANY_MODELS = 10_000  # above this many models a run says, before training, what it will store
@@ -125,44 +135,6 @@ def check_device(name: str) -> None:
         )
 
 
-def method_graph(config: CertifyConfig, progress: bool = False):
-    """The synonym graph of a method that uses one (``method.graph`` or the default); else ``None``.
-
-    The word-substitution attack draws from it too unless ``attack.graph`` names another.
-    """
-    if config.method.uses_graph:
-        return load_graph(config.method.graph, config.data.data_root, progress)
-    return None
-
-
-def statistics(config: CertifyConfig) -> Statistics:
-    return Statistics(
-        config.alpha, config.selection, config.n_selection, config.simultaneous, config.max_radius
-    )
-
-
-def plan_run(
-    config: CertifyConfig,
-    corpus: Corpus,
-    graph,
-    encoder,
-    progress: bool = False,
-    attacked: Corpus | None = None,
-) -> Plan:
-    context = Context(
-        corpus,
-        Words.of(corpus),
-        encoder,
-        config.seed,
-        config.n_copies,
-        config.max_radius,
-        graph,
-        progress,
-        attacked,
-    )
-    return config.method.plan(context)
-
-
 def check_copies(config: CertifyConfig, plan: Plan, n_texts: int, num_labels: int) -> None:
     """Before training: refuse (with ``allow_uncertifiable``, warn) when a smoothing method's N is too small
     for any certificate at ``alpha``: even a unanimous vote of the N models would abstain on every text.
@@ -218,9 +190,11 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     )
     plan = plan_run(config, corpus, graph, encoder, progress, attacked)
     check_copies(config, plan, len(corpus.test), corpus.num_labels)
-    learner = config.learner
-    if plan.one_model_per_group:  # training sets differ in size: one model per group
-        learner = dataclasses.replace(learner, copies_per_group=1)
+    learner = plan_learner(config, plan)
+    keep = config.keep_model and config.method.name in KEPT_METHODS and learner.keepable
+    models = None
+    if keep:
+        models = ModelStore(Path(out) / "model", plan.n_models, models_fingerprint(config, corpus, graph))
     _say(
         progress,
         f"training {plan.n_models} models ({config.model.learner} learner), votes in {Path(out) / 'votes'}",
@@ -242,7 +216,10 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         votes_fingerprint(config, corpus, graph),
         corpus.num_labels,
         progress,
+        models,
     )
+    if models is not None and rank == 0:
+        seal_models(models, config, plan, corpus)
     logits = (
         VoteStore.open(Path(out) / "votes", plan.n_models).load_all_logits() if plan.needs_logits else None
     )

@@ -145,6 +145,7 @@ class CertifyConfig:
     n_selection: int = 0
     simultaneous: bool = False  # alpha split over the test texts: all certificates hold at once (Wang et al.)
     allow_uncertifiable: bool = False  # smoothing: train even if N is too small for any certificate
+    keep_model: bool = True  # textguard / dpa: keep the models as a classifier in OUT/model (crowd predict)
     max_radius: int = 100
     world: Literal["observed", "reference"] = "observed"
     data: DataConfig = field(default_factory=DataConfig)

@@ -5,6 +5,7 @@ A run writes (see :func:`crowd.pipelines.report.write_report` and :mod:`crowd.tr
     per_text.jsonl  summary.json  summary.md  config.json     one set, listed in manifest.json
     manifest.json   curve.png
     votes/votes.json  votes/votes/copy_NNNNNN.npy  votes/votes/copy_NNNNNN.logits.npy
+    model/models.json  model/models/model_NNNNNN.safetensors  model/manifest.json   the kept classifier
 
 The folder may be absent, empty, or hold only these (a previous run of crowd, which then resumes). Anything
 else (a file, a folder that cannot be written, a file crowd did not write, or a report file changed since
@@ -27,6 +28,8 @@ from crowd.report import RUN_FILES
 
 PLOTS = ("curve.png",)
 VOTES = "votes"
+MODEL = "model"  # the kept classifier (crowd.train.model_store)
+_MODEL_FILE = re.compile(r"^model_\d{6}\.safetensors$")
 _VOTE_FILE = re.compile(r"^copy_\d{6}(\.logits)?\.npy$")
 _TEMPORARY = re.compile(r"^\..+(~\d+~[0-9a-f]+|\.[A-Za-z0-9_]{8})\.tmp$")  # crowd.io's temporaries
 
@@ -77,6 +80,10 @@ def _foreign(folder: Path) -> str:
             inside = _foreign_votes(entry)
             if inside:
                 return inside
+        elif name == MODEL and entry.is_dir():
+            inside = _foreign_model(entry)
+            if inside:
+                return inside
         elif name in RUN_FILES and entry.is_file():
             if name not in listed:
                 return f"{name} (not listed in a crowd {MANIFEST})"
@@ -109,4 +116,19 @@ def _foreign_votes(folder: Path) -> str:
         for vote in entry.iterdir():
             if not (_VOTE_FILE.match(vote.name) or _TEMPORARY.match(vote.name)) or not vote.is_file():
                 return f"{VOTES}/{VOTES}/{vote.name}"
+    return ""
+
+
+def _foreign_model(folder: Path) -> str:
+    """The first entry of a model folder that :class:`crowd.train.model_store.ModelStore` does not write."""
+    for entry in sorted(folder.iterdir()):
+        if _TEMPORARY.match(entry.name) or (
+            entry.name in ("models.json", "manifest.json") and entry.is_file()
+        ):
+            continue
+        if entry.name != "models" or not entry.is_dir():
+            return f"{MODEL}/{entry.name}"
+        for model in entry.iterdir():
+            if not (_MODEL_FILE.match(model.name) or _TEMPORARY.match(model.name)) or not model.is_file():
+                return f"{MODEL}/models/{model.name}"
     return ""

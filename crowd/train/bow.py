@@ -25,12 +25,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.linear_model import LogisticRegression
 
 from crowd.seeding import torch_seed
 from crowd.train.bow_encoder import PAD_ID
-from crowd.train.data import CopyData, TrainingInputError
+from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError
 from crowd.train.settings import BagOfWords
 
 
@@ -61,6 +59,20 @@ class NgramColumns:
         sizes = [len(self.words_)] + [len(t) for t in self.tables_]
         self.starts_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         return self
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The fitted tables as named arrays (``words``, then ``table_2`` .. ``table_n`` for n-grams)."""
+        return {"words": self.words_} | {f"table_{n}": t for n, t in enumerate(self.tables_, start=2)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray], ngram_max: int, max_length: int) -> NgramColumns:
+        """The columns :meth:`state` saved."""
+        columns = cls(ngram_max, max_length)
+        columns.words_ = state["words"]
+        columns.tables_ = [state[f"table_{n}"] for n in range(2, ngram_max + 1)]
+        sizes = [len(columns.words_)] + [len(t) for t in columns.tables_]
+        columns.starts_ = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return columns
 
     @property
     def n_columns(self) -> int:
@@ -107,9 +119,15 @@ class NgramColumns:
 
 
 class BagOfWordsTrainer(BagOfWords):
-    """The implementation of :class:`crowd.train.settings.BagOfWords` (built from its settings)."""
+    """The implementation of :class:`crowd.train.settings.BagOfWords` (built from its settings).
 
-    def fit_predict(
+    A fitted model (:meth:`fit`) is named arrays: its n-gram tables (``words``, ``table_1`` ..), the
+    ``min_df`` filter (``keep``), the IDF (``idf``), the classes its training rows hold (``present``) and
+    either the logistic regression (``coef``, ``intercept``) or, without one, the class log-prior
+    (``prior``). :meth:`predict` scores each row from these alone (sparse rows times dense weights), so a
+    row's logits do not depend on the rows beside it."""
+
+    def fit(
         self,
         model_name: str,
         copies: Sequence[CopyData],
@@ -118,51 +136,99 @@ class BagOfWordsTrainer(BagOfWords):
         device: str,
         num_labels: int,
         progress: Callable[[int, int], None] | None = None,
-    ) -> np.ndarray:
-        """Test logits ``(len(copies), n_test, num_labels)`` float32, one model per copy, fitted in turn."""
+    ) -> list[ModelState]:
+        """One fitted model per copy (its training rows only), fitted in turn."""
         check_copies(copies, indices, num_labels)
         out = []
         for done, (j, copy) in enumerate(zip(indices, copies), start=1):
-            out.append(self.fit_copy(copy, seed, j, num_labels))
+            out.append(self.fit_copy(copy, seed, j))
             if progress is not None:
                 progress(done, len(copies))
-        return np.stack(out)
+        return out
 
-    def features(self, copy: CopyData) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """TF-IDF matrices ``(train, test)`` over the columns of ``copy``'s own training rows."""
-        columns = NgramColumns(self.ngram_max, self.max_length).fit(copy.train_ids, copy.train_mask)
-        train = columns.counts(copy.train_ids, copy.train_mask)
-        test = columns.counts(copy.test_ids, copy.test_mask)
-        if self.min_df > 1:
-            keep = np.bincount(train.indices, minlength=train.shape[1]) >= self.min_df
-            train, test = train[:, keep], test[:, keep]
-        if train.shape[1] == 0:
-            return train, test
-        tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(train)
-        return tfidf.transform(train), tfidf.transform(test)
+    def predict(
+        self,
+        model_name: str,
+        states: Sequence[ModelState],
+        inputs: Sequence[ModelInputs],
+        device: str,
+        num_labels: int,
+    ) -> np.ndarray:
+        """Logits ``(len(states), n, num_labels)`` float32 of each fitted model on its inputs."""
+        return np.stack([self.score(s, x.ids, x.mask, num_labels) for s, x in zip(states, inputs)])
 
-    def fit_copy(self, copy: CopyData, seed: int, j: int, num_labels: int) -> np.ndarray:
-        """Logits ``(n_test, num_labels)`` float32 of the model trained on ``copy`` (copy index ``j``)."""
+    def fit_copy(self, copy: CopyData, seed: int, j: int) -> ModelState:
+        """The model trained on ``copy``'s training rows (copy index ``j``)."""
         labels = np.asarray(copy.train_labels, dtype=np.int64)
         present = np.unique(labels)
+        columns = NgramColumns(self.ngram_max, self.max_length).fit(copy.train_ids, copy.train_mask)
+        state = {"present": present, **columns.state()}
         if len(present) == 1:
-            return class_logits(np.zeros((copy.n_test, 1)), present, num_labels)
-        train, test = self.features(copy)
+            return state | {"prior": np.zeros(1)}  # predicts its one class everywhere (logit 0, others -1)
+        train = columns.counts(copy.train_ids, copy.train_mask)
+        keep = np.bincount(train.indices, minlength=train.shape[1]) >= self.min_df
+        train = train[:, keep]
         if train.shape[1] == 0:  # no n-gram kept: the weighted class prior, as an intercept-only fit
             w = copy.train_weights if copy.train_weights is not None else np.ones(len(labels))
             prior = np.bincount(labels, w.astype(np.float64))[present]
-            scores = np.tile(np.log(prior / prior.sum()), (copy.n_test, 1))
-        else:
-            model = LogisticRegression(
-                C=self.C,
-                solver="lbfgs",
-                max_iter=self.max_iter,
-                random_state=torch_seed(seed, "bow", j) % 2**32,
-            )
-            model.fit(train, labels, sample_weight=copy.train_weights)
-            s = model.decision_function(test)
-            scores = np.stack([-s / 2, s / 2], axis=1) if len(present) == 2 else s
+            return state | {"prior": np.log(prior / prior.sum())}
+        from sklearn.feature_extraction.text import TfidfTransformer  # lazy: predicting needs no scikit-learn
+        from sklearn.linear_model import LogisticRegression  # lazy: predicting needs no scikit-learn
+
+        tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(train)
+        model = LogisticRegression(
+            C=self.C,
+            solver="lbfgs",
+            max_iter=self.max_iter,
+            random_state=torch_seed(seed, "bow", j) % 2**32,
+        )
+        model.fit(self.tfidf(train, tfidf.idf_), labels, sample_weight=copy.train_weights)
+        return state | {
+            "keep": keep,
+            "idf": np.asarray(tfidf.idf_, dtype=np.float64),
+            "coef": np.asarray(model.coef_, dtype=np.float64),
+            "intercept": np.asarray(model.intercept_, dtype=np.float64),
+        }
+
+    def score(self, state: ModelState, ids: np.ndarray, mask: np.ndarray, num_labels: int) -> np.ndarray:
+        """``(n, num_labels)`` float32 logits of the fitted model ``state`` on rows ``ids``/``mask``."""
+        present = state["present"]
+        if "prior" in state:
+            return class_logits(np.tile(state["prior"], (len(ids), 1)), present, num_labels)
+        columns = NgramColumns.from_state(state, self.ngram_max, self.max_length)
+        x = self.tfidf(columns.counts(ids, mask)[:, state["keep"]], state["idf"])
+        s = np.asarray(x @ state["coef"].T) + state["intercept"]
+        scores = np.concatenate([-s / 2, s / 2], axis=1) if len(present) == 2 else s
         return class_logits(scores, present, num_labels)
+
+    def features(self, copy: CopyData) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """TF-IDF matrices ``(train, test)`` of a copy's rows over the columns of its own training rows
+        (after ``min_df``), as :meth:`fit_copy` and :meth:`score` compute them."""
+        columns = NgramColumns(self.ngram_max, self.max_length).fit(copy.train_ids, copy.train_mask)
+        train = columns.counts(copy.train_ids, copy.train_mask)
+        keep = np.bincount(train.indices, minlength=train.shape[1]) >= self.min_df
+        train, test = train[:, keep], columns.counts(copy.test_ids, copy.test_mask)[:, keep]
+        from sklearn.feature_extraction.text import TfidfTransformer  # lazy: as in fit_copy
+
+        idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(train).idf_ if train.shape[1] else None
+        return (self.tfidf(train, idf), self.tfidf(test, idf)) if idf is not None else (train, test)
+
+    def tfidf(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+        """Rows of n-gram counts as TF-IDF (sublinear TF if set), each row scaled to unit L2 norm: the
+        transform of scikit-learn's ``TfidfTransformer`` (``norm="l2"``), computed here so that predicting
+        imports no scikit-learn. Each row's values come from that row alone (its sum of squares is a
+        sequential sum over its own entries)."""
+        x = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+        x.sum_duplicates()
+        if self.sublinear_tf:
+            np.log(x.data, out=x.data)
+            x.data += 1.0
+        x.data *= idf[x.indices]
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=x.data * x.data, minlength=x.shape[0]))
+        scale = np.where(norms > 0, norms, 1.0)
+        x.data /= scale[rows]
+        return x
 
 
 def class_logits(scores: np.ndarray, present: np.ndarray, num_labels: int) -> np.ndarray:

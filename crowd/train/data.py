@@ -66,8 +66,42 @@ class CopyData:
         return int(self.train_ids.shape[0])
 
     @property
+    def test(self) -> ModelInputs:
+        """This copy's test rows as the model sees them."""
+        return ModelInputs(self.test_ids, self.test_mask, self.test_abstain)
+
+    @property
     def n_test(self) -> int:
         return int(self.test_ids.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInputs:
+    """How one model sees a list of texts: ``(n, L)`` ids and mask, and the rows it casts no vote on.
+
+    ``abstain`` (``(n,)`` bool; ``None``: none) as :attr:`CopyData.test_abstain`. A model's logits on row
+    ``i`` depend on row ``i`` alone (the learners' ``predict``), so the same text gets the same vote
+    whatever else is predicted beside it."""
+
+    ids: np.ndarray
+    mask: np.ndarray
+    abstain: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.ids.ndim != 2 or self.ids.shape != self.mask.shape:
+            raise TrainingInputError(f"ids {self.ids.shape} and mask {self.mask.shape} must be equal 2-d shapes")
+        a = self.abstain
+        if a is not None and (a.shape != (self.n,) or a.dtype != np.bool_):
+            raise TrainingInputError(f"abstain must be a ({self.n},) boolean mask")
+
+    @property
+    def n(self) -> int:
+        return int(self.ids.shape[0])
+
+
+ModelState = dict[str, np.ndarray]
+"""A fitted model as named arrays (written with safetensors, never pickled): what ``Learner.fit`` returns and
+``Learner.predict`` reads."""
 
 
 def balanced_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
@@ -107,7 +141,10 @@ def row_weights(copies: Sequence[CopyData]) -> np.ndarray:
 
 
 class Learner(Protocol):
-    """Trains a group of copies together and predicts their test texts."""
+    """Trains a group of copies together and predicts their test texts.
+
+    A learner that can be kept (saved, loaded, asked about new texts) also has ``fit`` and ``predict``
+    (see :class:`crowd.train.settings.Keepable`); ``fit_predict`` is then ``predict`` after ``fit``."""
 
     copies_per_group: int
 

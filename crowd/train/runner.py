@@ -20,7 +20,6 @@ slowest rank's lag).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import inspect
 import json
@@ -35,7 +34,9 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from crowd.train.data import ABSTAIN, CopyData, Learner, TrainingInputError, check_group
+from crowd.train.model_store import ModelStore
 from crowd.train.models import check_model
+from crowd.train.settings import learner_fingerprint
 from crowd.train.votes import VoteFileError, VoteStore, VoteStoreMismatch
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "VoteStoreMismatch",
     "copy_groups",
     "fingerprint_of",
+    "fit_models",
     "learner_fingerprint",
     "local_device",
     "rank_and_world",
@@ -55,11 +57,6 @@ def fingerprint_of(*parts: object) -> str:
     """A short stable hash of JSON-serialisable parts (configs as dicts, names, seeds)."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def learner_fingerprint(learner: Learner) -> dict:
-    """The learner's class and configuration, as recorded in the fingerprint."""
-    return {"learner": type(learner).__name__, **dataclasses.asdict(learner)}
 
 
 def copy_groups(n_copies: int, copies_per_group: int) -> list[list[int]]:
@@ -92,10 +89,14 @@ def run_votes(
     fingerprint: str,
     num_labels: int,
     progress: bool = True,
+    models: ModelStore | None = None,
 ) -> np.ndarray:
     """Votes ``(n_copies, n_test)`` int32: row ``j`` = the model trained on copy ``j`` on its test texts.
 
     Each copy's test logits are stored beside its votes (``VoteStore.load_all_logits``, for run-off).
+    With ``models`` (a learner that keeps its models, :attr:`crowd.train.settings._Learner.keepable`) each
+    fitted model is also written there, and its votes are its ``predict`` on the copy's test rows: the same
+    function a loaded classifier calls on new texts. A model already stored is predicted, not retrained.
 
     Bad input (``n_copies < 1``, an unknown model, labels outside ``0..num_labels-1``,
     a folder of another configuration, a stored vote file that is not a valid vote row)
@@ -105,36 +106,128 @@ def run_votes(
     identifies the data and noise; the learner's configuration, the model, the
     seed and ``num_labels`` are added to it here.
     """
-    if n_copies < 1:
-        raise TrainingInputError(f"n_copies must be at least 1, got {n_copies}")
-    if getattr(learner, "uses_model", True):
-        check_model(model_name)
-    first = make_copy(0)
-    check_group([first], [0], num_labels)
+    first = _check_first(make_copy, n_copies, learner, model_name, num_labels)
     full = fingerprint_of(fingerprint, learner_fingerprint(learner), str(model_name), seed, num_labels)
     store = VoteStore(store_folder, n_copies, first.n_test, full, num_labels)
     store.check_present()
-    rank, world = rank_and_world()
-    mine = copy_groups(n_copies, learner.copies_per_group)[rank::world]
-    missing = set(store.missing())
-    todo = [g for g in mine if missing.intersection(g)]
-    bars = _Progress(sum(map(len, mine)), sum(map(len, todo)), store.folder, progress and rank == 0)
-    for group in todo:
-        copies = []
-        for j in group:
-            copies.append(first if j == 0 else make_copy(j))
-            bars.prepared(len(group))
-        logits = _fit_predict(learner, model_name, copies, group, seed, device, num_labels, bars.learner_step)
+
+    def finish(group, copies, logits) -> None:
         votes = logits.argmax(-1).astype(np.int32)  # ties to the smallest class index
         for j, copy, row, scores in zip(group, copies, votes, logits):
             if copy.test_abstain is not None:  # this model casts no vote on these texts
                 row[copy.test_abstain] = ABSTAIN
                 scores[copy.test_abstain] = np.nan
             store.write(j, row, scores)
+
+    missing = set(store.missing()) | (set(models.missing()) if models is not None else set())
+    _train_groups(
+        make_copy,
+        first,
+        n_copies,
+        learner,
+        model_name,
+        seed,
+        device,
+        num_labels,
+        progress,
+        missing,
+        store.folder,
+        models,
+        finish,
+    )
+    return store.load_all()
+
+
+def fit_models(
+    make_copy: Callable[[int], CopyData],
+    n_models: int,
+    learner: Learner,
+    model_name: str,
+    models: ModelStore,
+    seed: int,
+    device: str,
+    num_labels: int,
+    progress: bool = True,
+) -> None:
+    """Fit every model missing from ``models`` (its training rows from ``make_copy(j)``), in the fixed groups
+    and rank shards of :func:`run_votes`, and store it; no test texts, no votes."""
+    first = _check_first(make_copy, n_models, learner, model_name, num_labels)
+    _train_groups(
+        make_copy,
+        first,
+        n_models,
+        learner,
+        model_name,
+        seed,
+        device,
+        num_labels,
+        progress,
+        set(models.missing()),
+        models.folder,
+        models,
+        None,
+    )
+
+
+def _check_first(make_copy, n_copies: int, learner: Learner, model_name: str, num_labels: int) -> CopyData:
+    """Copy 0, after the checks every run makes before training."""
+    if n_copies < 1:
+        raise TrainingInputError(f"n_copies must be at least 1, got {n_copies}")
+    if getattr(learner, "uses_model", True):
+        check_model(model_name)
+    first = make_copy(0)
+    check_group([first], [0], num_labels)
+    return first
+
+
+def _train_groups(
+    make_copy,
+    first,
+    n_copies,
+    learner,
+    model_name,
+    seed,
+    device,
+    num_labels,
+    progress,
+    missing,
+    folder,
+    models,
+    finish,
+) -> None:
+    """Train this rank's groups that hold a ``missing`` index; store models (when ``models``) and pass each
+    group's test logits to ``finish(group, copies, logits)`` (when given). A group with every model stored
+    is predicted from the stored models; a group with any model missing is trained whole (its composition
+    is fixed, so every model gets the bits of an uninterrupted run)."""
+    rank, world = rank_and_world()
+    mine = copy_groups(n_copies, learner.copies_per_group)[rank::world]
+    todo = [g for g in mine if missing.intersection(g)]
+    bars = _Progress(sum(map(len, mine)), sum(map(len, todo)), folder, progress and rank == 0)
+    for group in todo:
+        copies = []
+        for j in group:
+            copies.append(first if j == 0 else make_copy(j))
+            bars.prepared(len(group))
+        if models is None:
+            logits = _fit_predict(
+                learner, model_name, copies, group, seed, device, num_labels, bars.learner_step
+            )
+        else:
+            stored = set(models.missing()).isdisjoint(group)
+            if stored:
+                states = [models.load(j) for j in group]
+            else:
+                states = learner.fit(model_name, copies, group, seed, device, num_labels, bars.learner_step)
+                for j, state in zip(group, states):
+                    models.write(j, state)
+            logits = None
+            if finish is not None:
+                logits = learner.predict(model_name, states, [c.test for c in copies], device, num_labels)
+        if finish is not None:
+            finish(group, copies, logits)
         bars.stored(len(group))
     bars.close()
     _barrier(world)
-    return store.load_all()
 
 
 def _fit_predict(learner: Learner, model_name, copies, group, seed, device, num_labels, step) -> np.ndarray:
@@ -159,7 +252,9 @@ class _Progress:
     created full prints its 100% line twice).
     """
 
-    QUIET_S = 0.5  # no display inside a group before this: a rate from the first milliseconds reads 20000 model/s
+    QUIET_S = (
+        0.5  # no display inside a group before this: a rate from the first milliseconds reads 20000 model/s
+    )
 
     def __init__(self, total: int, todo: int, folder: Path, enabled: bool) -> None:
         self.enabled = enabled and todo > 0

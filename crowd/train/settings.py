@@ -64,10 +64,34 @@ class _Learner:
         (section,) = cls.SECTIONS
         return tables[section]
 
-    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, progress=None):
-        """Build the implementation from these settings and train; ``progress(done, total)`` if it reports."""
+    def implementation(self):
+        """The trainer these settings name, built from them (imports torch for the torch learners)."""
         module, name = self.IMPLEMENTATION.split(":")
-        trainer = getattr(importlib.import_module(module), name)(**dataclasses.asdict(self))
+        return getattr(importlib.import_module(module), name)(**dataclasses.asdict(self))
+
+    @property
+    def keepable(self) -> bool:
+        """Whether the trained models can be kept: the implementation has its own ``fit`` and ``predict``."""
+        module, name = self.IMPLEMENTATION.split(":")
+        return _keeps_models(getattr(importlib.import_module(module), name))
+
+    def fit(self, model_name, copies, indices, seed, device, num_labels, progress=None):
+        """One fitted model per copy (:data:`crowd.train.data.ModelState`, named arrays), from the copies'
+        training rows alone; ``progress(done, total)`` as the work advances."""
+        return self.implementation().fit(model_name, copies, indices, seed, device, num_labels, progress)
+
+    def predict(self, model_name, states, inputs, device, num_labels):
+        """Logits ``(len(states), n, num_labels)`` float32: model ``k`` (``states[k]``) on ``inputs[k]``
+        (:class:`crowd.train.data.ModelInputs`). Row ``i``'s logits depend on row ``i`` alone."""
+        return self.implementation().predict(model_name, states, inputs, device, num_labels)
+
+    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, progress=None):
+        """Train and predict each copy's test rows: ``predict`` after ``fit`` where the implementation keeps
+        its models, else its own ``fit_predict``; ``progress(done, total)`` if it reports."""
+        trainer = self.implementation()
+        if _keeps_models(type(trainer)):
+            states = trainer.fit(model_name, copies, indices, seed, device, num_labels, progress)
+            return trainer.predict(model_name, states, [c.test for c in copies], device, num_labels)
         kwargs = (
             {"progress": progress} if "progress" in inspect.signature(trainer.fit_predict).parameters else {}
         )
@@ -78,6 +102,16 @@ class _Learner:
         from crowd.train.models import load_tokenizer  # lazy: settings are read without torch (transformers)
 
         return WordPieceEncoder(load_tokenizer(model_name), self.max_length)
+
+
+def learner_fingerprint(learner) -> dict:
+    """The learner's class and configuration, as recorded in the fingerprints of votes and kept models."""
+    return {"learner": type(learner).__name__, **dataclasses.asdict(learner)}
+
+
+def _keeps_models(trainer: type) -> bool:
+    """Whether an implementation class defines ``fit`` and ``predict`` (not only inherits the settings')."""
+    return all(getattr(trainer, n, None) not in (None, getattr(_Learner, n)) for n in ("fit", "predict"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,407 @@
+"""A certified classifier you keep: fit once, save, load, and classify new texts with their certificates.
+
+:class:`CertifiedClassifier` is the ensemble a certified method trains (word groups, partitions, noisy
+copies), kept: ``fit`` trains the method's models on a training set, ``certify`` asks every model about any
+texts and turns the votes into one :class:`TextCertificate` per text, ``save`` / ``load`` keep the models in
+a folder (:mod:`crowd.train.model_store`: safetensors arrays, a manifest with the SHA-256 of every file, no
+pickle). ``crowd certify`` writes the same folder under ``OUT/model`` and its report's per-text
+certificates are computed by the same functions (:meth:`CertifiedClassifier.certify_words`).
+
+What a certificate on a new text means (THEORY §3, "A certificate on a new text"): no change of the
+training set by at most ``radius`` units of the method (word types added or removed for ``textguard``,
+training examples inserted or deleted for ``dpa``) could have changed the prediction on that text as
+given; deterministic for partition methods. It needs no attack to be known; when the run that trained the
+classifier measured an attack's budget, ``certified`` says whether the radius reaches it.
+
+Loading and certifying import neither torch nor transformers for the scikit-learn learner (``bow``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crowd import __version__
+from crowd.codehash import modules_version
+from crowd.config import from_dict, to_dict
+from crowd.data import Corpus, Example
+from crowd.methods import Context, Plan, Statistics, Words
+from crowd.pipelines.config import CertifyConfig, load_certify_config
+from crowd.text import WordCorpus
+from crowd.train.data import ABSTAIN
+from crowd.train.model_store import ModelFolderError, ModelStore, read_sealed
+from crowd.train.settings import learner_fingerprint
+
+KIND = "crowd certified classifier"
+PREDICTION_CODE = ("crowd.methods", "crowd.train", "crowd.certify", "crowd.text")
+"""The code a kept classifier's predictions run through; its version is recorded in the manifest."""
+KEPT_METHODS = ("textguard", "dpa")
+"""Methods whose models a classifier keeps (their inputs are a function of the text alone)."""
+
+
+@dataclass(frozen=True)
+class TextCertificate:
+    """One text's prediction and certificate.
+
+    ``label`` is the predicted class, or :data:`ABSTAIN` (-1) when the ensemble abstains (no model voted, or
+    no class is confidently on top). ``radius`` is the certified radius in ``unit`` (``None``: not even
+    radius 0, or abstained). ``certified`` says whether ``radius >= budget`` (``None`` without a budget).
+    ``counts`` are the votes per class; ``p_lower``, ``p_upper_runner_up`` and ``alpha`` are the
+    Clopper–Pearson bounds of smoothing methods (``None`` for deterministic ones)."""
+
+    label: int
+    radius: int | None
+    unit: str
+    certificate: str
+    budget: int | None
+    certified: bool | None
+    counts: tuple[int, ...]
+    p_lower: float | None = None
+    p_upper_runner_up: float | None = None
+    alpha: float | None = None
+
+    @property
+    def abstained(self) -> bool:
+        return self.label == ABSTAIN
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "counts": list(self.counts)}
+
+
+class CertifiedClassifier:
+    """A certified ensemble with scikit-learn's conventions: ``fit`` returns ``self``, learned state ends in ``_``.
+
+    ``config``: a :class:`~crowd.pipelines.config.CertifyConfig` (its ``method``, learner tables, ``model``,
+    ``seed``, statistics and ``data.labels`` are used; ``data`` and ``attack`` describe where ``crowd certify``
+    reads its corpus and are ignored by :meth:`fit`). Methods kept: ``textguard`` and ``dpa`` (Finite
+    Aggregation and run-off included), with every learner that keeps its models.
+    """
+
+    ABSTAIN = ABSTAIN
+
+    def __init__(self, config: CertifyConfig | None = None) -> None:
+        self.config = config if config is not None else CertifyConfig()
+
+    @classmethod
+    def from_toml(
+        cls, path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()
+    ) -> CertifiedClassifier:
+        """The classifier of a ``crowd certify`` config file (``None``: the built-in default) with overrides."""
+        return cls(load_certify_config(None if path is None else str(path), tuple(overrides)))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"config": self.config}
+
+    def set_params(self, **params: Any) -> CertifiedClassifier:
+        if set(params) - {"config"}:
+            raise ValueError(f"unknown parameter(s) {sorted(set(params) - {'config'})}; known: config")
+        self.config = params.get("config", self.config)
+        return self
+
+    # --- fitting -------------------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Sequence[str] | Sequence[Example],
+        y: Sequence[int] | None = None,
+        *,
+        folder: str | os.PathLike[str] | None = None,
+        progress: bool = False,
+    ) -> CertifiedClassifier:
+        """Train the method's models on texts ``X`` with labels ``y`` (or on :class:`~crowd.data.Example` s).
+
+        ``folder``: keep the models there as they finish (an interrupted fit resumes with the missing ones)
+        and seal it; without it they are trained in a temporary folder and held in memory (:meth:`save`).
+        """
+        from crowd.pipelines.corpus import given_corpus  # lazy: corpus building imports the attacks (torch)
+
+        examples = as_examples(X, y, "X")
+        corpus = given_corpus(examples, [], labels=self.config.data.labels)
+        check_keepable(self.config)
+        if folder is not None:
+            return self._fit_into(corpus, Path(folder), progress)
+        with tempfile.TemporaryDirectory(prefix="crowd-fit-") as tmp:
+            fitted = self._fit_into(corpus, Path(tmp) / "model", progress)
+        return fitted
+
+    def _fit_into(self, corpus: Corpus, folder: Path, progress: bool) -> CertifiedClassifier:
+        fit_corpus(self.config, corpus, folder, progress)
+        return self._load_folder(folder)
+
+    # --- prediction ----------------------------------------------------------------------------------------
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The ensemble's label for each text (int64), :data:`ABSTAIN` (-1) where it abstains."""
+        return np.array([c.label for c in self.certify(texts)], dtype=np.int64)
+
+    def certify(
+        self, texts: Sequence[str] | Sequence[Example], budget: int | None = None
+    ) -> list[TextCertificate]:
+        """One :class:`TextCertificate` per text; ``budget`` (default: the budget the training run measured,
+        if any) decides ``certified``. A text's certificate depends on that text alone."""
+        self._check_fitted()
+        texts = [e.text if isinstance(e, Example) else e for e in texts]
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"texts[{i}]: expected a string, got {type(t).__name__}")
+        certs, _, _ = self.certify_words(WordCorpus.from_texts(texts))
+        budget = self.budget_ if budget is None else budget
+        return [self._record(c, budget) for c in certs]
+
+    def certify_words(self, words: WordCorpus):
+        """``(certificates, votes, logits)`` of every model on ``words``: what :meth:`certify` and the report
+        of ``crowd certify`` both read (votes ``(models, texts)``, ``ABSTAIN`` where a model casts none)."""
+        self._check_fitted()
+        config, method = self.config, self.config.method
+        learner = config.learner
+        encoder = learner.encoder(config.model.name)
+        inputs = [method.inputs(j, words, encoder, config.seed) for j in range(len(self.states_))]
+        logits = learner.predict(config.model.name, self.states_, inputs, self.device_, len(self.classes_))
+        return certify_logits(method, self.statistics_, inputs, logits, len(self.classes_), self.kept_)
+
+    # --- keeping -------------------------------------------------------------------------------------------
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the fitted classifier into ``folder`` (new or empty), sealed by its manifest."""
+        self._check_fitted()
+        folder = Path(folder)
+        if folder.exists() and any(folder.iterdir()):
+            raise ValueError(f"{folder}: not empty; save a classifier into a new or empty folder")
+        store = ModelStore(folder, len(self.states_), self.manifest_["fingerprint"])
+        for j, state in enumerate(self.states_):
+            store.write(j, state)
+        store.seal({k: v for k, v in self.manifest_.items() if k not in ("format", "files")})
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], device: str = "cpu") -> CertifiedClassifier:
+        """A classifier saved by :meth:`save` or ``crowd certify`` (``OUT/model``), every file checked first."""
+        manifest = read_sealed(folder)[0]
+        try:
+            config = from_dict(CertifyConfig, manifest["config"], f"{Path(folder) / 'manifest.json'}: config")
+        except KeyError as e:
+            raise ModelFolderError(
+                f"{Path(folder) / 'manifest.json'}: no config; not a saved classifier"
+            ) from e
+        return cls(config)._load_folder(Path(folder), device)
+
+    def _load_folder(self, folder: Path, device: str = "cpu") -> CertifiedClassifier:
+        manifest, states = read_sealed(folder)
+        if manifest.get("kind") != KIND:
+            raise ModelFolderError(
+                f"{folder / 'manifest.json'}: kind {manifest.get('kind')!r}, expected {KIND!r}"
+            )
+        self.manifest_ = manifest
+        self.states_ = states
+        self.classes_ = np.arange(int(manifest["num_labels"]))
+        self.budget_ = manifest.get("budget")
+        self.unit_ = manifest["unit"]
+        self.certificate_ = manifest["certificate"]
+        self.kept_ = manifest.get("kept", {})
+        self.statistics_ = statistics(self.config)
+        self.device_ = device
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "states_"):
+            raise ValueError(
+                "this CertifiedClassifier is not fitted yet: call fit(...) or CertifiedClassifier.load(folder)"
+            )
+
+    def _record(self, cert, budget: int | None) -> TextCertificate:
+        radius = None if cert.abstained else cert.radii.get(self.certificate_)
+        deterministic = cert.alpha == 0
+        return TextCertificate(
+            label=ABSTAIN if cert.abstained else int(cert.label),
+            radius=radius,
+            unit=self.unit_,
+            certificate=self.certificate_,
+            budget=budget,
+            certified=None if budget is None else radius is not None and radius >= budget,
+            counts=tuple(int(c) for c in cert.counts),
+            p_lower=None if deterministic else cert.p_lower,
+            p_upper_runner_up=None if deterministic else cert.p_upper_runner_up,
+            alpha=None if deterministic else cert.alpha,
+        )
+
+
+def certify_logits(method, stats: Statistics, inputs, logits: np.ndarray, num_labels: int, kept: dict):
+    """``(certificates, votes, logits)`` from every model's logits ``(models, texts, classes)`` on its inputs:
+    votes are the argmax (ties to the smallest class), :data:`ABSTAIN` and NaN logits where a model's inputs
+    mark an abstention; then the method's certifier."""
+    logits = np.array(logits, dtype=np.float32)
+    votes = logits.argmax(-1).astype(np.int32)
+    for j, x in enumerate(inputs):
+        if x.abstain is not None:
+            votes[j, x.abstain] = ABSTAIN
+            logits[j, x.abstain] = np.nan
+    certs = method.certifier(num_labels, kept)(votes, stats, logits)
+    return certs, votes, logits
+
+
+def check_keepable(config: CertifyConfig) -> None:
+    """``ValueError`` naming the key when this config's method or learner cannot make a kept classifier."""
+    if config.method.name not in KEPT_METHODS:
+        raise ValueError(
+            f"method.name = {config.method.name!r}: a kept classifier supports {', '.join(KEPT_METHODS)}; "
+            "smoothing methods (crowd, safer, wang) certify test sets with crowd certify"
+        )
+    if not config.learner.keepable:
+        raise ValueError(
+            f"model.learner = {config.model.learner!r} does not keep its models (its trainer has no fit/predict)"
+        )
+
+
+def manifest_of(
+    config: CertifyConfig, plan, num_labels: int, fingerprint: str, training: dict
+) -> dict[str, Any]:
+    """What a sealed model folder says about its classifier (beside the files' digests)."""
+    return {
+        "kind": KIND,
+        "crowd_version": __version__,
+        "code_version": modules_version(PREDICTION_CODE),
+        "config": to_dict(config),
+        "method": config.method.name,
+        "learner": config.model.learner,
+        "num_labels": num_labels,
+        "seed": config.seed,
+        "fingerprint": fingerprint,
+        "certificate": plan.certificate,
+        "unit": plan.unit,
+        "noise": plan.noise,
+        "deterministic": plan.deterministic,
+        "budget": plan.budget,
+        "budget_note": plan.not_covered_reason,
+        "kept": {},
+        "training": training,
+    }
+
+
+def as_examples(X, y, where: str) -> list[Example]:
+    """``X`` as examples: texts with labels ``y``, or :class:`Example` s (then ``y`` must be ``None``)."""
+    X = list(X)
+    if y is None:
+        bad = next((i for i, e in enumerate(X) if not isinstance(e, Example)), None)
+        if bad is not None:
+            raise TypeError(f"{where}[{bad}]: without labels y, X must hold crowd.data.Example records")
+        return X
+    y = list(y)
+    if len(y) != len(X):
+        raise ValueError(f"{where} has {len(X)} texts but y has {len(y)} labels")
+    out = []
+    for i, (text, label) in enumerate(zip(X, y)):
+        if not isinstance(text, str):
+            raise TypeError(f"{where}[{i}]: expected a string, got {type(text).__name__}")
+        if isinstance(label, bool) or not isinstance(label, int | np.integer):
+            raise TypeError(f"y[{i}]: expected an integer class, got {label!r}")
+        out.append(Example(text, int(label)))
+    return out
+
+
+# --- the training side, shared with crowd certify (crowd.pipelines.certify) ------------------------------
+
+
+def method_graph(config: CertifyConfig, progress: bool = False):
+    """The synonym graph of a method that uses one (``method.graph`` or the default); else ``None``.
+
+    The word-substitution attack draws from it too unless ``attack.graph`` names another.
+    """
+    if config.method.uses_graph:
+        from crowd.pipelines.corpus import load_graph  # lazy: corpus building imports the attacks (torch)
+
+        return load_graph(config.method.graph, config.data.data_root, progress)
+    return None
+
+
+def statistics(config: CertifyConfig) -> Statistics:
+    return Statistics(
+        config.alpha, config.selection, config.n_selection, config.simultaneous, config.max_radius
+    )
+
+
+def plan_run(
+    config: CertifyConfig,
+    corpus: Corpus,
+    graph,
+    encoder,
+    progress: bool = False,
+    attacked: Corpus | None = None,
+) -> Plan:
+    context = Context(
+        corpus,
+        Words.of(corpus),
+        encoder,
+        config.seed,
+        config.n_copies,
+        config.max_radius,
+        graph,
+        progress,
+        attacked,
+    )
+    return config.method.plan(context)
+
+
+def models_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
+    """Hash of what determines the kept models: the method, the training set, the learner, the model, the seed."""
+    method = to_dict(config.method)
+    method.pop("graph", None)
+    method.update(config.method.votes_identity(graph))
+    learner = learner_fingerprint(config.learner)
+    h = hashlib.sha256(json.dumps([method, learner, config.model.name, config.seed], sort_keys=True).encode())
+    h.update(f"{corpus.num_labels}\n".encode())
+    for e in corpus.train:
+        h.update(f"{e.label}\t{e.text}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def fit_corpus(config: CertifyConfig, corpus: Corpus, folder: Path, progress: bool = False) -> Path:
+    """Train the kept classifier of ``config`` on ``corpus.train`` into ``folder`` and seal it (resumes)."""
+    from crowd.train.common import resolve_device  # lazy: training imports torch
+    from crowd.train.runner import fit_models  # lazy: training imports torch
+
+    graph = method_graph(config, progress)
+    encoder = config.learner.encoder(config.model.name)
+    plan = plan_run(config, corpus, graph, encoder, progress)
+    learner = plan_learner(config, plan)
+    fingerprint = models_fingerprint(config, corpus, graph)
+    store = ModelStore(folder, plan.n_models, fingerprint)
+    device = str(resolve_device(config.model.device))
+    fit_models(
+        plan.make_copy,
+        plan.n_models,
+        learner,
+        config.model.name,
+        store,
+        config.seed,
+        device,
+        corpus.num_labels,
+        progress,
+    )
+    return seal_models(store, config, plan, corpus)
+
+
+def seal_models(store: ModelStore, config: CertifyConfig, plan: Plan, corpus: Corpus) -> Path:
+    """Seal a model folder whose every model is stored, with what the classifier is."""
+    training = {
+        "texts": len(corpus.train),
+        "world": corpus.manifest.get("world", config.world),
+        "attack": corpus.manifest.get("attack"),
+    }
+    return store.seal(manifest_of(config, plan, corpus.num_labels, store.fingerprint, training))
+
+
+def plan_learner(config: CertifyConfig, plan: Plan):
+    """The learner of a run: one model per group when the plan's training sets differ in size."""
+    learner = config.learner
+    if plan.one_model_per_group:
+        learner = dataclasses.replace(learner, copies_per_group=1)
+    return learner
