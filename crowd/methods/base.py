@@ -17,6 +17,7 @@ rejected), so a method object is also its config.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -25,7 +26,9 @@ import numpy as np
 
 from crowd.certify import Certificate, certify_rows, dpa_certificates, fa_certificates, runoff_certificates
 from crowd.data.corpus import Corpus
+from crowd.seeding import TextDraws, text_key
 from crowd.text import WordCorpus
+from crowd.train.data import ModelInputs
 
 UNKNOWN_SOURCE = "the clean source of the training set was not given, so the attack budget is unknown"
 
@@ -79,7 +82,14 @@ class Context:
         return self.attacked if self.attacked is not None else self.corpus
 
 
+TEST_NOISE = {"test_noise": "per-text draws"}
+"""Votes identity of the smoothing methods' test noise: drawn per text (crowd.seeding.TextDraws) since the
+models are kept; votes stored under the earlier per-copy stream are not reused."""
+
 CopyFactory = Callable[[int], Any]
+Reader = Callable[[int, WordCorpus], ModelInputs]
+"""How model ``j`` sees texts: ``read(j, texts)`` → its :class:`~crowd.train.data.ModelInputs` (a function of
+each text alone, so a kept classifier gives a new text the certificate it would get in any test set)."""
 Certifier = Callable[[np.ndarray, Statistics, "np.ndarray | None"], list[Certificate]]
 
 
@@ -104,6 +114,7 @@ class Plan:
     needs_logits: bool = False  # run-off election reads every model's logits, not only its vote
     word_groups: bool = False  # one model per word group: per-text group votes, the collective guarantee
     reference_world: str = "the clean training set (the attack's source, before poisoning)"
+    kept: dict = dataclasses.field(default_factory=dict)  # what the certifier needs beyond the method (JSON)
 
 
 class Method(Protocol):
@@ -113,6 +124,10 @@ class Method(Protocol):
     uses_graph: ClassVar[bool]
 
     def plan(self, context: Context) -> Plan: ...
+
+    def reader(self, encoder: Any, seed: int, graph: Any, num_labels: int) -> Reader: ...
+
+    def certifier(self, num_labels: int, kept: dict) -> Certifier: ...
 
 
 def measured_budget(corpus: Corpus, measure: Callable[[], tuple[int | None, str]]) -> tuple[int | None, str]:
@@ -129,19 +144,21 @@ def vote_counts(votes: np.ndarray, num_labels: int) -> np.ndarray:
     return np.stack([(votes == c).sum(axis=0) for c in range(num_labels)], axis=1)
 
 
-def smoothed_certifier(noise: str, radius_fns: Sequence[dict], num_labels: int) -> Certifier:
-    """Monte Carlo certificates (Clopper–Pearson, THEORY §1) with the given per-text radius functions.
+def smoothed_certifier(noise: str, radius_fns: Sequence[dict] | dict, num_labels: int) -> Certifier:
+    """Monte Carlo certificates (Clopper–Pearson, THEORY §1) with the given per-text radius functions (one
+    dict for every text alike).
 
     With ``selection = "selection"`` the first ``n_selection`` copies pick the class and the rest bound it.
     """
 
     def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
         k = stats.n_selection if stats.selection == "selection" else 0
+        fns = [radius_fns] * votes.shape[1] if isinstance(radius_fns, dict) else radius_fns
         return certify_rows(
             vote_counts(votes[k:], num_labels),
             stats.alpha,
             noise,
-            radius_fns,
+            fns,
             method=stats.selection,
             selection_counts=vote_counts(votes[:k], num_labels) if k else None,
             simultaneous=stats.simultaneous,
@@ -183,3 +200,32 @@ def aggregate_certifier(
         return dpa_certificates(vote_counts(votes, num_labels), noise, radius_key=key)
 
     return certify
+
+
+def memo_last(compute: Callable[[WordCorpus], Any]) -> Callable[[WordCorpus], Any]:
+    """``compute(texts)``, remembered for the last ``texts`` object (a reader is called once per model on the
+    same texts: what depends on the texts alone is computed once)."""
+    last: list = [None, None]
+
+    def get(texts: WordCorpus) -> Any:
+        if last[0] is not texts:
+            last[0], last[1] = texts, compute(texts)
+        return last[1]
+
+    return get
+
+
+def text_keys(texts: WordCorpus) -> np.ndarray:
+    """:func:`crowd.seeding.text_key` of every text of ``texts``, uint64."""
+    words = np.asarray(texts.vocab, dtype=object)
+    bounds = texts.offsets
+    return np.array(
+        [text_key(words[texts.ids[a:b]].tolist()) for a, b in zip(bounds[:-1], bounds[1:])], dtype=np.uint64
+    )
+
+
+def word_draws(seed: int, purpose: str, j: int, texts: WordCorpus, keys: np.ndarray) -> TextDraws:
+    """Per-text draws for one value per word of ``texts`` (flat, as the synonym noise samples)."""
+    owners = np.repeat(np.arange(len(texts.offsets) - 1), np.diff(texts.offsets))
+    positions = np.arange(len(texts.ids)) - texts.offsets[owners]
+    return TextDraws(seed, purpose, j, keys, owners, positions)

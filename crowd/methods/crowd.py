@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from crowd.methods.base import TEST_NOISE
 from crowd.methods.synonym import SynonymSmoothing
 from crowd.noise import CrowdNoise
 from crowd.paths import cache_dir
@@ -34,4 +35,4 @@ class Crowd(SynonymSmoothing):
 
     def votes_identity(self, graph) -> dict:
 
-        return {"graph": graph.content_hash(), "distributions": CrowdNoise.cache_version}
+        return {"graph": graph.content_hash(), "distributions": CrowdNoise.cache_version, **TEST_NOISE}

@@ -28,11 +28,12 @@ from crowd.methods.base import (
     Certifier,
     Context,
     Plan,
+    Reader,
     aggregate_certifier,
     check_aggregation,
     measured_budget,
+    memo_last,
 )
-from crowd.text import WordCorpus
 from crowd.train import CopyData
 from crowd.train.data import ModelInputs, check_class_weight, class_weights
 
@@ -92,10 +93,10 @@ class DPA:
             self.aggregation, "dpa", self.description, num_labels, (self.partitions, self.spread)
         )
 
-    def inputs(self, j: int, texts: WordCorpus, encoder, seed: int) -> ModelInputs:
-        """How model ``j`` sees ``texts``: as they are, encoded (every model sees the whole text)."""
-        ids, mask = encoder.encode(texts)
-        return ModelInputs(ids, mask)
+    def reader(self, encoder, seed: int, graph, num_labels: int) -> Reader:
+        """Every model sees the texts as they are, encoded."""
+        encoded = memo_last(lambda texts: ModelInputs(*encoder.encode(texts)))
+        return lambda j, texts: encoded(texts)
 
     def plan(self, ctx: Context) -> Plan:
         noise = self.description
@@ -131,7 +132,7 @@ class DPA:
                 f"training examples leave bucket(s) {empty[:5]} empty; use fewer partitions"
             )
         train_ids, train_mask = ctx.encoder.encode(ctx.words.train)
-        test = self.inputs(0, ctx.words.test, ctx.encoder, ctx.seed)
+        test = self.reader(ctx.encoder, ctx.seed, ctx.graph, ctx.corpus.num_labels)(0, ctx.words.test)
         labels = ctx.words.train_labels
 
         def make_copy(j: int) -> CopyData:

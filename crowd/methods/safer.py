@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from crowd.methods.base import TEST_NOISE
 from crowd.methods.synonym import SynonymSmoothing
 from crowd.noise import SaferNoise
 
@@ -29,4 +30,4 @@ class Safer(SynonymSmoothing):
         return SaferNoise(graph)
 
     def votes_identity(self, graph) -> dict:
-        return {"graph": graph.content_hash()}
+        return {"graph": graph.content_hash(), **TEST_NOISE}

@@ -42,9 +42,11 @@ from crowd.methods.base import (
     Certifier,
     Context,
     Plan,
+    Reader,
     aggregate_certifier,
     check_aggregation,
     measured_budget,
+    memo_last,
 )
 from crowd.text import WordCorpus, joined_words, split_words, touched_groups, word_group
 from crowd.train import CopyData
@@ -134,13 +136,19 @@ class TextGuard:
         """How the models' votes (and logits, for run-off) on any texts become certificates."""
         return aggregate_certifier(self.aggregation, "textguard", self.description, num_labels)
 
-    def inputs(self, j: int, texts: WordCorpus, encoder, seed: int) -> ModelInputs:
-        """How model ``j`` sees ``texts``: their sub-texts of group ``j``, encoded; with ``empty = "abstain"``
-        the texts without a word in group ``j`` are marked as abstentions. A function of each text alone."""
-        groups = np.array([word_group(w, self.groups) for w in texts.vocab], dtype=np.int64)
-        sub = sub_corpus(texts, groups, j, self.order)
-        ids, mask = encoder.encode(sub)
-        return ModelInputs(ids, mask, np.diff(sub.offsets) == 0 if self.empty == "abstain" else None)
+    def reader(self, encoder, seed: int, graph, num_labels: int) -> Reader:
+        """Model ``j`` sees the sub-texts of group ``j``, encoded; with ``empty = "abstain"`` the texts without
+        a word in group ``j`` are marked as abstentions. A function of each text alone."""
+        groups_of = memo_last(
+            lambda t: np.array([word_group(w, self.groups) for w in t.vocab], dtype=np.int64)
+        )
+
+        def read(j: int, texts: WordCorpus) -> ModelInputs:
+            sub = sub_corpus(texts, groups_of(texts), j, self.order)
+            ids, mask = encoder.encode(sub)
+            return ModelInputs(ids, mask, np.diff(sub.offsets) == 0 if self.empty == "abstain" else None)
+
+        return read
 
     def plan(self, ctx: Context) -> Plan:
         noise = self.description
@@ -205,6 +213,7 @@ class TextGuard:
 
         words, encoder, num_labels = ctx.words, ctx.encoder, ctx.corpus.num_labels
         groups = self._check_groups(words)
+        read = self.reader(encoder, ctx.seed, ctx.graph, num_labels)
 
         def make_copy(j: int) -> CopyData:
             train = sub_corpus(words.train, groups, j, self.order)
@@ -213,7 +222,7 @@ class TextGuard:
                 rows = np.flatnonzero(np.diff(train.offsets) > 0)  # not empty: every group holds a word
                 train, labels = train.subset(rows), labels[rows]
             train_ids, train_mask = encoder.encode(train)
-            test = self.inputs(j, words.test, encoder, ctx.seed)
+            test = read(j, words.test)
             weights = class_weights(labels, num_labels, self.class_weight)
             return CopyData(train_ids, train_mask, labels, test.ids, test.mask, weights, test.abstain)
 

@@ -18,11 +18,22 @@ from typing import ClassVar
 
 from crowd.attacks.budget import attack_budget
 from crowd.certify import lee_radius_fn
-from crowd.methods.base import Context, Plan, measured_budget, smoothed_certifier
+from crowd.methods.base import (
+    TEST_NOISE,
+    Certifier,
+    Context,
+    Plan,
+    Reader,
+    measured_budget,
+    memo_last,
+    smoothed_certifier,
+    text_keys,
+)
 from crowd.noise import WangNoise
-from crowd.seeding import rng
+from crowd.seeding import TextDraws, rng
 from crowd.text import WordCorpus
 from crowd.train import CopyData
+from crowd.train.data import ModelInputs
 
 UNIT = "changed training coordinates (wordpiece tokens + labels)"
 
@@ -54,26 +65,18 @@ class Wang:
             raise ValueError(f"beta_test must be in (0, 1], got {self.beta_test}")
 
     def votes_identity(self, graph) -> dict:
-        return {}
+        return dict(TEST_NOISE)
 
     def plan(self, ctx: Context) -> Plan:
 
         encoder, corpus = ctx.encoder, ctx.corpus
-        vocab_size = encoder.vocab_size
-        wang = WangNoise(
-            self.beta_token,
-            self.beta_label,
-            self.beta_test if self.noise_test else 1.0,
-            encoder.content_length,
-            vocab_size,
-            corpus.num_labels,
-        )
-        kinds = wang.kinds()[:2]  # the attacker changes training tokens and labels; the test text is given
-        fns = [{"l0": lee_radius_fn(kinds, ctx.max_radius)}] * len(ctx.words.test)
-        noise = (
-            f"keep-beta tokens beta={self.beta_token} d={vocab_size}, labels beta={self.beta_label} "
-            f"d={corpus.num_labels}, test tokens beta={wang.test_token_beta}"
-        )
+        wang = self.noise_of(encoder, corpus.num_labels)
+        noise = self.description(wang)
+        kept = {
+            "max_radius": ctx.max_radius,
+            "content_length": encoder.content_length,
+            "vocab_size": encoder.vocab_size,
+        }
         budget, reason = measured_budget(ctx.budget_corpus, lambda: self._budget(ctx))
         return Plan(
             make_copy=self._copies(wang, ctx),
@@ -83,25 +86,75 @@ class Wang:
             noise=noise,
             budget=budget,
             not_covered_reason=reason,
-            certify=smoothed_certifier(noise, fns, corpus.num_labels),
+            certify=self._certifier(wang, kept),
             deterministic=False,
             covers_labels=True,
+            kept=kept,
         )
+
+    def noise_of(self, encoder, num_labels: int) -> WangNoise:
+        return WangNoise(
+            self.beta_token,
+            self.beta_label,
+            self.beta_test if self.noise_test else 1.0,
+            encoder.content_length,
+            encoder.vocab_size,
+            num_labels,
+        )
+
+    def description(self, wang: WangNoise) -> str:
+        return (
+            f"keep-beta tokens beta={self.beta_token} d={wang.vocab_size}, labels beta={self.beta_label} "
+            f"d={wang.n_classes}, test tokens beta={wang.test_token_beta}"
+        )
+
+    def certifier(self, num_labels: int, kept: dict) -> Certifier:
+        """Monte Carlo certificates with Lee et al.'s radius over training tokens and labels (``kept``: the
+        token domain and content length the models were trained with)."""
+        wang = WangNoise(
+            self.beta_token,
+            self.beta_label,
+            self.beta_test if self.noise_test else 1.0,
+            kept["content_length"],
+            kept["vocab_size"],
+            num_labels,
+        )
+        return self._certifier(wang, kept)
+
+    def _certifier(self, wang: WangNoise, kept: dict) -> Certifier:
+        kinds = wang.kinds()[:2]  # the attacker changes training tokens and labels; the test text is given
+        fns = {"l0": lee_radius_fn(kinds, kept["max_radius"])}
+        return smoothed_certifier(self.description(wang), fns, wang.n_classes)
+
+    def reader(self, encoder, seed: int, graph, num_labels: int) -> Reader:
+        return self._reader(self.noise_of(encoder, num_labels), encoder, seed)
+
+    def _reader(self, wang: WangNoise, encoder, seed: int) -> Reader:
+        """Model ``j`` sees each text's token coordinates under keep-β test noise (``noise_test``), drawn per
+        text (:class:`crowd.seeding.TextDraws` keyed by ``(seed, j)`` and the text); else as given."""
+        content = memo_last(encoder.content)
+        keys = memo_last(text_keys)
+
+        def read(j: int, texts: WordCorpus) -> ModelInputs:
+            matrix = content(texts)
+            if self.noise_test:
+                matrix = wang.test_tokens.perturb(matrix, TextDraws(seed, "test-noise", j, keys(texts)))
+            return ModelInputs(*encoder.from_content(matrix))
+
+        return read
 
     def _copies(self, wang, ctx: Context):
 
         encoder, words, seed = ctx.encoder, ctx.words, ctx.seed
-        train_content, test_content = encoder.content(words.train), encoder.content(words.test)
+        train_content = encoder.content(words.train)
+        read = self._reader(wang, encoder, seed)
 
         def make_copy(j: int) -> CopyData:
             g = rng(seed, "train-noise", j)
             train_ids, train_mask = encoder.from_content(wang.train_tokens.perturb(train_content, g))
             labels = wang.labels.perturb(words.train_labels, g)
-            content = test_content
-            if self.noise_test:
-                content = wang.test_tokens.perturb(test_content, rng(seed, "test-noise", j))
-            test_ids, test_mask = encoder.from_content(content)
-            return CopyData(train_ids, train_mask, labels, test_ids, test_mask)
+            test = read(j, words.test)
+            return CopyData(train_ids, train_mask, labels, test.ids, test.mask)
 
         return make_copy
 

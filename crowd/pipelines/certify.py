@@ -31,7 +31,6 @@ from crowd.config import to_dict
 from crowd.data import Corpus, Example
 from crowd.methods import Plan
 from crowd.pipelines.classifier import (
-    KEPT_METHODS,
     method_graph,
     models_fingerprint,
     plan_learner,
@@ -191,7 +190,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     plan = plan_run(config, corpus, graph, encoder, progress, attacked)
     check_copies(config, plan, len(corpus.test), corpus.num_labels)
     learner = plan_learner(config, plan)
-    keep = config.keep_model and config.method.name in KEPT_METHODS and learner.keepable
+    keep = config.keep_model and learner.keepable
     models = None
     if keep:
         models = ModelStore(Path(out) / "model", plan.n_models, models_fingerprint(config, corpus, graph))
@@ -219,7 +218,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         models,
     )
     if models is not None and rank == 0:
-        seal_models(models, config, plan, corpus)
+        seal_models(models, config, plan, corpus, graph)
     logits = (
         VoteStore.open(Path(out) / "votes", plan.n_models).load_all_logits() if plan.needs_logits else None
     )

@@ -9,9 +9,12 @@ certificates are computed by the same functions (:meth:`CertifiedClassifier.cert
 
 What a certificate on a new text means (THEORY §3, "A certificate on a new text"): no change of the
 training set by at most ``radius`` units of the method (word types added or removed for ``textguard``,
-training examples inserted or deleted for ``dpa``) could have changed the prediction on that text as
-given; deterministic for partition methods. It needs no attack to be known; when the run that trained the
-classifier measured an attack's budget, ``certified`` says whether the radius reaches it.
+training examples inserted or deleted for ``dpa``; for the smoothing methods the noise's unit, with
+probability at least ``1 - alpha`` for that text) could have changed the prediction on that text as given;
+deterministic for partition methods. It needs no attack to be known; when the run that trained the
+classifier measured an attack's budget, ``certified`` says whether the radius reaches it. A smoothing
+method asks each of its N models about its own noisy copy of the text, drawn from ``(seed, copy, text)``
+exactly as in the report (:class:`crowd.seeding.TextDraws`): a prediction costs N model calls per text.
 
 Loading and certifying import neither torch nor transformers for the scikit-learn learner (``bow``).
 """
@@ -44,8 +47,6 @@ from crowd.train.settings import learner_fingerprint
 KIND = "crowd certified classifier"
 PREDICTION_CODE = ("crowd.methods", "crowd.train", "crowd.certify", "crowd.text")
 """The code a kept classifier's predictions run through; its version is recorded in the manifest."""
-KEPT_METHODS = ("textguard", "dpa")
-"""Methods whose models a classifier keeps (their inputs are a function of the text alone)."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,8 @@ class CertifiedClassifier:
 
     ``config``: a :class:`~crowd.pipelines.config.CertifyConfig` (its ``method``, learner tables, ``model``,
     ``seed``, statistics and ``data.labels`` are used; ``data`` and ``attack`` describe where ``crowd certify``
-    reads its corpus and are ignored by :meth:`fit`). Methods kept: ``textguard`` and ``dpa`` (Finite
-    Aggregation and run-off included), with every learner that keeps its models.
+    reads its corpus and are ignored by :meth:`fit`). Every method (``textguard``, ``dpa`` with Finite
+    Aggregation and run-off, ``crowd``, ``safer``, ``wang``) with every learner that keeps its models.
     """
 
     ABSTAIN = ABSTAIN
@@ -164,7 +165,8 @@ class CertifiedClassifier:
         config, method = self.config, self.config.method
         learner = config.learner
         encoder = learner.encoder(config.model.name)
-        inputs = [method.inputs(j, words, encoder, config.seed) for j in range(len(self.states_))]
+        read = method.reader(encoder, config.seed, self.graph_, len(self.classes_))
+        inputs = [read(j, words) for j in range(len(self.states_))]
         logits = learner.predict(config.model.name, self.states_, inputs, self.device_, len(self.classes_))
         return certify_logits(method, self.statistics_, inputs, logits, len(self.classes_), self.kept_)
 
@@ -209,6 +211,13 @@ class CertifiedClassifier:
         self.kept_ = manifest.get("kept", {})
         self.statistics_ = statistics(self.config)
         self.device_ = device
+        self.graph_ = method_graph(self.config) if self.config.method.uses_graph else None
+        found = self.config.method.votes_identity(self.graph_)
+        if found != manifest.get("identity", found):
+            raise ModelFolderError(
+                f"{folder / 'manifest.json'}: trained with {manifest['identity']}, but method.graph now gives {found} "
+                "(another synonym graph or noise version): the test noise would not be the one the models saw"
+            )
         return self
 
     def _check_fitted(self) -> None:
@@ -250,11 +259,6 @@ def certify_logits(method, stats: Statistics, inputs, logits: np.ndarray, num_la
 
 def check_keepable(config: CertifyConfig) -> None:
     """``ValueError`` naming the key when this config's method or learner cannot make a kept classifier."""
-    if config.method.name not in KEPT_METHODS:
-        raise ValueError(
-            f"method.name = {config.method.name!r}: a kept classifier supports {', '.join(KEPT_METHODS)}; "
-            "smoothing methods (crowd, safer, wang) certify test sets with crowd certify"
-        )
     if not config.learner.keepable:
         raise ValueError(
             f"model.learner = {config.model.learner!r} does not keep its models (its trainer has no fit/predict)"
@@ -262,7 +266,7 @@ def check_keepable(config: CertifyConfig) -> None:
 
 
 def manifest_of(
-    config: CertifyConfig, plan, num_labels: int, fingerprint: str, training: dict
+    config: CertifyConfig, plan, graph, num_labels: int, fingerprint: str, training: dict
 ) -> dict[str, Any]:
     """What a sealed model folder says about its classifier (beside the files' digests)."""
     return {
@@ -281,7 +285,8 @@ def manifest_of(
         "deterministic": plan.deterministic,
         "budget": plan.budget,
         "budget_note": plan.not_covered_reason,
-        "kept": {},
+        "kept": plan.kept,
+        "identity": config.method.votes_identity(graph),
         "training": training,
     }
 
@@ -386,17 +391,17 @@ def fit_corpus(config: CertifyConfig, corpus: Corpus, folder: Path, progress: bo
         corpus.num_labels,
         progress,
     )
-    return seal_models(store, config, plan, corpus)
+    return seal_models(store, config, plan, corpus, graph)
 
 
-def seal_models(store: ModelStore, config: CertifyConfig, plan: Plan, corpus: Corpus) -> Path:
+def seal_models(store: ModelStore, config: CertifyConfig, plan: Plan, corpus: Corpus, graph) -> Path:
     """Seal a model folder whose every model is stored, with what the classifier is."""
     training = {
         "texts": len(corpus.train),
         "world": corpus.manifest.get("world", config.world),
         "attack": corpus.manifest.get("attack"),
     }
-    return store.seal(manifest_of(config, plan, corpus.num_labels, store.fingerprint, training))
+    return store.seal(manifest_of(config, plan, graph, corpus.num_labels, store.fingerprint, training))
 
 
 def plan_learner(config: CertifyConfig, plan: Plan):

@@ -2,11 +2,13 @@
 
 Layout::
 
-    models.json                    fingerprint and number of models (created exclusively, once)
+    models.json                    the fingerprint of the models (created exclusively, once)
     models/model_000123.safetensors   model 123's named arrays (:data:`crowd.train.data.ModelState`)
     manifest.json                  written last by :meth:`ModelStore.seal`: the format version, what the
-                                   classifier is (method, learner, classes, ...), and the SHA-256 and size of
-                                   every other file
+                                   classifier is (method, learner, classes, ...), how many models it uses
+                                   (``n_models``: models 0 .. n-1; a run that trained more, e.g. before N
+                                   was lowered, keeps the others listed but unused), and the SHA-256 and
+                                   size of every other file
 
 Models are written atomically as they finish, so an interrupted fit resumes with the missing ones. Nothing
 is pickled: safetensors holds plain arrays and a JSON header. :func:`read_sealed` checks a sealed folder
@@ -50,14 +52,15 @@ class ModelStore:
     """One atomic safetensors file per fitted model in ``folder/models``, for ``n_models`` models.
 
     ``models.json`` is created exclusively: a folder holding models of another fingerprint (another
-    training set, method, learner or seed) is refused, so models of two configurations never mix.
+    training set, method, learner or seed) is refused, so models of two configurations never mix. The number
+    of models is not part of it: a smoothing method's N can grow (the new models are trained) or shrink.
     """
 
     def __init__(self, folder: str | os.PathLike[str], n_models: int, fingerprint: str) -> None:
         self.folder = Path(folder)
         self.n_models = n_models
         self.fingerprint = fingerprint
-        meta = {"fingerprint": fingerprint, "n_models": n_models}
+        meta = {"fingerprint": fingerprint}
         (self.folder / MODELS).mkdir(parents=True, exist_ok=True)
         for sub in (self.folder, self.folder / MODELS):
             clean_orphans(sub)
@@ -90,9 +93,12 @@ class ModelStore:
             raise ModelFolderError(
                 f"{self.folder}: {len(missing)} models are not stored yet, e.g. {missing[:5]}"
             )
-        names = [META] + [model_file(j) for j in range(self.n_models)]
-        files = {n: _digest((self.folder / n).read_bytes()) for n in names}
-        return write_json(self.folder / MANIFEST, {"format": FORMAT, **manifest, "files": files})
+        stored = sorted(
+            p.relative_to(self.folder).as_posix() for p in (self.folder / MODELS).glob("model_*.safetensors")
+        )
+        files = {n: _digest((self.folder / n).read_bytes()) for n in [META, *stored]}
+        sealed = {"format": FORMAT, **manifest, "n_models": self.n_models, "files": files}
+        return write_json(self.folder / MANIFEST, sealed)
 
 
 def read_sealed(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], list[ModelState]]:
@@ -130,7 +136,7 @@ def read_sealed(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Mo
                 f"{path}: does not match its SHA-256 in {MANIFEST} (truncated or edited since it was saved)"
             )
         blobs[name] = data
-    n_models = _read_json(folder / META).get("n_models")
+    n_models = manifest.get("n_models")
     states = []
     for j in range(n_models if isinstance(n_models, int) else 0):
         name = model_file(j)
