@@ -30,7 +30,7 @@ def vectors(tmp_path_factory) -> str:
     return str(path)
 
 
-def setup(kind: str, tiny_bert, vectors: str):
+def learner_and_encoder(kind: str, tiny_bert, vectors: str):
     """``(learner, encoder)`` of ``kind``, small enough to train in about a second."""
     from crowd.train import FullFineTune, HeadOnly, StaticBag
     from crowd.train.encode import WordPieceEncoder
@@ -95,7 +95,7 @@ def fit(learner, tiny_bert, group, indices) -> np.ndarray:
 @pytest.mark.parametrize("kind", KINDS)
 def test_copy_does_not_depend_on_its_companions(kind, tiny_bert, vectors):
     """Same block structure (indices, position), other companions: copy 1's logits are unchanged."""
-    learner, encoder = setup(kind, tiny_bert, vectors)
+    learner, encoder = learner_and_encoder(kind, tiny_bert, vectors)
     subject, long, short = copies(encoder)
     assert long.train_mask.sum(1).min() > subject.train_mask.sum(1).max() > short.train_mask.sum(1).max()
     a = fit(learner, tiny_bert, [long, subject, short], [0, 1, 2])[1]
@@ -107,7 +107,7 @@ def test_copy_does_not_depend_on_its_companions(kind, tiny_bert, vectors):
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "full"])
 def test_copy_alone_equals_copy_in_blocks(kind, tiny_bert, vectors):
     """A block of one and blocks of other sizes and positions (vmap: see docs/training.md)."""
-    learner, encoder = setup(kind, tiny_bert, vectors)
+    learner, encoder = learner_and_encoder(kind, tiny_bert, vectors)
     subject, long, short = copies(encoder)
     alone = fit(learner, tiny_bert, [subject], [1])[0]
     in_block = fit(learner, tiny_bert, [long, subject, short], [0, 1, 2])[1]
@@ -120,7 +120,7 @@ def test_copy_alone_equals_copy_in_blocks(kind, tiny_bert, vectors):
 def test_unit_weights_are_no_weights(kind, tiny_bert, vectors):
     import dataclasses
 
-    learner, encoder = setup(kind, tiny_bert, vectors)
+    learner, encoder = learner_and_encoder(kind, tiny_bert, vectors)
     subject, long, _ = copies(encoder)
     plain = fit(learner, tiny_bert, [subject, long], [1, 0])[0]
     ones = dataclasses.replace(subject, train_weights=np.ones(subject.n_train, np.float32))
