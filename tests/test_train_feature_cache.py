@@ -14,7 +14,7 @@ import pytest
 from crowd.train import feature_cache as fc
 from crowd.train import feature_shard
 
-KEY = fc.shard_key("model-x", "mean", 16, "fp32")
+KEY = fc.shard_key("model-x", "mean", 16, "fp32", "cpu")
 
 
 def rows(n: int, width: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +149,7 @@ def test_shard_of_other_settings_is_refused(tmp_path):
     cache.features(KEY, fc.row_digests(ids, mask), lambda sel: fake_features(ids[sel]))
     folder = cache.shard(KEY).folder
     with pytest.raises(ValueError, match="holds features of"):
-        fc.FeatureShard(folder, fc.shard_key("model-y", "mean", 16, "fp32"))
+        fc.FeatureShard(folder, fc.shard_key("model-y", "mean", 16, "fp32", "cpu"))
 
 
 def test_model_identity_follows_content_not_path(tiny_bert, tmp_path):

@@ -89,7 +89,9 @@ class ModelInputs:
 
     def __post_init__(self) -> None:
         if self.ids.ndim != 2 or self.ids.shape != self.mask.shape:
-            raise TrainingInputError(f"ids {self.ids.shape} and mask {self.mask.shape} must be equal 2-d shapes")
+            raise TrainingInputError(
+                f"ids {self.ids.shape} and mask {self.mask.shape} must be equal 2-d shapes"
+            )
         a = self.abstain
         if a is not None and (a.shape != (self.n,) or a.dtype != np.bool_):
             raise TrainingInputError(f"abstain must be a ({self.n},) boolean mask")

@@ -5,8 +5,11 @@ pooled feature vector. Noise that leaves most texts unchanged (DPA partitions, w
 different methods or benchmark cells over one corpus, a rerun) asks for the same rows again and
 again; this cache computes each row once and keeps it on disk.
 
-**Keys.** A *shard* holds the rows of one ``(model identity, pooling, max_length, dtype)``: its
-folder name is a sha256 of those settings (:func:`shard_key`). A row is addressed by the first 16
+**Keys.** A *shard* holds the rows of one ``(model identity, pooling, max_length, dtype, device)``: its
+folder name is a sha256 of those settings (:func:`shard_key`). ``dtype`` is what the encoder really computed
+in (``bf16`` only on CUDA: :func:`crowd.train.frozen.effective_dtype`) and ``device`` the kind of device
+(``cpu``, ``cuda``), so features encoded on CUDA, batched, are never read back by a CPU run, whose
+features are a function of the row alone. A row is addressed by the first 16
 bytes of the sha256 of its attended ids and mask, trimmed after the last attended position
 (:func:`row_digests`). The model identity (:func:`model_identity`) is a sha256 over the bytes of
 the model directory's ``config.json`` and, for every weights file in it (``*.safetensors``,
@@ -125,14 +128,16 @@ def model_identity(model_dir: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def shard_key(identity: str, pooling: str, max_length: int, dtype: str) -> dict:
-    """The settings that define a shard (its folder name is their hash)."""
+def shard_key(identity: str, pooling: str, max_length: int, dtype: str, device: str) -> dict:
+    """The settings that define a shard (its folder name is their hash): ``dtype`` the one the encoder
+    computed in, ``device`` the device type it ran on (``"cpu"``, ``"cuda"``)."""
     return {
         "format": FORMAT_VERSION,
         "model": identity,
         "pooling": pooling,
         "max_length": int(max_length),
         "dtype": dtype,
+        "device": device,
     }
 
 

@@ -25,19 +25,31 @@ its dropout, and on nothing of the other copies (THEORY.md §3, independence):
   ``batch_size``, ``max_length``) and ``j``'s position in it, never by the other copies' data. So
   for a fixed group (the runner's groups are fixed blocks of copy indices, see
   :mod:`crowd.train.runner`) copy ``j``'s logits do not depend on the other copies' texts, labels
-  or weights (on the CPU bit for bit, tested), but they do change with ``copies_per_group``.
+  or weights (on the CPU bit for bit, tested), but they do change with ``copies_per_group``: a copy
+  trained alone (a group of 1) is another model than the same copy in a block. Measured on the
+  tiny test BERT (dropout 0.1, CPU, 1 epoch): every trained tensor differed (up to 6.7e-3) and test
+  logits moved by up to 5.7e-3 (their spread 0.016), also for a group's first copy, whose generator
+  seed is its own (``[1, 7]`` vs ``[1]``: 5.9e-4); with dropout 0, alone and in blocks gave the
+  same bits.
 
-Predictions are made copy by copy, in batches of that copy's test rows of similar length trimmed
-after their longest row. On a GPU see docs/training.md ("Independence of the models"). If ``vmap``
-fails on a model (data-dependent Python control flow in its forward), the learner warns and uses
-``grouping="loop"``.
+A fitted model (:meth:`FullFineTuneTrainer.fit`) is every parameter of its copy, float32, named as in the
+model (``bert.embeddings.word_embeddings.weight``, …, ``classifier.bias``): about 91 MB for MiniLM.
+:meth:`~FullFineTuneTrainer.predict` needs no training rows: it loads the pretrained model ``model_name``
+for its architecture and buffers, refuses a state whose names or shapes do not match it, and runs the
+state's parameters. A row's logits are a function of that row alone: rows (cut at ``max_length``) run in
+batches of rows of one attended width (:func:`crowd.train.frozen.row_batches`); on the CPU exactly
+``CPU_ROWS`` rows per forward, filled up with copies of a row, on one thread, each row at its own width, so
+a row gets the same bits alone or beside any rows (tested). On CUDA rows are batched for speed by width
+rounded up to 8, so a row's last bits may move with the rows beside it (docs/training.md, "Independence of
+the models"). If ``vmap`` fails on a model (data-dependent Python control flow in its forward), the
+learner warns and uses ``grouping="loop"``.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -50,15 +62,17 @@ from crowd.train.common import (
     fixed_width,
     head_parameter_names,
     init_head,
-    length_batches,
     linear_schedule,
     load_model,
     permutations,
     seeded_global_rng,
     to_device,
 )
-from crowd.train.data import CopyData, check_group, row_weights
+from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, row_weights
+from crowd.train.feature_cache import attended_widths
+from crowd.train.frozen import row_batches, row_threads
 from crowd.train.models import set_training
+from crowd.train.partial_learner import check_inputs
 from crowd.train.settings import FullFineTune
 
 Rows = list[tuple[np.ndarray, np.ndarray]]  # per copy: (ids, mask), each (n, L_k)
@@ -67,7 +81,7 @@ Rows = list[tuple[np.ndarray, np.ndarray]]  # per copy: (ids, mask), each (n, L_
 class FullFineTuneTrainer(FullFineTune):
     """The implementation of :class:`crowd.train.settings.FullFineTune` (built from its settings)."""
 
-    def fit_predict(
+    def fit(
         self,
         model_name: str,
         copies: Sequence[CopyData],
@@ -75,9 +89,10 @@ class FullFineTuneTrainer(FullFineTune):
         seed: int,
         device: str,
         num_labels: int,
-    ) -> np.ndarray:
-        """Test logits ``(len(copies), n_test, num_labels)`` float32, one fine-tuned model per copy."""
-        check_group(copies, indices, num_labels)
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[ModelState]:
+        """One fine-tuned model per copy, from its training rows only; ``progress(epoch, epochs)`` per epoch."""
+        check_copies(copies, indices, num_labels)
         dev = torch.device(device)
         model = load_model(model_name, num_labels, dev)
         pad = int(getattr(model.config, "pad_token_id", 0) or 0)
@@ -88,8 +103,36 @@ class FullFineTuneTrainer(FullFineTune):
             group.check_vmap(fixed_width([i[:1] for i, _ in train], cut, pad), dev)
         labels = np.stack([c.train_labels for c in copies]).astype(np.int64)
         with seeded_global_rng(dev, torch_seed(seed, "dropout", indices[0])):
-            self._train(group, train, labels, row_weights(copies), indices, seed, dev, pad)
-        return self._predict(group, [(c.test_ids[:, :cut], c.test_mask[:, :cut]) for c in copies], dev)
+            self._train(group, train, labels, row_weights(copies), indices, seed, dev, pad, progress)
+        return [group.state(c) for c in range(len(copies))]
+
+    def predict(
+        self,
+        model_name: str,
+        states: Sequence[ModelState],
+        inputs: Sequence[ModelInputs],
+        device: str,
+        num_labels: int,
+    ) -> np.ndarray:
+        """Logits ``(len(states), n, num_labels)`` float32 of model ``k`` on ``inputs[k]``; row ``i``'s depend
+        on row ``i`` alone (bit for bit on the CPU; see the module docstring)."""
+        n = check_inputs(states, inputs)
+        dev = torch.device(device)
+        model = set_training(load_model(model_name, num_labels, dev), False)
+        shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
+        buffers = dict(model.named_buffers())
+        base = model.to("meta")
+        out = np.empty((len(states), n, num_labels), dtype=np.float32)
+        cut, size = self.max_length, self.inference_batch_size
+        with torch.no_grad(), autocast(dev, self.dtype), row_threads(dev):
+            for k, (state, x) in enumerate(zip(states, inputs)):
+                params = state_params(state, shapes, model_name, dev)
+                ids, mask = x.ids[:, :cut], x.mask[:, :cut]
+                for rows, fed, width in row_batches(attended_widths(mask), ids.shape[1], dev, size):
+                    batch = to_device(ids[fed, :width], mask[fed, :width], dev, trim=False)
+                    logits = forward(base, params, buffers, *batch)
+                    out[k, rows] = logits.float().cpu().numpy()[: len(rows)]
+        return out
 
     def _train(
         self,
@@ -101,6 +144,7 @@ class FullFineTuneTrainer(FullFineTune):
         seed: int,
         device: torch.device,
         pad: int,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         k, n = labels.shape
         steps = math.ceil(n / self.batch_size)
@@ -134,20 +178,8 @@ class FullFineTuneTrainer(FullFineTune):
                     group.clip_per_copy(self.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
-
-    def _predict(self, group: _Group, data: Rows, device: torch.device) -> np.ndarray:
-        """Copy by copy, batches of its own rows of similar length, each trimmed after its longest row."""
-        out = None
-        set_training(group.base, False)
-        with torch.no_grad(), autocast(device, self.dtype):
-            for c, (ids, mask) in enumerate(data):
-                params = group.params(c)
-                for rows in length_batches(mask.sum(axis=1), self.inference_batch_size):
-                    logits = group.forward(params, *to_device(ids[rows], mask[rows], device))
-                    if out is None:
-                        out = np.empty((len(data), len(ids), logits.shape[-1]), dtype=np.float32)
-                    out[c, rows] = logits.float().cpu().numpy()
-        return out
+            if progress is not None:
+                progress(epoch + 1, self.epochs)
 
 
 def _backward(logits: torch.Tensor, labels: np.ndarray, weights: np.ndarray, device: torch.device) -> None:
@@ -200,10 +232,11 @@ class _Group:
 
     def forward(self, params: dict[str, torch.Tensor], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``[B, C]`` logits of one copy's ``params`` on rows ``ids [B, L]``."""
-        # a ready 4-d boolean mask skips transformers' data-dependent mask checks (not vmappable)
-        mask4 = mask[:, None, None, :].bool()
-        kwargs = {"input_ids": ids, "attention_mask": mask4}
-        return functional_call(self.base, (params, self.buffers), (), kwargs).logits
+        return forward(self.base, params, self.buffers, ids, mask)
+
+    def state(self, c: int) -> ModelState:
+        """Copy ``c``'s parameters as float32 contiguous arrays, by parameter name."""
+        return {n: p.detach().float().cpu().numpy().copy() for n, p in self.params(c).items()}
 
     def vmap_logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``[K, B, C]`` logits of copy k on rows ``ids[k]``, all copies in one ``vmap``."""
@@ -244,3 +277,49 @@ class _Group:
         coef = (max_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(coef.view(-1, *([1] * (g.ndim - 1))).to(g.dtype))
+
+
+def forward(
+    base: torch.nn.Module,
+    params: dict[str, torch.Tensor],
+    buffers: dict[str, torch.Tensor],
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """``[B, C]`` logits of the model ``base`` (on ``meta``) with ``params`` and ``buffers`` on rows ``ids [B, L]``."""
+    # a ready 4-d boolean mask skips transformers' data-dependent mask checks (not vmappable)
+    kwargs = {"input_ids": ids, "attention_mask": mask[:, None, None, :].bool()}
+    return functional_call(base, (params, buffers), (), kwargs).logits
+
+
+def state_params(
+    state: ModelState, shapes: dict[str, tuple[int, ...]], model_name: str, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """A fitted state's parameters as tensors on ``device``; refuse one whose names or shapes differ from the
+    model's (``shapes``: its parameters')."""
+    if set(state) != set(shapes):
+        missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
+        raise TrainingInputError(
+            f"the state does not fit {model_name!r}: missing {missing[:3]}, unexpected {extra[:3]}"
+        )
+    out = {}
+    for name, shape in shapes.items():
+        value = np.asarray(state[name])
+        if value.shape != shape:
+            raise TrainingInputError(f"state {name} has shape {value.shape}, the model {shape}")
+        out[name] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)).to(device)
+    return out
+
+
+def check_copies(copies: Sequence[CopyData], indices: Sequence[int], num_labels: int) -> None:
+    """Raise :class:`TrainingInputError` unless the copies can be trained together: equal training sizes (their
+    test rows do not enter ``fit``)."""
+    if len(copies) == 0 or len(copies) != len(indices):
+        raise TrainingInputError(f"got {len(copies)} copies for {len(indices)} copy indices")
+    for j, copy in zip(indices, copies):
+        check_group([copy], [j], num_labels)
+        if copy.n_train != copies[0].n_train:
+            raise TrainingInputError(
+                f"copy {j} has {copy.n_train} training texts, copy {indices[0]} has {copies[0].n_train}: "
+                "copies trained together need equal sizes (use copies_per_group=1 for unequal training sets)"
+            )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,33 @@ def pool(output, mask: torch.Tensor, pooling: str) -> torch.Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
+def row_batches(
+    widths: np.ndarray, limit: int, device: torch.device, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """Rows in batches of one attended width, in input order within a width: ``(rows, fed, width)``.
+
+    ``widths`` are the rows' attended widths (at most ``limit``). On the CPU every batch feeds exactly
+    :data:`CPU_ROWS` rows, ``fed``: ``rows`` filled up with copies of ``rows[0]``, cut at ``width``, the rows' own
+    width; elsewhere ``fed`` is ``rows`` (up to ``batch_size``) and ``width`` their width rounded up to a
+    multiple of :data:`WIDTH_STEP` (at most ``limit``). Run the forwards inside :func:`row_threads`; keep the
+    first ``len(rows)`` outputs. Shared by :func:`encode_rows` and the fine-tuning learners' ``predict``."""
+    cpu = device.type == "cpu"
+    step, size = (1, CPU_ROWS) if cpu else (WIDTH_STEP, batch_size)
+    widths = np.minimum(-(-np.asarray(widths, dtype=np.int64) // step) * step, limit)
+    order = np.argsort(widths, kind="stable")
+    for bucket in np.split(order, np.flatnonzero(np.diff(widths[order])) + 1):
+        width = max(int(widths[bucket[0]]), 1) if len(bucket) else 1
+        for start in range(0, len(bucket), size):
+            rows = bucket[start : start + size]
+            yield rows, np.concatenate([rows, np.repeat(rows[:1], size - len(rows))]) if cpu else rows, width
+
+
+def row_threads(device: torch.device) -> contextlib.AbstractContextManager:
+    """One CPU thread for the forwards of :func:`row_batches` on the CPU (a row's bits moved with its position
+    in the batch on 2 threads); nothing elsewhere."""
+    return one_thread() if device.type == "cpu" else contextlib.nullcontext()
+
+
 def encode_rows(
     encoder: torch.nn.Module,
     ids: np.ndarray,
@@ -76,32 +103,21 @@ def encode_rows(
 ) -> np.ndarray:
     """``(n, H)`` float32 features. On the CPU fixed batches of :data:`CPU_ROWS` rows of one attended width; elsewhere
     batches of ``batch_size`` rows of equal attended width rounded up to a multiple of :data:`WIDTH_STEP`,
-    in input order within a bucket (see the module docstring).
+    in input order within a bucket (:func:`row_batches`; see the module docstring).
 
     ``on_batch(done, n)`` is called with the rows encoded so far, about every ``batch_size`` rows (progress)."""
-    cpu = device.type == "cpu"
-    step, size = (1, CPU_ROWS) if cpu else (WIDTH_STEP, batch_size)
-    widths = np.minimum(-(-attended_widths(mask) // step) * step, ids.shape[1])
-    order = np.argsort(widths, kind="stable")
     out = np.empty((len(ids), encoder.config.hidden_size), dtype=np.float32)
-    bounds = np.flatnonzero(np.diff(widths[order])) + 1
     done = reported = 0
-    with torch.no_grad(), autocast(device, dtype), one_thread() if cpu else contextlib.nullcontext():
-        for bucket in np.split(order, bounds):
-            width = max(int(widths[bucket[0]]), 1)
-            for start in range(0, len(bucket), size):
-                rows = bucket[start : start + size]
-                padded = np.concatenate([rows, np.repeat(rows[:1], size - len(rows))]) if cpu else rows
-                ids_t = torch.from_numpy(np.ascontiguousarray(ids[padded, :width], dtype=np.int64)).to(device)
-                mask_t = torch.from_numpy(np.ascontiguousarray(mask[padded, :width], dtype=np.int64)).to(
-                    device
-                )
-                output = encoder(input_ids=ids_t, attention_mask=mask_t)
-                out[rows] = pool(output, mask_t, pooling).float().cpu().numpy()[: len(rows)]
-                done += len(rows)
-                if on_batch is not None and (done - reported >= batch_size or done == len(ids)):
-                    on_batch(done, len(ids))
-                    reported = done
+    with torch.no_grad(), autocast(device, dtype), row_threads(device):
+        for rows, fed, width in row_batches(attended_widths(mask), ids.shape[1], device, batch_size):
+            ids_t = torch.from_numpy(np.ascontiguousarray(ids[fed, :width], dtype=np.int64)).to(device)
+            mask_t = torch.from_numpy(np.ascontiguousarray(mask[fed, :width], dtype=np.int64)).to(device)
+            output = encoder(input_ids=ids_t, attention_mask=mask_t)
+            out[rows] = pool(output, mask_t, pooling).float().cpu().numpy()[: len(rows)]
+            done += len(rows)
+            if on_batch is not None and (done - reported >= batch_size or done == len(ids)):
+                on_batch(done, len(ids))
+                reported = done
     return out
 
 
@@ -123,7 +139,9 @@ def local_model_dir(model_name: str) -> Path | None:
 
 
 class FrozenFeatures:
-    """Features of distinct rows for one (model, pooling, dtype, device); ``cache=None`` disables caching."""
+    """Features of distinct rows for one (model, pooling, dtype, device); ``cache=None`` disables caching.
+
+    The cache shard (``key``) is named by the dtype the encoder really computes in and the device type."""
 
     def __init__(
         self,
@@ -149,7 +167,8 @@ class FrozenFeatures:
                 )
             else:
                 identity = model_identity(folder)
-                self.key = shard_key(identity, pooling, max_length, effective_dtype(dtype, device))
+                computed = effective_dtype(dtype, device)
+                self.key = shard_key(identity, pooling, max_length, computed, device.type)
 
     def encoder(self) -> torch.nn.Module:
         if self._encoder is None:

@@ -13,9 +13,10 @@ output). Features (``pooling``):
 * ``"mean"``: the attention-masked mean of the last hidden states (how
   sentence-transformers such as all-MiniLM-L6-v2 were trained).
 
-Features come from :class:`crowd.train.frozen.FrozenFeatures`: the rows of a group of copies
-(train and test) are de-duplicated, each distinct row is encoded once by the frozen encoder (alone
-on the CPU; on CUDA in batches of equal attended width, bf16), and with ``feature_cache=True`` (default) it is
+Features come from :class:`crowd.train.frozen.FrozenFeatures`: the rows asked for at once (a group's
+training rows in ``fit``, the models' inputs in ``predict``) are de-duplicated, each distinct row is encoded
+once by the frozen encoder (on the CPU in fixed-shape batches, so as if alone; on CUDA in batches of equal
+attended width, bf16), and with ``feature_cache=True`` (default) it is
 read from / written to the on-disk :mod:`crowd.train.feature_cache`, shared by copies, groups,
 methods and later runs (location ``$CROWD_FEATURE_CACHE`` or ``crowd.paths.cache_dir() /
 "features"``; ``crowd.train.feature_cache.cache_stats()`` gives its hit rate and size). When every
@@ -26,30 +27,49 @@ shuffles ``rng(seed, "shuffle", j, epoch)`` and its own initial weights
 ``train_weights`` (1 where absent). Dropout is not applied to the features (frozen encoder in eval
 mode, deterministic features). On the CPU a row's features do not depend on the rows encoded beside
 it (:mod:`crowd.train.frozen`), and a copy's head does not depend on the other heads of its group
-(tested bit for bit, ``tests/test_independence.py``). ``fit_predict`` returns the heads' logits on
-the test rows.
+(tested bit for bit, ``tests/test_independence.py``).
+
+Kept models: :meth:`HeadOnlyTrainer.fit` trains the heads on the copies' training rows alone and returns
+each as named arrays, ``weight`` ``(H, C)`` and ``bias`` ``(C,)`` float32 (the encoder is not stored: it is
+``model_name``, frozen). :meth:`HeadOnlyTrainer.predict` encodes its input rows as above and applies each
+saved head to every row by itself (:func:`linear_rows`), so on the CPU a text's logits are the same bits
+whatever rows are predicted beside it (``tests/test_keep_learners.py``). ``fit_predict`` is ``predict`` after
+``fit`` (:class:`crowd.train.settings.HeadOnly`); its logits differ from a batched matmul's in the last bits
+only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from crowd.train.common import init_head, linear_schedule, one_thread, permutations
-from crowd.train.data import CopyData, check_group, concat_rows, row_weights
+from crowd.train.data import (
+    CopyData,
+    ModelInputs,
+    ModelState,
+    TrainingInputError,
+    check_group,
+    concat_rows,
+    row_weights,
+)
 from crowd.train.feature_cache import FeatureCache
 from crowd.train.frozen import FrozenFeatures
 from crowd.train.settings import HeadOnly
 
 
 class HeadOnlyTrainer(HeadOnly):
-    """The implementation of :class:`crowd.train.settings.HeadOnly` (built from its settings)."""
+    """The implementation of :class:`crowd.train.settings.HeadOnly` (built from its settings).
 
-    def fit_predict(
+    A fitted model (:meth:`fit`) is its head, ``weight`` ``(H, C)`` and ``bias`` ``(C,)`` float32;
+    :meth:`predict` applies it to the frozen encoder's features of any rows, each row by itself."""
+
+    def fit(
         self,
         model_name: str,
         copies: Sequence[CopyData],
@@ -58,50 +78,85 @@ class HeadOnlyTrainer(HeadOnly):
         device: str,
         num_labels: int,
         progress: Callable[[int, int], None] | None = None,
-    ) -> np.ndarray:
-        """Test logits ``(len(copies), n_test, num_labels)`` float32, one head per copy.
+    ) -> list[ModelState]:
+        """One head per copy, trained on its training rows' features (the ``K`` heads at once).
 
-        ``progress(done, total)`` (the runner's models bar, inside a group): rows encoded, then training epochs."""
+        ``progress(done, total)`` (the runner's models bar, inside a group): rows encoded, then training
+        epochs."""
         check_group(copies, indices, num_labels)
         report = progress or (lambda done, total: None)
         dev = torch.device(device)
-        frozen = FrozenFeatures(
-            model_name,
-            num_labels,
-            dev,
-            self.pooling,
-            self.dtype,
-            self.max_length,
-            self.inference_batch_size,
-            FeatureCache() if self.feature_cache else None,
-        )
+        frozen = self.frozen(model_name, num_labels, dev)
         frozen.on_batch = lambda done, n: report(done, n + self.epochs)
-        train_x, test_x = self.features(frozen, copies, dev)
+        try:
+            unique, rows = self.features(frozen, [(c.train_ids, c.train_mask) for c in copies])
+        finally:
+            frozen.on_batch = None
+        train_x = torch.from_numpy(np.stack([unique[r] for r in rows])).to(dev)
         labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
         weights = torch.from_numpy(row_weights(copies)).to(dev)
         with one_thread():  # small batched matmuls: threads only spin
             weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels, report, weights)
-        with torch.no_grad():
-            logits = torch.baddbmm(bias.unsqueeze(1), test_x, weight)
-        return logits.float().cpu().numpy()
+        weight, bias = weight.float().cpu().numpy(), bias.float().cpu().numpy()
+        return [{"weight": w.copy(), "bias": b.copy()} for w, b in zip(weight, bias)]
+
+    def predict(
+        self,
+        model_name: str,
+        states: Sequence[ModelState],
+        inputs: Sequence[ModelInputs],
+        device: str,
+        num_labels: int,
+    ) -> np.ndarray:
+        """Logits ``(len(states), n, num_labels)`` float32 of each head on its inputs' features."""
+        n = check_inputs(states, inputs)
+        for k, state in enumerate(states):
+            if state["weight"].ndim != 2 or state["weight"].shape[1] != num_labels:
+                raise TrainingInputError(
+                    f"model {k}: head weight {state['weight'].shape} is not (hidden, {num_labels})"
+                )
+        if n == 0:
+            return np.zeros((len(states), 0, num_labels), dtype=np.float32)
+        frozen = self.frozen(model_name, num_labels, torch.device(device))
+        unique, rows = self.features(frozen, [(x.ids, x.mask) for x in inputs])
+        return np.stack([linear_rows(unique[r], s["weight"], s["bias"]) for s, r in zip(states, rows)])
+
+    @cached_property
+    def _frozen(self) -> dict[tuple[str, int, str], FrozenFeatures]:
+        return {}
+
+    def frozen(self, model_name: str, num_labels: int, device: torch.device) -> FrozenFeatures:
+        """The frozen encoder's features for these settings, made once per trainer and device, so that
+        ``predict`` after ``fit`` loads the encoder once."""
+        key = (str(model_name), num_labels, str(device))
+        if key not in self._frozen:
+            cache = FeatureCache() if self.feature_cache else None
+            self._frozen[key] = FrozenFeatures(
+                model_name,
+                num_labels,
+                device,
+                self.pooling,
+                self.dtype,
+                self.max_length,
+                self.inference_batch_size,
+                cache,
+            )
+        return self._frozen[key]
 
     def features(
-        self, frozen: FrozenFeatures, copies: Sequence[CopyData], device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features of every copy's train and test texts: ``[K, n_train, H]``, ``[K, n_test, H]``."""
-        k, n_train, n_test = len(copies), copies[0].n_train, copies[0].n_test
-        # rows: every copy's training texts, then every copy's test texts (PAD id irrelevant: masked)
-        ids = concat_rows([c.train_ids for c in copies] + [c.test_ids for c in copies], 0)
-        mask = concat_rows([c.train_mask for c in copies] + [c.test_mask for c in copies], 0)
-        flat_ids, flat_mask = ids[:, : self.max_length], mask[:, : self.max_length]
+        self, frozen: FrozenFeatures, parts: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Features of every ``(ids, mask)`` in ``parts``: ``(distinct rows, H)`` float32 and, per part, the
+        index of each of its rows among them (each distinct row is encoded once)."""
+        # PAD id irrelevant: masked; rows compared as their attended ids and their mask
+        ids = concat_rows([p[0] for p in parts], 0)[:, : self.max_length]
+        mask = concat_rows([p[1] for p in parts], 0)[:, : self.max_length]
         # Noise leaves many texts unchanged across copies: encode each distinct row once.
-        rows = np.concatenate([flat_ids * (flat_mask != 0), flat_mask != 0], axis=1)
+        rows = np.concatenate([ids * (mask != 0), mask != 0], axis=1)
         _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-        feats = torch.from_numpy(frozen(flat_ids[first], flat_mask[first])).to(device)
-        feats = feats[torch.from_numpy(inverse.reshape(-1)).to(device)]
-        train = feats[: k * n_train].view(k, n_train, -1)
-        test = feats[k * n_train :].view(k, n_test, -1)
-        return train, test
+        unique = frozen(ids[first], mask[first])
+        bounds = np.cumsum([len(p[0]) for p in parts])[:-1]
+        return unique, np.split(inverse.reshape(-1), bounds)
 
     def train_heads(
         self,
@@ -148,3 +203,30 @@ class HeadOnlyTrainer(HeadOnly):
         if report is not None:
             report(self.epochs, self.epochs)
         return weight.detach(), bias.detach()
+
+
+def linear_rows(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``x @ weight + bias`` in float32, ``(n, d) -> (n, C)``, each row computed by itself.
+
+    A matmul's last bits can change with the number of rows and a row's place among them (blocking, kernels),
+    so the products are added up one input column at a time, in order, with elementwise operations only:
+    ``out[i] = ((x[i, 0] w[0] + x[i, 1] w[1]) + ...) + b``, the same bits beside any other rows."""
+    columns = np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)  # (d, n): column k is row k
+    weight = np.asarray(weight, dtype=np.float32)
+    if columns.shape[0] != weight.shape[0]:
+        raise TrainingInputError(f"features of width {columns.shape[0]} for a weight of shape {weight.shape}")
+    out = columns[0][:, None] * weight[0]
+    for k in range(1, len(weight)):
+        out += columns[k][:, None] * weight[k]
+    return out + np.asarray(bias, dtype=np.float32)
+
+
+def check_inputs(states: Sequence[ModelState], inputs: Sequence[ModelInputs]) -> int:
+    """The number of rows each model predicts; raise :class:`TrainingInputError` unless there is one
+    :class:`ModelInputs` per state, all of one length (the logits are one ``(K, n, C)`` array)."""
+    if len(states) == 0 or len(states) != len(inputs):
+        raise TrainingInputError(f"got {len(inputs)} inputs for {len(states)} models")
+    sizes = {x.n for x in inputs}
+    if len(sizes) != 1:
+        raise TrainingInputError(f"the models' inputs have {sorted(sizes)} rows: predict needs one length")
+    return sizes.pop()

@@ -15,32 +15,43 @@ together with ``torch.baddbmm`` and AdamW (elementwise, hence exactly ``K`` inde
 for bit, ``tests/test_independence.py``). A copy's loss is the mean over its batch of ``w_i · loss_i``
 with its own ``train_weights`` (1 where absent). No dropout.
 
+Kept models: :meth:`StaticBagTrainer.fit` returns each copy's classifier as named float32 arrays, ``w0``
+``(d, h)``, ``b0`` ``(h,)`` and, with a hidden layer, ``w1`` ``(h, C)``, ``b1`` ``(C,)`` (``h = C`` without
+one); the vectors are not stored (a fixed table named by ``vectors``). :meth:`StaticBagTrainer.predict` bags
+its input rows as in training and applies each layer to every row by itself
+(:func:`crowd.train.heads.linear_rows`), so on the CPU a text's logits are the same bits whatever rows are
+predicted beside it (``tests/test_keep_learners.py``); they differ from a batched matmul's in the last bits
+only. ``fit_predict`` is ``predict`` after ``fit`` (:class:`crowd.train.settings.StaticBag`).
+
 Plug-in: encode copies with :class:`crowd.train.static_vectors.StaticEncoder` (``StaticBag.encoder()``)
 and pass the learner to :func:`crowd.train.run_votes`; ``model_name`` is ignored (the vectors are
-named by ``vectors``). ``fit_predict`` returns test logits. This module imports torch; configs holding a
-:class:`StaticBag` are read without it (:mod:`crowd.train.settings`), and ``import crowd.train.static``
-names this trainer without importing torch.
+named by ``vectors``). This module imports torch; configs holding a :class:`StaticBag` are read without it
+(:mod:`crowd.train.settings`), and ``import crowd.train.static`` names this trainer without importing torch.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from crowd.train.common import init_head, linear_schedule, one_thread, permutations
-from crowd.train.data import CopyData, check_group, row_weights
+from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, row_weights
+from crowd.train.heads import check_inputs, linear_rows
 from crowd.train.settings import StaticBag
 from crowd.train.static_vectors import FIRST_WORD, load_table
 
 
 class StaticBagTrainer(StaticBag):
-    """The implementation of :class:`crowd.train.settings.StaticBag` (built from its settings)."""
+    """The implementation of :class:`crowd.train.settings.StaticBag` (built from its settings).
 
-    def fit_predict(
+    Runs on one CPU thread (:func:`crowd.train.common.one_thread`): measured, 10 copies of SST-2 in 57 s with
+    2 threads beside another job, 7.5 s with 1."""
+
+    def fit(
         self,
         model_name: str,
         copies: Sequence[CopyData],
@@ -48,33 +59,78 @@ class StaticBagTrainer(StaticBag):
         seed: int,
         device: str,
         num_labels: int,
-    ) -> np.ndarray:
-        """Test logits ``(len(copies), n_test, num_labels)`` float32, one classifier per copy.
-
-        Runs on one CPU thread (:func:`crowd.train.common.one_thread`): measured, 10 copies of SST-2 in 57 s
-        with 2 threads beside another job, 7.5 s with 1.
-        """
-        with one_thread():
-            return self._fit_predict(copies, indices, seed, device, num_labels)
-
-    def _fit_predict(self, copies, indices, seed: int, device: str, num_labels: int) -> np.ndarray:
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[ModelState]:
+        """One classifier per copy, trained on its training rows (the ``K`` classifiers at once)."""
         check_group(copies, indices, num_labels)
         dev = torch.device(device)
-        table = torch.from_numpy(np.array(load_table(self.vectors).matrix)).to(dev)
-        for j, c in zip(indices, copies):
-            for ids in (c.train_ids, c.test_ids):
-                if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
-                    raise ValueError(f"copy {j}: ids outside the {len(table)}-row table of {self.vectors!r}")
-        train_x = torch.stack([self.bag(table, c.train_ids, c.train_mask) for c in copies])
-        test_x = torch.stack([self.bag(table, c.test_ids, c.test_mask) for c in copies])
-        labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
-        weights = torch.from_numpy(row_weights(copies)).to(dev)
-        params = self.train_heads(train_x, labels, indices, seed, num_labels, weights)
-        with torch.no_grad():
-            return self.forward(params, test_x).float().cpu().numpy()
+        with one_thread():
+            table = self.table(dev)
+            for j, c in zip(indices, copies):
+                self.check_ids(table, c.train_ids, f"copy {j}")
+            train_x = torch.stack([self.bag(table, c.train_ids, c.train_mask) for c in copies])
+            labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
+            weights = torch.from_numpy(row_weights(copies)).to(dev)
+            params = self.train_heads(train_x, labels, indices, seed, num_labels, weights)
+        arrays = [p.float().cpu().numpy() for p in params]
+        names = [f"{kind}{layer}" for layer in range(len(params) // 2) for kind in ("w", "b")]
+        if progress is not None:
+            progress(1, 1)
+        return [{name: a[k].copy() for name, a in zip(names, arrays)} for k in range(len(copies))]
+
+    def predict(
+        self,
+        model_name: str,
+        states: Sequence[ModelState],
+        inputs: Sequence[ModelInputs],
+        device: str,
+        num_labels: int,
+    ) -> np.ndarray:
+        """Logits ``(len(states), n, num_labels)`` float32 of each classifier on its inputs' bags."""
+        check_inputs(states, inputs)
+        with one_thread():
+            table = self.table(torch.device(device))
+            out = []
+            for k, (state, x) in enumerate(zip(states, inputs)):
+                self.check_state(state, table.shape[1], num_labels, k)
+                self.check_ids(table, x.ids, f"model {k}")
+                out.append(self.forward_rows(state, self.bag(table, x.ids, x.mask).float().cpu().numpy()))
+        return np.stack(out)
+
+    def table(self, device: torch.device) -> torch.Tensor:
+        """The word-vector table ``vectors`` on ``device``."""
+        return torch.from_numpy(np.array(load_table(self.vectors).matrix)).to(device)
+
+    def check_ids(self, table: torch.Tensor, ids: np.ndarray, what: str) -> None:
+        if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
+            raise ValueError(f"{what}: ids outside the {len(table)}-row table of {self.vectors!r}")
+
+    def check_state(self, state: ModelState, dim: int, num_labels: int, k: int) -> None:
+        """Raise :class:`TrainingInputError` unless ``state`` is a classifier of these settings."""
+        want = {"w0": 2, "b0": 1} | ({"w1": 2, "b1": 1} if self.hidden else {})
+        if set(state) != set(want) or any(state[n].ndim != d for n, d in want.items()):
+            shapes = {n: a.shape for n, a in state.items()}
+            raise TrainingInputError(f"model {k}: {shapes} is not a classifier with hidden = {self.hidden}")
+        last = state["w1" if self.hidden else "w0"]
+        if state["w0"].shape[0] != dim or last.shape[1] != num_labels:
+            raise TrainingInputError(
+                f"model {k}: a classifier from {state['w0'].shape[0]}-d vectors to {last.shape[1]} classes, "
+                f"not from the {dim}-d vectors of {self.vectors!r} to {num_labels}"
+            )
+
+    @staticmethod
+    def forward_rows(state: ModelState, x: np.ndarray) -> np.ndarray:
+        """``(n, C)`` float32 logits of one classifier ``state`` on bags ``x (n, d)``, each row by itself."""
+        h = linear_rows(x, state["w0"], state["b0"])
+        if "w1" in state:
+            h = linear_rows(np.maximum(h, 0), state["w1"], state["b1"])
+        return h
 
     def bag(self, table, ids: np.ndarray, mask: np.ndarray):
-        """``[n, d]`` mean (or sum) of the vectors of each row's known words (``embedding_bag``)."""
+        """``[n, d]`` mean (or sum) of the vectors of each row's known words (``embedding_bag``: each row
+        summed by itself, whatever the other rows)."""
+        if len(ids) == 0:
+            return table.new_zeros(0, table.shape[1])
         ids = np.asarray(ids)[:, : self.max_length]
         known = (np.asarray(mask)[:, : self.max_length] != 0) & (ids >= FIRST_WORD)
         counts = known.sum(axis=1)
