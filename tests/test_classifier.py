@@ -65,7 +65,9 @@ def same_as_report(rows: list[dict], certs: list[TextCertificate], kind: str) ->
         assert list(cert.counts) == row["counts"], row["text"]
         assert cert.label == (ABSTAIN if row["abstained"] else row["prediction"]), row["text"]
         assert cert.radius == (None if row["abstained"] else row["radii"][kind]), row["text"]
-        assert (cert.p_lower, cert.p_upper_runner_up) == (row["p_lower"], row["p_upper_runner_up"]), row["text"]
+        assert (cert.p_lower, cert.p_upper_runner_up) == (row["p_lower"], row["p_upper_runner_up"]), row[
+            "text"
+        ]
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -244,3 +246,47 @@ def test_crowd_predict_with_bow_imports_neither_torch_nor_transformers(saved):
     )
     assert json.loads(done.stdout)["text"] == "a fine film"
     assert "LOADED False False" in done.stderr
+
+
+LEARNERS = {
+    "static": ['model.learner="static"', "static.epochs=3"],
+    "head": ['model.learner="head"', "head.epochs=3", 'head.dtype="fp32"', "head.max_length=16"],
+    "bow+head": ['model.learner="bow+head"', "head.epochs=3", 'head.dtype="fp32"', "head.max_length=16"],
+    "partial": [
+        'model.learner="partial"',
+        "partial.epochs=1",
+        "partial.trainable_layers=1",
+        'partial.dtype="fp32"',
+        "partial.max_length=16",
+    ],
+    "full": [
+        'model.learner="full"',
+        "full.epochs=1",
+        'full.dtype="fp32"',
+        "full.max_length=16",
+        "full.copies_per_group=3",
+    ],
+    "full-loop": [
+        'model.learner="full"',
+        "full.epochs=1",
+        'full.dtype="fp32"',
+        "full.max_length=16",
+        'full.grouping="loop"',
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "learner, method",
+    [(name, "textguard") for name in LEARNERS] + [("static", "crowd"), ("head", "dpa-fa"), ("full", "wang")],
+)
+def test_every_learner_keeps_a_classifier_that_certifies_as_the_report(
+    corpus, tiny_bert, tmp_path, learner, method
+):
+    out = tmp_path / "run"
+    run_certify(corpus, out, f'model.name="{tiny_bert}"', *LEARNERS[learner], *METHODS[method])
+    rows = per_text(out)
+    clf = CertifiedClassifier.load(out / "model")
+    texts = [r["text"] for r in rows]
+    same_as_report(rows, clf.certify(texts), KIND[method.split("-")[0]])
+    assert [clf.certify([t])[0] for t in texts[:4]] == clf.certify(texts[::-1])[::-1][:4]
