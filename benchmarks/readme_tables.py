@@ -20,6 +20,7 @@ from benchmarks.readme_claims import CLAIMS, current
 from benchmarks.readme_claims import check as check_claims
 from crowd.bench.render import LAYOUTS
 from crowd.bench.runner import read_rows
+from crowd.io import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"(<!-- bench:(\w+) -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
@@ -29,6 +30,8 @@ def summary(name: str, scale: str = "cpu") -> str:
     """The summary of ``benchmarks/results/NAME`` (only the rows of the config's current cells)."""
     if name == "commands":  # measured by benchmarks/bench_commands.py, not a bench config
         return commands_summary(read_rows(ROOT / "benchmarks" / "results" / "commands"))
+    if name == "classifier":  # measured by benchmarks/bench_classifier.py
+        return classifier_summary(read_jsonl(ROOT / "benchmarks" / "results" / "bench_classifier_cpu.jsonl"))
     config, grid, rows = current(name, scale)
     return LAYOUTS[config.layout].summary(grid, rows)
 
@@ -51,6 +54,49 @@ def commands_summary(rows: list[dict]) -> str:
                 f"{r['hardware']}, load {r['load_1min_at_start']:.1f} at start |"
             )
     return "\n".join(lines) + "\n"
+
+
+CLASSIFIER_ORDER = ("main", "dpa-50", "crowd-static-1000", "textguard-partial-9")
+
+
+def classifier_summary(rows: list[dict]) -> str:
+    """The README's table of kept classifiers (``benchmarks/bench_classifier.py``): size, load, throughput."""
+    at = {(r["classifier"], r["threads"], r["batch"]): r for r in rows}
+    lines = [
+        "| classifier | models | folder | load | texts/s, batch 1,000 (1 / 2 threads) | texts/s, one text a call "
+        "(1 / 2 threads) | `crowd predict`, cold |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in CLASSIFIER_ORDER:
+        if (name, 1, 1000) not in at:
+            continue
+        one, two, single, single2 = (
+            at[(name, 1, 1000)],
+            at.get((name, 2, 1000)),
+            at.get((name, 1, 1)),
+            at.get((name, 2, 1)),
+        )
+        cold = f"{single['predict_cold_s']:.2f} s" if single and "predict_cold_s" in single else "—"
+        lines.append(
+            f"| {name} ({one['method']}, {one['learner']}) | {one['models']:,} | {_size(one['folder_bytes'])} | "
+            f"{one['load_s']:.2f} s | {rate(one)} / {rate(two)} | {rate(single)} / {rate(single2)} | {cold} |"
+        )
+    first = next(iter(at.values()), None)
+    if first:
+        lines.append(
+            f"\nMeasured {first['date']}, {first['hardware']} (`python benchmarks/bench_classifier.py`)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def rate(row: dict | None) -> str:
+    if row is None:
+        return "—"
+    return f"{row['texts_per_s']:,.0f}" if row["texts_per_s"] >= 10 else f"{row['texts_per_s']:.1f}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n / 2**10:,.0f} KiB"
 
 
 def _duration(seconds: float) -> str:

@@ -243,13 +243,18 @@ def _runtime_imports(path: Path, modules: dict[str, Path]) -> set[str]:
     return {name for name in names if name in modules}
 
 
+# The package's public face: ``crowd.CertifiedClassifier`` is re-exported by the root package on first use (a
+# function-level import in ``crowd/__init__.py``), the one import allowed to go up.
+FACADE = {("crowd", "crowd.pipelines"), ("crowd", "crowd.pipelines.classifier")}
+
+
 def test_no_module_imports_a_higher_layer():
     modules = _all_modules()
     offenders = [
         f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)})"
         for name, path in sorted(modules.items())
         for target in sorted(_runtime_imports(path, modules))
-        if _layer(target) > _layer(name)
+        if _layer(target) > _layer(name) and (name, target) not in FACADE
     ]
     assert not offenders, "\n".join(offenders)
 
@@ -257,7 +262,7 @@ def test_no_module_imports_a_higher_layer():
 # Files another change owns that still hold function-level imports without a ``# lazy:`` reason; they count
 # toward MAX_LAZY. Remove an entry when its file is fixed (the test fails if it has nothing left to excuse).
 PENDING_LAZY: dict[str, str] = {}  # file: why its unmarked function-level imports are still allowed
-MAX_LAZY = 25  # 5 of them keep `crowd predict` with the bow learner free of torch, scikit-learn and scipy.stats
+MAX_LAZY = 26  # 1 re-exports crowd.CertifiedClassifier; 5 keep `crowd predict` with the bow learner free of torch, scikit-learn and scipy.stats
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
 
