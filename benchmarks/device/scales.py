@@ -134,6 +134,7 @@ def certify_overrides(scale: Scale, part: str, model: str, graph: str | None, gr
             f"full.epochs={scale.tg_epochs}",
             f"full.batch_size={scale.tg_batch}",
             "full.copies_per_group=32",  # every group's model in one vmap group
+            'full.grouping="vmap"',  # the GPU regime (a copy's dropout draws then depend on its group)
             f"full.max_length={scale.max_length}",
         ]
     n, group = (scale.head_copies, scale.head_group) if part == "a" else (scale.bert_copies, scale.bert_group)

@@ -43,7 +43,12 @@ DEFEND = (
 )
 CERTIFY = (
     "crowd.pipelines.certify",
+    "crowd.pipelines.classifier",
+    "crowd.seeding",
     "crowd.pipelines.report",
+    "crowd.pipelines.report_metrics",
+    "crowd.pipelines.report_summary",
+    "crowd.pipelines.report_worlds",
     "crowd.certify",
     "crowd.attacks.budget",
     "crowd.text",
@@ -55,8 +60,8 @@ CERTIFY = (
 )
 LEARNERS = {
     "head": ("crowd.train.heads", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
-    "full": ("crowd.train.finetune",),
-    "partial": ("crowd.train.partial_learner", "crowd.train.partial"),
+    "full": ("crowd.train.finetune", "crowd.train.partial_learner", "crowd.train.frozen", "crowd.train.feature_cache"),
+    "partial": ("crowd.train.partial_learner", "crowd.train.partial", "crowd.train.frozen", "crowd.train.feature_cache"),
     "static": ("crowd.train.static_bag", "crowd.train.static_vectors"),
     "bow": ("crowd.train.bow", "crowd.train.bow_encoder"),
 }

@@ -14,7 +14,7 @@ its dropout, and on nothing of the other copies (THEORY.md §3, independence):
   from torch's generator seeded with ``torch_seed(seed, "dropout", j, step)``; clipping and AdamW
   act on its tensors alone. Copy ``j`` trained alone or in any group gives bit-identical logits
   on the CPU (``tests/test_independence.py``).
-* ``grouping="vmap"`` (default): the ``K`` copies are one model with stacked parameters
+* ``grouping="vmap"`` (opt in; ``"loop"`` is the default): the ``K`` copies are one model with stacked parameters
   (``[K, ...]``) through ``torch.func.functional_call`` under ``torch.vmap``: every step the GPU
   sees ``K x batch_size`` sequences (e.g. 64 x 8 = 512), the regime where an H100 runs at ~12x the
   throughput of batch 32. AdamW is elementwise, so one optimizer over the stacked tensors is
