@@ -8,6 +8,7 @@ no global random state is used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 
@@ -32,7 +33,11 @@ def torch_seed(seed: int, purpose: str, *indices: int) -> int:
     return int(rng(seed, purpose, *indices).integers(0, 2**63 - 1))
 
 
-_M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2, _GOLDEN = (
+    np.uint64(0xBF58476D1CE4E5B9),
+    np.uint64(0x94D049BB133111EB),
+    np.uint64(0x9E3779B97F4A7C15),
+)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -44,7 +49,16 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def text_key(words: Sequence[str]) -> int:
     """A 64-bit key of a text's word sequence (blake2b): the same text has the same key in every corpus."""
-    return int.from_bytes(hashlib.blake2b("\x1f".join(words).encode("utf-8"), digest_size=8).digest(), "little")
+    return int.from_bytes(
+        hashlib.blake2b("\x1f".join(words).encode("utf-8"), digest_size=8).digest(), "little"
+    )
+
+
+@functools.cache
+def stream_key(seed: int, purpose: str, j: int) -> int:
+    """A 63-bit key of ``(seed, purpose, j)`` drawn from :func:`rng` (remembered: a kept classifier asks for the
+    same N keys on every call)."""
+    return int(rng(seed, purpose, j).integers(0, 2**63 - 1))
 
 
 class TextDraws:
@@ -68,7 +82,7 @@ class TextDraws:
         owners: np.ndarray | None = None,
         positions: np.ndarray | None = None,
     ) -> None:
-        self.key = np.uint64(int(rng(seed, purpose, j).integers(0, 2**63 - 1)))
+        self.key = np.uint64(stream_key(seed, purpose, j))
         self.keys = np.asarray(keys, dtype=np.uint64)
         self.owners, self.positions = owners, positions
         self.draw = 0

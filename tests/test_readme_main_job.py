@@ -14,15 +14,18 @@ NUMERIC = ("numpy", "scipy", "scikit-learn")  # what the main job's figures are 
 
 
 def locked_versions_differ() -> list[str]:
-    """The numeric packages installed at another version than requirements/lock.txt pins (the README's
-    figures come from the locked set; another set, e.g. the oldest supported one, may move last digits)."""
+    """The numeric packages installed at another version than requirements/lock.txt pins for this Python (the
+    README's figures come from the locked set; another set, e.g. the oldest supported one, may move last digits)."""
     from importlib.metadata import version
 
-    pins = dict(
-        line.split(";")[0].strip().split("==")
-        for line in (ROOT / "requirements" / "lock.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    )
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (ROOT / "requirements" / "lock.txt").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate():
+                pins[req.name] = str(req.specifier).removeprefix("==")
     return [f"{p} {version(p)} (lock {pins[p]})" for p in NUMERIC if pins.get(p) and version(p) != pins[p]]
 
 

@@ -60,8 +60,18 @@ CERTIFY = (
 )
 LEARNERS = {
     "head": ("crowd.train.heads", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
-    "full": ("crowd.train.finetune", "crowd.train.partial_learner", "crowd.train.frozen", "crowd.train.feature_cache"),
-    "partial": ("crowd.train.partial_learner", "crowd.train.partial", "crowd.train.frozen", "crowd.train.feature_cache"),
+    "full": (
+        "crowd.train.finetune",
+        "crowd.train.partial_learner",
+        "crowd.train.frozen",
+        "crowd.train.feature_cache",
+    ),
+    "partial": (
+        "crowd.train.partial_learner",
+        "crowd.train.partial",
+        "crowd.train.frozen",
+        "crowd.train.feature_cache",
+    ),
     "static": ("crowd.train.static_bag", "crowd.train.static_vectors"),
     "bow": ("crowd.train.bow", "crowd.train.bow_encoder"),
 }

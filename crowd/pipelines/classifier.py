@@ -43,8 +43,10 @@ from crowd.text import WordCorpus
 from crowd.train.data import ABSTAIN
 from crowd.train.model_store import ModelFolderError, ModelStore, read_sealed
 from crowd.train.settings import learner_fingerprint
+from synonyms.graph import SynonymGraph
 
 KIND = "crowd certified classifier"
+GRAPH = "graph"  # the synonym graph's folder inside a model folder (methods that use one)
 PREDICTION_CODE = ("crowd.methods", "crowd.train", "crowd.certify", "crowd.text")
 """The code a kept classifier's predictions run through; its version is recorded in the manifest."""
 
@@ -165,8 +167,9 @@ class CertifiedClassifier:
         config, method = self.config, self.config.method
         learner = config.learner
         encoder = learner.encoder(config.model.name)
-        read = method.reader(encoder, config.seed, self.graph_, len(self.classes_))
-        inputs = [read(j, words) for j in range(len(self.states_))]
+        if getattr(self, "reader_", None) is None:  # prepared once (the noise tables, the encoder)
+            self.reader_ = method.reader(encoder, config.seed, self.graph_, len(self.classes_))
+        inputs = [self.reader_(j, words) for j in range(len(self.states_))]
         logits = learner.predict(config.model.name, self.states_, inputs, self.device_, len(self.classes_))
         return certify_logits(method, self.statistics_, inputs, logits, len(self.classes_), self.kept_)
 
@@ -181,6 +184,8 @@ class CertifiedClassifier:
         store = ModelStore(folder, len(self.states_), self.manifest_["fingerprint"])
         for j, state in enumerate(self.states_):
             store.write(j, state)
+        if self.graph_ is not None:
+            self.graph_.save(folder / GRAPH)
         store.seal({k: v for k, v in self.manifest_.items() if k not in ("format", "files")})
         return folder
 
@@ -211,7 +216,12 @@ class CertifiedClassifier:
         self.kept_ = manifest.get("kept", {})
         self.statistics_ = statistics(self.config)
         self.device_ = device
-        self.graph_ = method_graph(self.config) if self.config.method.uses_graph else None
+        self.reader_ = None
+        self.graph_ = None
+        if self.config.method.uses_graph:  # the graph the models were trained with, kept beside them
+            self.graph_ = (
+                SynonymGraph.load(folder / GRAPH) if (folder / GRAPH).is_dir() else method_graph(self.config)
+            )
         found = self.config.method.votes_identity(self.graph_)
         if found != manifest.get("identity", found):
             raise ModelFolderError(
@@ -401,6 +411,8 @@ def seal_models(store: ModelStore, config: CertifyConfig, plan: Plan, corpus: Co
         "world": corpus.manifest.get("world", config.world),
         "attack": corpus.manifest.get("attack"),
     }
+    if graph is not None:  # CROWD and SAFER draw test noise from it: the classifier carries its graph
+        graph.save(store.folder / GRAPH)
     return store.seal(manifest_of(config, plan, graph, corpus.num_labels, store.fingerprint, training))
 
 

@@ -126,9 +126,10 @@ def _foreign_model(folder: Path) -> str:
             entry.name in ("models.json", "manifest.json") and entry.is_file()
         ):
             continue
-        if entry.name != "models" or not entry.is_dir():
+        if entry.name not in ("models", "graph") or not entry.is_dir():
             return f"{MODEL}/{entry.name}"
-        for model in entry.iterdir():
-            if not (_MODEL_FILE.match(model.name) or _TEMPORARY.match(model.name)) or not model.is_file():
-                return f"{MODEL}/models/{model.name}"
+        allowed = _MODEL_FILE.match if entry.name == "models" else ("graph.npz", "graph.json").__contains__
+        for inner in entry.iterdir():
+            if not (allowed(inner.name) or _TEMPORARY.match(inner.name)) or not inner.is_file():
+                return f"{MODEL}/{entry.name}/{inner.name}"
     return ""

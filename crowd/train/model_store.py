@@ -4,6 +4,7 @@ Layout::
 
     models.json                    the fingerprint of the models (created exclusively, once)
     models/model_000123.safetensors   model 123's named arrays (:data:`crowd.train.data.ModelState`)
+    graph/graph.npz, graph.json    the synonym graph of CROWD and SAFER (their test noise), when used
     manifest.json                  written last by :meth:`ModelStore.seal`: the format version, what the
                                    classifier is (method, learner, classes, ...), how many models it uses
                                    (``n_models``: models 0 .. n-1; a run that trained more, e.g. before N
@@ -87,16 +88,18 @@ class ModelStore:
         return _arrays(self.path(index), self.path(index).read_bytes())
 
     def seal(self, manifest: Mapping[str, Any]) -> Path:
-        """Write ``manifest.json``: ``manifest`` plus the format and the SHA-256 of every model file."""
+        """Write ``manifest.json``: ``manifest`` plus the format and the SHA-256 of every other file."""
         missing = self.missing()
         if missing:
             raise ModelFolderError(
                 f"{self.folder}: {len(missing)} models are not stored yet, e.g. {missing[:5]}"
             )
         stored = sorted(
-            p.relative_to(self.folder).as_posix() for p in (self.folder / MODELS).glob("model_*.safetensors")
+            p.relative_to(self.folder).as_posix()
+            for p in self.folder.rglob("*")
+            if p.is_file() and p.name != MANIFEST and not p.name.endswith(".tmp")
         )
-        files = {n: _digest((self.folder / n).read_bytes()) for n in [META, *stored]}
+        files = {n: _digest((self.folder / n).read_bytes()) for n in stored}
         sealed = {"format": FORMAT, **manifest, "n_models": self.n_models, "files": files}
         return write_json(self.folder / MANIFEST, sealed)
 
