@@ -30,7 +30,9 @@ from crowd.certify import min_copies_to_certify
 from crowd.config import to_dict
 from crowd.data import Corpus, Example
 from crowd.methods import Plan
-from crowd.pipelines.classifier import (
+from crowd.pipelines.config import CertifyConfig, load_certify_config
+from crowd.pipelines.corpus import given_corpus, prepare_corpus, reference_corpus
+from crowd.pipelines.fitting import (
     method_graph,
     models_fingerprint,
     plan_learner,
@@ -38,8 +40,6 @@ from crowd.pipelines.classifier import (
     seal_models,
     statistics,
 )
-from crowd.pipelines.config import CertifyConfig, load_certify_config
-from crowd.pipelines.corpus import given_corpus, prepare_corpus, reference_corpus
 from crowd.pipelines.outdir import check_out_folder
 from crowd.pipelines.report import CertifyReport, summarise, write_report
 from crowd.train import VoteStore, local_device, run_votes

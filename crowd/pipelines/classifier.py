@@ -5,7 +5,7 @@ copies), kept: ``fit`` trains the method's models on a training set, ``certify``
 texts and turns the votes into one :class:`TextCertificate` per text, ``save`` / ``load`` keep the models in
 a folder (:mod:`crowd.train.model_store`: safetensors arrays, a manifest with the SHA-256 of every file, no
 pickle). ``crowd certify`` writes the same folder under ``OUT/model`` and its report's per-text
-certificates are computed by the same functions (:meth:`CertifiedClassifier.certify_words`).
+certificates are computed by the same functions (:meth:`CertifiedClassifier.certify_words`; the training side is :mod:`crowd.pipelines.fitting`).
 
 What a certificate on a new text means (THEORY §3, "A certificate on a new text"): no change of the
 training set by at most ``radius`` units of the method (word types added or removed for ``textguard``,
@@ -21,9 +21,6 @@ Loading and certifying import neither torch nor transformers for the scikit-lear
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -33,22 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from crowd import __version__
-from crowd.codehash import modules_version
-from crowd.config import from_dict, to_dict
+from crowd.config import from_dict
 from crowd.data import Corpus, Example
-from crowd.methods import Context, Plan, Statistics, Words
+from crowd.methods import Statistics
 from crowd.pipelines.config import CertifyConfig, load_certify_config
+from crowd.pipelines.fitting import GRAPH, KIND, fit_corpus, method_graph, statistics
 from crowd.text import WordCorpus
 from crowd.train.data import ABSTAIN
 from crowd.train.model_store import ModelFolderError, ModelStore, read_sealed
-from crowd.train.settings import learner_fingerprint
 from synonyms.graph import SynonymGraph
-
-KIND = "crowd certified classifier"
-GRAPH = "graph"  # the synonym graph's folder inside a model folder (methods that use one)
-PREDICTION_CODE = ("crowd.methods", "crowd.train", "crowd.certify", "crowd.text")
-"""The code a kept classifier's predictions run through; its version is recorded in the manifest."""
 
 
 @dataclass(frozen=True)
@@ -275,32 +265,6 @@ def check_keepable(config: CertifyConfig) -> None:
         )
 
 
-def manifest_of(
-    config: CertifyConfig, plan, graph, num_labels: int, fingerprint: str, training: dict
-) -> dict[str, Any]:
-    """What a sealed model folder says about its classifier (beside the files' digests)."""
-    return {
-        "kind": KIND,
-        "crowd_version": __version__,
-        "code_version": modules_version(PREDICTION_CODE),
-        "config": to_dict(config),
-        "method": config.method.name,
-        "learner": config.model.learner,
-        "num_labels": num_labels,
-        "seed": config.seed,
-        "fingerprint": fingerprint,
-        "certificate": plan.certificate,
-        "unit": plan.unit,
-        "noise": plan.noise,
-        "deterministic": plan.deterministic,
-        "budget": plan.budget,
-        "budget_note": plan.not_covered_reason,
-        "kept": plan.kept,
-        "identity": config.method.votes_identity(graph),
-        "training": training,
-    }
-
-
 def as_examples(X, y, where: str) -> list[Example]:
     """``X`` as examples: texts with labels ``y``, or :class:`Example` s (then ``y`` must be ``None``)."""
     X = list(X)
@@ -320,105 +284,3 @@ def as_examples(X, y, where: str) -> list[Example]:
             raise TypeError(f"y[{i}]: expected an integer class, got {label!r}")
         out.append(Example(text, int(label)))
     return out
-
-
-# --- the training side, shared with crowd certify (crowd.pipelines.certify) ------------------------------
-
-
-def method_graph(config: CertifyConfig, progress: bool = False):
-    """The synonym graph of a method that uses one (``method.graph`` or the default); else ``None``.
-
-    The word-substitution attack draws from it too unless ``attack.graph`` names another.
-    """
-    if config.method.uses_graph:
-        from crowd.pipelines.corpus import load_graph  # lazy: corpus building imports the attacks (torch)
-
-        return load_graph(config.method.graph, config.data.data_root, progress)
-    return None
-
-
-def statistics(config: CertifyConfig) -> Statistics:
-    return Statistics(
-        config.alpha, config.selection, config.n_selection, config.simultaneous, config.max_radius
-    )
-
-
-def plan_run(
-    config: CertifyConfig,
-    corpus: Corpus,
-    graph,
-    encoder,
-    progress: bool = False,
-    attacked: Corpus | None = None,
-) -> Plan:
-    context = Context(
-        corpus,
-        Words.of(corpus),
-        encoder,
-        config.seed,
-        config.n_copies,
-        config.max_radius,
-        graph,
-        progress,
-        attacked,
-    )
-    return config.method.plan(context)
-
-
-def models_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
-    """Hash of what determines the kept models: the method, the training set, the learner, the model, the seed."""
-    method = to_dict(config.method)
-    method.pop("graph", None)
-    method.update(config.method.votes_identity(graph))
-    learner = learner_fingerprint(config.learner)
-    h = hashlib.sha256(json.dumps([method, learner, config.model.name, config.seed], sort_keys=True).encode())
-    h.update(f"{corpus.num_labels}\n".encode())
-    for e in corpus.train:
-        h.update(f"{e.label}\t{e.text}\n".encode())
-    return h.hexdigest()[:16]
-
-
-def fit_corpus(config: CertifyConfig, corpus: Corpus, folder: Path, progress: bool = False) -> Path:
-    """Train the kept classifier of ``config`` on ``corpus.train`` into ``folder`` and seal it (resumes)."""
-    from crowd.train.common import resolve_device  # lazy: training imports torch
-    from crowd.train.runner import fit_models  # lazy: training imports torch
-
-    graph = method_graph(config, progress)
-    encoder = config.learner.encoder(config.model.name)
-    plan = plan_run(config, corpus, graph, encoder, progress)
-    learner = plan_learner(config, plan)
-    fingerprint = models_fingerprint(config, corpus, graph)
-    store = ModelStore(folder, plan.n_models, fingerprint)
-    device = str(resolve_device(config.model.device))
-    fit_models(
-        plan.make_copy,
-        plan.n_models,
-        learner,
-        config.model.name,
-        store,
-        config.seed,
-        device,
-        corpus.num_labels,
-        progress,
-    )
-    return seal_models(store, config, plan, corpus, graph)
-
-
-def seal_models(store: ModelStore, config: CertifyConfig, plan: Plan, corpus: Corpus, graph) -> Path:
-    """Seal a model folder whose every model is stored, with what the classifier is."""
-    training = {
-        "texts": len(corpus.train),
-        "world": corpus.manifest.get("world", config.world),
-        "attack": corpus.manifest.get("attack"),
-    }
-    if graph is not None:  # CROWD and SAFER draw test noise from it: the classifier carries its graph
-        graph.save(store.folder / GRAPH)
-    return store.seal(manifest_of(config, plan, graph, corpus.num_labels, store.fingerprint, training))
-
-
-def plan_learner(config: CertifyConfig, plan: Plan):
-    """The learner of a run: one model per group when the plan's training sets differ in size."""
-    learner = config.learner
-    if plan.one_model_per_group:
-        learner = dataclasses.replace(learner, copies_per_group=1)
-    return learner
