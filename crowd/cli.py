@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synonyms": ("crowd.commands.synonyms", "build or inspect a synonym graph"),
     "poison": ("crowd.commands.poison", "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, ...)"),
     "certify": ("crowd.commands.certify", "train N noisy copies, vote and certify"),
-    "predict": ("crowd.commands.predict", "classify texts with a kept certified classifier, with certificates"),
+    "predict": (
+        "crowd.commands.predict",
+        "classify texts with a kept certified classifier, with certificates",
+    ),
     "defend": ("crowd.commands.defend", "run an empirical defense (BKI, ONION, STRIP, RAP)"),
     "bench": ("crowd.commands.bench", "run a benchmark table or figure (resumable rows, rendered tables)"),
 }

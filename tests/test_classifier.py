@@ -20,6 +20,7 @@ METHODS = {
     "textguard": ['method.name="textguard"', "method.groups=3"],
     "textguard-runoff": ['method.name="textguard"', "method.groups=3", 'method.aggregation="runoff"'],
     "textguard-placeholder": ['method.name="textguard"', "method.groups=3", 'method.empty="placeholder"'],
+    "textguard-fa": ['method.name="textguard"', "method.groups=6", "method.spread=2"],
     "dpa": ['method.name="dpa"', "method.partitions=5"],
     "dpa-fa": ['method.name="dpa"', "method.partitions=3", "method.spread=2"],
     "dpa-runoff": ['method.name="dpa"', "method.partitions=5", 'method.aggregation="runoff"'],

@@ -80,3 +80,36 @@ def test_untouched_groups_vote_identically_in_both_worlds(tiny_bert, tmp_path, l
     for seen, ref in zip(reports["observed"].clean, reports["reference"].clean):
         if seen.radius("textguard") is not None and seen.radius("textguard") >= 1:
             assert ref.label == seen.label
+
+
+@pytest.mark.parametrize("learner", ["bow", "head", "static", "partial", "full", "bow+head"])
+def test_fa_models_that_do_not_read_the_trigger_bucket_vote_identically(tiny_bert, tmp_path, learner):
+    """Finite Aggregation over word groups (spread 2): a word reaches only the 2 models whose window holds its
+    bucket; every other model has the same sub-training set and sub-texts in both worlds, hence the same votes."""
+    from crowd.certify import fa_bucket_models
+
+    k, d = 3, 2
+    corpus = _corpus()
+    readers = fa_bucket_models(k, d)[word_group("cf", k * d)]
+    votes = {}
+    for world in ("observed", "reference"):
+        out = tmp_path / world
+        config = _config(tiny_bert, learner, "abstain", world)
+        config = dataclasses.replace(
+            config, method=dataclasses.replace(config.method, groups=k * d, spread=d)
+        )
+        config = dataclasses.replace(
+            config,
+            static=dataclasses.replace(config.static, epochs=3),
+            partial=dataclasses.replace(
+                config.partial, epochs=1, trainable_layers=1, max_length=16, dtype="fp32"
+            ),
+        )
+        report = certify_corpus(corpus, config, out, progress=False)
+        votes[world] = VoteStore.open(out / "votes", k * d).load_all()[:, : len(corpus.test_clean)]
+        if world == "observed":
+            assert report.summary["attack_budget"] == 1
+    assert len(readers) == d
+    for j in range(k * d):
+        if j not in readers:
+            np.testing.assert_array_equal(votes["observed"][j], votes["reference"][j], err_msg=f"model {j}")

@@ -183,13 +183,15 @@ def test_poison_sources(corpus: Corpus) -> list[str] | None:
     return rows if len(rows) == len(corpus.test_poison) else None
 
 
-WORD_GROUPS = (3, 5, 7, 9, 15, 21)
+WORD_GROUPS = (3, 5, 7, 9, 10, 14, 15, 18, 21, 27, 30, 45)
+"""Word partitions' m, and Finite Aggregation's k·d buckets for k in 5, 7, 9, 15 and d in 1, 2, 3."""
 
 
 def word_groups_touched(
     corpus: Corpus, groups: Sequence[int] = WORD_GROUPS, order: str = "keep"
 ) -> dict[str, int] | None:
-    """``{str(m): touched groups}``: word partitions' exact budget for each ``m`` in ``groups``.
+    """``{str(m): touched groups}``: word partitions' exact budget for each ``m`` in ``groups``; for Finite
+    Aggregation over word groups (``method.spread = d``) the entry ``k·d`` is its budget in buckets.
 
     Pairs are the training rows (clean source, poisoned; label flips are not text and touch nothing) and the
     triggered test texts with the clean texts they were made from. ``order = "keep"`` (the default of

@@ -126,7 +126,15 @@ def table2(
             triggered = pct(r.get("certified_triggered_accuracy_at_budget")) if certified else "—"
             base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
             budget = at_budget(r) if certified else "—"
-            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(base), _detection(r), conf, budget, triggered]
+            metrics = [
+                pct(r.get("cacc")),
+                pct(r.get("asr")),
+                pct(base),
+                _detection(r),
+                conf,
+                budget,
+                triggered,
+            ]
         body.append(
             [
                 c.dataset,

@@ -20,6 +20,14 @@ closes it by at most ``δ_b(c) = Σ_{models m fed by b} (1 + 1[v_m = y] − 1[v_
 decreasing order; ``y`` is certified against ``c`` for the largest ``r`` whose ``r`` largest ``δ`` sum to at most
 ``G_c``; the radius is the minimum over ``c``. A model fed by two corrupted buckets is counted twice, so
 the bound is sound but not always tight. ``d = 1`` gives ``δ ∈ {0, 1, 2}`` and exactly DPA's radius.
+Abstentions (vote ``-1``: a word-group model whose buckets hold none of the text's words casts no vote; a
+trigger can make it vote, or a removed word make a voter abstain) count for no class: the gap is over the
+votes cast, and a corrupted model that abstained moves a gap by at most 1, as a model voting for a third
+class does, so ``δ`` above is unchanged (``1`` for an abstainer). An adversary who silences every voter of
+``y`` needs at least the buckets of all of them, which the gap already forbids. A text on which every model
+abstains abstains. Checked by exact enumeration of every output (any class or abstain) of every corrupted
+model, tests/test_certify_enumeration.py.
+
 Checked against exact enumeration (tests/test_certify_enumeration.py) over every vote configuration of
 every ``(k, d)`` with ``k·d <= 7`` models and 2 or 3 classes (also with a non-consecutive shift set): never
 above the brute-force radius, and equal to it in 100% of the configurations. (A one-off check of 12 models,
@@ -81,13 +89,14 @@ def fa_radius(
 ) -> int:
     """Certified number of corrupted buckets (= inserted/deleted training examples) for one text's votes.
 
-    ``votes[i]`` is model ``i``'s class (models ordered as in :func:`fa_model_buckets`). Always ``>= 0``.
+    ``votes[i]`` is model ``i``'s class, or ``-1`` where it abstains (models ordered as in
+    :func:`fa_model_buckets`); at least one model must vote. Always ``>= 0``.
     """
     votes = np.asarray(votes)
     n = k * d
     if votes.shape != (n,):
         raise ValueError(f"need one vote per model: shape ({n},), got {votes.shape}")
-    counts = votes_to_counts(votes[None, :], num_classes)[0]
+    counts = votes_to_counts(votes[votes >= 0][None, :], num_classes)[0]
     y = vote_predict(counts)
     gaps = vote_gaps(counts, y)
     shift_list = fa_shifts(k, d, shifts)
@@ -112,26 +121,27 @@ def fa_certificates(
     radius_key: str = "dpa",
     noise: str = "finite aggregation",
 ) -> list[Certificate]:
-    """Deterministic FA certificates (``alpha = 0``, never abstain) from ``(texts, models)`` class votes.
+    """Deterministic FA certificates (``alpha = 0``) from ``(texts, models)`` class votes (``-1``: abstained;
+    a text on which every model abstains gets an abstaining certificate).
 
     ``radii[radius_key]`` is :func:`fa_radius` in corrupted buckets (inserted/deleted training examples).
     """
     votes = np.atleast_2d(np.asarray(votes))
-    counts = votes_to_counts(votes, num_classes)
     certs = []
-    for row, cnt in zip(votes, counts):
-        label = vote_predict(cnt)
+    for row in votes:
+        cnt = votes_to_counts(row[row >= 0][None, :], num_classes)[0]
+        label = vote_predict(cnt) if cnt.sum() else None  # every model abstained: the text abstains
         certs.append(
             Certificate(
                 label=label,
-                top_class=label,
+                top_class=0 if label is None else label,
                 p_lower=None,
                 p_upper_runner_up=None,
                 counts=tuple(int(c) for c in cnt),
                 alpha=0.0,
                 method="fa",
                 noise=f"{noise} (k={k}, d={d})",
-                radii={radius_key: fa_radius(row, k, d, num_classes, shifts)},
+                radii={} if label is None else {radius_key: fa_radius(row, k, d, num_classes, shifts)},
             )
         )
     return certs

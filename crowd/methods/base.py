@@ -185,7 +185,8 @@ def aggregate_certifier(
     with spread ``d`` (Wang, Levine, Feizi 2022). Every radius counts parts an adversary may change.
     A model that abstains on a text (vote ``-1``, all-NaN logits row) casts no vote there: plurality counts
     skip it, run-off reads its NaN row as an abstention in both rounds, and a text on which every model
-    abstains gets an abstaining certificate. Finite Aggregation has no abstention rule and refuses them.
+    abstains gets an abstaining certificate; Finite Aggregation counts an abstaining model as a vote for no
+    class, which a corrupted bucket may turn into any vote (checked by enumeration).
     """
 
     def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
@@ -194,8 +195,6 @@ def aggregate_certifier(
                 raise ValueError("run-off election needs every model's logits; none were stored")
             return runoff_certificates(np.transpose(logits, (1, 0, 2)), radius_key=key, noise=noise)
         if fa is not None and fa[1] > 1:
-            if np.any(votes < 0):
-                raise ValueError("finite aggregation has no abstention rule; every model must vote")
             return fa_certificates(votes.T, fa[0], fa[1], num_labels, radius_key=key, noise=noise)
         return dpa_certificates(vote_counts(votes, num_labels), noise, radius_key=key)
 

@@ -14,6 +14,15 @@ models), the same fixed input in every world, which the model maps to its traini
 ``class_weight = "balanced"`` (default) each model weights its rows by its own training set's label counts.
 Each model depends only on its sub-training set, in the corpus's fixed order, and on ``(seed, i)``.
 
+Finite Aggregation over word groups (``spread = d > 1``; Wang, Levine, Feizi 2022, with word types in place of
+training examples, THEORY §3(d)): the ``groups`` md5 groups are ``k·d`` buckets, and model ``i`` (of ``k·d``)
+trains on and votes with the words of buckets ``i − d + 1 .. i`` (mod ``k·d``), so a word type reaches exactly
+the ``d`` models whose window holds its bucket. The certificate is FA's bucket bound
+(:func:`crowd.certify.fa_radius`) in the same unit, with abstaining models (no word of the text in their
+buckets) that a trigger may make vote; it is checked against enumeration of every output of every corrupted
+model. ``spread = 1`` is plain word partitions. The collective (dataset-level) count is reported for
+``spread = 1`` only.
+
 Certificate ``textguard``, deterministic: if two worlds differ only in the occurrences of a set ``W`` of
 word types — added or removed anywhere, in any number of training texts and in the test text — the groups
 outside ``g(W)`` have identical sub-training sets and sub-texts, so at most ``|W|`` votes differ; the
@@ -30,13 +39,14 @@ and StyleBkd rewrite many words and get their honest, large budget).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from crowd.attacks.budget import test_poison_sources
+from crowd.certify import fa_model_buckets
 from crowd.data import Corpus
 from crowd.methods.base import (
     Certifier,
@@ -62,10 +72,17 @@ def sub_text(text: str, group: int, m: int, order: str = "keep") -> str:
     return joined_words([w for w in split_words(text) if word_group(w, m) == group], order)
 
 
-def sub_corpus(corpus: WordCorpus, groups: np.ndarray, group: int, order: str) -> WordCorpus:
-    """``corpus`` reduced to the words whose vocabulary id is in ``group`` (``groups`` maps id → group)."""
+def sub_corpus(
+    corpus: WordCorpus, groups: np.ndarray, group: int | Collection[int], order: str
+) -> WordCorpus:
+    """``corpus`` reduced to the words whose vocabulary id is in ``group`` (or in any group of a collection:
+    a Finite Aggregation model's buckets); ``groups`` maps id → group."""
     text_of = np.repeat(np.arange(len(corpus.offsets) - 1), np.diff(corpus.offsets))
-    keep = groups[corpus.ids] == group
+    keep = (
+        np.isin(groups[corpus.ids], sorted(group))
+        if isinstance(group, Collection)
+        else groups[corpus.ids] == group
+    )
     ids, owners = corpus.ids[keep], text_of[keep]
     if order == "sorted":
         rank = _sort_ranks(corpus.vocab)
@@ -93,7 +110,8 @@ def groups_touched(corpus: WordCorpus, groups: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TextGuard:
-    """``[method] name = "textguard"``: ``groups`` m (≥ 1), ``order`` (``"keep"`` | ``"sorted"``),
+    """``[method] name = "textguard"``: ``groups`` m (≥ 1; with ``spread`` d, the ``k·d`` buckets and models),
+    ``spread`` d (1: word partitions; > 1: Finite Aggregation, dividing ``groups``), ``order`` (``"keep"`` | ``"sorted"``),
     ``aggregation`` (``"plurality"`` | ``"runoff"``), ``empty`` (``"abstain"``: a group drops the training
     rows whose sub-text is empty and casts no vote on a test text whose sub-text is empty; ``"placeholder"``:
     an empty sub-text is the empty input, in training and at test), ``class_weight`` (``"balanced"``: each
@@ -110,6 +128,7 @@ class TextGuard:
         "distinct trigger word types, does not grow with the poison rate; label flips are kept in the reference world"
     )
     groups: int = 7
+    spread: int = 1
     order: str = "keep"
     aggregation: str = "plurality"
     empty: str = "abstain"
@@ -118,6 +137,15 @@ class TextGuard:
     def __post_init__(self) -> None:
         if self.groups < 1:
             raise ValueError(f"groups must be >= 1, got {self.groups}")
+        if self.spread < 1 or self.groups % self.spread:
+            raise ValueError(
+                f"spread must be >= 1 and divide groups (groups = k·spread models over as many buckets), "
+                f"got groups = {self.groups}, spread = {self.spread}"
+            )
+        if self.spread > 1 and self.aggregation == "runoff":
+            raise ValueError(
+                "aggregation = 'runoff' needs spread = 1 (run-off is not combined with Finite Aggregation)"
+            )
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
         if self.empty not in EMPTY:
@@ -130,11 +158,22 @@ class TextGuard:
 
     @property
     def description(self) -> str:
+        if self.spread > 1:
+            k = self.groups // self.spread
+            return (
+                f"word-group finite aggregation, {self.groups} md5 word buckets, each model reads {self.spread} "
+                f"(k={k}, d={self.spread}), order {self.order}"
+            )
         return f"word-partition aggregation (TextGuard), {self.groups} md5 word groups, order {self.order}"
+
+    def model_buckets(self) -> list[frozenset[int]]:
+        """The buckets (word groups) each model trains on and votes with: ``{i}``, or FA's ``d`` buckets."""
+        return fa_model_buckets(self.groups // self.spread, self.spread)
 
     def certifier(self, num_labels: int, kept: dict) -> Certifier:
         """How the models' votes (and logits, for run-off) on any texts become certificates."""
-        return aggregate_certifier(self.aggregation, "textguard", self.description, num_labels)
+        fa = (self.groups // self.spread, self.spread)
+        return aggregate_certifier(self.aggregation, "textguard", self.description, num_labels, fa)
 
     def reader(self, encoder, seed: int, graph, num_labels: int) -> Reader:
         """Model ``j`` sees the sub-texts of group ``j``, encoded; with ``empty = "abstain"`` the texts without
@@ -167,7 +206,7 @@ class TextGuard:
             covers_labels=False,
             one_model_per_group=self.empty == "abstain",  # groups keep different training rows
             needs_logits=self.aggregation == "runoff",
-            word_groups=True,
+            word_groups=self.spread == 1,  # the collective count assumes one model per group
             reference_world="the clean source with the attack's label flips kept (flips act as label noise)",
         )
 
@@ -213,10 +252,11 @@ class TextGuard:
 
         words, encoder, num_labels = ctx.words, ctx.encoder, ctx.corpus.num_labels
         groups = self._check_groups(words)
+        buckets = self.model_buckets()
         read = self.reader(encoder, ctx.seed, ctx.graph, num_labels)
 
         def make_copy(j: int) -> CopyData:
-            train = sub_corpus(words.train, groups, j, self.order)
+            train = sub_corpus(words.train, groups, buckets[j], self.order)
             labels = words.train_labels.copy()
             if self.empty == "abstain":
                 rows = np.flatnonzero(np.diff(train.offsets) > 0)  # not empty: every group holds a word

@@ -160,7 +160,9 @@ class FullFineTune(_Learner):
     max_length: int = 128
     dtype: Literal["bf16", "fp32"] = "bf16"
     copies_per_group: int = 32
-    grouping: Literal["vmap", "loop"] = "loop"  # vmap: a copy's dropout depends on its group (docs/training.md)
+    grouping: Literal["vmap", "loop"] = (
+        "loop"  # vmap: a copy's dropout depends on its group (docs/training.md)
+    )
     inference_batch_size: int = 256
 
     def __post_init__(self) -> None:
