@@ -82,7 +82,7 @@ def test_untouched_groups_vote_identically_in_both_worlds(tiny_bert, tmp_path, l
             assert ref.label == seen.label
 
 
-@pytest.mark.parametrize("learner", ["bow", "head", "static", "partial", "full", "bow+head"])
+@pytest.mark.parametrize("learner", ["bow", "bow-vectors", "head", "static", "partial", "full", "bow+head"])
 def test_fa_models_that_do_not_read_the_trigger_bucket_vote_identically(tiny_bert, tmp_path, learner):
     """Finite Aggregation over word groups (spread 2): a word reaches only the 2 models whose window holds its
     bucket; every other model has the same sub-training set and sub-texts in both worlds, hence the same votes."""

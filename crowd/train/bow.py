@@ -21,13 +21,14 @@ copy with no n-gram in its training rows scores the log of its weighted class pr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from crowd.seeding import torch_seed
-from crowd.train.bow_encoder import PAD_ID
+from crowd.train.bow_encoder import PAD_ID, word_id
 from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError
 from crowd.train.settings import BagOfWords
 
@@ -182,7 +183,11 @@ class BagOfWordsTrainer(BagOfWords):
             max_iter=self.max_iter,
             random_state=torch_seed(seed, "bow", j) % 2**32,
         )
-        model.fit(self.tfidf(train, tfidf.idf_), labels, sample_weight=copy.train_weights)
+        model.fit(
+            self.rows(train, tfidf.idf_, copy.train_ids, copy.train_mask),
+            labels,
+            sample_weight=copy.train_weights,
+        )
         return state | {
             "keep": keep,
             "idf": np.asarray(tfidf.idf_, dtype=np.float64),
@@ -196,7 +201,7 @@ class BagOfWordsTrainer(BagOfWords):
         if "prior" in state:
             return class_logits(np.tile(state["prior"], (len(ids), 1)), present, num_labels)
         columns = NgramColumns.from_state(state, self.ngram_max, self.max_length)
-        x = self.tfidf(columns.counts(ids, mask)[:, state["keep"]], state["idf"])
+        x = self.rows(columns.counts(ids, mask)[:, state["keep"]], state["idf"], ids, mask)
         s = np.asarray(x @ state["coef"].T) + state["intercept"]
         scores = np.concatenate([-s / 2, s / 2], axis=1) if len(present) == 2 else s
         return class_logits(scores, present, num_labels)
@@ -212,6 +217,16 @@ class BagOfWordsTrainer(BagOfWords):
 
         idf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(train).idf_ if train.shape[1] else None
         return (self.tfidf(train, idf), self.tfidf(test, idf)) if idf is not None else (train, test)
+
+    def rows(
+        self, counts: sp.csr_matrix, idf: np.ndarray, ids: np.ndarray, mask: np.ndarray
+    ) -> sp.csr_matrix:
+        """The model's input rows: TF-IDF, then (with ``vectors``) the scaled mean vector of the row's words."""
+        x = self.tfidf(counts, idf)
+        if not self.vectors:
+            return x
+        dense = mean_vectors(self.vectors, ids[:, : self.max_length], mask[:, : self.max_length])
+        return sp.hstack([x, sp.csr_matrix(dense * self.vector_weight)], format="csr")
 
     def tfidf(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
         """Rows of n-gram counts as TF-IDF (sublinear TF if set), each row scaled to unit L2 norm: the
@@ -229,6 +244,34 @@ class BagOfWordsTrainer(BagOfWords):
         scale = np.where(norms > 0, norms, 1.0)
         x.data /= scale[rows]
         return x
+
+
+@functools.cache
+def hashed_table(vectors: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, matrix)``: the hashed word id (:func:`crowd.train.bow_encoder.word_id`) of every word of the
+    vector table, sorted, and the table's float64 vectors in that order (words that lower-case alike: the first)."""
+    from crowd.train.static_vectors import FIRST_WORD, load_table  # lazy: the table loads gensim (a second)
+
+    table = load_table(vectors)
+    ids = np.fromiter((word_id(w) for w in table.words), dtype=np.int64, count=len(table.words))
+    ids, first = np.unique(ids, return_index=True)
+    return ids, table.matrix[FIRST_WORD + first].astype(np.float64)
+
+
+def mean_vectors(vectors: str, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(n, dim)`` float64: each row's mean vector over its words found in the table (zero when none); each
+    row summed in its own order, from its own words only."""
+    table_ids, matrix = hashed_table(vectors)
+    ids = np.asarray(ids, dtype=np.int64)
+    valid = (np.asarray(mask) != 0) & (ids != PAD_ID)
+    pos = np.searchsorted(table_ids, ids)
+    found = valid & (pos < len(table_ids))
+    found[found] = table_ids[pos[found]] == ids[found]
+    rows, cols = np.nonzero(found)
+    sums = np.zeros((ids.shape[0], matrix.shape[1]))
+    np.add.at(sums, rows, matrix[pos[rows, cols]])
+    counts = np.bincount(rows, minlength=ids.shape[0])
+    return sums / np.maximum(counts, 1)[:, None]
 
 
 def class_logits(scores: np.ndarray, present: np.ndarray, num_labels: int) -> np.ndarray:

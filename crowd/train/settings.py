@@ -246,7 +246,9 @@ class StaticBag(_Learner):
 
 @dataclass(frozen=True)
 class BagOfWords(_Learner):
-    """TF-IDF over word n-grams up to ``ngram_max``, an L2 logistic regression (lbfgs) per copy.
+    """TF-IDF over word n-grams up to ``ngram_max``, an L2 logistic regression (lbfgs) per copy; with ``vectors``
+    the mean pretrained vector of each text's known words (times ``vector_weight``) is appended to its row, so a
+    group model can score words it never saw in training.
 
     Defaults (measured on SST-2, docs/training.md): unigrams and bigrams, ``C = 1``, sublinear TF,
     every n-gram kept (``min_df = 1``), texts truncated at ``max_length = 256`` words. Columns, IDF and
@@ -264,6 +266,8 @@ class BagOfWords(_Learner):
     min_df: int = 1
     max_length: int = 256
     copies_per_group: int = 32
+    vectors: str = ""  # "" = TF-IDF only; a vector table (e.g. "glove-6b-50d"): its mean vector is appended
+    vector_weight: float = 1.0  # the appended mean vector's scale beside the unit-norm TF-IDF row
 
     def __post_init__(self) -> None:
         for name in ("ngram_max", "max_iter", "min_df", "max_length", "copies_per_group"):
@@ -271,6 +275,8 @@ class BagOfWords(_Learner):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0.0 < self.C < float("inf"):
             raise ValueError(f"C (inverse regularisation strength) must be finite and > 0, got {self.C}")
+        if not 0.0 < self.vector_weight < float("inf"):
+            raise ValueError(f"vector_weight must be finite and > 0, got {self.vector_weight}")
 
     def encoder(self, model_name: str | None = None):
         """The encoder whose ``(ids, mask)`` this learner reads: stable hashed word ids."""
