@@ -94,7 +94,9 @@ def test_fa_models_that_do_not_read_the_trigger_bucket_vote_identically(tiny_ber
     votes = {}
     for world in ("observed", "reference"):
         out = tmp_path / world
-        config = _config(tiny_bert, learner, "abstain", world)
+        config = _config(tiny_bert, learner.removesuffix("-vectors"), "abstain", world)
+        if learner == "bow-vectors":  # fixed pretrained vectors: still a function of the group's own rows
+            config = dataclasses.replace(config, bow=dataclasses.replace(config.bow, vectors="glove-6b-50d"))
         config = dataclasses.replace(
             config, method=dataclasses.replace(config.method, groups=k * d, spread=d)
         )
