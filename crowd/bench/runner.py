@@ -11,6 +11,12 @@ recorded as an *error row* (``status = "error"``, the exception's type, message 
 the last lines of the traceback) and the table goes on; error rows are retried
 only with ``retry_errors=True``. Certified cells keep their run folder under
 ``runs/``, so an interrupted cell also resumes from its stored votes.
+
+Before anything is written, the cell selection is checked (a scale that selects no cell, a negative
+``max_cells``: one-line errors naming the key) and so is the out folder
+(:func:`crowd.pipelines.outdir.check_out_folder`: new, empty or crowd bench's own results, never another
+command's output or the user's files); ``rows.jsonl`` is then created at once, so the folder is recognised as
+bench's even before its first row.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ from crowd.bench.render import write_outputs
 from crowd.bench.resources import build_resources
 from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
 from crowd.io import read_jsonl, upsert_jsonl
+from crowd.pipelines.outdir import ROWS, check_out_folder
 
-ROWS_FILE = "rows.jsonl"
+ROWS_FILE = ROWS  # "rows.jsonl"
 
 
 @dataclass(frozen=True)
@@ -129,10 +136,12 @@ def run_benchmark(
 ) -> BenchRun:
     """Run every unfinished cell of the benchmark at ``scale`` (at most ``max_cells``), then render."""
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     config = load_bench_config(config_path, bench_overrides)
     grid = cells(config, scale, certify_overrides, defend_overrides)
+    check_selection(config, scale, grid, config_path, bench_overrides, max_cells)
+    out = check_out_folder(out, "bench", config.name)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ROWS_FILE).touch()  # never truncates: other runs over disjoint cells may share the file
     resources = build_resources(out / "_resources", set().union(*(c.resources() for c in grid)))
     done = {r["cell_id"]: r for r in read_rows(out)}
     executed = skipped = 0
@@ -158,6 +167,39 @@ def run_benchmark(
     run = BenchRun(config, tuple(grid), rows, executed, skipped, out, load_paper(config_path, config.paper))
     write_outputs(run)
     return run
+
+
+def check_selection(
+    config: BenchConfig,
+    scale: str,
+    grid: Sequence[Cell],
+    config_path: str | Path,
+    bench_overrides: Sequence[str] = (),
+    max_cells: int | None = None,
+) -> None:
+    """``ValueError`` in one line when nothing could run: a negative ``max_cells``, or a grid of no cell at
+    ``scale`` (naming the scale's key that matches none of the benchmark's values, and the ``--set`` that set it)."""
+    if max_cells is not None and max_cells < 0:
+        raise ValueError(f"max_cells = {max_cells}: must be 0 or more (0 renders the rows and runs no cell)")
+    if grid:
+        return
+    s = config.scale(scale)
+    grid_values = {
+        "datasets": config.datasets,
+        "attacks": [a.row_name for a in config.attacks],
+        "rates": sorted({r for a in config.attacks for r in a.rates}),
+        "methods": config.methods,
+    }
+    for key, values in grid_values.items():
+        chosen = getattr(s, key)
+        if chosen and not set(chosen) & set(values):
+            name = f"{scale}.{key}"
+            override = next((o for o in bench_overrides if o.split("=", 1)[0].strip() == name), None)
+            where = f"--set {override}" if override else f"{config_path}: {name} = {list(chosen)}"
+            raise ValueError(
+                f"{where}: selects no cell; the benchmark's {key} are {', '.join(map(str, values)) or 'none'}"
+            )
+    raise ValueError(f"{config_path}: the {scale} scale selects no cell (no dataset, attack, rate or method)")
 
 
 def is_stale(row: dict[str, Any], cell: Cell) -> bool:

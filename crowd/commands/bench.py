@@ -10,7 +10,7 @@ from crowd.pipelines.config import CertifyConfig
 
 HELP = (
     "Run the cells of a benchmark config (benchmarks/configs/*.toml) into DIR/rows.jsonl, resuming "
-    "finished cells, then render DIR/<name>.md and its plots."
+    "finished cells, then render DIR/<name>.md and its plots. DIR must be new, empty or crowd bench's own results."
 )
 
 
@@ -27,15 +27,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="re-run cells whose row predates code versions (rendered 'not verified against today's code')",
     )
-    parser.add_argument("--max-cells", type=int, default=None, help="execute at most this many cells")
+    parser.add_argument(
+        "--max-cells", type=int, default=None, help="execute at most this many cells (0 or more)"
+    )
     parser.add_argument("--render-only", action="store_true", help="execute nothing; render the rows")
     parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
 
 
 def check_config(args: argparse.Namespace) -> None:
-    """Load the benchmark config and check the cell overrides' keys before any cell runs."""
+    """Load the benchmark config and check the cell overrides' keys and ``--max-cells`` before any cell runs
+    (the out folder and an empty cell selection are checked by :func:`crowd.bench.runner.run_benchmark`)."""
     from crowd.pipelines.defend import DefendConfig  # lazy: `crowd bench --help` must not import torch
 
+    if args.max_cells is not None and args.max_cells < 0:
+        raise ValueError(
+            f"--max-cells {args.max_cells}: must be 0 or more (0 renders the rows and runs no cell)"
+        )
     load_bench_config(args.config, args.bench)
     check_keys(CertifyConfig, args.certify, "--certify")
     check_keys(DefendConfig, args.defend, "--defend")

@@ -1,4 +1,9 @@
-"""``crowd poison``: write a poisoned corpus (OpenBackdoor CSV layout + JSON Lines + manifest)."""
+"""``crowd poison``: write a poisoned corpus (OpenBackdoor CSV layout + JSON Lines + manifest).
+
+The out folder is checked before the corpus is read: :func:`crowd.pipelines.outdir.check_out_folder` refuses a
+file, an unwritable folder and another command's output, then :func:`crowd.attacks.output.check_poison_folder`
+anything but this command's earlier output of the same settings.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from crowd.data import DATASETS, corpus_labels, load_dataset
 from crowd.io import write_json
 from crowd.paths import data_root
 from crowd.pipelines.config import load_certify_config
+from crowd.pipelines.outdir import check_out_folder
 from synonyms.graph import SynonymGraph
 
 HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
@@ -101,6 +107,7 @@ def build_attack(args: argparse.Namespace) -> Attack:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_out_folder(args.out, "poison")  # before any reading; the settings are checked once known
     attack = build_attack(args)  # resolves args.data
     splits = [load_dataset(args.dataset, split, data_root=args.data) for split in ("train", "dev", "test")]
     check_poison_folder(args.out, poison_settings(attack, *splits, seed=args.seed))  # before the work

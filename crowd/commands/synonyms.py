@@ -4,6 +4,10 @@
   with no options, the default graph (:mod:`crowd.noise.synonym_graph`), written to ``--out`` or the cache.
 - ``crowd synonyms import-safer TABLE --out DIR [--vectors PATH]``: a SAFER ``{word: [neighbours]}`` table.
 - ``crowd synonyms show WORD [--graph DIR]``: the perturbation set of WORD with similarities.
+
+``build`` and ``import-safer`` write only into a new or empty folder or over a graph crowd wrote, checked before
+any work (:func:`crowd.pipelines.outdir.check_out_folder`): never over the user's own ``graph.json`` or another
+command's output.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 from crowd.commands._format import percent
 from crowd.paths import cache_dir, require_data_root
+from crowd.pipelines.outdir import check_out_folder
 from synonyms.graph import SynonymGraph
 from synonyms.neighbours import NeighbourParams
 from synonyms.safer import import_safer_table
@@ -103,11 +108,13 @@ def _inputs(args: argparse.Namespace):
 
 
 def _build(args: argparse.Namespace) -> int:
+    if args.out is not None:  # before any work; the default folder is named by the inputs, checked below
+        check_out_folder(args.out, "synonyms")
     if args.vectors is not None:  # before the data root and the corpora are even looked at
         check_trust(args.vectors, args.vectors_format, args.trust_pickle)
     inputs = _inputs(args)
     g = _graphs()
-    out = args.out or cache_dir() / g.CACHE_SUBDIR / g.cache_key(inputs)
+    out = args.out or check_out_folder(cache_dir() / g.CACHE_SUBDIR / g.cache_key(inputs), "synonyms")
     result = g.build_from_inputs(inputs, progress=not args.no_progress)
     result.graph.save(out)
     r = result.report
@@ -129,6 +136,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _import_safer(args: argparse.Namespace) -> int:
+    check_out_folder(args.out, "synonyms")
     kv = None
     if args.vectors is not None:
         kv = load_vectors(args.vectors, args.vectors_format, trust_pickle=args.trust_pickle)

@@ -13,7 +13,9 @@
    clean and from poisoned texts. A flagged input is rejected: a rejected clean text counts
    as an error for CACC, a rejected poisoned text as a failed attack for ASR.
 
-The defense's parameters are checked before anything is trained.
+The defense's parameters and the out folder (:func:`crowd.pipelines.outdir.check_out_folder`: new, empty or
+an earlier ``crowd defend`` run) are checked before anything is trained. The files are written as one set with
+a ``manifest.json`` of their SHA-256 (:func:`crowd.pipelines.outdir.sealed`), so a later run recognises them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from crowd.defenses.metrics import attack_metrics, victim_warnings
 from crowd.defenses.report import write_outputs
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
+from crowd.pipelines.outdir import DEFEND_FILES, check_out_folder, sealed
 from crowd.victim import Victim, VictimConfig, VictimStore
 
 # ``data.dataset`` may also be ``toy`` (crowd.data.toy) here.
@@ -112,10 +115,12 @@ def run_defend(
     With a ``store`` (:class:`crowd.victim.store.VictimStore`), victims trained before on the
     same corpus and settings (the undefended one, BKI's retrained one) are loaded instead of trained.
 
-    The defense is built (its parameters checked) before the corpus is poisoned and the
-    victim trained. ``summary["warnings"]`` says when the undefended victim did not learn
+    The out folder is checked and the defense built (its parameters checked) before the corpus is
+    poisoned and the victim trained. ``summary["warnings"]`` says when the undefended victim did not learn
     the backdoor or is degenerate (:func:`crowd.defenses.metrics.victim_warnings`).
     """
+    if out_dir is not None:
+        check_out_folder(out_dir, "defend")  # before any data work or write
     config = replace(config, data=config.data.pinned())  # the data root, resolved once
     target, timings = config.attack.target_label, {}
     defense = build_defense(config.defense, config.seed, target)
@@ -158,7 +163,8 @@ def run_defend(
     timings["defense_s"] = time.perf_counter() - start
     summary["defended"], summary["timings"] = defended, timings
     if out_dir is not None:
-        write_outputs(Path(out_dir), config, summary, rows)
+        with sealed(Path(out_dir), DEFEND_FILES) as folder:
+            write_outputs(folder, config, summary, rows)
     return summary
 
 
