@@ -52,6 +52,10 @@ def WG(method: str, field: str = "certified_accuracy_non_target_at_budget", data
     return f"wordgroups: {dataset} | badnets (dirty 1 word) | {method} | {field}"
 
 
+def FA(method: str, field: str = "certified_accuracy_non_target_at_budget", dataset: str = "sst2") -> str:
+    return f"wordgroups_fa: {dataset} | badnets (dirty 1 word) | {method} | {field}"
+
+
 def TR(dataset: str, words: str, method: str, field: str = "certified_accuracy_non_target_at_budget") -> str:
     return f"triggers: {dataset} | badnets ({words}) | {method} | {field}"
 
@@ -292,6 +296,27 @@ CLAIMS: tuple[Claim, ...] = (
             for f in ("asr", "base_rate")
             for d in ("sst2", "offenseval", "hsol")
         ),
+    ),
+    # Finite Aggregation over word groups and word vectors (wordgroups_fa)
+    Claim(
+        "trigger word from {} to {} % at m = 9 (CACC {} %) and from {} to {} % at m = 7 (CACC {} %); on HSOL it\n"
+        "moves little (m = 7: {} against {} %)",
+        (
+            FA("bowk9d1"),
+            FA("bowveck9d1"),
+            FA("bowveck9d1", "cacc"),
+            FA("bowk7d1"),
+            FA("bowveck7d1"),
+            FA("bowveck7d1", "cacc"),
+            FA("bowk7d1", dataset="hsol"),
+            FA("bowveck7d1", dataset="hsol"),
+        ),
+        1,
+    ),
+    Claim(
+        "SST-2, k = 5, from {} % (d = 1) to {} % (d = 2) and {} % (d = 3)",
+        (FA("bowk5d1"), FA("bowk5d2"), FA("bowk5d3")),
+        1,
     ),
 )
 
