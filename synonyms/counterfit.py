@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from synonyms.constraints import Constraints
 from synonyms.neighbours import normalise, similar_pairs
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def counter_fit(
     progress: Callable[[int], object] | None = None,
 ) -> CounterFitResult:
     """Counter-fit ``vectors`` (rows = ``words``) to ``constraints``; returns unit-length vectors."""
+    import torch  # lazy: only a graph build counter-fits; loading a cached graph (a bow run) needs no torch
+
     params = params or CounterFitParams()
     unit = normalise(vectors)
     ant = pair_indices(words, constraints.antonyms)
@@ -102,6 +107,8 @@ def _step(
     p: CounterFitParams,
 ) -> tuple[torch.Tensor, float]:
     """One full-batch step on directed pairs ``(i, j)``; only word ``i`` of each pair is updated."""
+    import torch  # lazy: as in counter_fit
+
     update = torch.zeros_like(x)
     count = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     loss = 0.0

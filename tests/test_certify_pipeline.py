@@ -192,7 +192,8 @@ def test_dpa_partitions_and_certificates(corpus, tiny_bert, tmp_path):
 
 
 @pytest.mark.slow
-def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
+@pytest.mark.parametrize("learner", ["head", "bow"])  # bow: a torch process group for a torch-free learner
+def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path, learner):
     import os
     import shutil
     import subprocess
@@ -203,7 +204,13 @@ def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
         "--set",
         f'data.dataset="{corpus}"',
         "--set",
+        'method.name="crowd"',
+        "--set",
         f'method.graph="{corpus / "graph"}"',
+        "--set",
+        "allow_uncertifiable=true",
+        "--set",
+        f'model.learner="{learner}"',
         "--set",
         f'model.name="{tiny_bert}"',
         "--set",
@@ -212,6 +219,8 @@ def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
         "n_copies=6",
         "--set",
         "head.copies_per_group=2",
+        "--set",
+        "bow.copies_per_group=2",
         "--set",
         'head.dtype="fp32"',
         "--set",
@@ -232,6 +241,56 @@ def test_torchrun_two_ranks_equal_one_rank(corpus, tiny_bert, tmp_path):
     one = (tmp_path / "one" / "per_text.jsonl").read_text()
     two = (tmp_path / "two" / "per_text.jsonl").read_text()
     assert one == two
+
+
+@pytest.mark.parametrize("method", ["textguard", "crowd"])
+def test_crowd_certify_with_bow_imports_neither_torch_nor_transformers(corpus, tmp_path, method):
+    """The default learner (scikit-learn) on the default device ``"auto"``: the whole run, from the CLI to the
+    report, with the main job's method (textguard) and with a synonym-graph method (CROWD, a saved graph)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from crowd.cli import main; rc = main(sys.argv[1:]); "
+        "print('LOADED', 'torch' in sys.modules, 'transformers' in sys.modules, file=sys.stderr); sys.exit(rc)"
+    )
+    sets = [f'data.dataset="{corpus}"', 'model.learner="bow"', f'method.name="{method}"']
+    if method == "crowd":
+        sets += [f'method.graph="{corpus / "graph"}"', "n_copies=8", "allow_uncertifiable=true"]
+    else:  # the corpus has 21 distinct words: 3 md5 groups all hold some
+        sets += ["method.groups=3"]
+    args = ["certify", "--no-progress", "--out", str(tmp_path / "out")]
+    args += [a for x in sets for a in ("--set", x)]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED False False" in done.stderr
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert saved["used"] == {"device": "cpu", "dtype": "fp32"}  # "auto": bow runs on the CPU, GPU or not
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["learner"], summary["method"], summary["n_test_clean"]) == ("bow", method, 60)
+
+
+def test_auto_device_is_a_gpu_for_a_torch_learner_and_the_cpu_for_bow(corpus, monkeypatch):
+    import torch
+
+    from crowd.pipelines.report import resolved_config
+    from crowd.train.devices import device_name
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a machine with a GPU
+    assert (device_name("auto"), device_name("auto", uses_torch=False)) == ("cuda", "cpu")
+    assert device_name("cuda:1", uses_torch=False) == "cuda:1" and device_name("cpu") == "cpu"
+    configs = {
+        name: load_certify_config(None, [f'data.dataset="{corpus}"', f'model.learner="{name}"'])
+        for name in ("head", "static", "bow+head", "bow")
+    }
+    assert {k: resolved_config(c)["used"]["device"] for k, c in configs.items()} == {
+        "head": "cuda",
+        "static": "cuda",
+        "bow+head": "cuda",
+        "bow": "cpu",
+    }
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device_name("auto") == "cpu"
 
 
 def test_stray_label_is_an_error_naming_file_and_line_before_training(corpus, tiny_bert, tmp_path):

@@ -121,11 +121,7 @@ HEAVY = {
     "crowd.bench.resources",
     "crowd.bench.runner",
     "crowd.defenses.lm",
-    "crowd.noise.synonym_graph",
-    "crowd.pipelines.certify",
-    "crowd.pipelines.corpus",
     "crowd.pipelines.defend",
-    "crowd.pipelines.report",
     "crowd.testing",
     "crowd.testing.toy_task",
     "crowd.train.common",
@@ -136,13 +132,10 @@ HEAVY = {
     "crowd.train.naive",
     "crowd.train.partial",
     "crowd.train.partial_learner",
-    "crowd.train.runner",
     "crowd.train.static_bag",
     "crowd.victim",
     "crowd.victim.model",
     "crowd.victim.store",
-    "synonyms.build",
-    "synonyms.counterfit",
 }
 ENTRY_POINTS = {"crowd.__main__"}  # runs the CLI when imported
 
@@ -262,7 +255,11 @@ def test_no_module_imports_a_higher_layer():
 # Files another change owns that still hold function-level imports without a ``# lazy:`` reason; they count
 # toward MAX_LAZY. Remove an entry when its file is fixed (the test fails if it has nothing left to excuse).
 PENDING_LAZY: dict[str, str] = {}  # file: why its unmarked function-level imports are still allowed
-MAX_LAZY = 26  # 1 re-exports crowd.CertifiedClassifier; 5 keep `crowd predict` with the bow learner free of torch, scikit-learn and scipy.stats
+# 1 re-exports crowd.CertifiedClassifier; 5 keep `crowd predict` with the bow learner free of torch, scikit-learn and
+# scipy.stats; +1 loads bow.vectors' word-vector table (gensim) only when it is named; +2 keep `crowd certify` with the
+# bow learner free of torch and transformers: synonyms.counterfit imports torch (2) only when a graph is built
+# (crowd.train.devices' torch and the runner's model check replace crowd.pipelines.fitting's 2, now top-level)
+MAX_LAZY = 29
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
 

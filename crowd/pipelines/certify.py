@@ -19,12 +19,9 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.distributed as dist
 
 from crowd.certify import min_copies_to_certify
 from crowd.config import to_dict
@@ -42,11 +39,11 @@ from crowd.pipelines.fitting import (
 )
 from crowd.pipelines.outdir import check_out_folder
 from crowd.pipelines.report import CertifyReport, summarise, write_report
-from crowd.train import VoteStore, local_device, run_votes
-from crowd.train.common import resolve_device
+from crowd.train import VoteStore
+from crowd.train.devices import check_device, device_name, init_distributed, local_device, world_size
 from crowd.train.feature_cache import cache_stats, reset_cache_stats
 from crowd.train.model_store import ModelStore
-from crowd.train.models import check_model
+from crowd.train.runner import check_learner_model, run_votes
 
 MANY_MODELS = 10_000  # above this many models a run says, before training, what it will store
 
@@ -117,21 +114,7 @@ def _check_model(config: CertifyConfig) -> None:
     """Fail now, before any data or graph work, if the learner needs a model that does not load or the
     device asked for is not there."""
     check_device(config.model.device)
-    if config.learner.uses_model:
-        check_model(config.model.name)
-
-
-def check_device(name: str) -> None:
-    """``ValueError`` naming ``model.device`` when it asks for CUDA or MPS that this torch cannot reach."""
-    kind = str(name).split(":")[0]
-    if kind not in ("cuda", "mps"):
-        return
-    available = torch.cuda.is_available() if kind == "cuda" else torch.backends.mps.is_available()
-    if not available:
-        raise ValueError(
-            f"model.device = {name!r}, but this torch ({torch.__version__}) reaches no {kind} device; "
-            "use 'auto' (a GPU when there is one) or 'cpu'"
-        )
+    check_learner_model(config.learner, config.model.name)
 
 
 def check_copies(config: CertifyConfig, plan: Plan, n_texts: int, num_labels: int) -> None:
@@ -176,7 +159,7 @@ def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
 
 
 def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[str], progress: bool):
-    rank = _init_distributed()
+    rank = init_distributed()
     encoder = config.learner.encoder(config.model.name)
     attacked = None
     if config.world == "reference":  # train on the clean texts with the attack's labels; budget of the attack
@@ -198,7 +181,8 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         progress,
         f"training {plan.n_models} models ({config.model.learner} learner), votes in {Path(out) / 'votes'}",
     )
-    device = resolve_device(config.model.device) if world_size() == 1 else local_device()
+    one_process = world_size() == 1
+    device = device_name(config.model.device, config.learner.uses_torch) if one_process else local_device()
     reused = stored_models(Path(out) / "votes", plan.n_models)
     if plan.n_models > MANY_MODELS and rank == 0:
         size = votes_size(plan.n_models, reused, len(corpus.test), corpus.num_labels, Path(out) / "votes")
@@ -211,7 +195,7 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
         config.model.name,
         Path(out) / "votes",
         config.seed,
-        str(device),
+        device,
         votes_fingerprint(config, corpus, graph),
         corpus.num_labels,
         progress,
@@ -251,17 +235,3 @@ def stored_models(folder: Path, n_models: int) -> int:
     if not (folder / "votes.json").exists():
         return 0
     return sum((folder / "votes" / f"copy_{j:06d}.npy").exists() for j in range(n_models))
-
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def _init_distributed() -> int:
-    """Under ``torchrun`` (``WORLD_SIZE`` > 1) join the process group: NCCL on GPUs, gloo on CPUs."""
-    if world_size() <= 1:
-        return 0
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend, timeout=timedelta(hours=12))
-    return dist.get_rank()

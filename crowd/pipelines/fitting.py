@@ -2,7 +2,7 @@
 
 A method's plan on a corpus (:func:`plan_run`), the fingerprint of the models it trains (:func:`models_fingerprint`),
 training them into a model folder (:func:`fit_corpus`, resumable) and sealing that folder with the manifest that
-says what the classifier is (:func:`seal_models`, :func:`manifest_of`). Imports no torch until training starts.
+says what the classifier is (:func:`seal_models`, :func:`manifest_of`). Imports no torch until a torch learner trains.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from crowd.config import to_dict
 from crowd.data import Corpus
 from crowd.methods import Context, Plan, Statistics, Words
 from crowd.pipelines.config import CertifyConfig
+from crowd.train.devices import device_name
 from crowd.train.model_store import ModelStore
+from crowd.train.runner import fit_models
 from crowd.train.settings import learner_fingerprint
 
 KIND = "crowd certified classifier"
@@ -83,16 +85,13 @@ def models_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
 
 def fit_corpus(config: CertifyConfig, corpus: Corpus, folder: Path, progress: bool = False) -> Path:
     """Train the kept classifier of ``config`` on ``corpus.train`` into ``folder`` and seal it (resumes)."""
-    from crowd.train.common import resolve_device  # lazy: training imports torch
-    from crowd.train.runner import fit_models  # lazy: training imports torch
-
     graph = method_graph(config, progress)
     encoder = config.learner.encoder(config.model.name)
     plan = plan_run(config, corpus, graph, encoder, progress)
     learner = plan_learner(config, plan)
     fingerprint = models_fingerprint(config, corpus, graph)
     store = ModelStore(folder, plan.n_models, fingerprint)
-    device = str(resolve_device(config.model.device))
+    device = device_name(config.model.device, config.learner.uses_torch)
     fit_models(
         plan.make_copy,
         plan.n_models,

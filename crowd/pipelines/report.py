@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from crowd.certify import Certificate
 from crowd.config import to_dict
@@ -39,6 +38,7 @@ from crowd.pipelines.report_worlds import (
     trained_on,
 )
 from crowd.report import plot_curves, write_run
+from crowd.train.devices import device_name
 
 __all__ = [
     "CertifyReport",
@@ -191,16 +191,10 @@ def resolved_config(config: CertifyConfig, deterministic: bool = False) -> dict[
     if not config.learner.uses_model:  # bow, static: no encoder model is loaded
         table["model"].pop("name", None)
     table["data"]["data_root"] = config.data.pinned().data_root  # as the run resolved it
-    device = _device(config.model.device)
+    device = device_name(config.model.device, config.learner.uses_torch)
     dtype = getattr(config.learner, "dtype", "fp32")
     table["used"] = {"device": device, "dtype": dtype if device.startswith("cuda") else "fp32"}
     return table
-
-
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _xy(curve: Curve) -> tuple[list[int], list[float]]:

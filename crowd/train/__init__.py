@@ -12,7 +12,8 @@
 
 See docs/training.md. This package imports without torch: its light names (data, encoders, learner
 settings, the feature cache, the vote store) are imported here; the runner's names (``run_votes``,
-``local_device``, ``fingerprint_of``) import :mod:`crowd.train.runner`, and torch with it, on first use.
+``local_device``, ``fingerprint_of``) import :mod:`crowd.train.runner` (its progress bars) on first use. The runner
+imports torch only for a torch learner, a CUDA/MPS device or ``torchrun`` (:mod:`crowd.train.devices`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from crowd.train.settings import (
 from crowd.train.static_vectors import StaticEncoder
 from crowd.train.votes import VoteStore, VoteStoreMismatch
 
-RUNNER = ("fingerprint_of", "local_device", "run_votes")  # names of crowd.train.runner (torch)
+RUNNER = ("fingerprint_of", "local_device", "run_votes")  # names of crowd.train.runner (tqdm)
 
 __all__ = [
     "LEARNERS",
@@ -70,6 +71,6 @@ if TYPE_CHECKING:
 def __getattr__(name: str):
     if name not in RUNNER:
         raise AttributeError(f"module 'crowd.train' has no attribute {name!r}")
-    from crowd.train import runner  # lazy: crowd.train's settings and encoders are read without torch
+    from crowd.train import runner  # lazy: configs read crowd.train's settings without the runner's tqdm
 
     return getattr(runner, name)

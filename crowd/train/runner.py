@@ -29,13 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from crowd.train.data import ABSTAIN, CopyData, Learner, TrainingInputError, check_group
+from crowd.train.devices import barrier, local_device, rank_and_world
 from crowd.train.model_store import ModelStore
-from crowd.train.models import check_model
 from crowd.train.settings import learner_fingerprint
 from crowd.train.votes import VoteFileError, VoteStore, VoteStoreMismatch
 
@@ -43,6 +41,7 @@ __all__ = [
     "VoteFileError",
     "VoteStore",
     "VoteStoreMismatch",
+    "check_learner_model",
     "copy_groups",
     "fingerprint_of",
     "fit_models",
@@ -62,20 +61,6 @@ def fingerprint_of(*parts: object) -> str:
 def copy_groups(n_copies: int, copies_per_group: int) -> list[list[int]]:
     """Fixed blocks of copy indices: ``[[0..K-1], [K..2K-1], ...]``."""
     return [list(range(s, min(s + copies_per_group, n_copies))) for s in range(0, n_copies, copies_per_group)]
-
-
-def rank_and_world() -> tuple[int, int]:
-    """``(rank, world_size)`` of an initialised ``torch.distributed`` group, else ``(0, 1)``."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def local_device() -> str:
-    """``cuda:LOCAL_RANK`` when CUDA is available (``torchrun`` sets ``LOCAL_RANK``), else ``cpu``."""
-    if torch.cuda.is_available():
-        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    return "cpu"
 
 
 def run_votes(
@@ -173,11 +158,19 @@ def _check_first(make_copy, n_copies: int, learner: Learner, model_name: str, nu
     """Copy 0, after the checks every run makes before training."""
     if n_copies < 1:
         raise TrainingInputError(f"n_copies must be at least 1, got {n_copies}")
-    if getattr(learner, "uses_model", True):
-        check_model(model_name)
+    check_learner_model(learner, model_name)
     first = make_copy(0)
     check_group([first], [0], num_labels)
     return first
+
+
+def check_learner_model(learner, model_name: str | os.PathLike[str]) -> None:
+    """:func:`crowd.train.models.check_model` for a learner that loads a model (``uses_model``, true unless the
+    learner says otherwise); ``bow`` and ``static`` load none, and their runs import no transformers."""
+    if getattr(learner, "uses_model", True):
+        from crowd.train.models import check_model  # lazy: transformers (and torch) only for a model learner
+
+        check_model(model_name)
 
 
 def _train_groups(
@@ -227,7 +220,7 @@ def _train_groups(
             finish(group, copies, logits)
         bars.stored(len(group))
     bars.close()
-    _barrier(world)
+    barrier(world)
 
 
 def _fit_predict(learner: Learner, model_name, copies, group, seed, device, num_labels, step) -> np.ndarray:
@@ -303,8 +296,3 @@ class _Progress:
 
     def close(self) -> None:
         self.bar.close()
-
-
-def _barrier(world: int) -> None:
-    if world > 1:
-        dist.barrier()

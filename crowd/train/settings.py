@@ -51,12 +51,15 @@ class _Learner:
     """Settings that train through the implementation class named by ``IMPLEMENTATION`` (``module:Class``).
 
     ``SECTIONS`` names the config table(s) (fields of :class:`crowd.pipelines.config.CertifyConfig`) these
-    settings are read from; :meth:`from_sections` builds them from those tables.
+    settings are read from; :meth:`from_sections` builds them from those tables. ``uses_model``: it loads the
+    encoder model ``model.name``; ``uses_torch``: it computes with torch (so ``model.device = "auto"`` asks torch
+    for a GPU); a learner with neither never imports torch or transformers.
     """
 
     IMPLEMENTATION: ClassVar[str]
     SECTIONS: ClassVar[tuple[str, ...]]
     uses_model: ClassVar[bool] = True
+    uses_torch: ClassVar[bool] = True
 
     @classmethod
     def from_sections(cls, tables: Mapping[str, Any]) -> _Learner:
@@ -259,6 +262,7 @@ class BagOfWords(_Learner):
     IMPLEMENTATION: ClassVar[str] = "crowd.train.bow:BagOfWordsTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("bow",)
     uses_model: ClassVar[bool] = False
+    uses_torch: ClassVar[bool] = False  # scikit-learn on the CPU: its device is unused
     ngram_max: int = 1
     C: float = 1.0
     max_iter: int = 1000
