@@ -118,10 +118,7 @@ class FullFineTuneTrainer(FullFineTune):
         on row ``i`` alone (bit for bit on the CPU; see the module docstring)."""
         n = check_inputs(states, inputs)
         dev = torch.device(device)
-        model = set_training(load_model(model_name, num_labels, dev), False)
-        shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
-        buffers = dict(model.named_buffers())
-        base = model.to("meta")
+        shapes, buffers, base = self._architecture(model_name, num_labels, dev)
         out = np.empty((len(states), n, num_labels), dtype=np.float32)
         cut, size = self.max_length, self.inference_batch_size
         with torch.no_grad(), autocast(dev, self.dtype), row_threads(dev):
@@ -133,6 +130,16 @@ class FullFineTuneTrainer(FullFineTune):
                     logits = forward(base, params, buffers, *batch)
                     out[k, rows] = logits.float().cpu().numpy()[: len(rows)]
         return out
+
+    def _architecture(self, model_name: str, num_labels: int, dev: torch.device):
+        """``(shapes, buffers, base on meta)`` of the pretrained model, loaded once per trainer (a kept classifier
+        asks again on every call); the copies' parameters come from their states."""
+        key = (str(model_name), num_labels, str(dev))
+        if getattr(self, "_loaded", (None,))[0] != key:
+            model = set_training(load_model(model_name, num_labels, dev), False)
+            shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
+            self._loaded = (key, (shapes, dict(model.named_buffers()), model.to("meta")))
+        return self._loaded[1]
 
     def _train(
         self,

@@ -124,10 +124,7 @@ class PartialFineTuneTrainer(PartialFineTune):
         on row ``i`` alone (bit for bit on the CPU; see the module docstring)."""
         n = check_inputs(states, inputs)
         dev = torch.device(device)
-        model = set_training(load_model(model_name, num_labels, dev), False)
-        cut = self._freeze(model)
-        trained = {name: p for name, p in model.named_parameters() if p.requires_grad}
-        digest = frozen_digest(model)
+        model, cut, trained, digest = self._pretrained(model_name, num_labels, dev)
         out = np.empty((len(states), n, num_labels), dtype=np.float32)
         cache = StateCache()
         for k, (state, x) in enumerate(zip(states, inputs)):
@@ -144,6 +141,17 @@ class PartialFineTuneTrainer(PartialFineTune):
                         logits = model(inputs_embeds=hidden, attention_mask=mask).logits
                     out[k, batch] = logits.float().cpu().numpy()[: len(batch)]
         return out
+
+    def _pretrained(self, model_name: str, num_labels: int, dev: torch.device):
+        """``(model, cut, trainable tensors, frozen digest)``, loaded once per trainer (a kept classifier asks again
+        on every call); every prediction first puts its state's tensors in (:func:`put_state`)."""
+        key = (str(model_name), num_labels, str(dev))
+        if getattr(self, "_loaded", (None,))[0] != key:
+            model = set_training(load_model(model_name, num_labels, dev), False)
+            cut = self._freeze(model)
+            trained = {name: p for name, p in model.named_parameters() if p.requires_grad}
+            self._loaded = (key, (model, cut, trained, frozen_digest(model)))
+        return self._loaded[1]
 
     def _fit_copy(
         self,

@@ -22,6 +22,7 @@ become that learner's inputs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
 from collections.abc import Mapping, Sequence
@@ -68,9 +69,10 @@ class _Learner:
         return tables[section]
 
     def implementation(self):
-        """The trainer these settings name, built from them (imports torch for the torch learners)."""
-        module, name = self.IMPLEMENTATION.split(":")
-        return getattr(importlib.import_module(module), name)(**dataclasses.asdict(self))
+        """The trainer these settings name, built from them (imports torch for the torch learners); one per
+        settings value in a process, so what a trainer loads for prediction (a pretrained model, an encoder) is
+        loaded once for a kept classifier's many calls."""
+        return _trainer(self)
 
     @property
     def keepable(self) -> bool:
@@ -105,6 +107,12 @@ class _Learner:
         from crowd.train.models import load_tokenizer  # lazy: settings are read without torch (transformers)
 
         return WordPieceEncoder(load_tokenizer(model_name), self.max_length)
+
+
+@functools.lru_cache(maxsize=8)
+def _trainer(settings: _Learner):
+    module, name = settings.IMPLEMENTATION.split(":")
+    return getattr(importlib.import_module(module), name)(**dataclasses.asdict(settings))
 
 
 def learner_fingerprint(learner) -> dict:
