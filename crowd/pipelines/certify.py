@@ -81,19 +81,22 @@ def certify_examples(
     test_poison: Sequence[Example] = (),
     train_clean: Sequence[Example] | None = None,
     progress: bool = True,
+    test_sources: Sequence[str] | None = None,
 ) -> CertifyReport:
     """Certify a corpus given as :class:`~crowd.data.Example` lists (``config.data``/``config.attack.name`` unused).
 
     ``train`` is the (possibly poisoned) training set the defender receives, ``test`` the clean
     test texts, ``test_poison`` triggered test texts (their ``source_label`` is the true label;
     ASR counts those whose true label is not ``config.attack.target_label``). ``train_clean``,
-    index-aligned with ``train``, is the clean source: with it the report gives the attack
-    budget; without it the budget is unknown and reported as not covered.
+    index-aligned with ``train``, is the clean source, and ``test_sources``, index-aligned with
+    ``test_poison``, the clean text each triggered text was made from: with both the report gives the
+    attack budget (word partitions count the test side too); without them it is unknown and reported as
+    not covered.
     """
     config = config or CertifyConfig()
     check_out_folder(out)
     _check_model(config)
-    corpus = given_corpus(train, test, test_poison, train_clean, config.data.labels)
+    corpus = given_corpus(train, test, test_poison, train_clean, config.data.labels, test_sources)
     return _run(config, corpus, method_graph(config, progress), out, progress)
 
 

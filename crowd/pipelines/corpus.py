@@ -167,8 +167,10 @@ def given_corpus(
     test_poison: Sequence[Example] = (),
     train_clean: Sequence[Example] | None = None,
     labels: Sequence[int] = (),
+    test_sources: Sequence[str] | None = None,
 ) -> Corpus:
-    """A corpus the user holds as example lists; ``train_clean`` (aligned with ``train``) gives the budget."""
+    """A corpus the user holds as example lists; ``train_clean`` (aligned with ``train``) and ``test_sources``
+    (the clean text of each triggered text, aligned with ``test_poison``) give the budget."""
     num_labels = check_labels(train, [*test, *test_poison], "examples", labels)
     warn_overlap(train if train_clean is None else train_clean, test, "examples")
     source = tuple(train_clean) if train_clean is not None else tuple(train)
@@ -177,6 +179,12 @@ def given_corpus(
             f"train_clean has {len(source)} examples, train has {len(train)}: they must be aligned"
         )
     manifest = {"attack": "given", "clean_source_known": train_clean is not None}
+    if test_sources is not None:
+        if len(test_sources) != len(test_poison):
+            raise ValueError(
+                f"test_sources has {len(test_sources)} texts, test_poison has {len(test_poison)}: they must be aligned"
+            )
+        manifest["test_poison_sources"] = [str(t) for t in test_sources]
     return Corpus(source, tuple(train), (), (), tuple(test), tuple(test_poison), manifest, num_labels)
 
 
