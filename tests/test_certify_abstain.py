@@ -156,5 +156,7 @@ def test_aggregate_certifier_passes_abstentions_through():
     runoff = aggregate_certifier("runoff", "textguard", "word partitions", 2)(votes, stats, logits)
     assert [c.label for c in runoff] == [1, None, 0]
     assert [c.counts for c in runoff] == [(1, 2), (0, 0), (1, 0)]
-    with pytest.raises(ValueError, match="abstention"):  # FA's radius is not checked with abstentions
-        aggregate_certifier("plurality", "dpa", "FA", 2, fa=(1, 3))(votes, stats, None)
+    # FA counts an abstaining model as no vote, which a corrupted bucket may turn into one (checked by enumeration)
+    fa = aggregate_certifier("plurality", "textguard", "FA", 2, fa=(1, 3))(votes, stats, None)
+    assert [c.label for c in fa] == [1, None, 0] and [c.counts for c in fa] == [(1, 2), (0, 0), (1, 0)]
+    assert fa[0].radius("textguard") == 0 and fa[1].abstained
