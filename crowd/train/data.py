@@ -106,6 +106,17 @@ ModelState = dict[str, np.ndarray]
 ``Learner.predict`` reads."""
 
 
+def check_inputs(states: Sequence[ModelState], inputs: Sequence[ModelInputs]) -> int:
+    """The number of rows each model predicts; :class:`TrainingInputError` unless there is one
+    :class:`ModelInputs` per state, all of one length (the logits are one ``(K, n, C)`` array)."""
+    if len(states) == 0 or len(states) != len(inputs):
+        raise TrainingInputError(f"got {len(states)} models for {len(inputs)} lists of inputs")
+    sizes = {x.n for x in inputs}
+    if len(sizes) != 1:
+        raise TrainingInputError(f"the models' inputs have {sorted(sizes)} rows: predict needs one length")
+    return sizes.pop()
+
+
 def balanced_weights(labels: np.ndarray, num_labels: int) -> np.ndarray:
     """Per-row weights ``n / (k · n_c)`` over the ``k`` classes present in ``labels`` (scikit-learn's
     ``class_weight="balanced"``): each class carries the same total weight. A function of these labels only,

@@ -68,11 +68,18 @@ from crowd.train.common import (
     seeded_global_rng,
     to_device,
 )
-from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, row_weights
+from crowd.train.data import (
+    CopyData,
+    ModelInputs,
+    ModelState,
+    TrainingInputError,
+    check_group,
+    check_inputs,
+    row_weights,
+)
 from crowd.train.feature_cache import attended_widths
 from crowd.train.frozen import row_batches, row_threads
 from crowd.train.models import set_training
-from crowd.train.partial_learner import check_inputs
 from crowd.train.settings import FullFineTune
 
 Rows = list[tuple[np.ndarray, np.ndarray]]  # per copy: (ids, mask), each (n, L_k)

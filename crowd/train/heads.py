@@ -55,6 +55,7 @@ from crowd.train.data import (
     ModelState,
     TrainingInputError,
     check_group,
+    check_inputs,
     concat_rows,
     row_weights,
 )
@@ -219,14 +220,3 @@ def linear_rows(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
     for k in range(1, len(weight)):
         out += columns[k][:, None] * weight[k]
     return out + np.asarray(bias, dtype=np.float32)
-
-
-def check_inputs(states: Sequence[ModelState], inputs: Sequence[ModelInputs]) -> int:
-    """The number of rows each model predicts; raise :class:`TrainingInputError` unless there is one
-    :class:`ModelInputs` per state, all of one length (the logits are one ``(K, n, C)`` array)."""
-    if len(states) == 0 or len(states) != len(inputs):
-        raise TrainingInputError(f"got {len(inputs)} inputs for {len(states)} models")
-    sizes = {x.n for x in inputs}
-    if len(sizes) != 1:
-        raise TrainingInputError(f"the models' inputs have {sorted(sizes)} rows: predict needs one length")
-    return sizes.pop()

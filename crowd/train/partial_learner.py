@@ -66,7 +66,7 @@ from crowd.train.common import (
     permutations,
     seeded_global_rng,
 )
-from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group
+from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, check_inputs
 from crowd.train.frozen import row_batches, row_threads
 from crowd.train.models import set_training
 from crowd.train.partial import StateCache, encoder_layers, freeze_bottom, layer_range
@@ -329,13 +329,3 @@ def check_copies(copies: Sequence[CopyData], indices: Sequence[int], num_labels:
         raise TrainingInputError(f"got {len(copies)} copies for {len(indices)} copy indices")
     for j, copy in zip(indices, copies):
         check_group([copy], [j], num_labels)
-
-
-def check_inputs(states: Sequence[ModelState], inputs: Sequence[ModelInputs]) -> int:
-    """The number of rows each model predicts; :class:`TrainingInputError` unless one list of inputs per model,
-    all of one length (the logits are one array)."""
-    if len(states) == 0 or len(states) != len(inputs):
-        raise TrainingInputError(f"got {len(states)} models for {len(inputs)} lists of inputs")
-    if len({x.n for x in inputs}) != 1:
-        raise TrainingInputError(f"the models' inputs differ in length: {sorted({x.n for x in inputs})}")
-    return inputs[0].n

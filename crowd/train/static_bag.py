@@ -39,8 +39,16 @@ import torch
 import torch.nn.functional as F
 
 from crowd.train.common import init_head, linear_schedule, one_thread, permutations
-from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, row_weights
-from crowd.train.heads import check_inputs, linear_rows
+from crowd.train.data import (
+    CopyData,
+    ModelInputs,
+    ModelState,
+    TrainingInputError,
+    check_group,
+    check_inputs,
+    row_weights,
+)
+from crowd.train.heads import linear_rows
 from crowd.train.settings import StaticBag
 from crowd.train.static_vectors import FIRST_WORD, load_table
 
