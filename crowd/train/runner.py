@@ -20,6 +20,7 @@ slowest rank's lag).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -91,9 +92,9 @@ def run_votes(
     identifies the data and noise; the learner's configuration, the model, the
     seed and ``num_labels`` are added to it here.
     """
-    first = _check_first(make_copy, n_copies, learner, model_name, num_labels)
+    job = _Job.checked(make_copy, n_copies, learner, model_name, seed, device, num_labels, progress)
     full = fingerprint_of(fingerprint, learner_fingerprint(learner), str(model_name), seed, num_labels)
-    store = VoteStore(store_folder, n_copies, first.n_test, full, num_labels)
+    store = VoteStore(store_folder, n_copies, job.first.n_test, full, num_labels)
     store.check_present()
 
     def finish(group, copies, logits) -> None:
@@ -105,21 +106,7 @@ def run_votes(
             store.write(j, row, scores)
 
     missing = set(store.missing()) | (set(models.missing()) if models is not None else set())
-    _train_groups(
-        make_copy,
-        first,
-        n_copies,
-        learner,
-        model_name,
-        seed,
-        device,
-        num_labels,
-        progress,
-        missing,
-        store.folder,
-        models,
-        finish,
-    )
+    _train_groups(job, missing, store.folder, models, finish)
     return store.load_all()
 
 
@@ -136,32 +123,33 @@ def fit_models(
 ) -> None:
     """Fit every model missing from ``models`` (its training rows from ``make_copy(j)``), in the fixed groups
     and rank shards of :func:`run_votes`, and store it; no test texts, no votes."""
-    first = _check_first(make_copy, n_models, learner, model_name, num_labels)
-    _train_groups(
-        make_copy,
-        first,
-        n_models,
-        learner,
-        model_name,
-        seed,
-        device,
-        num_labels,
-        progress,
-        set(models.missing()),
-        models.folder,
-        models,
-        None,
-    )
+    job = _Job.checked(make_copy, n_models, learner, model_name, seed, device, num_labels, progress)
+    _train_groups(job, set(models.missing()), models.folder, models, None)
 
 
-def _check_first(make_copy, n_copies: int, learner: Learner, model_name: str, num_labels: int) -> CopyData:
-    """Copy 0, after the checks every run makes before training."""
-    if n_copies < 1:
-        raise TrainingInputError(f"n_copies must be at least 1, got {n_copies}")
-    check_learner_model(learner, model_name)
-    first = make_copy(0)
-    check_group([first], [0], num_labels)
-    return first
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What every group of a run is trained with; ``first`` is copy 0, built once by the checks."""
+
+    make_copy: Callable[[int], CopyData]
+    first: CopyData
+    n_copies: int
+    learner: Learner
+    model_name: str
+    seed: int
+    device: str
+    num_labels: int
+    progress: bool
+
+    @classmethod
+    def checked(cls, make_copy, n_copies, learner, model_name, seed, device, num_labels, progress) -> _Job:
+        """The job, after the checks every run makes before training (copy 0 built and checked)."""
+        if n_copies < 1:
+            raise TrainingInputError(f"n_copies must be at least 1, got {n_copies}")
+        check_learner_model(learner, model_name)
+        first = make_copy(0)
+        check_group([first], [0], num_labels)
+        return cls(make_copy, first, n_copies, learner, model_name, seed, device, num_labels, progress)
 
 
 def check_learner_model(learner, model_name: str | os.PathLike[str]) -> None:
@@ -173,49 +161,33 @@ def check_learner_model(learner, model_name: str | os.PathLike[str]) -> None:
         check_model(model_name)
 
 
-def _train_groups(
-    make_copy,
-    first,
-    n_copies,
-    learner,
-    model_name,
-    seed,
-    device,
-    num_labels,
-    progress,
-    missing,
-    folder,
-    models,
-    finish,
-) -> None:
+def _train_groups(job: _Job, missing: set[int], folder: Path, models: ModelStore | None, finish) -> None:
     """Train this rank's groups that hold a ``missing`` index; store models (when ``models``) and pass each
     group's test logits to ``finish(group, copies, logits)`` (when given). A group with every model stored
     is predicted from the stored models; a group with any model missing is trained whole (its composition
     is fixed, so every model gets the bits of an uninterrupted run)."""
+    learner, name, seed, device, k = job.learner, job.model_name, job.seed, job.device, job.num_labels
     rank, world = rank_and_world()
-    mine = copy_groups(n_copies, learner.copies_per_group)[rank::world]
+    mine = copy_groups(job.n_copies, learner.copies_per_group)[rank::world]
     todo = [g for g in mine if missing.intersection(g)]
-    bars = _Progress(sum(map(len, mine)), sum(map(len, todo)), folder, progress and rank == 0)
+    bars = _Progress(sum(map(len, mine)), sum(map(len, todo)), folder, job.progress and rank == 0)
     for group in todo:
         copies = []
         for j in group:
-            copies.append(first if j == 0 else make_copy(j))
+            copies.append(job.first if j == 0 else job.make_copy(j))
             bars.prepared(len(group))
         if models is None:
-            logits = _fit_predict(
-                learner, model_name, copies, group, seed, device, num_labels, bars.learner_step
-            )
+            logits = _fit_predict(learner, name, copies, group, seed, device, k, bars.learner_step)
         else:
-            stored = set(models.missing()).isdisjoint(group)
-            if stored:
+            if set(models.missing()).isdisjoint(group):  # every model stored: predict only
                 states = [models.load(j) for j in group]
             else:
-                states = learner.fit(model_name, copies, group, seed, device, num_labels, bars.learner_step)
+                states = learner.fit(name, copies, group, seed, device, k, bars.learner_step)
                 for j, state in zip(group, states):
                     models.write(j, state)
             logits = None
             if finish is not None:
-                logits = learner.predict(model_name, states, [c.test for c in copies], device, num_labels)
+                logits = learner.predict(name, states, [c.test for c in copies], device, k)
         if finish is not None:
             finish(group, copies, logits)
         bars.stored(len(group))
