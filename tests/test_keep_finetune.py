@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
-
+from crowd.testing.states import saved_and_loaded  # noqa: E402
 from crowd.train import FullFineTune, PartialFineTune, TrainingInputError  # noqa: E402
 from crowd.train.data import ModelInputs  # noqa: E402
 
@@ -145,15 +144,7 @@ def test_saved_states_predict_the_same_bits(kept, tmp_path):
     kind, learner, model_name, copies, states = kept
     inputs = [c.test for c in copies]
     want = predict(kept, states, inputs)
-    loaded = []
-    for k, state in enumerate(states):
-        path = tmp_path / f"model-{k}.safetensors"
-        safetensors_numpy.save_file(state, str(path))
-        loaded.append(safetensors_numpy.load_file(str(path)))
-    for state, back in zip(states, loaded):
-        assert set(back) == set(state)
-        for name in state:
-            assert back[name].dtype == state[name].dtype and np.array_equal(back[name], state[name])
+    loaded = saved_and_loaded(states, tmp_path)
     got = learner_of(kind).predict(model_name, loaded, inputs, "cpu", 2)
     assert got.tobytes() == want.tobytes()
 

@@ -15,8 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn", reason="the bow+head learner needs scikit-learn")
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
-
+from crowd.testing.states import saved_and_loaded  # noqa: E402
 from crowd.train import BagOfWords, Ensemble, HeadOnly, StaticBag  # noqa: E402
 from crowd.train.data import ModelInputs  # noqa: E402
 
@@ -147,15 +146,7 @@ def test_saved_states_predict_the_same_bits(kept, tmp_path):
     _, learner, _, model_name, copies, states = kept
     inputs = [c.test for c in copies]
     want = predict(kept, states, inputs)
-    loaded = []
-    for k, state in enumerate(states):
-        path = tmp_path / f"model-{k}.safetensors"
-        safetensors_numpy.save_file(state, str(path))
-        loaded.append(safetensors_numpy.load_file(str(path)))
-    for state, back in zip(states, loaded):
-        assert set(back) == set(state)
-        for name in state:
-            assert back[name].dtype == state[name].dtype and np.array_equal(back[name], state[name])
+    loaded = saved_and_loaded(states, tmp_path)
     fresh = dataclasses.replace(learner)
     got = fresh.predict(model_name, loaded, inputs, "cpu", 2)
     assert got.tobytes() == want.tobytes()

@@ -123,6 +123,7 @@ HEAVY = {
     "crowd.defenses.lm",
     "crowd.pipelines.defend",
     "crowd.testing",
+    "crowd.testing.states",  # its package re-exports the tiny BERT (torch)
     "crowd.testing.toy_task",
     "crowd.train.common",
     "crowd.train.finetune",
