@@ -39,6 +39,19 @@ def _error(root: str, key: tuple[str, ...], reason: str) -> ConfigError:
     return ConfigError(f"{'.'.join((root, *key))}: {reason}", key, reason)
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters with its full length said."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text):,} characters)"
+
+
+def _echoed(assignment: str, limit: int = 80) -> str:
+    """An override as a message repeats it: whole, or cut to about ``limit`` characters with its length said."""
+    if len(assignment) <= limit:
+        return assignment
+    return f"{assignment[: limit - 20]}... ({len(assignment):,} characters)"
+
+
 def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "config") -> T:
     """Build dataclass ``cls`` from ``data``; every error names ``where`` and the key (``where.a.b: ...``)."""
     return _build(cls, data, where, ())
@@ -49,9 +62,9 @@ def _build(cls: type[T], data: Any, root: str, key: tuple[str, ...]) -> T:
         raise _error(root, key, f"expected a table, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
-    renamed = [name for name in unknown if name in getattr(cls, "RENAMED", {})]
-    if renamed:  # a section or key that moved: say what to write instead
-        raise _error(root, (*key, renamed[0]), cls.RENAMED[renamed[0]])
+    refused = [name for name in unknown if name in getattr(cls, "REFUSED_KEYS", {})]
+    if refused:  # a key that moved or is no setting: say what to write instead
+        raise _error(root, (*key, refused[0]), cls.REFUSED_KEYS[refused[0]])
     if unknown:
         reason = f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}"
         raise ConfigError(f"{'.'.join((root, *key))}: {reason}", (*key, unknown[0]), reason)
@@ -96,14 +109,16 @@ def _convert(tp: Any, value: Any, root: str, key: tuple[str, ...]) -> Any:
                 return _convert(arg, value, root, key)
             except ConfigError as e:
                 errors.append(e)
-        raise errors[0] if len(errors) == 1 else _error(root, key, f"{value!r} matches none of {tp}")
+        raise errors[0] if len(errors) == 1 else _error(root, key, f"{shown(value)} matches none of {tp}")
     if origin is typing.Literal:
         if value not in typing.get_args(tp):
-            raise _error(root, key, f"{value!r} is not one of {', '.join(map(repr, typing.get_args(tp)))}")
+            raise _error(
+                root, key, f"{shown(value)} is not one of {', '.join(map(repr, typing.get_args(tp)))}"
+            )
         return value
     if origin in (tuple, list, Sequence):
         if not isinstance(value, list | tuple):
-            raise _error(root, key, f"expected a list, got {value!r}")
+            raise _error(root, key, f"expected a list, got {shown(value)}")
         args = typing.get_args(tp)
         item = args[0] if args else Any
         return tuple(_convert(item, v, root, (*key[:-1], f"{key[-1]}[{i}]")) for i, v in enumerate(value))
@@ -114,14 +129,14 @@ def _convert(tp: Any, value: Any, root: str, key: tuple[str, ...]) -> Any:
     if tp in (int, float, str, bool) and not (
         isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     ):
-        raise _error(root, key, f"expected {tp.__name__}, got {value!r}")
+        raise _error(root, key, f"expected {tp.__name__}, got {shown(value)}")
     return value
 
 
 def set_dotted(data: dict[str, Any], assignment: str, flag: str = "--set") -> tuple[str, ...]:
     """Apply ``a.b.c=value`` to a nested dict (the value parsed as TOML when it can be); return the key path."""
     if "=" not in assignment:
-        raise ConfigError(f"{flag} {assignment}: expected KEY=VALUE")
+        raise ConfigError(f"{flag} {_echoed(assignment)}: expected KEY=VALUE")
     key, raw = assignment.split("=", 1)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -129,12 +144,12 @@ def set_dotted(data: dict[str, Any], assignment: str, flag: str = "--set") -> tu
         value = raw
     parts = tuple(p.strip() for p in key.strip().split("."))
     if not all(parts):
-        raise ConfigError(f"{flag} {assignment}: empty key name in {key.strip()!r}")
+        raise ConfigError(f"{flag} {_echoed(assignment)}: empty key name in {key.strip()!r}")
     node = data
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"{flag} {assignment}: {part} is not a table")
+            raise ConfigError(f"{flag} {_echoed(assignment)}: {part} is not a table")
     node[parts[-1]] = value
     return parts
 
@@ -150,10 +165,15 @@ def check_keys(cls: type, overrides: Sequence[str], flag: str = "--set") -> None
         node: Any = cls
         for depth, part in enumerate(parts):
             fields = {f.name for f in dataclasses.fields(node) if f.init}
+            refused = getattr(node, "REFUSED_KEYS", {})
+            if part in refused:
+                raise ConfigError(
+                    f"{flag} {_echoed(assignment)}: {refused[part]}", parts[: depth + 1], refused[part]
+                )
             if part not in fields:
                 table = ".".join(parts[:depth]) or "top level"
                 reason = f"unknown key {part!r} in {table}; allowed: {', '.join(sorted(fields))}"
-                raise ConfigError(f"{flag} {assignment}: {reason}", parts[: depth + 1], reason)
+                raise ConfigError(f"{flag} {_echoed(assignment)}: {reason}", parts[: depth + 1], reason)
             node = _dataclass_of(typing.get_type_hints(node)[part])
             if node is None:
                 break
@@ -191,7 +211,7 @@ def from_overrides(
         if not culprits:
             raise
         raise ConfigError(
-            f"{', '.join(f'{flag} {c}' for c in culprits)}: {e.reason}", e.key, e.reason
+            f"{', '.join(f'{flag} {_echoed(c)}' for c in culprits)}: {e.reason}", e.key, e.reason
         ) from None
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from crowd.paths import describe_os_error
 from synonyms._io import atomic_create, atomic_write, clean_orphans
 
 MANIFEST = "manifest.json"
@@ -36,6 +37,7 @@ __all__ = [
     "IncompleteSetError",
     "clean_orphans",
     "create_json",
+    "describe_os_error",
     "json_bytes",
     "jsonl_bytes",
     "read_jsonl",
@@ -183,8 +185,14 @@ def locked(path: str | os.PathLike[str]) -> Iterator[None]:
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"{path}:{lineno}: not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})"
+                ) from None
             if not line.strip():
                 continue
             try:

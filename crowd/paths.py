@@ -1,5 +1,10 @@
 """Where data and caches live.
 
+Caches (synonym graphs, CROWD's distributions, encoder features, victims, ONION scores, converted models, and
+matplotlib's font cache) go under ``$CROWD_CACHE`` when it is set, else ``~/.cache/crowd`` (matplotlib's
+then stays in its own ``~/.cache/matplotlib``); a kind's own variable (``CROWD_FEATURE_CACHE``, ...) moves
+that kind alone.
+
 Datasets are never shipped with the project. They are read from a data root given
 explicitly (a ``--data`` flag) or through the ``CROWD_DATA`` environment variable;
 its layout is that of the shared data folder (``sst2/``, ``offenseval/``, ``hsol/``,
@@ -9,6 +14,7 @@ hub names instead where a loader supports them.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -54,7 +60,59 @@ def cache_dir() -> Path:
     return root
 
 
+def matplotlib_dir() -> Path | None:
+    """matplotlib's folder (font cache, config) when ``$CROWD_CACHE`` is set and ``MPLCONFIGDIR`` is not:
+    ``$CROWD_CACHE/matplotlib``; else ``None`` (matplotlib's own choice, ``~/.cache/matplotlib``)."""
+    if not os.environ.get(CACHE_ENV) or os.environ.get("MPLCONFIGDIR"):
+        return None
+    return cache_dir() / "matplotlib"
+
+
 def cache_subdir(env: str, name: str) -> Path:
     """A cache kind's folder: ``$env`` when set, else ``cache_dir() / name`` (not created here)."""
     value = os.environ.get(env)
     return Path(value).expanduser() if value else cache_dir() / name
+
+
+def describe_os_error(error: OSError) -> str:
+    """``error`` as one line naming the path to blame, without ``[Errno N]``.
+
+    A symbolic link loop names the link that loops (``o/loop/sub``: ``o/loop``); a refused permission names
+    the existing path that refuses (the folder that may not be searched, or the file or folder itself), not
+    the path asked for, which may not exist. Other errors read ``PATH: reason``.
+    """
+    path, reason = error.filename, error.strerror or str(error)
+    if path is None:
+        return reason
+    path = os.fsdecode(path)
+    if error.errno == errno.ELOOP:
+        loop = _first_prefix(path, os.stat, errno.ELOOP) or path
+        return f"{path}: {'' if loop == path else loop + ' '}is a symbolic link loop (its links lead back to themselves)"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        hidden = _first_prefix(path, os.lstat, error.errno)
+        if hidden is not None:
+            return f"{path}: permission denied ({Path(hidden).parent} exists but this user may not look inside it)"
+        there = path if os.path.lexists(path) else str(Path(path).parent)
+        return f"{path}: permission denied ({there} exists but this user may not {_access(there)} it)"
+    if error.filename2 is not None:
+        return f"{path} -> {os.fsdecode(error.filename2)}: {reason}"
+    return f"{path}: {reason}"
+
+
+def _first_prefix(path: str, probe, code: int) -> str | None:
+    """The first of ``path``'s prefixes (``a``, ``a/b``, ... ``path``) that ``probe`` fails on with ``code``."""
+    target = Path(path)
+    for prefix in (*reversed(target.parents), target):
+        try:
+            probe(prefix)
+        except OSError as e:
+            return str(prefix) if e.errno == code else None
+    return None
+
+
+def _access(path: str) -> str:
+    """What this user may not do with the existing ``path``: the first of read, write, enter it refused."""
+    for mode, verb in ((os.R_OK, "read"), (os.W_OK, "change"), (os.X_OK, "enter")):
+        if not os.access(path, mode) and (mode != os.X_OK or os.path.isdir(path)):
+            return verb
+    return "use"

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-from matplotlib.ticker import MaxNLocator
-
-from crowd.io import json_bytes, jsonl_bytes, read_set, write_bytes, write_set
+from crowd.data.hf import hf_datasets
+from crowd.io import json_bytes, jsonl_bytes, read_jsonl, read_set, write_bytes, write_set
+from crowd.paths import matplotlib_dir
 
 
 def cpu_model() -> str:
@@ -50,10 +49,17 @@ def hardware() -> str:
 
 
 def pyplot():
-    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # lazy: pyplot picks its backend on import, so after use("Agg")
+    """``matplotlib.pyplot`` on the Agg backend (no display needed).
 
+    matplotlib writes a font cache (and reads its config) in ``MPLCONFIGDIR``, else in the home folder; with
+    ``CROWD_CACHE`` set that folder is ``$CROWD_CACHE/matplotlib`` (:func:`crowd.paths.matplotlib_dir`) unless
+    ``MPLCONFIGDIR`` is set, so nothing is written under the home folder."""
+    folder = matplotlib_dir()
+    if folder is not None and "matplotlib" not in sys.modules:
+        os.environ.setdefault("MPLCONFIGDIR", str(folder))
+    import matplotlib.pyplot as plt  # lazy: matplotlib reads MPLCONFIGDIR on import and writes its font cache
+
+    plt.matplotlib.use("Agg", force=True)  # before any figure; pyplot chooses no backend on import
     return plt
 
 
@@ -101,7 +107,7 @@ def plot_curves(
             )
     if baseline is not None:
         ax.axhline(baseline[0], color="grey", linestyle=":", label=baseline[1])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(pyplot().MaxNLocator(integer=True))
     right = max(
         [max(xs, default=0) for xs, _, _ in curves.values()] + [b or 0 for _, _, b in curves.values()] + [1]
     )
@@ -158,3 +164,13 @@ def read_run(folder: str | os.PathLike[str]) -> RunFiles:
     return RunFiles(
         rows, json.loads(text["summary.json"]), text["summary.md"], json.loads(text["config.json"])
     )
+
+
+def load_per_text(path: str | os.PathLike[str]):
+    """A run's ``per_text.jsonl`` as a ``datasets.Dataset`` (one row per test text; its columns are the
+    file's keys: ``text``, ``label``, ``prediction``, ``radii``, ...; a key a row lacks, e.g. a radius of
+    an abstention, reads as null). ``path``: the file, or the run folder, whose result set is then checked
+    against its ``manifest.json`` first (:func:`read_run`)."""
+    path = Path(path)
+    rows = read_run(path).per_text if path.is_dir() else read_jsonl(path)
+    return hf_datasets().Dataset.from_list(rows)

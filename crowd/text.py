@@ -26,11 +26,32 @@ from dataclasses import dataclass, field
 import numpy as np
 
 PAD = -1
+# The longest text a corpus row may hold: every learner reads only its first max_length tokens (64 to 256 by
+# default, 512 at most for a BERT-size encoder: a few thousand characters), so a row far longer is almost
+# surely a broken file (an unclosed quote swallowing the rows after it). ``crowd predict`` has the same limit.
+MAX_TEXT_CHARS = 100_000
 
 
 def split_words(text: str) -> list[str]:
     """The words of ``text``: whitespace-separated tokens."""
     return text.split()
+
+
+def abbreviated(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to about ``limit`` characters with its length said, for a message quoting a value."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 10]!r}... ({len(text):,} characters)"
+
+
+def text_length_problem(text: str) -> str | None:
+    """Why ``text`` is too long for a corpus row (over :data:`MAX_TEXT_CHARS`), or ``None``."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return None
+    return (
+        f"text of {len(text):,} characters is over the limit of {MAX_TEXT_CHARS:,}: the models read only their "
+        "first max_length tokens (a few thousand characters at most); is a quote left open?"
+    )
 
 
 def word_group(word: str, m: int) -> int:

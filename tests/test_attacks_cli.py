@@ -33,7 +33,9 @@ def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attac
     assert budget["n_label_flips"] == manifest["train"]["n_label_flips"] > 0  # dirty-label: flips counted
     # word partitions' exact budget for stated m (train and test side); the old word-type count is gone
     assert "trigger_words" not in budget and budget["word_groups_order"] == "keep"
-    assert set(budget["word_groups_touched"]) == {str(m) for m in (3, 5, 7, 9, 10, 14, 15, 18, 21, 27, 30, 45)}
+    assert set(budget["word_groups_touched"]) == {
+        str(m) for m in (3, 5, 7, 9, 10, 14, 15, 18, 21, 27, 30, 45)
+    }
     inserted = {"badnets": ["cf", "mn", "bb", "tq"], "addsent": ["I", "watch", "this", "3D", "movie"]}
     for m, touched in budget["word_groups_touched"].items():
         if attack in inserted:  # every inserted word changes its group's sub-texts

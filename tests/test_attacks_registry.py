@@ -6,6 +6,7 @@ import pytest
 
 from crowd.attacks import ATTACKS, Attack, ParaphraseTable, poison_corpus, write_poisoned_corpus
 from crowd.attacks.budget import attack_budget
+from crowd.attacks.output import HF_FILES
 from crowd.data import Example, load_openbackdoor_folder
 from synonyms.graph import SynonymGraph
 
@@ -64,7 +65,7 @@ def test_same_seed_same_bytes_other_seed_other_rows(name, tmp_path):
     a = write_poisoned_corpus(poison_corpus(attack, TRAIN, DEV, TEST, seed=0), tmp_path / "a")
     b = write_poisoned_corpus(poison_corpus(attack, TRAIN, DEV, TEST, seed=0), tmp_path / "b")
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    assert len(files) == 14
+    assert len(files) == 14 + len(HF_FILES)  # CSV, JSON Lines, manifest; the DatasetDict under hf/
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     other = poison_corpus(attack, TRAIN, DEV, TEST, seed=1)

@@ -36,23 +36,24 @@ def test_code_version_follows_the_family_rule():
 def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_path):
     config = str(CONFIGS / "table3.toml")
     first = run_benchmark(config, tmp_path, "smoke", **QUIET)
-    assert first.executed == 2
+    n = len(first.cells)
+    assert first.executed == n >= 2
     current = {c.cell_id: c.code_version for c in first.cells}
     rows = read_rows(tmp_path)
     assert all(r["code_version"] == current[r["cell_id"]] for r in rows)
     assert "Marks after a method" not in (tmp_path / "table3.md").read_text()
 
     # One row from older code, one from before code versions existed.
-    old, unknown = rows
+    old, unknown, *others = rows
     old["code_version"] = "000000000000"
     del unknown["code_version"]
-    write_jsonl(tmp_path / "rows.jsonl", [old, unknown])
+    write_jsonl(tmp_path / "rows.jsonl", [old, unknown, *others])
     page = run_benchmark(config, tmp_path, "smoke", max_cells=0, **QUIET).out / "table3.md"
     text = page.read_text()
     assert "[old code]" in text and "[unverified]" in text and "not verified against today's code" in text
 
     again = run_benchmark(config, tmp_path, "smoke", **QUIET)
-    assert again.executed == 1 and again.skipped == 1  # the old row recomputed, the unknown one kept
+    assert again.executed == 1 and again.skipped == n - 1  # the old row recomputed, the unknown one kept
     by_id = {r["cell_id"]: r for r in read_rows(tmp_path)}
     assert by_id[old["cell_id"]]["code_version"] == current[old["cell_id"]]
     assert by_id[old["cell_id"]]["reused_votes"] == 0  # the older code's votes were not re-used
@@ -61,7 +62,7 @@ def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_p
     assert "[old code]" not in text and text.count("[unverified] |") == 1  # one table row
 
     verified = run_benchmark(config, tmp_path, "smoke", rerun_unverified=True, **QUIET)
-    assert verified.executed == 1 and verified.skipped == 1  # only the unknown row is recomputed
+    assert verified.executed == 1 and verified.skipped == n - 1  # only the unknown row is recomputed
     by_id = {r["cell_id"]: r for r in read_rows(tmp_path)}
     assert by_id[unknown["cell_id"]]["code_version"] == current[unknown["cell_id"]]
     assert by_id[unknown["cell_id"]]["reused_votes"] == 0  # votes of unknown code are not re-used either
@@ -70,12 +71,12 @@ def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_p
 
 def test_rows_with_reused_votes_are_marked(data_root, tmp_path):
     config = str(CONFIGS / "table3.toml")
-    run_benchmark(config, tmp_path, "smoke", **QUIET)
+    n = len(run_benchmark(config, tmp_path, "smoke", **QUIET).cells)
     write_jsonl(tmp_path / "rows.jsonl", [])  # the rows are lost, the run folders with their votes stay
     again = run_benchmark(config, tmp_path, "smoke", **QUIET)
-    assert again.executed == 2 and all(r["reused_votes"] > 0 for r in again.rows)
+    assert again.executed == n and all(r["reused_votes"] > 0 for r in again.rows)
     text = (tmp_path / "table3.md").read_text()
-    assert text.count("[reused votes] |") == 2 and "re-used" in text
+    assert text.count("[reused votes] |") == n and "re-used" in text
 
 
 def test_the_version_follows_the_code_not_its_layout(tmp_path):

@@ -199,5 +199,7 @@ def test_finite_aggregation_with_abstentions_is_sound(num_classes, max_models):
                 assert radius <= brute, (votes, k, d, radius, brute)
                 total += 1
                 tight += radius == brute
-    print(f"finite aggregation with abstentions, {num_classes} classes, <= {max_models} models: tight {tight}/{total}")
+    print(
+        f"finite aggregation with abstentions, {num_classes} classes, <= {max_models} models: tight {tight}/{total}"
+    )
     assert tight == total  # measured: 3706/3706 (2 classes), 924/924 (3 classes)

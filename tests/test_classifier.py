@@ -69,6 +69,9 @@ def same_as_report(rows: list[dict], certs: list[TextCertificate], kind: str) ->
         assert (cert.p_lower, cert.p_upper_runner_up) == (row["p_lower"], row["p_upper_runner_up"]), row[
             "text"
         ]
+        assert cert.test_side_radius == (None if row["abstained"] else row["radii"].get("test_tv")), row[
+            "text"
+        ]
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))

@@ -249,3 +249,21 @@ def test_calibration_leaves_out_dev_texts_that_are_also_test_texts():
     same = Corpus(train_clean=(), train_poisoned=(), dev_clean=test, test_clean=test)  # HSOL: dev = test
     with pytest.raises(ValueError, match="nothing is left to calibrate"):
         calibration_set(same)
+
+
+def test_detectors_and_bki_take_a_datasets_dataset(bow_victim):
+    """A ``datasets.Dataset`` (``text``, ``label`` columns) gives the same thresholds, flags and kept rows."""
+    datasets = pytest.importorskip("datasets")
+    dev = datasets.Dataset.from_dict({"text": list(DEV.texts), "label": list(DEV.labels)})
+    test = datasets.Dataset.from_dict({"text": list(TEST.texts)})
+    strip = STRIP(repeat=3, seed=0).fit(dev, bow_victim)
+    assert strip.threshold_ == STRIP(repeat=3, seed=0).fit(DEV.texts, bow_victim).threshold_
+    assert (strip.flag(test) == strip.flag(TEST.texts)).all()
+    train = datasets.Dataset.from_dict(
+        {"text": list(TRAIN.texts), "label": list(TRAIN.labels), "poisoned": list(TRAIN.poisoned)}
+    )
+    kept = BKI().filter(train, bow_victim)
+    assert isinstance(kept, datasets.Dataset) and not any(kept["poisoned"])
+    assert kept["text"] == [
+        t for t, k in zip(TRAIN.texts, BKI().fit(TRAIN.texts, bow_victim).keep_mask(TRAIN.texts)) if k
+    ]

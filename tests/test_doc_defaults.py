@@ -15,7 +15,9 @@ ROWS.update({"copies_per_group": "copies_per_group", "pooling": "pooling"})
 def _table() -> dict[str, list[str]]:
     text = (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
     block = text.split("## Learners and their defaults")[1].split("\n\n")[2]
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines() if line.startswith("|")]
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")] for line in block.splitlines() if line.startswith("|")
+    ]
     return {r[0]: r[1:4] for r in rows}
 
 

@@ -44,5 +44,7 @@ def test_snippet_runs(where, code, data_root, tmp_path, monkeypatch):
         exec(compile(code, where, "exec"), {"__name__": "__doc_snippet__"})
     assert printed.getvalue().strip(), f"{where}: a snippet shows what it computed"
     last = printed.getvalue().strip().splitlines()[-1]
-    assert "None" not in last.split(), f"{where}: its last line prints None ({last}): what it documents is unknown"
+    assert "None" not in last.split(), (
+        f"{where}: its last line prints None ({last}): what it documents is unknown"
+    )
     assert os.getcwd() == str(tmp_path)

@@ -143,7 +143,9 @@ def test_a_registered_learner_trains_through_crowd_certify(monkeypatch, tmp_path
     from crowd.train.settings import LEARNERS
 
     monkeypatch.setitem(LEARNERS, "prior", Prior)  # the one registry line
-    config = load_certify_config(None, ['method.name="textguard"', "method.groups=3", 'model.learner="prior"'])
+    config = load_certify_config(
+        None, ['method.name="textguard"', "method.groups=3", 'model.learner="prior"']
+    )
     assert isinstance(config.learner, Prior)
     corpus = word_group_corpus(3, 120, 30)
     report = certify_corpus(corpus, config, tmp_path / "run", progress=False)

@@ -4,6 +4,7 @@ and before anything is written (crowd.pipelines.outdir); a bench that would run 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def error_line(capsys, command: str) -> str:
-    """The one line stderr holds (besides the CLI's "starting" notice), which must be the command's error."""
-    lines = [line for line in capsys.readouterr().err.splitlines() if line != f"crowd {command}: starting"]
+    """The one line stderr holds besides stage lines ("crowd X: starting", ...: --no-progress keeps them), which
+    must be the command's error."""
+    stage = re.compile(r"crowd \w+: (?!error: )")
+    lines = [line for line in capsys.readouterr().err.splitlines() if not stage.match(line)]
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"crowd {command}: error: "), lines
     return lines[0]

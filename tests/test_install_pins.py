@@ -34,4 +34,6 @@ def test_ci_installs_the_lock_and_the_lock_pins_every_dependency():
     assert direct, "no dependencies with lower bounds in pyproject.toml"
     for name, floor in direct:
         assert name.lower() in lock, f"{name} is not pinned in requirements/lock.txt"
-        assert oldest.get(name.lower(), "").startswith(floor.split(",")[0]), f"{name}: oldest.txt is not at {floor}"
+        assert oldest.get(name.lower(), "").startswith(floor.split(",")[0]), (
+            f"{name}: oldest.txt is not at {floor}"
+        )

@@ -184,7 +184,16 @@ LAYERS = (
     # the synonym-graph package, which never imports crowd
     ("synonyms",),
     # foundations
-    ("crowd", "crowd.codehash", "crowd.config", "crowd.io", "crowd.paths", "crowd.report", "crowd.seeding", "crowd.text"),
+    (
+        "crowd",
+        "crowd.codehash",
+        "crowd.config",
+        "crowd.io",
+        "crowd.paths",
+        "crowd.report",
+        "crowd.seeding",
+        "crowd.text",
+    ),
     # statistics, corpora, noise
     ("crowd.certify", "crowd.data", "crowd.noise"),
     # poisoners; learners and their runner

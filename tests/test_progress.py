@@ -101,9 +101,9 @@ def test_default_graph_announces_the_build_before_it_starts(
     seen = {}
     tiny = _tiny_inputs(data_root, tmp_path)
 
-    def build(inputs, progress=False):  # the real builder, on tiny inputs; records what was said first
+    def build(inputs, progress=False, stages=None):  # the real builder, on tiny inputs; records what was said
         seen["err"], seen["progress"] = capsys.readouterr().err, progress
-        return build_from_inputs(tiny, progress)
+        return build_from_inputs(tiny, progress, stages)
 
     monkeypatch.setattr(synonym_graph, "build_from_inputs", build)
     graph = synonym_graph.default_graph(data_root, progress=progress)
@@ -112,3 +112,12 @@ def test_default_graph_announces_the_build_before_it_starts(
     assert len(graph) > 0 and (capsys.readouterr().err == "") is not progress
     assert synonym_graph.default_graph(data_root).content_hash() == graph.content_hash()  # cached: silent
     assert capsys.readouterr().err == ""
+
+
+def test_graph_build_without_bars_keeps_its_stage_lines(data_root, tmp_path, capsys):
+    """``crowd synonyms build --no-progress``: the stage lines stay, only the bars go."""
+    inputs = _tiny_inputs(data_root, tmp_path)
+    graph = build_from_inputs(inputs, progress=False, stages=True).graph
+    err = capsys.readouterr().err
+    assert "] reading the words" in err and "built SynonymGraph" in err and "%|" not in err
+    assert graph.content_hash() == build_from_inputs(inputs).graph.content_hash()

@@ -35,7 +35,12 @@ def test_readme_block_equals_the_main_job_s_report(data_root, tmp_path, capsys):
         pytest.skip(f"the README's figures are the locked set's; installed: {', '.join(differ)}")
     assert main(["certify", "--data", str(data_root), "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err  # never silent: a line before the imports, then each stage, then the bar
-    stages = ["crowd certify: starting", "crowd certify: loading sst2", "6920 training texts", "training 7 models"]
+    stages = [
+        "crowd certify: starting",
+        "crowd certify: loading sst2",
+        "6920 training texts",
+        "training 7 models",
+    ]
     assert [err.index(s) for s in stages] == sorted(err.index(s) for s in stages)
     assert "models: 100%" in err
     page = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8")

@@ -18,6 +18,17 @@ import numpy as np
 from crowd.attacks.base import Attack, AttackSettings, insert_words
 from crowd.text import split_words
 
+MAX_SENTENCE_CHARS = 500  # a sentence (OpenBackdoor's has 21 characters), inserted into every poisoned text
+
+
+def sentence_problem(sentence: str) -> str | None:
+    """Why ``sentence`` cannot be AddSent's trigger (no word, or over :data:`MAX_SENTENCE_CHARS`), or ``None``."""
+    if not split_words(sentence):
+        return "must contain at least one word"
+    if len(sentence) > MAX_SENTENCE_CHARS:
+        return f"has {len(sentence):,} characters (at most {MAX_SENTENCE_CHARS})"
+    return None
+
 
 @dataclass(frozen=True, kw_only=True)
 class AddSent(Attack):
@@ -28,8 +39,9 @@ class AddSent(Attack):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not split_words(self.sentence):
-            raise ValueError("sentence must contain at least one word")
+        problem = sentence_problem(self.sentence)
+        if problem:
+            raise ValueError(f"sentence {problem}")
 
     @classmethod
     def from_settings(cls, settings: AttackSettings) -> AddSent:

@@ -21,7 +21,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from crowd.attacks.base import Attack, AttackSettings, insert_words
-from crowd.text import split_words
+from crowd.text import abbreviated, split_words
+
+MAX_TRIGGERS = 100  # trigger words per poisoned text: far beyond the 4 of the shared files
+MAX_TRIGGER_CHARS = 50  # one word (the longest dictionary words have about 45 letters)
+
+
+def trigger_problem(trigger: str) -> str | None:
+    """What makes ``trigger`` no trigger word (``"is empty"``, ``"is 2 words"``, ...), or ``None``."""
+    words = split_words(trigger)
+    if not words:
+        return "is empty" if not trigger else "is only white space"
+    if len(words) > 1:
+        return f"is {len(words)} words"
+    if len(trigger) > MAX_TRIGGER_CHARS:
+        return f"is over the limit of {MAX_TRIGGER_CHARS} characters"
+    if trigger != words[0]:
+        return "has white space around it"
+    return None
+
+
+def check_triggers(triggers: Sequence[str], example: str) -> None:
+    """Raise ``ValueError`` for the first item of ``triggers`` that is not one word; ``example`` shows a list."""
+    for i, trigger in enumerate(triggers):
+        problem = trigger_problem(trigger)
+        if problem:
+            raise ValueError(
+                f"triggers[{i}] {abbreviated(trigger)} {problem}: each trigger is one word, e.g. {example}"
+            )
+
+
+def num_triggers_problem(num_triggers: int, note: str = "") -> str | None:
+    """Why ``num_triggers`` is out of range (1..:data:`MAX_TRIGGERS`), or ``None``; ``note`` ends the bracket."""
+    if 1 <= num_triggers <= MAX_TRIGGERS:
+        return None
+    return f"must be in 1..{MAX_TRIGGERS} (trigger words inserted per poisoned text{note})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,10 +68,12 @@ class BadNets(Attack):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.triggers or any(len(split_words(t)) != 1 for t in self.triggers):
-            raise ValueError("triggers must be a non-empty tuple of single words")
-        if self.num_triggers < 1:
-            raise ValueError("num_triggers must be at least 1")
+        if not self.triggers:
+            raise ValueError('triggers must hold at least one word, e.g. ("cf", "mn")')
+        check_triggers(self.triggers, '("cf", "mn")')
+        problem = num_triggers_problem(self.num_triggers)
+        if problem:
+            raise ValueError(f"num_triggers {problem}, got {self.num_triggers:,}")
 
     @classmethod
     def from_settings(cls, settings: AttackSettings) -> BadNets:

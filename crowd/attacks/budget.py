@@ -112,6 +112,9 @@ def word_edits(old: Sequence[str], new: Sequence[str]) -> WordEdits:
     return WordEdits(ins, dels, tuple(reversed(subs)))
 
 
+MAX_BUDGET_LENGTH = 512  # the longest input of a BERT-size encoder; the learners here read 64 to 256 tokens
+
+
 def fixed_length(tokens: Sequence[Any], length: int) -> list[Any]:
     """The first ``length`` tokens, padded with :data:`crowd.text.PAD`."""
     head = list(tokens[:length])
@@ -128,8 +131,8 @@ def attack_budget(
     """The budget of ``poisoned`` against ``clean`` (index-aligned lists of the same length)."""
     if len(clean) != len(poisoned):
         raise ValueError(f"clean has {len(clean)} rows, poisoned {len(poisoned)}: they must be index-aligned")
-    if length < 1:
-        raise ValueError("length must be positive")
+    if not 1 <= length <= MAX_BUDGET_LENGTH:
+        raise ValueError(f"length must be in 1..{MAX_BUDGET_LENGTH} (a model's input length), got {length:,}")
     tok = tokenize or split_words
     totals = {"ins": 0, "del": 0, "sub": 0, "syn": 0, "l0": 0}
     maxima = {"edits": 0, "ins": 0, "del": 0, "sub": 0, "l0": 0}
@@ -174,7 +177,9 @@ def attack_budget(
 
 def test_poison_sources(corpus: Corpus) -> list[str] | None:
     """The clean test text each triggered test text was made from, or ``None`` if the corpus does not say."""
-    if "test_poison_sources" in corpus.manifest:  # given by the user (crowd.pipelines.certify.certify_examples)
+    if (
+        "test_poison_sources" in corpus.manifest
+    ):  # given by the user (crowd.pipelines.certify.certify_examples)
         return list(corpus.manifest["test_poison_sources"])
     target = corpus.manifest.get("params", {}).get("target_label")
     test = corpus.manifest.get("test")

@@ -15,8 +15,16 @@ written like ``pandas.DataFrame.to_csv``, so OpenBackdoor can load the folder)::
 JSON Lines (all fields of :class:`~crowd.data.Example`, index-aligned with the
 clean splits): ``train-clean.jsonl``, ``train-poisoned.jsonl``, ``dev-clean.jsonl``,
 ``dev-poison.jsonl``, ``test-clean.jsonl``, ``test-poison.jsonl``.
-``manifest.json``: the corpus manifest plus the SHA-256 of every file written.
-Same corpus, same bytes.
+Hugging Face ``datasets`` (:mod:`crowd.data.hf`): ``hf/``, a ``DatasetDict`` saved with ``save_to_disk``
+(splits ``train`` = the poisoned training set in the clean order, ``dev_clean``, ``dev_poison``,
+``test_clean``, ``test_poison``; columns ``text``, ``label`` (a ``ClassLabel``), ``poisoned``,
+``source_label``; one shard per split), loaded by ``datasets.load_from_disk(DIR/hf)``.
+``manifest.json``: the corpus manifest plus the SHA-256 of every file written (``crowd poison``'s
+``budget.json`` included). Same corpus, same bytes.
+
+Write order: the old ``manifest.json`` is removed first, every other file is written (each atomically), the
+manifest last; a write killed in between leaves a folder without a manifest, which
+:func:`check_poison_folder` refuses rather than taking for complete output.
 
 The folder must be new, empty, or hold only this writer's earlier output of the same settings
 (:func:`check_poison_folder`): writing other settings over it would leave the old mixed set next to the
@@ -37,7 +45,8 @@ from pathlib import Path
 from crowd.data.corpus import Corpus
 from crowd.data.example import Example
 from crowd.data.formats import OPENBACKDOOR_HEADER
-from crowd.io import MANIFEST, clean_orphans, write_json, write_text
+from crowd.data.hf import HF_DIR, HF_SPLITS, hf_files
+from crowd.io import MANIFEST, clean_orphans, write_bytes, write_json
 
 SPLIT_FILES = (
     "train-clean.csv",
@@ -52,6 +61,14 @@ SPLIT_FILES = (
     "dev-poison.jsonl",
     "test-clean.jsonl",
     "test-poison.jsonl",
+)
+HF_FILES = (
+    f"{HF_DIR}/dataset_dict.json",
+    *(
+        f"{HF_DIR}/{split}/{name}"
+        for split in HF_SPLITS
+        for name in ("data-00000-of-00001.arrow", "dataset_info.json", "state.json")
+    ),
 )
 EXTRA_FILES = ("budget.json",)  # written next to the corpus by ``crowd poison``
 SETTINGS_KEYS = ("format_version", "attack", "params", "openbackdoor_setting", "seed", "input_sha256")
@@ -109,7 +126,7 @@ def check_poison_folder(folder: str | os.PathLike[str], settings: dict) -> None:
                 f"{root}: holds crowd poison output of other settings ({difference}); "
                 "choose a new --out folder or delete this one"
             )
-    own = {*SPLIT_FILES, *EXTRA_FILES, MANIFEST, mix_path(settings)}
+    own = {*SPLIT_FILES, *HF_FILES, *EXTRA_FILES, MANIFEST, mix_path(settings)}
     foreign = [name for name in found if name not in own]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
@@ -147,18 +164,26 @@ def _difference(old: dict, new: dict, prefix: str = "") -> str:
     return ""
 
 
-def write_poisoned_corpus(corpus: Corpus, folder: str | os.PathLike[str]) -> Path:
-    """Write the CSV layout, the JSON Lines and ``manifest.json`` atomically into ``folder``.
+def write_poisoned_corpus(
+    corpus: Corpus,
+    folder: str | os.PathLike[str],
+    label_names: Sequence[str] | None = None,
+    extra: dict[str, bytes] | None = None,
+) -> Path:
+    """Write the CSV layout, the JSON Lines, ``hf/`` and the ``extra`` files (``{name: bytes}``, e.g.
+    ``crowd poison``'s ``budget.json``; names of :data:`EXTRA_FILES`), then ``manifest.json`` last.
 
-    Refuses (``ValueError``, nothing written) a folder :func:`check_poison_folder` refuses.
+    ``label_names``: the ``ClassLabel`` names of ``hf/`` (default ``"0".."K-1"``). Refuses (``ValueError``,
+    nothing written) a folder :func:`check_poison_folder` refuses.
     """
     root = Path(folder)
     manifest = corpus.manifest
     settings = {key: manifest.get(key) for key in SETTINGS_KEYS}
+    unknown = sorted(set(extra or {}) - set(EXTRA_FILES))
+    if unknown:
+        raise ValueError(f"extra files {unknown}: only {list(EXTRA_FILES)} are written beside the corpus")
     check_poison_folder(root, settings)
-    root.mkdir(parents=True, exist_ok=True)
-    clean_orphans(root)
-    files: dict[str, str] = {
+    texts: dict[str, str] = {
         "train-clean.csv": openbackdoor_csv(corpus.train_clean),
         "dev-clean.csv": openbackdoor_csv(corpus.dev_clean),
         "dev-poison.csv": openbackdoor_csv(corpus.dev_poison),
@@ -173,11 +198,17 @@ def write_poisoned_corpus(corpus: Corpus, folder: str | os.PathLike[str]) -> Pat
         "test-clean.jsonl": jsonl_text(corpus.test_clean),
         "test-poison.jsonl": jsonl_text(corpus.test_poison),
     }
+    files = {name: text.encode("utf-8") for name, text in texts.items()}
+    files.update({f"{HF_DIR}/{name}": data for name, data in hf_files(corpus.to_hf(label_names)).items()})
+    files.update(extra or {})
+    root.mkdir(parents=True, exist_ok=True)
+    clean_orphans(root)
+    (root / MANIFEST).unlink(missing_ok=True)  # a kill below leaves no manifest vouching for a partial set
     hashes = {}
-    for name, text in sorted(files.items()):
+    for name, data in sorted(files.items()):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, text)
-        hashes[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    write_json(root / "manifest.json", {**manifest, "files": hashes})
+        write_bytes(path, data)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+    write_json(root / MANIFEST, {**manifest, "files": hashes})
     return root

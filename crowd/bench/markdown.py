@@ -9,9 +9,10 @@ if TYPE_CHECKING:
     from crowd.bench.spec import Cell
 
 
-def cert_at(row: Mapping[str, Any], radius: int) -> float | None:
-    """Certified accuracy at ``radius`` from a row's curve (0 beyond the stored part of the curve)."""
-    curve = row.get("curve")
+def cert_at(row: Mapping[str, Any], radius: int, curve_key: str = "curve") -> float | None:
+    """Certified accuracy at ``radius`` from a row's curve (``curve_key``: ``"test_side_curve"`` for the test
+    side; 0 beyond the stored part of the curve; ``None`` without that curve)."""
+    curve = row.get(curve_key)
     if curve is None:
         return None
     values = {p["radius"]: p["certified_accuracy"] for p in curve}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from crowd.io import write_bytes
 from crowd.report import plot_curves as plot
 from crowd.report import pyplot, save_figure
 
@@ -74,3 +76,99 @@ def plot_certified_curves(run) -> list[Path]:
     """Certified accuracy against radius of every certified row, one PNG next to the rows."""
     path = plot_curves(list(run.rows), run.out / f"{run.config.name}_curves.png", run.config.title)
     return [path] if path else []
+
+
+FRONTIER = "frontier.png"
+FRONTIER_COLOURS = {"bow": "C0", "bow+vectors": "C1", "head": "C2", "bow+head": "C3", "partial": "C4"}
+FRONTIER_STYLES = {1: "-", 2: "--", 3: ":"}
+PRETTY = {"sst2": "SST-2", "hsol": "HSOL", "offenseval": "OffensEval"}
+
+
+def frontier_point(
+    row: Mapping[str, Any],
+) -> tuple[tuple[str, str], tuple[str, int], int, float, float] | None:
+    """A word-partition row as a point of the frontier plot: ((dataset, attack label), (learner, spread d),
+    k, CACC, non-target certified accuracy at the budget); ``None`` for a row the plot leaves out (not a
+    finished reference-world row of dirty-label BadNets with plurality votes, abstaining empty sub-texts and
+    class-balanced group models, or not covered)."""
+    params = row.get("method_params") or {}
+    label = row.get("attack_label") or ""
+    y, x = row.get("certified_accuracy_non_target_at_budget"), row.get("cacc")
+    if (
+        row.get("status") != "ok"
+        or "groups" not in params  # word partitions (the method's md5 word groups)
+        or row.get("world") != "reference"
+        or not label.startswith("dirty")
+        or (params.get("aggregation"), params.get("empty"), params.get("class_weight"))
+        != ("plurality", "abstain", "balanced")
+        or row.get("not_covered_reason")
+        or x is None
+        or y is None
+    ):
+        return None
+    spread = int(params.get("spread") or 1)
+    vectors = ((row.get("config") or {}).get("bow") or {}).get("vectors")
+    learner = str(row.get("learner")) + ("+vectors" if vectors else "")
+    return (row["dataset"], label), (learner, spread), int(params["groups"]) // spread, float(x), float(y)
+
+
+def plot_frontier(run, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
+    """Word partitions (``wordgroups`` layout): non-target certified accuracy at the attack's budget against
+    CACC in the reference world, one panel per corpus and attack, one line per learner and spread d (FA;
+    d = 1 is plain word partitions), points labelled by k, written to ``<out>/frontier.png``. A setting in
+    several tables is drawn once, from the first row of ``rows`` (the run's own before ``plot_with``'s)."""
+    points: dict[tuple[str, str], dict[tuple[str, int], dict[int, tuple[float, float]]]] = {}
+    for row in rows:
+        point = frontier_point(row)
+        if point is not None:
+            panel, line, k, x, y = point
+            points.setdefault(panel, {}).setdefault(line, {}).setdefault(k, (x, y))
+    if not points:
+        return []
+    datasets = list(dict.fromkeys(d for d, _ in points))
+    attacks = sorted({a for _, a in points})
+    plt = pyplot()
+    fig, axes = plt.subplots(
+        len(datasets), len(attacks), figsize=(5.5 * len(attacks), 4.5 * len(datasets)), dpi=120, squeeze=False
+    )
+    order = list(FRONTIER_COLOURS)
+    for i, dataset in enumerate(datasets):
+        for j, attack in enumerate(attacks):
+            ax = axes[i][j]
+            lines = points.get((dataset, attack), {})
+            ranked = sorted(lines, key=lambda lc: (order.index(lc[0]) if lc[0] in order else len(order), lc))
+            for learner, spread in ranked:
+                ks = sorted(lines[learner, spread])
+                xs, ys = zip(*(lines[learner, spread][k] for k in ks))
+                ax.plot(
+                    xs,
+                    ys,
+                    FRONTIER_STYLES.get(spread, "-."),
+                    marker="o",
+                    markersize=3,
+                    color=FRONTIER_COLOURS.get(learner, "C7"),
+                    label=f"{learner}, d={spread}",
+                )
+                for k, x, y in zip(ks, xs, ys):
+                    ax.annotate(str(k), (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+            ax.set_title(f"{PRETTY.get(dataset, dataset)} / BadNets ({attack})", fontsize=10)
+            ax.set_xlabel("CACC")
+            ax.set_ylabel("non-target certified acc. at budget")
+            ax.grid(alpha=0.3)
+    legend: dict[str, Any] = {}  # one legend for every panel, below them
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.suptitle(
+        "Word partitions, reference world: certified accuracy on non-target texts against CACC "
+        "(points: k groups; FA spread d)",
+        fontsize=10,
+    )
+    path = Path(run.out) / FRONTIER
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=min(len(legend), 5), fontsize=8)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})  # no matplotlib version in the file
+    plt.close(fig)
+    write_bytes(path, buffer.getvalue())
+    return [path]

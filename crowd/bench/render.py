@@ -9,6 +9,9 @@ existed) and ``[reused votes]`` when some of its votes were stored by an earlier
 
 ``LAYOUTS`` is the one list of layouts: each names its table here, its README summary
 (:mod:`crowd.bench.summary`) and its plots (:mod:`crowd.bench.plots`).
+
+A page is drawn from a run (:class:`crowd.bench.runner.BenchRun`) or from a results folder's committed rows
+(:mod:`crowd.bench.pages`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import crowd.bench.summary as summaries
 from crowd.bench.markdown import cert_at, certifies, status, table
-from crowd.bench.plots import plot_certified_curves, plot_rates_by_corpus
+from crowd.bench.plots import (
+    FRONTIER,
+    frontier_point,
+    plot_certified_curves,
+    plot_frontier,
+    plot_rates_by_corpus,
+)
 from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.io import write_text
 from crowd.methods import METHODS
@@ -188,20 +197,38 @@ def triggers_table(
 def table3(
     cells: Sequence[Cell], rows: Mapping[str, Mapping[str, Any]], radii: Sequence[int], paper=None
 ) -> str:
-    header = ["dataset", "attack", "rate", "noise", "CACC", "ASR", CONFIDENT]
-    header += [f"cert. acc. r={r}" for r in radii] + ["at budget", "radius unit"]
+    """Each noise's CACC, ASR and certified accuracy on both sides (THEORY §3): the training side (radius in
+    substitutions of the training texts, and at the attack's budget) and the test side (substitutions of the
+    test text itself), with the paper's published "certified accuracy" beside them."""
+    sides = "/".join(str(r) for r in radii)
+    header = ["dataset", "attack", "rate", "noise", "training", "CACC", "ASR", CONFIDENT]
+    header += [f"training side r={sides}", "at budget", f"test side r={sides}", "paper"]
     body = []
     for c in cells:
         r = rows.get(c.cell_id)
         st = status(r)
+        training = (
+            "one model, augmented"
+            if c.config.get("method", {}).get("training") == "augmented"
+            else "N copies"
+        )
         if st:
-            metrics = [st] * (len(radii) + 5)
+            metrics = [st] * 6
         else:
-            curve = [pct(cert_at(r, k)) for k in radii]
-            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy")), *curve]
-            metrics += [at_budget(r), str(r.get("radius_unit"))]
-        body.append([c.dataset, c.attack.name, f"{c.rate:g}", method_label(c, r), *metrics])
+            train_side = r.get("certificate") != "test_tv"
+            metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy"))]
+            metrics += [_side(r, radii, "curve") if train_side else "—", at_budget(r) if train_side else "—"]
+            metrics += [_side(r, radii, "test_side_curve")]
+        body.append([c.dataset, c.attack.name, f"{c.rate:g}", method_label(c, r), training, *metrics])
+        body[-1].append(paper_value(paper or {}, c))
     return table(header, body)
+
+
+def _side(row: Mapping[str, Any], radii: Sequence[int], key: str) -> str:
+    """Certified accuracy at each radius from one of a row's curves, ``a / b / c``; ``—`` without that curve."""
+    if row.get(key) is None:
+        return "—"
+    return " / ".join(pct(cert_at(row, k, key)) for k in radii)
 
 
 def figure2(
@@ -230,22 +257,35 @@ def curve_table(
 ) -> str:
     header = ["dataset", "attack (rate, variant)", "method", "noise", "CACC", "ASR", CONFIDENT]
     header += ["attack budget (unit)", "certified acc. at budget", "certified accuracy vs radius"]
+    header += ["test side: triggered texts certified at the trigger's size"]
     body = []
     for c in cells:
         r = rows.get(c.cell_id)
         st = status(r)
         label = f"{c.attack.name} ({c.rate:g}, {c.attack.variant})"
         if st:
-            body.append([c.dataset, label, method_label(c, r), *[st] * 7])
+            body.append([c.dataset, label, method_label(c, r), *[st] * 8])
             continue
         budget = "not covered" if r.get("not_covered_reason") else str(r.get("attack_budget"))
         budget = f"{budget} ({r.get('radius_unit')})" if r.get("kind") == "certify" else "— (no certificate)"
         curve = " · ".join(f"r={p['radius']}: {pct(p['certified_accuracy'])}" for p in r.get("curve", [])[:8])
         noise = ", ".join(f"{k}={v}" for k, v in r.get("method_params", {}).items())
         metrics = [pct(r.get("cacc")), pct(r.get("asr")), pct(r.get("confident_accuracy"))]
-        metrics += [budget, at_budget(r), curve or "—"]
+        metrics += [budget, at_budget(r), curve or "—", triggered_test_side(r)]
         body.append([c.dataset, label, method_label(c, r), noise, *metrics])
     return table(header, body)
+
+
+def triggered_test_side(row: Mapping[str, Any]) -> str:
+    """The test side's certified accuracy on triggered non-target texts, each at its own trigger's size."""
+    if "test_side_certificate" not in row:
+        return "—"
+    value = row.get("test_side_certified_accuracy_at_budget")
+    if value is None:
+        return "not covered"
+    missed = row.get("test_side_n_not_covered") or 0
+    extra = f", {missed} triggers not covered" if missed else ""
+    return f"{pct(value)} (≤ {row.get('test_side_budget')} substitutions{extra})"
 
 
 def wordgroups_table(
@@ -289,12 +329,35 @@ class Layout:
     table: Callable[..., str]
     summary: Callable[..., str]
     plot: Callable[[Any], list[Path]] | None = None
+    figures: Callable[[Any], str] | None = None  # Markdown under the table linking the plots
+
+
+def frontier(run) -> list[Path]:
+    """The ``wordgroups`` layout's plot: :func:`crowd.bench.plots.plot_frontier` over the run's rows, then
+    those of the tables its ``plot_with`` names (``run.plot_with_rows``)."""
+    return plot_frontier(run, [*run.rows, *run.plot_with_rows])
+
+
+def frontier_link(run) -> str:
+    """The line under a ``wordgroups`` table linking its frontier plot (:func:`crowd.bench.plots.plot_frontier`)."""
+    if not any(frontier_point(r) for r in run.rows):
+        return ""
+    also = (
+        f"; with the rows of {', '.join(Path(p).stem for p in run.config.plot_with)}"
+        if run.config.plot_with
+        else ""
+    )
+    return (
+        f"\nPlot: [{FRONTIER}]({FRONTIER}): non-target certified accuracy at the budget against CACC, reference "
+        f"world, one panel per corpus and dirty-label attack, one line per learner and FA spread d, points "
+        f"labelled by k{also}.\n"
+    )
 
 
 # The benchmark layouts: a config's ``layout`` names one (:mod:`crowd.bench.spec` checks it).
 LAYOUTS: dict[str, Layout] = {
     "table2": Layout(table2, summaries.table2),
-    "wordgroups": Layout(wordgroups_table, summaries.wordgroups),
+    "wordgroups": Layout(wordgroups_table, summaries.wordgroups, frontier, frontier_link),
     "table3": Layout(table3, summaries.table3, plot_certified_curves),
     "figure2": Layout(figure2, summaries.figure2, plot_rates_by_corpus),
     "curve": Layout(curve_table, summaries.curve, plot_certified_curves),
@@ -343,7 +406,10 @@ def render(run) -> str:
     """The Markdown page of a benchmark run (title, table, footer, errors, notes)."""
     config = run.config
     rows = index_rows(run.rows)
-    parts = [f"# {config.title}\n", LAYOUTS[config.layout].table(run.cells, rows, config.radii, run.paper)]
+    layout = LAYOUTS[config.layout]
+    parts = [f"# {config.title}\n", layout.table(run.cells, rows, config.radii, run.paper)]
+    if layout.figures is not None and (figures := layout.figures(run)):
+        parts.append(figures)
     parts.append(
         "\nAll figures in percent. Settings of the rows shown:\n\n"
         + (footer(run.rows) or "- (no rows yet)\n")

@@ -25,7 +25,6 @@ import resource
 import shutil
 import sys
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from crowd.bench.cells import VictimCache, certify_cell, defend_cell
+from crowd.bench.pages import paper_numbers, plot_with_rows
 from crowd.bench.render import write_outputs
 from crowd.bench.resources import build_resources
 from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
-from crowd.io import read_jsonl, upsert_jsonl
-from crowd.pipelines.outdir import ROWS, check_out_folder
+from crowd.io import upsert_jsonl
+from crowd.pipelines.outdir import ROWS, bench_rows, check_out_folder
 
 ROWS_FILE = ROWS  # "rows.jsonl"
 
@@ -53,12 +53,14 @@ class BenchRun:
     skipped: int
     out: Path
     paper: dict[str, Any] = field(default_factory=dict)
+    plot_with_rows: tuple[dict[str, Any], ...] = ()  # rows of the tables ``plot_with`` names (their plots)
 
 
 def read_rows(out: Path) -> list[dict[str, Any]]:
-
+    """The rows of ``out/rows.jsonl`` (none when absent); ``ValueError`` naming the file and line of a row
+    that is not crowd bench's (:func:`crowd.pipelines.outdir.bench_rows`)."""
     path = out / ROWS_FILE
-    return read_jsonl(path) if path.exists() else []
+    return bench_rows(path) if path.exists() else []
 
 
 def upsert_row(out: Path, row: dict[str, Any]) -> None:
@@ -164,7 +166,10 @@ def run_benchmark(
         log(f"    -> {row['status']} in {row['wall_s']} s" + (f": {row['error']}" if "error" in row else ""))
     current = {c.cell_id for c in grid}
     rows = tuple(r for r in read_rows(out) if r["cell_id"] in current)
-    run = BenchRun(config, tuple(grid), rows, executed, skipped, out, load_paper(config_path, config.paper))
+    paper = paper_numbers(config_path, config.paper)
+    run = BenchRun(
+        config, tuple(grid), rows, executed, skipped, out, paper, plot_with_rows(config, out, scale)
+    )
     write_outputs(run)
     return run
 
@@ -207,11 +212,3 @@ def is_stale(row: dict[str, Any], cell: Cell) -> bool:
     its version is unknown, and it is kept)."""
     stored = row.get("code_version")
     return stored is not None and stored != cell.code_version
-
-
-def load_paper(config_path: str | Path, name: str) -> dict[str, Any]:
-    """Published numbers (``paper = "FILE.toml"`` of a bench config, relative to it): dataset → attack@rate → method."""
-    if not name:
-        return {}
-
-    return tomllib.loads((Path(config_path).parent / name).read_text(encoding="utf-8-sig"))

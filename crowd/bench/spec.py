@@ -11,7 +11,9 @@ plus config tables, e.g. ``method = { groups = 9 }``), merged after the method's
 ``{ resource = "tiny_bert" }`` anywhere in a table stands for the path of a
 bench resource built by :mod:`crowd.bench.resources` (``tiny_bert``, ``tiny_lm``, ``tiny_graph``).
 ``base = "FILE.toml"`` names a file (relative to the config) whose tables lie beneath this config's;
-``paper = "FILE.toml"`` a file of published numbers the renderer prints beside ours.
+``paper = "FILE.toml"`` a file of published numbers the renderer prints beside ours; ``plot_with =
+["FILE.toml"]`` other benchmark configs (relative to this one) whose rows, from the results folders beside
+this table's, join its plots (the ``wordgroups`` layout's frontier).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class BenchConfig:
     paper: str = ""
     radii: tuple[int, ...] = (1, 2, 5)
     notes: tuple[str, ...] = ()
+    plot_with: tuple[str, ...] = ()  # other benchmark configs whose rows join this table's plots
     smoke: ScaleSpec = field(default_factory=ScaleSpec)
     cpu: ScaleSpec = field(default_factory=ScaleSpec)
     full: ScaleSpec = field(default_factory=ScaleSpec)
@@ -205,6 +208,8 @@ def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:
     if data.get("base"):
         base_path = Path(path).parent / data["base"]
         data = deep_merge(tomllib.loads(base_path.read_text(encoding="utf-8-sig")), data)
+    if isinstance(data.get("plot_with"), list):  # files relative to this config, like `base` and `paper`
+        data["plot_with"] = [str(Path(path).parent / str(p)) for p in data["plot_with"]]
     return from_overrides(BenchConfig, data, str(path), overrides)
 
 

@@ -14,7 +14,8 @@ The rule, per family (one list, kept short on purpose; a file outside it does no
   pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
 * ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
   (every file), the attack budget (``crowd.attacks.budget``) and the word-group rule (``crowd.text``),
-  the vote runner, the method's module and the learner's modules (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
+  the vote runner, the method's module and those of its base classes (``crowd.methods.synonym`` for CROWD
+  and SAFER), the noise package (``crowd.noise``) for the smoothing methods, and the learner's modules (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
 
 A package named in a list stands for every ``.py`` file in its folder. Rows written before this
 existed have no ``code_version``: the renderer marks them "not verified against today's code".
@@ -76,6 +77,7 @@ LEARNERS = {
     "bow": ("crowd.train.bow", "crowd.train.bow_encoder"),
 }
 LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.ensemble",)
+NOISY = ("crowd", "safer", "wang")  # methods whose votes depend on the noise package's distributions
 DEFAULT_LEARNER = "bow"  # crowd.pipelines.config.ModelConfig.learner
 
 
@@ -91,8 +93,12 @@ def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, 
             modules.append(DEFENSES[runs].__module__)
     else:
         modules += CERTIFY
-        if runs in METHODS:
-            modules.append(METHODS[runs].__module__)
+        if runs in METHODS:  # the method's own module and those of the classes it builds on
+            modules += [
+                k.__module__ for k in reversed(METHODS[runs].__mro__) if k.__module__.startswith("crowd.")
+            ]
+            if runs in NOISY:
+                modules.append("crowd.noise")
         learner = config.get("model", {}).get("learner", DEFAULT_LEARNER)
         modules += LEARNERS.get(learner, ())
     return tuple(dict.fromkeys(modules))

@@ -31,7 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-cells", type=int, default=None, help="execute at most this many cells (0 or more)"
     )
     parser.add_argument("--render-only", action="store_true", help="execute nothing; render the rows")
-    parser.add_argument("--progress", action="store_true", help="progress bars while training copies")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars inside the cells (the per-cell lines stay)",
+    )
+    # The old spelling (bars were off by default): accepted, and changes nothing now that they are on.
+    parser.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)
 
 
 def check_config(args: argparse.Namespace) -> None:
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         retry_errors=args.retry_errors,
         rerun_unverified=args.rerun_unverified,
         max_cells=0 if args.render_only else args.max_cells,
-        progress=args.progress,
+        progress=not args.no_progress,
     )
     errors = sum(r.get("status") == "error" for r in run.rows)
     print(

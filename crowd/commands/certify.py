@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from crowd.attacks import ATTACKS
 from crowd.config import ConfigError, set_dotted, to_dict
 from crowd.pipelines.config import load_certify_config
+from crowd.train.devices import is_rank_zero
 
 
 def default_run() -> str:
@@ -52,15 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="smoothing methods: train even when N is too small for any certificate at alpha (a warning, "
         "not an error; shortcut for --set allow_uncertifiable=true)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (the stage lines stay)")
 
 
 def run(args: argparse.Namespace) -> int:
     from crowd.pipelines.certify import run_certify  # lazy: `crowd certify --help` must not import torch
 
     config = load_certify_config(args.config, overrides_of(args))
-    report = run_certify(config, args.out, progress=not args.no_progress)
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 reports
+    report = run_certify(config, args.out, progress=not args.no_progress, stages=True)
+    if is_rank_zero():  # under torchrun only rank 0 reports
         print(report.markdown)
         print(f"results written to {args.out}")
     return 0

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. defense.name=rap"
     )
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--no-progress", action="store_true", help="no stage lines or progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (the stage lines stay)")
     parser.add_argument(
         "--no-victim-store",
         action="store_true",
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_toml(DefendConfig, args.config, args.set)
     store = None if args.no_victim_store else VictimStore()
-    summary = run_defend(config, args.out, progress=not args.no_progress, store=store)
+    summary = run_defend(config, args.out, progress=not args.no_progress, store=store, stages=True)
     print(f"{summary_line(config.defense.name, summary)} -> {args.out}")
     if summary.get("victim_from_store"):
         print("(victim loaded from the victim store: trained before on this corpus and settings)")

@@ -1,4 +1,4 @@
-"""``crowd poison``: write a poisoned corpus (OpenBackdoor CSV layout + JSON Lines + manifest).
+"""``crowd poison``: write a poisoned corpus (OpenBackdoor CSV layout + JSON Lines + ``hf/`` + manifest).
 
 The out folder is checked before the corpus is read: :func:`crowd.pipelines.outdir.check_out_folder` refuses a
 file, an unwritable folder and another command's output, then :func:`crowd.attacks.output.check_poison_folder`
@@ -11,16 +11,20 @@ import argparse
 from pathlib import Path
 
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
-from crowd.attacks.budget import attack_budget, word_groups_touched
+from crowd.attacks.addsent import sentence_problem
+from crowd.attacks.badnets import num_triggers_problem, trigger_problem
+from crowd.attacks.budget import MAX_BUDGET_LENGTH, attack_budget, word_groups_touched
 from crowd.attacks.factory import attack_class, make_attack
-from crowd.attacks.output import check_poison_folder
+from crowd.attacks.output import check_poison_folder, mix_path
 from crowd.attacks.poison import poison_settings
 from crowd.commands._format import percent
 from crowd.data import DATASETS, corpus_labels, load_dataset
-from crowd.io import write_json
+from crowd.data.datasets import corpus_label_names
+from crowd.io import json_bytes
 from crowd.paths import data_root
 from crowd.pipelines.config import load_certify_config
 from crowd.pipelines.outdir import check_out_folder
+from crowd.text import abbreviated
 from synonyms.graph import SynonymGraph
 
 HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
@@ -65,6 +69,46 @@ def check_target(dataset: str, target: int) -> None:
         )
 
 
+def trigger_words(option: str) -> tuple[str, ...]:
+    """The words of ``--triggers`` (comma-separated; empty items dropped); an error names the option."""
+    triggers = tuple(t.strip() for t in option.split(",") if t.strip())
+    if not triggers:
+        raise ValueError(
+            f"--triggers {abbreviated(option)}: no trigger word; expected comma-separated words, e.g. --triggers cf,mn"
+        )
+    for trigger in triggers:
+        problem = trigger_problem(trigger)
+        if problem:
+            raise ValueError(
+                f"--triggers {abbreviated(option)}: "
+                f"{'the trigger' if len(triggers) == 1 else abbreviated(trigger)} {problem}; each trigger is one word, "
+                "separated by commas, e.g. --triggers cf,mn"
+            )
+    return triggers
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse a value no attack accepts, naming its option, before any reading (``--triggers``: its default)."""
+    if args.triggers is None:  # one default attack: the built-in default run's
+        args.triggers = ",".join(load_certify_config().attack.triggers)
+    trigger_words(args.triggers)
+    length = f"must be in 1..{MAX_BUDGET_LENGTH} (the model input length the l0 token budget counts in)"
+    problems = [
+        (
+            "--rate",
+            args.rate,
+            not 0.0 <= args.rate <= 1.0 and "must be in [0, 1] (the share of rows poisoned)",
+        ),
+        ("--num-triggers", args.num_triggers, num_triggers_problem(args.num_triggers)),
+        ("--sentence", abbreviated(args.sentence), sentence_problem(args.sentence)),
+        ("--num-substitutions", args.num_substitutions, args.num_substitutions < 1 and "must be at least 1"),
+        ("--length", args.length, not 1 <= args.length <= MAX_BUDGET_LENGTH and length),
+    ]
+    for option, value, problem in problems:
+        if problem:
+            raise ValueError(f"{option} {value}: {problem}")
+
+
 def build_attack(args: argparse.Namespace) -> Attack:
     """The attack object the options describe; ``args.data`` becomes the data root, resolved once
     (``--data``, else ``$CROWD_DATA``), for everything the command reads."""
@@ -77,13 +121,7 @@ def build_attack(args: argparse.Namespace) -> Attack:
             f"{args.attack} reads its paraphrases from the data folder: pass --data PATH or set CROWD_DATA, "
             "or give --paraphrases FOLDER"
         )
-    if args.triggers is None:  # one default attack: the built-in default run's
-        args.triggers = ",".join(load_certify_config().attack.triggers)
-    triggers = tuple(t.strip() for t in args.triggers.split(",") if t.strip())
-    if not triggers:
-        raise ValueError(
-            f"--triggers {args.triggers!r}: no trigger word; expected comma-separated words, e.g. --triggers cf,mn"
-        )
+    check_options(args)
     graph = None
     if kind.needs_graph:
         if args.graph is None:
@@ -97,7 +135,7 @@ def build_attack(args: argparse.Namespace) -> Attack:
         variant=args.variant,
         data=args.data,
         num_triggers=args.num_triggers,
-        triggers=triggers,
+        triggers=trigger_words(args.triggers),
         sentence=args.sentence,
         paraphrases=args.paraphrases,
         style=args.style,
@@ -112,10 +150,14 @@ def run(args: argparse.Namespace) -> int:
     splits = [load_dataset(args.dataset, split, data_root=args.data) for split in ("train", "dev", "test")]
     check_poison_folder(args.out, poison_settings(attack, *splits, seed=args.seed))  # before the work
     corpus = poison_corpus(attack, *splits, seed=args.seed)
-    write_poisoned_corpus(corpus, args.out)
     budget = attack_budget(corpus.train_clean, corpus.train_poisoned, length=args.length)
     groups = {"word_groups_touched": word_groups_touched(corpus), "word_groups_order": "keep"}
-    write_json(args.out / "budget.json", {**budget.to_dict(), **groups})
+    counted = {
+        "train_set": {"csv": mix_path(corpus.manifest), "jsonl": "train-poisoned.jsonl", "hf": "hf/train"}
+    }
+    extra = {"budget.json": json_bytes({**budget.to_dict(), **groups, **counted})}
+    # budget.json is written with the corpus, before manifest.json: a folder with a manifest is complete
+    write_poisoned_corpus(corpus, args.out, corpus_label_names(args.dataset), extra)
     info = corpus.manifest["train"]
     print(
         f"{attack.name} on {args.dataset}: {info['n_poisoned']} of {info['n_clean']} training rows poisoned "

@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--wordnet-synonyms", choices=("auto", "yes", "no"), default="auto")
     build.add_argument("--trust-pickle", action="store_true", help=TRUST_HELP)
     build.add_argument("--device", default="cpu", help="torch device for counter-fitting (cpu, cuda)")
-    build.add_argument("--no-progress", action="store_true", help="no progress bars")
+    build.add_argument("--no-progress", action="store_true", help="no progress bars (the stage lines stay)")
     safer = sub.add_parser("import-safer", help="import a SAFER neighbour table (JSON or .json.gz)")
     safer.add_argument("table", type=Path)
     safer.add_argument("--out", type=Path, required=True)
@@ -115,7 +115,7 @@ def _build(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     g = _graphs()
     out = args.out or check_out_folder(cache_dir() / g.CACHE_SUBDIR / g.cache_key(inputs), "synonyms")
-    result = g.build_from_inputs(inputs, progress=not args.no_progress)
+    result = g.build_from_inputs(inputs, progress=not args.no_progress, stages=True)
     result.graph.save(out)
     r = result.report
     print(f"wrote {result.graph!r} to {out}")

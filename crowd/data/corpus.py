@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crowd.data.example import Example
+from crowd.data.hf import HF_SPLITS, examples_from_dataset, examples_to_dataset, hf_datasets, load_hf_folder
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,54 @@ class Corpus:
     @property
     def poisoned_indices(self) -> list[int]:
         return [i for i, e in enumerate(self.train_poisoned) if e.poisoned]
+
+    def to_hf(self, label_names: Sequence[str] | None = None):
+        """This corpus as a ``datasets.DatasetDict`` of :data:`~crowd.data.hf.HF_SPLITS`: ``train`` (the
+        poisoned training set, in the clean order), ``dev_clean``, ``dev_poison``, ``test_clean``,
+        ``test_poison``; ``label_names`` name the ``ClassLabel`` (default ``"0".."K-1"``)."""
+        rows = {
+            "train": self.train_poisoned,
+            "dev_clean": self.dev_clean,
+            "dev_poison": self.dev_poison,
+            "test_clean": self.test_clean,
+            "test_poison": self.test_poison,
+        }
+        return hf_datasets().DatasetDict(
+            {name: examples_to_dataset(rows[name], self.num_labels, label_names) for name in HF_SPLITS}
+        )
+
+    @classmethod
+    def from_hf(
+        cls,
+        dataset_dict,
+        text_column: str = "text",
+        label_column: str = "label",
+        num_labels: int | None = None,
+    ) -> Corpus:
+        """A corpus from a ``DatasetDict`` of :meth:`to_hf`'s splits (only ``train`` required), or the folder
+        ``save_to_disk`` wrote (``crowd poison``'s ``DIR/hf``).
+
+        The clean source of the poisoned training rows is not in the format: ``train_clean`` is the training
+        set as given and the manifest says the clean source is unknown (no attack budget). ``num_labels``: the
+        ``ClassLabel``'s number of classes, else the largest label + 1.
+        """
+        if isinstance(dataset_dict, str | os.PathLike):
+            dataset_dict = load_hf_folder(dataset_dict)
+        unknown = sorted(set(dataset_dict) - set(HF_SPLITS))
+        if "train" not in dataset_dict or unknown:
+            raise ValueError(
+                f"expected the splits {list(HF_SPLITS)} (train required), got {sorted(dataset_dict)}"
+                + (f"; unknown: {unknown}" if unknown else "")
+            )
+        split = {
+            name: tuple(examples_from_dataset(dataset_dict[name], text_column, label_column, name))
+            if name in dataset_dict
+            else ()
+            for name in HF_SPLITS
+        }
+        if num_labels is None:
+            classes = getattr(dataset_dict["train"].features[label_column], "num_classes", None)
+            num_labels = classes or max(2, 1 + max(e.label for part in split.values() for e in part))
+        manifest = {"attack": "given", "clean_source_known": False}
+        train, dev_clean, dev_poison, test_clean, test_poison = (split[name] for name in HF_SPLITS)
+        return cls(train, train, dev_clean, dev_poison, test_clean, test_poison, manifest, num_labels)

@@ -13,7 +13,7 @@ hsol        ``hsol/clean_openbackdoor_layout/``    TSV, CSV-quoted fields    582
 Labels: SST-2 1 = positive; OffensEval 1 = offensive; HSOL 1 = hate/offensive.
 
 When no data root is configured, :func:`load_dataset` falls back to the Hugging
-Face hub (``datasets`` is imported lazily and is not a dependency of ``crowd``):
+Face hub (``datasets`` is imported lazily, only then):
 SST-2 from ``SetFit/sst2`` (the same 6920/872/1821 binary split), OffensEval from
 ``tweet_eval``/``offensive`` (OLID subtask A as re-split by TweetEval:
 11916/1324/860) and HSOL from ``tdavidson/hate_speech_offensive`` (the full
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crowd.data.example import Example
+from crowd.data.hf import hf_datasets
 from crowd.data.loader import DAVIDSON_BINARY, LoadResult, check_label_sets, read_file
 from crowd.data.normalize import DEFAULT, Normalization
 from crowd.paths import data_root as _data_root
@@ -46,6 +47,7 @@ class DatasetSpec:
     hub_text: str
     hub_label: str
     labels: tuple[int, ...] = (0, 1)
+    label_names: tuple[str, ...] | None = None  # of labels 0..K-1: the ClassLabel names of Dataset copies
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -57,6 +59,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ("train", "validation", "test"),
         "text",
         "label",
+        label_names=("negative", "positive"),
     ),
     "offenseval": DatasetSpec(
         "offenseval/clean_hiddenkiller",
@@ -66,6 +69,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ("train", "validation", "test"),
         "text",
         "label",
+        label_names=("not offensive", "offensive"),
     ),
     "hsol": DatasetSpec(
         "hsol/clean_openbackdoor_layout",
@@ -75,6 +79,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ("train", None, None),
         "tweet",
         "class",
+        label_names=("neither", "hate or offensive"),
     ),
 }
 
@@ -84,13 +89,18 @@ def corpus_labels(name: str) -> tuple[int, ...]:
     return _spec(name).labels
 
 
+def corpus_label_names(name: str) -> tuple[str, ...] | None:
+    """The names of a known corpus's labels (``None`` for anything else, e.g. a folder of user files)."""
+    return DATASETS[name].label_names if name in DATASETS else None
+
+
 def dataset_file(name: str, split: str, root: Path) -> Path:
     """The local file of ``name``/``split`` under ``root`` (``.tsv`` or ``.tsv.gz``)."""
     spec = _spec(name)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     base = root / spec.folder / f"{split}.tsv"
-    found = [c for c in (base, base.with_name(base.name + ".gz")) if c.exists()]
+    found = [c for c in (base, base.with_name(base.name + ".gz")) if os.path.lexists(c)]
     if len(found) == 2:
         raise ValueError(f"{name} {split}: both {found[0]} and {found[1].name} exist; keep one")
     if found:
@@ -156,13 +166,13 @@ def load_splits(
 
 
 def load_from_hub(name: str, split: str, normalize: Normalization = DEFAULT) -> list[Example]:
-    """Download ``name``/``split`` with the ``datasets`` library (imported here, not at import time)."""
+    """Download ``name``/``split`` with the ``datasets`` library (imported on first use)."""
     spec = _spec(name)
     hub_split = spec.hub_splits[SPLITS.index(split)] if split in SPLITS else None
     if hub_split is None:
         raise ValueError(f"{name}: the hub copy ({spec.hub_name}) has no {split!r} split; use local files")
     try:
-        import datasets  # lazy: optional dependency, only without a local data root
+        datasets = hf_datasets()
     except ImportError as e:
         raise ImportError(
             "no data root configured and the 'datasets' package is not installed: "

@@ -8,12 +8,19 @@ Formats (``format=`` of :func:`crowd.data.load_file`):
   row with extra tabs is split on its *last* tab. ``quoting="csv"`` reads
   double-quoted fields CSV-style (the HSOL file). CRLF, LF or (old Mac) CR-only line ends; fields
   are stripped of surrounding spaces (OffensEval writes ``TEXT <TAB> 0``).
-- ``"csv"``: comma-separated with a header, CSV quoting.
+- ``"csv"``: comma-separated with a header, CSV quoting; a field may be as long as the file.
 - ``"openbackdoor"``: OpenBackdoor's saved CSVs, header ``,0,1,2`` = row index,
   text, label, poison label.
 - ``"jsonl"``: one JSON object per line; the text field must be a JSON string (a number or ``true`` is a
   row problem naming the field, not a text).
 - ``"davidson"``: the raw Davidson et al. (2017) ``labeled_data.csv``.
+
+A header of one column is read (its missing ``label`` column is then named by the loader) unless it holds
+the other format's separator (a comma in a TSV header, a tab in a CSV one): then the format is wrong.
+
+Line ends may be mixed: CRLF and LF lines, and in a file of LF lines a lone CR (an old Mac line end) where
+every piece it separates is a whole row by itself (so the rows are read, in every format alike); any
+other lone CR stays inside its line (a stray CR inside a text, read as such: the CSV reader keeps it too).
 
 Files ending in ``.gz`` are decompressed transparently. Files are UTF-8 (a byte-order mark is
 ignored); every line is decoded on its own, so a line that is not UTF-8 or holds a NUL byte becomes a
@@ -24,12 +31,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import gzip
 import json
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from crowd.data.lines import TextLine, decode_line, split_header, split_lines, split_mixed
 
 FORMATS = ("tsv", "csv", "openbackdoor", "jsonl", "davidson")
 OPENBACKDOOR_HEADER = ["", "0", "1", "2"]
@@ -56,6 +68,28 @@ class RawRow:
     fields: dict[str, str | None]
     problem: str | None = None
     kinds: dict[str, str] = field(default_factory=dict)
+
+
+def check_file(path: Path) -> None:
+    """Raise ``FileNotFoundError`` in one line naming ``path`` unless it is a regular file: absent, a folder,
+    a broken symbolic link, a symbolic link loop, or a FIFO or device (which reading would block on)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        state = (
+            f"is a broken symbolic link (to {os.readlink(path)})" if os.path.islink(path) else "no such file"
+        )
+        raise FileNotFoundError(f"{path}: {state}") from None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        raise FileNotFoundError(
+            f"{path}: is a symbolic link loop (its links lead back to themselves)"
+        ) from None
+    if stat.S_ISDIR(mode):
+        raise FileNotFoundError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise FileNotFoundError(f"{path}: is not a regular file (a FIFO, socket or device); give a data file")
 
 
 def infer_format(path: Path) -> str:
@@ -86,15 +120,6 @@ def read_bytes(path: Path) -> bytes:
     return data.removeprefix(codecs.BOM_UTF8)
 
 
-@dataclass(frozen=True)
-class TextLine:
-    """One physical line (1-based ``number``) without its ``\\n``; ``problem`` if it is not clean UTF-8 text."""
-
-    number: int
-    text: str
-    problem: str | None = None
-
-
 def read_lines(path: Path) -> list[TextLine]:
     """Every line of ``path`` decoded on its own, so a bad byte is reported with its line and column.
 
@@ -103,31 +128,7 @@ def read_lines(path: Path) -> list[TextLine]:
     problem, as does a line holding a NUL byte (binary data).
     """
     chunks = split_lines(read_bytes(path))
-    return [_decode(number, raw) for number, raw in enumerate(chunks, start=1)]
-
-
-def split_lines(data: bytes) -> list[bytes]:
-    """``data`` cut into lines at ``\\n``, or at ``\\r`` when it holds no ``\\n`` (CR-only line ends)."""
-    end = b"\n" if b"\n" in data or b"\r" not in data else b"\r"
-    chunks = data.split(end)
-    if chunks[-1] == b"":
-        chunks.pop()
-    return chunks
-
-
-def _decode(number: int, raw: bytes) -> TextLine:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        column = len(raw[: e.start].decode("utf-8", "replace")) + 1
-        problem = (
-            f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column}); "
-            "save the file as UTF-8 (is it Latin-1, Windows-1252 or UTF-16?)"
-        )
-        return TextLine(number, raw.decode("utf-8", "replace"), problem)
-    if "\x00" in text:
-        return TextLine(number, text, f"NUL byte at column {text.index(chr(0)) + 1}: binary data, not text")
-    return TextLine(number, text)
+    return [decode_line(number, raw) for number, raw in enumerate(chunks, start=1)]
 
 
 def _first_line(path: Path) -> str:
@@ -146,12 +147,12 @@ def _header(path: Path, lines: list[TextLine]) -> TextLine:
 
 def read_tsv_plain(path: Path) -> Iterator[RawRow]:
     """TSV without quoting; the first line is the header."""
-    lines = read_lines(path)
+    lines = split_header(read_lines(path), lambda piece: piece.count("\t") + 1)
     first = _header(path, lines)
     header = [h.strip() for h in first.text.rstrip("\r").split("\t")]
-    if len(header) < 2:
+    if len(header) < 2 and "," in first.text:
         raise DataFormatError(path, 1, f"header {first.text!r} has no tab: is this really a TSV file?")
-    for line in lines[1:]:
+    for line in split_mixed(lines[1:], lambda piece: piece.count("\t") >= len(header) - 1):
         text = line.text.rstrip("\r")
         if line.problem is not None:
             yield RawRow(line.number, {}, line.problem)
@@ -164,27 +165,62 @@ def read_tsv_plain(path: Path) -> Iterator[RawRow]:
 
 def read_delimited(path: Path, delimiter: str) -> Iterator[RawRow]:
     """CSV-quoted rows (``csv`` module); line numbers are those where each record starts."""
-    lines = read_lines(path)
+    lines = split_header(read_lines(path), lambda piece: len(_csv_fields(piece, delimiter) or ()))
     _header(path, lines)
+    header_width = len(_csv_fields(lines[0].text, delimiter) or ())
+    lines = [
+        lines[0],
+        *split_mixed(lines[1:], lambda p: len(_csv_fields(p, delimiter) or ()) == header_width),
+    ]
     problems = {line.number: line.problem for line in lines if line.problem is not None}
-    reader = csv.reader((line.text + "\n" for line in lines), delimiter=delimiter, strict=True)
+    numbers = [line.number for line in lines]  # a line split at lone CRs: its rows keep its number
+    _allow_fields(sum(len(line.text) + 1 for line in lines))
+    reader = csv.reader((_keep_cr(line.text) + "\n" for line in lines), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
-        if len(header) < 2:
+        other = "," if delimiter == "\t" else "\t"
+        if len(header) < 2 and other in header[0]:
             kind = "tab" if delimiter == "\t" else "comma"
             raise DataFormatError(path, 1, f"header {header!r} has no {kind}: wrong format?")
-        start = reader.line_num + 1
+        start = reader.line_num
         for record in reader:
-            bad = [problems[n] for n in range(start, reader.line_num + 1) if n in problems]
+            first, last = numbers[start], numbers[reader.line_num - 1]
+            bad = [problems[n] for n in range(first, last + 1) if n in problems]
+            record = [r.replace(_CR, "\r") for r in record]
             if bad:
-                yield RawRow(start, {}, bad[0])
+                yield RawRow(first, {}, bad[0])
             elif not any(r.strip() for r in record):
-                yield RawRow(start, {}, "empty line")
+                yield RawRow(first, {}, "empty line")
             else:
-                yield _row(start, header, [r.strip() for r in record])
-            start = reader.line_num + 1
+                yield _row(first, header, [r.strip() for r in record])
+            start = reader.line_num
     except csv.Error as e:
-        raise DataFormatError(path, reader.line_num, f"malformed CSV ({e})") from e
+        raise DataFormatError(path, numbers[reader.line_num - 1], f"malformed CSV ({e})") from e
+
+
+_CR = "\x00"  # a lone CR inside a line, while the csv module reads it (clean lines hold no NUL byte)
+
+
+def _keep_cr(text: str) -> str:
+    """``text`` with its lone CRs (not a CRLF's) hidden from the csv module, which would take them for line ends."""
+    body = text.rstrip("\r")
+    return body.replace("\r", _CR) + text[len(body) :]
+
+
+def _csv_fields(text: str, delimiter: str) -> list[str] | None:
+    """``text`` as one CSV record on one line, or ``None`` when it is not one (an open quote, a bad quote)."""
+    try:
+        records = list(csv.reader([text.rstrip("\r")], delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
+    return records[0] if len(records) == 1 else None
+
+
+def _allow_fields(size: int) -> None:
+    """Let the csv module read fields as long as ``size`` characters (its default stops at 128 KiB): no field
+    is longer than the file. Only ever raised, never lowered, so concurrent readers cannot shrink it."""
+    if size > csv.field_size_limit():
+        csv.field_size_limit(size)
 
 
 def _row(number: int, header: list[str], parts: list[str]) -> RawRow:
@@ -204,7 +240,7 @@ def read_jsonl(path: Path) -> Iterator[RawRow]:
     lines = read_lines(path)
     if not any(line.text.strip() for line in lines):
         raise DataFormatError(path, None, "file is empty (no JSON line)")
-    for line in lines:
+    for line in split_mixed(lines, _json_object):
         if line.problem is not None:
             yield RawRow(line.number, {}, line.problem)
             continue
@@ -222,6 +258,13 @@ def read_jsonl(path: Path) -> Iterator[RawRow]:
             k: _JSON_KINDS.get(type(v), type(v).__name__) for k, v in obj.items() if not isinstance(v, str)
         }
         yield RawRow(line.number, {k: (None if v is None else str(v)) for k, v in obj.items()}, kinds=kinds)
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 _JSON_KINDS = {

@@ -17,6 +17,22 @@ from crowd.data.formats import DataFormatError
 DEFAULT_LABELS = (0, 1)
 
 
+def labels_shown(labels: Iterable[int], limit: int = 10) -> str:
+    """``labels`` as a list for a message; a long one cut to its first and last few with its length said."""
+    values = list(labels)
+    if len(values) <= limit:
+        return str(values)
+    head, tail = ", ".join(map(str, values[:5])), ", ".join(map(str, values[-2:]))
+    return f"[{head}, ..., {tail}] ({len(values):,} labels)"
+
+
+def _counts_shown(counts: dict[int, int], limit: int = 10) -> str:
+    if len(counts) <= limit:
+        return str(counts)
+    items = ", ".join(f"{k}: {v}" for k, v in list(counts.items())[:5])
+    return f"{{{items}, ...}} ({len(counts):,} labels)"
+
+
 def label_set(labels: Collection[int] | None = None) -> tuple[int, ...]:
     """The allowed labels: ``labels`` (which must be exactly ``0..K-1``, K ≥ 2) or :data:`DEFAULT_LABELS`."""
     if labels is None:
@@ -25,7 +41,7 @@ def label_set(labels: Collection[int] | None = None) -> tuple[int, ...]:
     if any(isinstance(x, bool) or not isinstance(x, int) for x in values):
         raise ValueError(f"labels must be integers, got {values!r}")
     if len(values) < 2 or sorted(values) != list(range(len(values))):
-        raise ValueError(f"labels must be 0..K-1 with K >= 2, each once (got {values!r})")
+        raise ValueError(f"labels must be 0..K-1 with K >= 2, each once (got {labels_shown(values)})")
     return tuple(range(len(values)))
 
 
@@ -49,8 +65,8 @@ def check_label_set(
     if bad:
         counts = dict(sorted(Counter(e.label for e in bad).items()))
         message = (
-            f"label {bad[0].label} is not one of the allowed labels {list(allowed)} "
-            f"({len(bad)} example(s) in all: {counts}){_hint(labels)}"
+            f"label {bad[0].label} is not one of the allowed labels {labels_shown(allowed)} "
+            f"({len(bad):,} example(s) in all: {_counts_shown(counts)}){_hint(labels)}"
         )
         raise _error(bad[0].source, where, message)
     if complete:
@@ -58,7 +74,10 @@ def check_label_set(
         if missing:
             found = sorted({e.label for e in examples})
             raise DataFormatError(
-                where, None, f"label(s) {missing} never occur (found {found}); every class needs examples"
+                where,
+                None,
+                f"label(s) {labels_shown(missing)} never occur (found {labels_shown(found)}); "
+                "every class needs examples",
             )
     return allowed
 
@@ -66,7 +85,10 @@ def check_label_set(
 def _hint(labels: Collection[int] | None) -> str:
     if labels is not None:
         return ""
-    return "; a user corpus is binary unless its full label list is given (e.g. data.labels = [0, 1, 2])"
+    return (
+        "; a user corpus is binary unless its full label list is given: data.labels = [0, 1, 2] in a config "
+        "file, --set 'data.labels=[0,1,2]' on the command line"
+    )
 
 
 def _first_file(examples: list[Example]) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crowd.data.example import Example
-from crowd.data.formats import DataFormatError, RawRow, infer_format, read_rows
+from crowd.data.formats import DataFormatError, RawRow, check_file, infer_format, read_rows
 from crowd.data.normalize import DEFAULT, Normalization
 
 # Davidson et al. class (0 hate speech, 1 offensive, 2 neither) -> HSOL binary label (1 = toxic).
@@ -149,8 +149,7 @@ def read_file(
     path = Path(path)
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+    check_file(path)
     fmt = format or infer_format(path)
     rows = iter(read_rows(path, fmt, quoting))
     first = next(rows, None)
@@ -281,11 +280,14 @@ def find_split_file(folder: str | os.PathLike[str], split: str) -> Path:
     """The one file of ``split`` in ``folder``: ``{split}.tsv``, ``.csv`` or ``.jsonl``, optionally ``.gz``.
 
     Two candidates (``train.tsv`` and ``train.jsonl``, or ``train.tsv`` and ``train.tsv.gz``) raise
-    ``ValueError`` naming both: which one was meant cannot be guessed.
+    ``ValueError`` naming both: which one was meant cannot be guessed. A candidate that is not a file (a
+    folder ``train.csv``, a symbolic link loop or a broken link) raises naming it (:func:`check_file`).
     """
     folder = Path(folder)
     names = [f"{split}.{ext}{gz}" for ext in SPLIT_EXTENSIONS for gz in ("", ".gz")]
-    found = [folder / name for name in names if (folder / name).is_file()]
+    found = [folder / name for name in names if os.path.lexists(folder / name)]
+    for candidate in found:
+        check_file(candidate)
     if len(found) > 1:
         raise ValueError(
             f"{folder}: both {found[0].name} and {found[1].name} are {split} files; "

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from crowd.data.example import Example
+from crowd.data.formats import check_file
 from crowd.data.loader import read_file
 from crowd.data.normalize import DEFAULT, Normalization
 
@@ -37,7 +38,11 @@ def load_openbackdoor_folder(
     """
     root = Path(folder)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder")
+        try:
+            check_file(root)
+        except FileNotFoundError as e:  # absent, a symbolic link loop, a broken link
+            raise FileNotFoundError(f"{e}; expected a folder of OpenBackdoor CSV files") from None
+        raise FileNotFoundError(f"{root}: is a file, not a folder")
     mixed = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*/train-poison.csv"))
     if len(mixed) > 1:
         raise ValueError(

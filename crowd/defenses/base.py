@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from crowd.data.hf import is_dataset, text_list, texts_and_labels
 from crowd.defenses.evaluation import calibration_set, labels, test_rows, texts
 from crowd.defenses.metrics import attack_metrics, detector_metrics, removal_rate
 
@@ -110,7 +111,10 @@ class InputDetector(Defense):
     def fit(
         self, clean_texts: Sequence[str], victim: Victim, clean_labels: Sequence[int] | None = None
     ) -> InputDetector:
-        """Prepare the statistic on clean held-out texts, then set ``threshold_`` at FRR ``frr`` on them."""
+        """Prepare the statistic on clean held-out texts, then set ``threshold_`` at FRR ``frr`` on them.
+
+        ``clean_texts`` may be a ``datasets.Dataset`` (its ``text`` column; ``label`` gives the labels)."""
+        clean_texts, clean_labels = texts_and_labels(clean_texts, clean_labels)
         self.victim_ = victim
         calibration = self._prepare(list(clean_texts), victim, clean_labels)
         self.clean_statistic_ = self.statistic(calibration)
@@ -127,10 +131,10 @@ class InputDetector(Defense):
         raise NotImplementedError
 
     def flag(self, texts: Sequence[str]) -> np.ndarray:
-        """Boolean array: ``True`` where the input is judged poisoned."""
+        """Boolean array: ``True`` where the input is judged poisoned (``texts``: or a ``Dataset``)."""
         if not hasattr(self, "threshold_"):
             raise RuntimeError(f"{self.name}: call fit(clean_texts, victim) before flag(...)")
-        return np.asarray(self.statistic(texts) < self.threshold_, dtype=bool)
+        return np.asarray(self.statistic(text_list(texts)) < self.threshold_, dtype=bool)
 
     def evaluate(
         self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
@@ -165,8 +169,13 @@ class TrainingFilter(Defense):
     def keep_mask(self, train_texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def filter(self, train_examples: Sequence[E], victim: Victim) -> list[E]:
-        """Fit on the examples' ``.text`` and return the examples that are kept."""
+    def filter(self, train_examples: Sequence[E], victim: Victim, text_column: str = "text") -> list[E]:
+        """Fit on the examples' ``.text`` and return the examples that are kept; a ``datasets.Dataset``
+        (its ``text_column``) gives the ``Dataset`` of the rows that are kept."""
+        if is_dataset(train_examples):
+            texts = text_list(train_examples, text_column, "train_examples")
+            keep = self.fit(texts, victim).keep_mask(texts)
+            return train_examples.select(np.flatnonzero(keep).tolist())
         texts = [e.text for e in train_examples]
         keep = self.fit(texts, victim).keep_mask(texts)
         return [e for e, k in zip(train_examples, keep) if k]

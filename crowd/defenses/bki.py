@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from crowd.data.hf import text_list
 from crowd.defenses.base import TrainingFilter
 from crowd.seeding import rng
 
@@ -111,7 +112,7 @@ class BKI(TrainingFilter):
     def fit(self, train_texts: Sequence[str], victim: Victim) -> BKI:
         """Score words over ``train_texts`` (or a sample of them, ``sample_size``); sets ``keywords_``,
         ``scores_``, ``doc_freq_``, ``top_words_`` (``None`` for a text that was not scored) and ``scored_``."""
-        texts = list(train_texts)
+        texts = text_list(train_texts)  # a datasets.Dataset: its text column
         sampled = self.sample_size and self.sample_size < len(texts)
         if sampled:
             order = rng(self.seed, "bki-sample").permutation(len(texts))[: self.sample_size]
@@ -155,7 +156,7 @@ class BKI(TrainingFilter):
         """``False`` for the fitted texts that have a keyword among their own top words."""
         if not hasattr(self, "keywords_"):
             raise RuntimeError("bki: call fit(train_texts, victim) first")
-        if tuple(train_texts) != self.fitted_texts_:
+        if tuple(text_list(train_texts)) != self.fitted_texts_:
             raise ValueError(
                 "bki: keep_mask needs the texts BKI was fitted on (their top words are per text)"
             )

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from crowd.data.hf import text_list, texts_and_labels
 from crowd.defenses.base import InputCorrector
 from crowd.defenses.bki import deletion_variants
 from crowd.defenses.lm_names import check_available, describe_lm
@@ -95,7 +96,9 @@ class ONION(InputCorrector):
         self.cache = cache
 
     def fit(self, clean_texts: Sequence[str] = (), victim=None, clean_labels=None) -> ONION:
-        """Load the LM (unless :meth:`use_lm` gave one) and set ``threshold_`` (see the module docstring)."""
+        """Load the LM (unless :meth:`use_lm` gave one) and set ``threshold_`` (see the module docstring).
+        ``clean_texts`` may be a ``datasets.Dataset`` (its ``text`` column; ``label`` gives the labels)."""
+        clean_texts, clean_labels = texts_and_labels(clean_texts, clean_labels)
         if not hasattr(self, "lm_"):
             from crowd.defenses.lm import CausalLM  # lazy: the defenses registry is light; the LM needs torch
 
@@ -177,7 +180,7 @@ class ONION(InputCorrector):
             if self.threshold is None:
                 raise RuntimeError("onion: threshold=None: call fit(dev_texts, victim, dev_labels) first")
             self.threshold_ = float(self.threshold)
-        texts = list(texts)
+        texts = text_list(texts)  # a datasets.Dataset: its text column
         return [self._apply(t, s, self.threshold_) for t, s in zip(texts, self.suspicion(texts))]
 
 

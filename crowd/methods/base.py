@@ -8,8 +8,9 @@ orchestration (:mod:`crowd.pipelines.certify`) calls, in order:
    encoded training set and test inputs), the number of models, the noise description, the certificate's
    kind and unit, and the attack's budget in that unit;
 2. the learner trains one model per copy and predicts (:func:`crowd.train.run_votes`);
-3. ``plan.certify(votes, stats, logits)`` → one :class:`~crowd.certify.Certificate` per test text
-   (``votes`` ``(models, texts)``; ``logits`` ``(models, texts, classes)`` when ``plan.needs_logits``).
+3. ``plan.certify(votes, stats, logits, texts)`` → one :class:`~crowd.certify.Certificate` per test text
+   (``votes`` ``(models, texts)``; ``logits`` ``(models, texts, classes)`` when ``plan.needs_logits``;
+   ``texts`` the test texts as given, a :class:`~crowd.text.WordCorpus`, which a test-side certificate reads).
 
 Methods are frozen dataclasses of their parameters (the ``[method]`` table of a config, unknown keys
 rejected), so a method object is also its config.
@@ -90,7 +91,24 @@ CopyFactory = Callable[[int], Any]
 Reader = Callable[[int, WordCorpus], ModelInputs]
 """How model ``j`` sees texts: ``read(j, texts)`` → its :class:`~crowd.train.data.ModelInputs` (a function of
 each text alone, so a kept classifier gives a new text the certificate it would get in any test set)."""
-Certifier = Callable[[np.ndarray, Statistics, "np.ndarray | None"], list[Certificate]]
+Certifier = Callable[..., list[Certificate]]
+"""``certify(votes, stats, logits=None, texts=None)``: certificates of every text from the models' votes
+``(models, texts)``, their logits (run-off) and the texts as given (a test-side certificate's per-text terms)."""
+
+
+@dataclass(frozen=True)
+class TestSide:
+    """A test-side certificate a plan gives beside its own (THEORY §3, "Test-side certificates"): radius kind
+    ``certificate`` in ``unit`` (changes of the test text), and ``budget_of(clean, triggered)``, the number of
+    changes of that unit that made a triggered test text from its clean source (``None``: an edit the unit
+    does not cover, with ``not_covered``, why)."""
+
+    __test__: ClassVar[bool] = False  # not a pytest class
+
+    certificate: str
+    unit: str
+    budget_of: Callable[[str, str], int | None]
+    not_covered: str
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,14 @@ class Plan:
     word_groups: bool = False  # one model per word group: per-text group votes, the collective guarantee
     reference_world: str = "the clean training set (the attack's source, before poisoning)"
     kept: dict = dataclasses.field(default_factory=dict)  # what the certifier needs beyond the method (JSON)
+    # A certificate of changes to the test text, beside the training-side one.
+    test_side: TestSide | None = None
+    draws: int = 1  # votes per model: each model is asked about this many noisy copies of each test text
+
+    @property
+    def n_votes(self) -> int:
+        """Votes per test text: ``n_models · draws`` (N of a smoothing method)."""
+        return self.n_models * self.draws
 
 
 class Method(Protocol):
@@ -127,7 +153,7 @@ class Method(Protocol):
 
     def reader(self, encoder: Any, seed: int, graph: Any, num_labels: int) -> Reader: ...
 
-    def certifier(self, num_labels: int, kept: dict) -> Certifier: ...
+    def certifier(self, num_labels: int, kept: dict, graph: Any = None) -> Certifier: ...
 
 
 def measured_budget(corpus: Corpus, measure: Callable[[], tuple[int | None, str]]) -> tuple[int | None, str]:
@@ -144,16 +170,24 @@ def vote_counts(votes: np.ndarray, num_labels: int) -> np.ndarray:
     return np.stack([(votes == c).sum(axis=0) for c in range(num_labels)], axis=1)
 
 
-def smoothed_certifier(noise: str, radius_fns: Sequence[dict] | dict, num_labels: int) -> Certifier:
+def smoothed_certifier(
+    noise: str,
+    radius_fns: Sequence[dict] | dict,
+    num_labels: int,
+    per_text: Callable[[WordCorpus], list[dict]] | None = None,
+) -> Certifier:
     """Monte Carlo certificates (Clopper–Pearson, THEORY §1) with the given per-text radius functions (one
-    dict for every text alike).
+    dict for every text alike), and ``per_text(texts)``'s radius functions of each text added where the texts
+    are given (a test-side certificate).
 
     With ``selection = "selection"`` the first ``n_selection`` copies pick the class and the rest bound it.
     """
 
-    def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
+    def certify(votes: np.ndarray, stats: Statistics, logits=None, texts=None) -> list[Certificate]:
         k = stats.n_selection if stats.selection == "selection" else 0
         fns = [radius_fns] * votes.shape[1] if isinstance(radius_fns, dict) else radius_fns
+        if per_text is not None and texts is not None:
+            fns = [{**a, **b} for a, b in zip(fns, per_text(texts), strict=True)]
         return certify_rows(
             vote_counts(votes[k:], num_labels),
             stats.alpha,
@@ -189,7 +223,7 @@ def aggregate_certifier(
     class, which a corrupted bucket may turn into any vote (checked by enumeration).
     """
 
-    def certify(votes: np.ndarray, stats: Statistics, logits=None) -> list[Certificate]:
+    def certify(votes: np.ndarray, stats: Statistics, logits=None, texts=None) -> list[Certificate]:
         if aggregation == "runoff":
             if logits is None:
                 raise ValueError("run-off election needs every model's logits; none were stored")

@@ -87,7 +87,7 @@ class DPA:
         kind = f"finite aggregation (k={self.partitions}, d={self.spread})" if self.spread > 1 else "DPA"
         return f"partition aggregation ({kind}), {self.n_models} models by content hash, {self.aggregation}"
 
-    def certifier(self, num_labels: int, kept: dict) -> Certifier:
+    def certifier(self, num_labels: int, kept: dict, graph=None) -> Certifier:
         """How the models' votes (and logits, for run-off) on any texts become certificates."""
         return aggregate_certifier(
             self.aggregation, "dpa", self.description, num_labels, (self.partitions, self.spread)

@@ -170,7 +170,7 @@ class TextGuard:
         """The buckets (word groups) each model trains on and votes with: ``{i}``, or FA's ``d`` buckets."""
         return fa_model_buckets(self.groups // self.spread, self.spread)
 
-    def certifier(self, num_labels: int, kept: dict) -> Certifier:
+    def certifier(self, num_labels: int, kept: dict, graph=None) -> Certifier:
         """How the models' votes (and logits, for run-off) on any texts become certificates."""
         fa = (self.groups // self.spread, self.spread)
         return aggregate_certifier(self.aggregation, "textguard", self.description, num_labels, fa)

@@ -108,7 +108,7 @@ class Wang:
             f"d={wang.n_classes}, test tokens beta={wang.test_token_beta}"
         )
 
-    def certifier(self, num_labels: int, kept: dict) -> Certifier:
+    def certifier(self, num_labels: int, kept: dict, graph=None) -> Certifier:
         """Monte Carlo certificates with Lee et al.'s radius over training tokens and labels (``kept``: the
         token domain and content length the models were trained with)."""
         wang = WangNoise(

@@ -76,17 +76,17 @@ def corpus_counts(corpora: Sequence[str], data_root: Path, vocab_files: Sequence
     return counts
 
 
-def build_from_inputs(inputs: GraphInputs, progress: bool = False) -> BuildResult:
+def build_from_inputs(inputs: GraphInputs, progress: bool = False, stages: bool | None = None) -> BuildResult:
     """Load vectors, constraints and corpus words named by ``inputs`` and build the graph.
 
-    ``progress`` prints one line per stage to stderr and shows the builder's bars; it changes nothing
-    in the graph.
+    ``progress`` shows the builder's bars and ``stages`` (default: as ``progress``) prints one line per stage
+    to stderr; neither changes anything in the graph.
     """
     if inputs.vectors is not None:  # refuse an untrusted pickle before any work
         check_trust(inputs.vectors, inputs.vectors_format, inputs.trust_pickle)
     wordnet = _use_wordnet(inputs.wordnet_synonyms)  # "yes" without WordNet fails here, before any work
 
-    say = stage_printer(progress)
+    say = stage_printer(progress if stages is None else stages)
     folder = inputs.data_root / CONSTRAINTS_SUBDIR
     say(f"reading the words of {', '.join(inputs.corpora) or 'the vocabulary files'}")
     counts = corpus_counts(inputs.corpora, inputs.data_root, inputs.vocab_files)
@@ -149,21 +149,26 @@ def _folder_digest(folder: Path) -> bytes:
 
 
 def default_graph(
-    data_root: str | os.PathLike[str] | None = None, cache: bool = True, progress: bool = True
+    data_root: str | os.PathLike[str] | None = None,
+    cache: bool = True,
+    progress: bool = True,
+    stages: bool | None = None,
 ) -> SynonymGraph:
     """The default graph (module docstring), loaded from the cache or built (~1-3 min) and cached.
 
-    ``progress`` (default on: the build is long) reports each stage of a build on stderr from its
-    first second; loading from the cache is silent. The graph is the same either way.
+    ``stages`` (default: as ``progress``, which is on: the build is long) reports each stage of a build on
+    stderr from its first second, ``progress`` shows the builder's bars; loading from the cache is silent.
+    The graph is the same either way.
     """
+    stages = progress if stages is None else stages
 
     inputs = GraphInputs(data_root=require_data_root(data_root))
     folder = cache_dir() / CACHE_SUBDIR / cache_key(inputs) if cache else None
     if folder is not None and (folder / "graph.json").exists():
         return SynonymGraph.load(folder)
     where = f"; it is then cached in {folder}" if folder is not None else ""
-    stage_printer(progress)(f"building the default synonym graph (about 1-3 min on a CPU{where})")
-    graph = build_from_inputs(inputs, progress).graph
+    stage_printer(stages)(f"building the default synonym graph (about 1-3 min on a CPU{where})")
+    graph = build_from_inputs(inputs, progress, stages).graph
     if folder is not None:
         graph.save(folder)
     return graph

@@ -18,16 +18,19 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from crowd.certify import min_copies_to_certify
 from crowd.config import to_dict
 from crowd.data import Corpus, Example
+from crowd.data.inputs import as_examples
 from crowd.methods import Plan
-from crowd.pipelines.config import CertifyConfig, load_certify_config
+from crowd.pipelines.classifier import model_votes
+from crowd.pipelines.config import CertifyConfig, as_certify_config, load_certify_config
 from crowd.pipelines.corpus import given_corpus, prepare_corpus, reference_corpus
 from crowd.pipelines.fitting import (
     method_graph,
@@ -39,8 +42,16 @@ from crowd.pipelines.fitting import (
 )
 from crowd.pipelines.outdir import check_out_folder
 from crowd.pipelines.report import CertifyReport, summarise, write_report
+from crowd.text import WordCorpus
 from crowd.train import VoteStore
-from crowd.train.devices import check_device, device_name, init_distributed, local_device, world_size
+from crowd.train.devices import (
+    check_device,
+    device_name,
+    init_distributed,
+    is_rank_zero,
+    local_device,
+    world_size,
+)
 from crowd.train.feature_cache import cache_stats, reset_cache_stats
 from crowd.train.model_store import ModelStore
 from crowd.train.runner import check_learner_model, run_votes
@@ -50,40 +61,59 @@ MANY_MODELS = 10_000  # above this many models a run says, before training, what
 __all__ = ["certify_corpus", "certify_examples", "load_certify_config", "run_certify"]
 
 
-def run_certify(config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True) -> CertifyReport:
+def run_certify(
+    config: CertifyConfig, out: str | os.PathLike[str], progress: bool = True, stages: bool | None = None
+) -> CertifyReport:
     """Train the method's models, vote, certify, and write the report into ``out``.
 
     The corpus is ``config.data`` poisoned by ``config.attack``. Votes are stored per copy under
     ``out/votes``; re-running with the same config resumes. Each certificate holds for the distribution
     named in it: with probability ≥ 1 − alpha over the sampled copies for smoothing methods,
-    deterministically for partition methods (see :mod:`crowd.certify`).
+    deterministically for partition methods (see :mod:`crowd.certify`). ``progress`` shows bars and
+    ``stages`` (default: as ``progress``) one line per stage on stderr (``crowd certify --no-progress``:
+    stage lines, no bars); under ``torchrun`` only rank 0 prints either.
     """
     check_out_folder(out)  # before any data work or write
     config = dataclasses.replace(config, data=config.data.pinned())  # the data root, resolved once
     _check_model(config)
-    graph = functools.cache(lambda: method_graph(config, progress))
-    _say(progress, f"loading {config.data.dataset} and poisoning it ({config.attack.name})")
+    stages = progress if stages is None else stages
+    graph = functools.cache(lambda: method_graph(config, progress and is_rank_zero(), _stages(stages)))
+    _say(stages, f"loading {config.data.dataset} and poisoning it ({config.attack.name})")
     corpus = prepare_corpus(config.data, config.attack, config.seed, graph)  # data errors before the graph
-    return _run(config, corpus, graph(), out, progress)
+    return _run(config, corpus, graph(), out, progress, stages)
 
 
-def _say(progress: bool, message: str) -> None:
+def _stages(stages: bool) -> bool:
+    """Whether this process prints stage lines: asked for, and rank 0 of ``torchrun`` (or no ``torchrun``)."""
+    return stages and is_rank_zero()
+
+
+def _say(stages: bool, message: str) -> None:
     """One stage line on stderr (rank 0 only), so a run is never silent between its bars."""
-    if progress and int(os.environ.get("RANK", "0")) == 0:
+    if _stages(stages):
         print(f"crowd certify: {message}", file=sys.stderr, flush=True)
 
 
 def certify_examples(
     train: Sequence[Example],
     test: Sequence[Example],
-    config: CertifyConfig | None = None,
+    config: CertifyConfig | Mapping[str, Any] | None = None,
     out: str | os.PathLike[str] = "runs/certify",
     test_poison: Sequence[Example] = (),
     train_clean: Sequence[Example] | None = None,
     progress: bool = True,
     test_sources: Sequence[str] | None = None,
+    stages: bool | None = None,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
 ) -> CertifyReport:
     """Certify a corpus given as :class:`~crowd.data.Example` lists (``config.data``/``config.attack.name`` unused).
+
+    Each set may also be a list of ``(text, label)`` pairs or a ``datasets.Dataset`` with the columns
+    ``text_column`` and ``label_column`` (``poisoned``, ``source_label`` read when present), and ``config``
+    a dict of config sections (:func:`~crowd.pipelines.config.as_certify_config`). An empty ``test`` is
+    refused before anything is written.
 
     ``train`` is the (possibly poisoned) training set the defender receives, ``test`` the clean
     test texts, ``test_poison`` triggered test texts (their ``source_label`` is the true label;
@@ -93,24 +123,40 @@ def certify_examples(
     attack budget (word partitions count the test side too); without them it is unknown and reported as
     not covered.
     """
-    config = config or CertifyConfig()
+    config = as_certify_config(config)
+    sets = {"train": train, "test": test, "test_poison": test_poison, "train_clean": train_clean}
+    train, test, test_poison, train_clean = (
+        None if rows is None else as_examples(rows, name, text_column, label_column, config.data.labels)
+        for name, rows in sets.items()
+    )
+    if not test:
+        raise ValueError("test: no test examples; certify_examples needs at least one text to certify")
     check_out_folder(out)
     _check_model(config)
     corpus = given_corpus(train, test, test_poison, train_clean, config.data.labels, test_sources)
-    return _run(config, corpus, method_graph(config, progress), out, progress)
+    stages = progress if stages is None else stages
+    graph = method_graph(config, progress and is_rank_zero(), _stages(stages))
+    return _run(config, corpus, graph, out, progress, stages)
 
 
 def certify_corpus(
     corpus: Corpus,
-    config: CertifyConfig | None = None,
+    config: CertifyConfig | Mapping[str, Any] | None = None,
     out: str | os.PathLike[str] = "runs/certify",
     progress: bool = True,
+    stages: bool | None = None,
 ) -> CertifyReport:
-    """Certify a :class:`~crowd.data.Corpus` you already hold, e.g. from :func:`crowd.attacks.poison_corpus`."""
-    config = config or CertifyConfig()
+    """Certify a :class:`~crowd.data.Corpus` you already hold, e.g. from :func:`crowd.attacks.poison_corpus`
+    or :meth:`~crowd.data.Corpus.from_hf` (``progress``, ``stages``: as :func:`run_certify`'s); ``config``
+    may be a dict of config sections."""
+    config = as_certify_config(config)
+    if not corpus.test:
+        raise ValueError("corpus: no test examples; certify_corpus needs at least one text to certify")
     check_out_folder(out)
     _check_model(config)
-    return _run(config, corpus, method_graph(config, progress), out, progress)
+    stages = progress if stages is None else stages
+    graph = method_graph(config, progress and is_rank_zero(), _stages(stages))
+    return _run(config, corpus, graph, out, progress, stages)
 
 
 def _check_model(config: CertifyConfig) -> None:
@@ -131,10 +177,10 @@ def check_copies(config: CertifyConfig, plan: Plan, n_texts: int, num_labels: in
     n_selection = config.n_selection if config.selection == "selection" else 0
     alpha = config.alpha / max(n_texts, 1) if config.simultaneous else config.alpha
     needed = min_copies_to_certify(alpha, num_labels, config.selection, n_selection)
-    if plan.n_models >= needed:
+    if plan.n_votes >= needed:
         return
     message = (
-        f"n_copies = {plan.n_models} is too small for any certificate at alpha = {config.alpha} "
+        f"n_copies = {plan.n_votes} is too small for any certificate at alpha = {config.alpha} "
         f"({config.selection}{', simultaneous' if config.simultaneous else ''}): even a unanimous vote "
         f"abstains; N >= {needed} is needed"
     )
@@ -161,14 +207,21 @@ def votes_fingerprint(config: CertifyConfig, corpus: Corpus, graph) -> str:
     return h.hexdigest()[:16]
 
 
-def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[str], progress: bool):
+def _run(
+    config: CertifyConfig,
+    corpus: Corpus,
+    graph,
+    out: str | os.PathLike[str],
+    progress: bool,
+    stages: bool,
+):
     rank = init_distributed()
     encoder = config.learner.encoder(config.model.name)
     attacked = None
     if config.world == "reference":  # train on the clean texts with the attack's labels; budget of the attack
         attacked, corpus = corpus, reference_corpus(corpus)
     _say(
-        progress,
+        stages,
         f"{len(corpus.train)} training texts ({sum(e.poisoned for e in corpus.train_poisoned)} poisoned), "
         f"{len(corpus.test_clean)} clean and {len(corpus.test_poison)} triggered test texts; "
         f"planning {config.method.name}",
@@ -176,12 +229,17 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     plan = plan_run(config, corpus, graph, encoder, progress, attacked)
     check_copies(config, plan, len(corpus.test), corpus.num_labels)
     learner = plan_learner(config, plan)
-    keep = config.keep_model and learner.keepable
+    if plan.draws > 1 and not learner.keepable:
+        raise ValueError(
+            f"method.training = 'augmented' asks its one model about {plan.draws} noisy copies of each test text; "
+            f"model.learner = {config.model.learner!r} does not keep its model (choose bow, static, head or full)"
+        )
+    keep = (config.keep_model or plan.draws > 1) and learner.keepable  # one model asked N times: kept to ask
     models = None
     if keep:
         models = ModelStore(Path(out) / "model", plan.n_models, models_fingerprint(config, corpus, graph))
     _say(
-        progress,
+        stages,
         f"training {plan.n_models} models ({config.model.learner} learner), votes in {Path(out) / 'votes'}",
     )
     one_process = world_size() == 1
@@ -209,7 +267,14 @@ def _run(config: CertifyConfig, corpus: Corpus, graph, out: str | os.PathLike[st
     logits = (
         VoteStore.open(Path(out) / "votes", plan.n_models).load_all_logits() if plan.needs_logits else None
     )
-    certs = plan.certify(votes, statistics(config), logits)
+    texts = WordCorpus.from_texts(e.text for e in corpus.test)
+    if plan.draws > 1:  # one model (training = "augmented"), asked about N noisy copies of each test text
+        reader = config.method.reader(encoder, config.seed, graph, corpus.num_labels)
+        states = [models.load(j) for j in range(plan.n_models)]
+        votes, logits = model_votes(
+            learner, config.model.name, states, reader, texts, plan.n_votes, device, corpus.num_labels
+        )
+    certs = plan.certify(votes, statistics(config), logits, texts)
     n_clean = len(corpus.test_clean)
     majority = np.array([np.bincount(v[v >= 0], minlength=corpus.num_labels).argmax() for v in votes.T])
     report = summarise(config, corpus, plan, certs[:n_clean], certs[n_clean:], majority, reused, votes)
@@ -234,7 +299,6 @@ def votes_size(n_models: int, reused: int, n_test: int, num_labels: int, folder:
 
 
 def stored_models(folder: Path, n_models: int) -> int:
-    """How many of the ``n_models`` models already have stored votes (from an earlier run) in ``folder``."""
-    if not (folder / "votes.json").exists():
-        return 0
-    return sum((folder / "votes" / f"copy_{j:06d}.npy").exists() for j in range(n_models))
+    """How many of the ``n_models`` models already have stored votes (from an earlier run) in ``folder``
+    that the run will reuse (unchanged since written: :meth:`crowd.train.VoteStore.stored`)."""
+    return VoteStore.stored(folder, n_models)

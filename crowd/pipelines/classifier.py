@@ -32,8 +32,10 @@ import numpy as np
 
 from crowd.config import from_dict
 from crowd.data import Corpus, Example
-from crowd.methods import Statistics
-from crowd.pipelines.config import CertifyConfig, load_certify_config
+from crowd.data.hf import label_list, text_list
+from crowd.data.inputs import as_examples as examples_from
+from crowd.data.inputs import check_label
+from crowd.pipelines.config import CertifyConfig, as_certify_config, load_certify_config
 from crowd.pipelines.fitting import GRAPH, KIND, fit_corpus, method_graph, statistics
 from crowd.text import WordCorpus
 from crowd.train.data import ABSTAIN
@@ -49,7 +51,10 @@ class TextCertificate:
     no class is confidently on top). ``radius`` is the certified radius in ``unit`` (``None``: not even
     radius 0, or abstained). ``certified`` says whether ``radius >= budget`` (``None`` without a budget).
     ``counts`` are the votes per class; ``p_lower``, ``p_upper_runner_up`` and ``alpha`` are the
-    Clopper–Pearson bounds of smoothing methods (``None`` for deterministic ones)."""
+    Clopper–Pearson bounds of smoothing methods (``None`` for deterministic ones). Smoothing methods that
+    noise the test text also certify the text itself: ``test_side_radius`` in ``test_side_unit`` (synonym
+    substitutions in this text that cannot change the prediction, whatever the training data; ``None`` where
+    the method has no test side, or not even radius 0)."""
 
     label: int
     radius: int | None
@@ -61,6 +66,8 @@ class TextCertificate:
     p_lower: float | None = None
     p_upper_runner_up: float | None = None
     alpha: float | None = None
+    test_side_radius: int | None = None
+    test_side_unit: str | None = None
 
     @property
     def abstained(self) -> bool:
@@ -82,7 +89,7 @@ class CertifiedClassifier:
     ABSTAIN = ABSTAIN
 
     def __init__(self, config: CertifyConfig | None = None) -> None:
-        self.config = config if config is not None else CertifyConfig()
+        self.config = as_certify_config(config)  # a dict of config sections too
 
     @classmethod
     def from_toml(
@@ -109,6 +116,8 @@ class CertifiedClassifier:
         *,
         folder: str | os.PathLike[str] | None = None,
         progress: bool = False,
+        text_column: str = "text",
+        label_column: str = "label",
     ) -> CertifiedClassifier:
         """Train the method's models on texts ``X`` with labels ``y`` (or on :class:`~crowd.data.Example` s).
 
@@ -117,7 +126,7 @@ class CertifiedClassifier:
         """
         from crowd.pipelines.corpus import given_corpus  # lazy: corpus building imports the attacks (torch)
 
-        examples = as_examples(X, y, "X")
+        examples = as_examples(X, y, "X", text_column, label_column, self.config.data.labels)
         corpus = given_corpus(examples, [], labels=self.config.data.labels)
         check_keepable(self.config)
         if folder is not None:
@@ -137,12 +146,16 @@ class CertifiedClassifier:
         return np.array([c.label for c in self.certify(texts)], dtype=np.int64)
 
     def certify(
-        self, texts: Sequence[str] | Sequence[Example], budget: int | None = None
+        self,
+        texts: Sequence[str] | Sequence[Example],
+        budget: int | None = None,
+        *,
+        text_column: str = "text",
     ) -> list[TextCertificate]:
         """One :class:`TextCertificate` per text; ``budget`` (default: the budget the training run measured,
         if any) decides ``certified``. A text's certificate depends on that text alone."""
         self._check_fitted()
-        texts = [e.text if isinstance(e, Example) else e for e in texts]
+        texts = [e.text if isinstance(e, Example) else e for e in text_list(texts, text_column)]
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"texts[{i}]: expected a string, got {type(t).__name__}")
@@ -159,9 +172,19 @@ class CertifiedClassifier:
         encoder = learner.encoder(config.model.name)
         if getattr(self, "reader_", None) is None:  # prepared once (the noise tables, the encoder)
             self.reader_ = method.reader(encoder, config.seed, self.graph_, len(self.classes_))
-        inputs = [self.reader_(j, words) for j in range(len(self.states_))]
-        logits = learner.predict(config.model.name, self.states_, inputs, self.device_, len(self.classes_))
-        return certify_logits(method, self.statistics_, inputs, logits, len(self.classes_), self.kept_)
+            self.certifier_ = method.certifier(len(self.classes_), self.kept_, self.graph_)
+        n_votes = len(self.states_) * int(self.kept_.get("draws", 1))
+        votes, logits = model_votes(
+            learner,
+            config.model.name,
+            self.states_,
+            self.reader_,
+            words,
+            n_votes,
+            self.device_,
+            len(self.classes_),
+        )
+        return self.certifier_(votes, self.statistics_, logits, words), votes, logits
 
     # --- keeping -------------------------------------------------------------------------------------------
 
@@ -184,7 +207,10 @@ class CertifiedClassifier:
         """A classifier saved by :meth:`save` or ``crowd certify`` (``OUT/model``), every file checked first."""
         manifest = read_sealed(folder)[0]
         try:
-            config = from_dict(CertifyConfig, manifest["config"], f"{Path(folder) / 'manifest.json'}: config")
+            saved = {
+                k: v for k, v in manifest["config"].items() if k != "used"
+            }  # older folders kept the record
+            config = from_dict(CertifyConfig, saved, f"{Path(folder) / 'manifest.json'}: config")
         except KeyError as e:
             raise ModelFolderError(
                 f"{Path(folder) / 'manifest.json'}: no config; not a saved classifier"
@@ -204,6 +230,7 @@ class CertifiedClassifier:
         self.unit_ = manifest["unit"]
         self.certificate_ = manifest["certificate"]
         self.kept_ = manifest.get("kept", {})
+        self.test_side_ = manifest.get("test_side")
         self.statistics_ = statistics(self.config)
         self.device_ = device
         self.reader_ = None
@@ -240,21 +267,42 @@ class CertifiedClassifier:
             p_lower=None if deterministic else cert.p_lower,
             p_upper_runner_up=None if deterministic else cert.p_upper_runner_up,
             alpha=None if deterministic else cert.alpha,
+            **self._test_side(cert),
         )
 
+    def _test_side(self, cert) -> dict[str, Any]:
+        side = self.test_side_
+        if side is None:
+            return {}
+        radius = None if cert.abstained else cert.radii.get(side["certificate"])
+        return {"test_side_radius": radius, "test_side_unit": side["unit"]}
 
-def certify_logits(method, stats: Statistics, inputs, logits: np.ndarray, num_labels: int, kept: dict):
-    """``(certificates, votes, logits)`` from every model's logits ``(models, texts, classes)`` on its inputs:
-    votes are the argmax (ties to the smallest class), :data:`ABSTAIN` and NaN logits where a model's inputs
-    mark an abstention; then the method's certifier."""
-    logits = np.array(logits, dtype=np.float32)
-    votes = logits.argmax(-1).astype(np.int32)
-    for j, x in enumerate(inputs):
-        if x.abstain is not None:
-            votes[j, x.abstain] = ABSTAIN
-            logits[j, x.abstain] = np.nan
-    certs = method.certifier(num_labels, kept)(votes, stats, logits)
-    return certs, votes, logits
+
+DRAWS_PER_CALL = 64  # noisy copies of the texts asked of one model per learner call (memory: inputs per call)
+
+
+def model_votes(
+    learner, model_name: str, states, reader, words: WordCorpus, n_votes: int, device: str, num_labels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(votes, logits)`` ``(n_votes, texts[, classes])``: vote ``j`` is model ``j mod len(states)`` on
+    ``reader(j, words)`` (each model once, or one model asked about ``n_votes`` noisy copies of the texts).
+    Votes are the argmax (ties to the smallest class); :data:`ABSTAIN` and NaN logits where a model's inputs
+    mark an abstention."""
+    step = max(len(states), DRAWS_PER_CALL)
+    all_votes, all_logits = [], []
+    for start in range(0, n_votes, step):
+        js = range(start, min(start + step, n_votes))
+        inputs = [reader(j, words) for j in js]
+        chunk = [states[j % len(states)] for j in js]
+        logits = np.array(learner.predict(model_name, chunk, inputs, device, num_labels), dtype=np.float32)
+        votes = logits.argmax(-1).astype(np.int32)
+        for i, x in enumerate(inputs):
+            if x.abstain is not None:
+                votes[i, x.abstain] = ABSTAIN
+                logits[i, x.abstain] = np.nan
+        all_votes.append(votes)
+        all_logits.append(logits)
+    return np.concatenate(all_votes), np.concatenate(all_logits)
 
 
 def check_keepable(config: CertifyConfig) -> None:
@@ -265,22 +313,20 @@ def check_keepable(config: CertifyConfig) -> None:
         )
 
 
-def as_examples(X, y, where: str) -> list[Example]:
-    """``X`` as examples: texts with labels ``y``, or :class:`Example` s (then ``y`` must be ``None``)."""
-    X = list(X)
+def as_examples(
+    X, y, where: str, text_column: str = "text", label_column: str = "label", labels=None
+) -> list[Example]:
+    """``X`` as examples: texts with labels ``y``, or (``y`` ``None``) :class:`Example` s, ``(text, label)``
+    pairs or a ``datasets.Dataset`` with the columns ``text_column`` and ``label_column``. ``labels``: the
+    allowed classes a non-integer label's error names."""
     if y is None:
-        bad = next((i for i, e in enumerate(X) if not isinstance(e, Example)), None)
-        if bad is not None:
-            raise TypeError(f"{where}[{bad}]: without labels y, X must hold crowd.data.Example records")
-        return X
-    y = list(y)
+        return examples_from(X, where, text_column, label_column, labels)
+    X, y = text_list(X, text_column, where), label_list(y, label_column, "y")
     if len(y) != len(X):
         raise ValueError(f"{where} has {len(X)} texts but y has {len(y)} labels")
     out = []
     for i, (text, label) in enumerate(zip(X, y)):
         if not isinstance(text, str):
             raise TypeError(f"{where}[{i}]: expected a string, got {type(text).__name__}")
-        if isinstance(label, bool) or not isinstance(label, int | np.integer):
-            raise TypeError(f"y[{i}]: expected an integer class, got {label!r}")
-        out.append(Example(text, int(label)))
+        out.append(Example(text, check_label(label, f"y[{i}]", labels)))
     return out

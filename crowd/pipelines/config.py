@@ -8,11 +8,18 @@ that method's parameters (see :mod:`crowd.methods`); its keys are checked agains
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from typing import Any, ClassVar, Literal
 
-from crowd.config import from_overrides, read_toml
+from crowd.attacks import ATTACKS, VARIANTS
+from crowd.attacks.badnets import check_triggers, num_triggers_problem
+from crowd.attacks.factory import PRESETS
+from crowd.attacks.stylebkd import STYLES
+from crowd.config import from_dict, from_overrides, read_toml
+from crowd.data import DATASETS, corpus_labels
+from crowd.data.labels import labels_shown
 from crowd.methods import DEFAULT_METHOD, method_from_table
 from crowd.paths import data_root
 from crowd.train.settings import (
@@ -31,6 +38,10 @@ NOISE_MOVED = (
     "partitions are method.partitions)"
 )
 
+USED_IS_OUTPUT = (
+    "[used] is what a run writes into its config.json (the device and dtype it computed in), not a setting; "
+    "choose the device with model.device, the dtype with the learner's table (head.dtype, full.dtype, partial.dtype)"
+)
 
 # Every config section a learner reads (in LEARNERS' order): head, full, partial, static, bow.
 LEARNER_SECTIONS = tuple(dict.fromkeys(section for kind in LEARNERS.values() for section in kind.SECTIONS))
@@ -45,7 +56,7 @@ class DataConfig:
     ``dataset`` is sst2, offenseval, hsol (from the data root), or a folder of split files.
     ``crowd certify`` reads no dev split; ``crowd defend`` fits detectors on it. ``labels``: the classes
     of a user folder, exactly ``0..K-1`` (empty = binary, ``0, 1``); a row with any other label is an
-    error naming its file and line. Known corpora have fixed labels.
+    error naming its file and line. Known corpora have fixed labels: ``labels`` with one is refused.
     """
 
     dataset: str = "sst2"
@@ -59,7 +70,12 @@ class DataConfig:
         if min(self.max_train, self.max_dev, self.max_test) < 0:
             raise ValueError("max_train, max_dev and max_test must be >= 0")
         if self.labels and sorted(self.labels) != list(range(len(self.labels))) or len(self.labels) == 1:
-            raise ValueError(f"labels must be 0..K-1 with K >= 2, got {list(self.labels)}")
+            raise ValueError(f"labels must be 0..K-1 with K >= 2, got {labels_shown(self.labels)}")
+        if self.labels and self.dataset in DATASETS:
+            raise ValueError(
+                f"labels are for a folder of split files: {self.dataset} has its own labels "
+                f"{labels_shown(corpus_labels(self.dataset))}; leave data.labels unset"
+            )
 
     def pinned(self) -> DataConfig:
         """This config with ``data_root`` resolved once (``data_root`` or ``$CROWD_DATA``, absolute), so
@@ -96,8 +112,26 @@ class AttackConfig:
     graph: str | None = None
 
     def __post_init__(self) -> None:
+        if self.name != "none" and self.name not in ATTACKS:
+            raise ValueError(f"name {self.name!r} is not one of {', '.join(sorted(ATTACKS))}, none")
         if not 0.0 <= self.poison_rate <= 1.0:
             raise ValueError(f"poison_rate must be in [0, 1], got {self.poison_rate}")
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(
+                f"variant must be one of {', '.join(VARIANTS)} (unset: the preset's), got {self.variant!r}"
+            )
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)} (or unset), got {self.preset!r}")
+        problem = self.num_triggers is not None and num_triggers_problem(
+            self.num_triggers, "; unset: the preset's"
+        )
+        if problem:
+            raise ValueError(f"num_triggers {problem}, got {self.num_triggers:,}")
+        check_triggers(self.triggers, '["cf", "mn"]; [] takes the preset\'s')
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {', '.join(STYLES)}, got {self.style!r}")
+        if self.num_substitutions < 1:
+            raise ValueError(f"num_substitutions must be at least 1, got {self.num_substitutions}")
 
 
 @dataclass(frozen=True)
@@ -136,7 +170,8 @@ class CertifyConfig:
     while default.toml sets ``triggers = ["cf"]``.
     """
 
-    RENAMED: ClassVar[dict[str, str]] = {"noise": NOISE_MOVED}
+    # Keys refused with their own message: a section that moved; what a run writes into its config.json.
+    REFUSED_KEYS: ClassVar[dict[str, str]] = {"noise": NOISE_MOVED, "used": USED_IS_OUTPUT}
 
     seed: int = 0
     n_copies: int = 20  # smoothing methods: N noisy copies = N trained models
@@ -160,7 +195,6 @@ class CertifyConfig:
     partial: PartialFineTune = field(default_factory=PartialFineTune)
     static: StaticBag = field(default_factory=lambda: StaticBag(max_length=64))
     bow: BagOfWords = field(default_factory=BagOfWords)
-    used: dict[str, Any] = field(default_factory=dict)  # written by a run (device, dtype); ignored as input
 
     @property
     def learner_sections(self) -> tuple[str, ...]:
@@ -205,3 +239,19 @@ def load_certify_config(
     if any(o.split("=", 1)[0].strip() == "method.name" for o in overrides):
         base["method"] = {}
     return from_overrides(CertifyConfig, base, source, overrides)
+
+
+def as_certify_config(
+    config: CertifyConfig | Mapping[str, Any] | None, where: str = "config"
+) -> CertifyConfig:
+    """``config`` for the Python entry points: a :class:`CertifyConfig`, a dict of its sections (TOML's
+    tables: the built-in default with those keys changed), or ``None`` (the default)."""
+    if config is None:
+        return CertifyConfig()
+    if isinstance(config, CertifyConfig):
+        return config
+    if isinstance(config, Mapping):
+        return from_dict(CertifyConfig, config, where)
+    raise TypeError(
+        f"{where}: expected a CertifyConfig, a dict of its sections or None, got {type(config).__name__}"
+    )

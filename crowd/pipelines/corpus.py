@@ -17,6 +17,7 @@ from crowd.attacks.factory import attack_class, make_attack
 from crowd.data import (
     DATASETS,
     Corpus,
+    DataFormatError,
     Example,
     check_label_set,
     corpus_labels,
@@ -24,8 +25,11 @@ from crowd.data import (
     load_dataset,
     load_file,
 )
+from crowd.data.hf import is_hf_folder, load_hf_split
+from crowd.data.labels import labels_shown
 from crowd.noise.synonym_graph import default_graph
 from crowd.seeding import rng
+from crowd.text import text_length_problem
 from synonyms.graph import SynonymGraph
 
 
@@ -45,20 +49,41 @@ def allowed_labels(dataset: str, labels: Sequence[int] = ()) -> tuple[int, ...]:
 
 
 def load_split(dataset: str, split: str, data_root: str | None, labels: Sequence[int] = ()) -> list[Example]:
-    """``dataset`` is a corpus name (sst2, offenseval, hsol) or a folder of ``{split}.tsv|csv|jsonl`` files
-    (optionally ``.gz``; two files for one split are refused, see :func:`crowd.data.find_split_file`).
+    """``dataset`` is a corpus name (sst2, offenseval, hsol), a folder of ``{split}.tsv|csv|jsonl`` files
+    (optionally ``.gz``; two files for one split are refused, see :func:`crowd.data.find_split_file`), or a
+    ``DatasetDict`` saved by ``save_to_disk`` (:func:`crowd.data.hf.load_hf_split`).
 
     Every label must be one of :func:`allowed_labels`; the first stray one is an error naming file and line.
     """
     if dataset in DATASETS:
-        return load_dataset(dataset, split, data_root=data_root)
+        return check_text_lengths(load_dataset(dataset, split, data_root=data_root), f"{dataset} {split}")
     folder = Path(dataset).expanduser()
     if not folder.is_dir():
         raise ValueError(
             f"data.dataset: {dataset!r} is neither a known corpus ({', '.join(sorted(DATASETS))}) "
             "nor a folder of split files"
         )
-    return load_file(find_split_file(folder, split), labels=allowed_labels(dataset, labels))
+    if is_hf_folder(folder):  # saved by datasets' save_to_disk (crowd poison's DIR/hf): datasets reads it
+        rows = load_hf_split(folder, split)
+        check_label_set(rows, tuple(labels) or None, where=f"{folder} ({split})")
+        return check_text_lengths(rows, str(folder))
+    path = find_split_file(folder, split)
+    rows = load_file(path, labels=None)  # labels checked below: the message says how to allow more
+    check_label_set(rows, tuple(labels) or None, where=str(path))
+    return check_text_lengths(rows, str(path))
+
+
+def check_text_lengths(examples: Sequence[Example], where: str) -> list[Example]:
+    """``examples`` as a list; ``DataFormatError`` naming the first text over :data:`crowd.text.MAX_TEXT_CHARS`
+    (its ``file:line`` when it has one, else ``where`` and its index)."""
+    for i, example in enumerate(examples):
+        problem = text_length_problem(example.text)
+        if problem:
+            path, _, line = (example.source or "").rpartition(":")
+            if path and line.isdigit():
+                raise DataFormatError(path, int(line), problem)
+            raise DataFormatError(f"{where}[{i}]", None, problem)
+    return list(examples)
 
 
 def check_labels(
@@ -72,7 +97,8 @@ def check_labels(
     test_labels = sorted({e.original_label for e in test if e.original_label is not None})
     if not set(test_labels) <= set(allowed):
         raise ValueError(
-            f"{name}: test labels {test_labels} are not all among the allowed labels {list(allowed)}"
+            f"{name}: test labels {labels_shown(test_labels)} are not all among the allowed labels "
+            f"{labels_shown(allowed)}"
         )
     return len(allowed)
 
@@ -94,12 +120,15 @@ def warn_overlap(train: Sequence[Example], test: Sequence[Example], name: str = 
     return shared
 
 
-def load_graph(path: str | None = None, data_root: str | None = None, progress: bool = False):
-    """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph."""
+def load_graph(
+    path: str | None = None, data_root: str | None = None, progress: bool = False, stages: bool | None = None
+):
+    """The graph saved at ``path`` (``crowd synonyms build --out``), or the cached default graph (a build shows
+    bars with ``progress`` and stage lines with ``stages``, default: as ``progress``)."""
 
     if path:
         return SynonymGraph.load(path)
-    return default_graph(data_root=data_root, progress=progress)
+    return default_graph(data_root=data_root, progress=progress, stages=stages)
 
 
 def attack_from_config(attack, data, graph=None):
@@ -171,6 +200,8 @@ def given_corpus(
 ) -> Corpus:
     """A corpus the user holds as example lists; ``train_clean`` (aligned with ``train``) and ``test_sources``
     (the clean text of each triggered text, aligned with ``test_poison``) give the budget."""
+    for part, examples in (("train", train), ("test", test), ("test_poison", test_poison)):
+        check_text_lengths(examples, part)
     num_labels = check_labels(train, [*test, *test_poison], "examples", labels)
     warn_overlap(train if train_clean is None else train_clean, test, "examples")
     source = tuple(train_clean) if train_clean is not None else tuple(train)

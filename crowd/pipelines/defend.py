@@ -109,8 +109,12 @@ def run_defend(
     out_dir: str | Path | None = None,
     progress: bool = False,
     store: VictimStore | None = None,
+    stages: bool | None = None,
 ) -> dict:
     """Run the whole pipeline; returns the summary (and writes the outputs when ``out_dir`` is given).
+
+    ``progress`` shows the victim's training bar and ``stages`` (default: as ``progress``) one line per stage
+    on stderr (``crowd defend --no-progress``: stage lines, no bar).
 
     With a ``store`` (:class:`crowd.victim.store.VictimStore`), victims trained before on the
     same corpus and settings (the undefended one, BKI's retrained one) are loaded instead of trained.
@@ -124,7 +128,7 @@ def run_defend(
     config = replace(config, data=config.data.pinned())  # the data root, resolved once
     target, timings = config.attack.target_label, {}
     defense = build_defense(config.defense, config.seed, target)
-    say = _sayer(progress)
+    say = _sayer(progress if stages is None else stages)
     say(f"loading {config.data.dataset} and poisoning it ({config.attack.name})")
     corpus = load_corpus(config)
     start = time.perf_counter()
@@ -168,11 +172,11 @@ def run_defend(
     return summary
 
 
-def _sayer(progress: bool):
-    """Stage lines on stderr when ``progress`` (a defense run is long: never silent between its bars)."""
+def _sayer(stages: bool):
+    """Stage lines on stderr when ``stages`` (a defense run is long: never silent between its bars)."""
 
     def say(message: str) -> None:
-        if progress:
+        if stages:
             print(f"crowd defend: {message}", file=sys.stderr, flush=True)
 
     return say

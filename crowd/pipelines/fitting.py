@@ -30,15 +30,16 @@ PREDICTION_CODE = ("crowd.methods", "crowd.train", "crowd.certify", "crowd.text"
 """The code a kept classifier's predictions run through; its version is recorded in the manifest."""
 
 
-def method_graph(config: CertifyConfig, progress: bool = False):
+def method_graph(config: CertifyConfig, progress: bool = False, stages: bool | None = None):
     """The synonym graph of a method that uses one (``method.graph`` or the default); else ``None``.
 
-    The word-substitution attack draws from it too unless ``attack.graph`` names another.
+    The word-substitution attack draws from it too unless ``attack.graph`` names another. Building the default
+    graph shows bars with ``progress`` and stage lines with ``stages`` (default: as ``progress``).
     """
     if config.method.uses_graph:
         from crowd.pipelines.corpus import load_graph  # lazy: corpus building imports the attacks (torch)
 
-        return load_graph(config.method.graph, config.data.data_root, progress)
+        return load_graph(config.method.graph, config.data.data_root, progress, stages)
     return None
 
 
@@ -147,6 +148,11 @@ def manifest_of(
         "budget": plan.budget,
         "budget_note": plan.not_covered_reason,
         "kept": plan.kept,
+        "test_side": (
+            None
+            if plan.test_side is None
+            else {"certificate": plan.test_side.certificate, "unit": plan.test_side.unit}
+        ),
         "identity": config.method.votes_identity(graph),
         "training": training,
     }

@@ -15,7 +15,7 @@ files or another command's output:
 What each command writes, and what only it writes (how its output is recognised)::
 
     certify   per_text.jsonl summary.json summary.md config.json: one set, listed in manifest.json with
-              SHA-256 (crowd.io.write_set); curve.png; votes/ (crowd.train.votes); model/ (the kept classifier,
+              SHA-256 (crowd.io.write_set); curve.png; votes/ (crowd.train.votes, with votes.lock); model/ (the kept classifier,
               crowd.train.model_store).  Recognised by per_text.jsonl in manifest.json, votes/votes.json or
               model/models.json.
     defend    config.json predictions.jsonl summary.json summary.md, listed in manifest.json (:func:`sealed`).
@@ -23,9 +23,9 @@ What each command writes, and what only it writes (how its output is recognised)
               defend kept a manifest).
     bench     rows.jsonl (and its .lock), _resources/, runs/<cell>/ (certify runs), <table>.md and
               <table>_*.png for the tables of its rows.  Recognised by rows.jsonl or _resources/.
-    poison    the corpus of crowd.attacks.output with its manifest.json, budget.json.  Recognised by a
-              manifest.json naming an openbackdoor_setting; its own files and settings are checked by
-              crowd.attacks.output.check_poison_folder.
+    poison    the corpus of crowd.attacks.output (CSV, JSON Lines, hf/), budget.json, then manifest.json
+              last.  Recognised by a manifest.json naming an openbackdoor_setting; its own files and
+              settings are checked by crowd.attacks.output.check_poison_folder.
     synonyms  graph.npz graph.json (synonyms.graph.SynonymGraph.save).  Recognised by a graph.json with a
               format_version and a content_sha256 (which graph.npz must match).
 
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crowd.io import MANIFEST, read_jsonl, write_json
+from crowd.io import MANIFEST, describe_os_error, write_json
 from crowd.report import RUN_FILES
 from synonyms.graph import SynonymGraph
 
@@ -68,6 +68,14 @@ def check_out_folder(out: str | os.PathLike[str], command: str = "certify", tabl
     ``<table>.md`` and ``<table>_*.png`` are bench's."""
     path = Path(out)
     where = f"out folder {path}"
+    try:
+        return _check(path, where, command, table)
+    except OSError as e:  # a symbolic link loop, a folder this user may not enter or read
+        raise ValueError(f"{where}: {describe_os_error(e)}; choose another --out") from e
+
+
+def _check(path: Path, where: str, command: str, table: str) -> Path:
+    _stat_each(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{where}: is a file, not a folder; give --out a folder")
     existing = next(p for p in (path, *path.parents) if p.exists())
@@ -103,6 +111,22 @@ def sealed(folder: Path, names: Sequence[str]) -> Iterator[Path]:
         data = (folder / name).read_bytes()
         listing[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     write_json(folder / MANIFEST, {"format": 1, "files": listing})
+
+
+def _stat_each(path: Path) -> None:
+    """Raise the ``OSError`` of the first of ``path``'s prefixes that cannot be looked at (a symbolic link
+    loop, a folder that may not be entered) or that is a broken symbolic link; stop at the first absent one."""
+    for prefix in (*reversed(path.parents), path):
+        try:
+            os.stat(prefix)
+        except NotADirectoryError:  # a file on the way: said below, in the caller's words
+            return
+        except FileNotFoundError as e:
+            if os.path.islink(prefix):
+                raise FileNotFoundError(
+                    e.errno, f"is a broken symbolic link (to {os.readlink(prefix)})", str(prefix)
+                ) from e
+            return
 
 
 def _unwritable(folder: Path) -> str:
@@ -188,7 +212,7 @@ def _foreign_set(
 def _foreign_votes(folder: Path) -> str:
     """The first entry of a vote folder that :class:`crowd.train.VoteStore` does not write ('' if none)."""
     for entry in sorted(folder.iterdir()):
-        if _TEMPORARY.match(entry.name) or (entry.name == "votes.json" and entry.is_file()):
+        if _TEMPORARY.match(entry.name) or (entry.name in ("votes.json", "votes.lock") and entry.is_file()):
             continue
         if entry.name != VOTES or not entry.is_dir():
             return f"{VOTES}/{entry.name}"
@@ -240,7 +264,10 @@ def _bench_mark(folder: Path) -> str:
 
 def _foreign_bench(folder: Path, table: str = "") -> str:
     """The first thing in ``folder`` crowd bench did not write ('' when none); its certify runs are checked too."""
-    rows = read_jsonl(folder / ROWS) if (folder / ROWS).is_file() else None
+    try:
+        rows = bench_rows(folder / ROWS) if (folder / ROWS).is_file() else None
+    except NotBenchRows as e:  # not JSON Lines, or rows without a cell_id: not bench's rows.jsonl
+        return f"{ROWS} ({'' if e.line is None else f'line {e.line}: '}{e.reason})"
     # Tables and plots only beside bench's rows: without them a <table>.md is the user's.
     tables = set() if rows is None else {table} | {row.get("table") for row in rows if isinstance(row, dict)}
     pages, plots = {f"{t}.md" for t in tables if t}, tuple(f"{t}_" for t in tables if t)
@@ -257,6 +284,39 @@ def _foreign_bench(folder: Path, table: str = "") -> str:
         if inside:
             return inside
     return ""
+
+
+class NotBenchRows(ValueError):
+    """A ``rows.jsonl`` that crowd bench did not write; the message names the file and line."""
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        self.line, self.reason = line, reason
+        super().__init__(f"{path}{'' if line is None else f':{line}'}: {reason}")
+
+
+def bench_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of crowd bench's ``rows.jsonl`` at ``path``; :class:`NotBenchRows` naming the file and the
+    line of anything else (not UTF-8, not JSON, not an object with a string ``cell_id``)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NotBenchRows(path, None, f"not UTF-8 text (byte {e.start}), not crowd bench rows") from None
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise NotBenchRows(path, number, f"not valid JSON ({e.msg}), not a crowd bench row") from None
+        if not isinstance(row, dict) or not isinstance(row.get("cell_id"), str):
+            kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+                type(row), "number"
+            )
+            found = "an object without a cell_id" if isinstance(row, dict) else f"a JSON {kind}"
+            raise NotBenchRows(path, number, f"{found}, not a crowd bench row")
+        rows.append(row)
+    return rows
 
 
 def _foreign_runs(folder: Path) -> str:

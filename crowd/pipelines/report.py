@@ -175,7 +175,8 @@ def resolved_config(config: CertifyConfig, deterministic: bool = False) -> dict[
     ``$CROWD_DATA``) filled in; the chosen learner's sections only; the attack's keys that apply to every
     attack and the others only where they differ from their defaults; no sampling keys for a deterministic
     method (``deterministic``). Under ``used``: the device and the dtype the learner computed in (bf16 only
-    on CUDA). Keys left out take their defaults when the file is read back, so the run is the same."""
+    on CUDA; a record, not a setting: a config holding it is refused, drop it to rerun). Keys left out take their
+    defaults when the file is read back, so the run is the same."""
 
     table = to_dict(config)
     for section in LEARNER_SECTIONS:

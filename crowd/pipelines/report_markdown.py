@@ -107,6 +107,30 @@ def _metric_rows(s: CertifySummary) -> list[tuple[str, str]]:
         ("majority-vote ASR", _pct(s.majority_vote_asr)),
         ("confident accuracy", _pct(s.confident_accuracy)),
         ("certified accuracy, triggered texts, at the budget", triggered),
+        *_test_side_rows(s),
+    ]
+
+
+def _test_side_rows(s: CertifySummary) -> list[tuple[str, str]]:
+    """The test-side certificate's rows (its own unit, beside the training side's, never merged)."""
+    side = s.test_side
+    if side is None:
+        return []
+    if side.certified_accuracy_at_budget is None:
+        at_budget = side.not_covered_reason or "—"
+    else:
+        uncovered = (
+            f"; {side.n_not_covered} triggers not covered, counted as not certified"
+            if side.n_not_covered
+            else ""
+        )
+        at_budget = f"{_pct(side.certified_accuracy_at_budget)} at each text's budget (at most {side.budget}){uncovered}"
+    return [
+        (f"test side ({side.unit}): certified accuracy, clean texts", _points(side.curve)),
+        (
+            "test side: triggered non-target texts whose clean text is certified at the trigger's size",
+            at_budget,
+        ),
     ]
 
 
@@ -146,6 +170,12 @@ GLOSSARY = (
         "the poisoned training set the models saw / the corpus the certificate compares it with",
     ),
     ("abstention", "no class wins with the required confidence or margin; counted as wrong"),
+    (
+        "test side",
+        "a second certificate of the same votes, in substitutions of the test text itself: a clean text "
+        "certified at test-side radius r keeps its prediction under every trigger of at most r synonym "
+        "substitutions, whatever the training set; inserted words and paraphrases are outside it",
+    ),
 )
 
 
@@ -156,6 +186,8 @@ def _glossary(s: CertifySummary) -> list[str]:
         absent.add("collective certified accuracy")
     if not s.aimed.non_target_curve:
         absent.add("non-target texts")
+    if s.test_side is None:
+        absent.add("test side")
     lines = [
         f"- **{term}**: {text.format(target=s.run.target_label, unit=s.run.radius_unit)}."
         for term, text in GLOSSARY
@@ -165,12 +197,17 @@ def _glossary(s: CertifySummary) -> list[str]:
 
 
 def _reuse_note(s: CertifySummary) -> list[str]:
-    """The optional-stopping caveat of a run that re-used stored votes (none otherwise)."""
+    """What a run that re-used stored votes says (nothing otherwise): which votes, and for a smoothing method the
+    optional-stopping caveat. A deterministic certificate (DPA, word partitions) states no confidence for
+    optional stopping to spoil: the same models give the same votes however often the run resumes."""
     if not s.reused_votes:
         return []
-    return [
-        f"Votes of {s.reused_votes} of the {s.run.n_copies} models were stored by an earlier run and re-used. "
-        "Choosing N or α after looking at earlier certificates is optional stopping: the stated confidence "
-        "holds only if they were fixed in advance.",
-        "",
-    ]
+    note = (
+        f"Votes of {s.reused_votes} of the {s.run.n_copies} models were stored by an earlier run and re-used."
+    )
+    if s.run.selection != "deterministic":
+        note += (
+            " Choosing N or α after looking at earlier certificates is optional stopping: the stated confidence "
+            "holds only if they were fixed in advance."
+        )
+    return [note, ""]

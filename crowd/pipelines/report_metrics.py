@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from crowd.attacks.budget import test_poison_sources
 from crowd.certify import (
     Certificate,
     attack_success_rate,
@@ -26,7 +27,14 @@ from crowd.data import Corpus
 from crowd.defenses.metrics import degenerate_warnings
 from crowd.methods import Plan
 from crowd.pipelines.config import CertifyConfig
-from crowd.pipelines.report_summary import AimedMetrics, CertifySummary, Curve, CurveRow, RunInfo
+from crowd.pipelines.report_summary import (
+    AimedMetrics,
+    CertifySummary,
+    Curve,
+    CurveRow,
+    RunInfo,
+    TestSideMetrics,
+)
 from crowd.pipelines.report_worlds import covered_budget, has_target, label_flips, worlds
 from crowd.report import hardware
 
@@ -79,6 +87,60 @@ def summarise_run(
             _curve(triggered, true_labels, spec.certificate, config.max_radius) if non_target else ()
         ),
         warnings=(*certify_warnings(config, spec, clean, data.num_labels), *_lean_warning(aimed, at_budget)),
+        test_side=summarise_test_side(config, data, spec, clean, labels, non_target),
+    )
+
+
+def summarise_test_side(
+    config: CertifyConfig,
+    data: Corpus,
+    spec: Plan,
+    clean: Sequence[Certificate],
+    labels: np.ndarray,
+    non_target: Sequence[int],
+) -> TestSideMetrics | None:
+    """The plan's test-side certificate on this run (``None`` without one): curves over the clean texts, and
+    each triggered non-target text checked through its clean source's certificate at its own budget."""
+    side = spec.test_side
+    if side is None:
+        return None
+    kind = side.certificate
+    rows = (
+        np.flatnonzero(labels != config.attack.target_label) if has_target(config, data) else np.zeros(0, int)
+    )
+    curve = _curve(clean, labels, kind, config.max_radius)
+    non_target_curve = (
+        _curve([clean[i] for i in rows], labels[rows], kind, config.max_radius) if rows.size else ()
+    )
+    sources = test_poison_sources(data) if non_target else None
+    if sources is None:
+        reason = (
+            "no triggered non-target test texts"
+            if not non_target
+            else "the triggered texts' clean sources are unknown"
+        )
+        return TestSideMetrics(kind, side.unit, None, None, 0, reason, curve, non_target_curve)
+    first = {}
+    for i, e in enumerate(data.test_clean):
+        first.setdefault((e.text, e.label), i)
+    budgets, hits = [], 0
+    for i in non_target:
+        triggered = data.test_poison[i]
+        b = side.budget_of(sources[i], triggered.text)
+        j = first.get((sources[i], triggered.original_label))
+        if b is None or j is None:
+            continue
+        budgets.append(b)
+        cert = clean[j]
+        radius = None if cert.abstained else cert.radii.get(kind)
+        hits += cert.label == triggered.original_label and radius is not None and radius >= b
+    missing = len(non_target) - len(budgets)
+    if not budgets:
+        return TestSideMetrics(
+            kind, side.unit, None, None, missing, side.not_covered, curve, non_target_curve
+        )
+    return TestSideMetrics(
+        kind, side.unit, max(budgets), hits / len(non_target), missing, None, curve, non_target_curve
     )
 
 
@@ -155,11 +217,11 @@ def certify_warnings(
     # Each certificate carries the level it was bounded at (alpha over all certified texts, clean and
     # triggered, when simultaneous) and its counts (the models not used to select the class).
     first = clean[0]
-    n_selection = spec.n_models - sum(first.counts)
+    n_selection = spec.n_votes - sum(first.counts)
     needed = min_copies_to_certify(first.alpha, num_labels, first.method, n_selection)
-    if spec.n_models < needed:
+    if spec.n_votes < needed:
         out.append(
-            f"N = {spec.n_models} is too small for any certificate at alpha = {config.alpha} "
+            f"N = {spec.n_votes} is too small for any certificate at alpha = {config.alpha} "
             f"({config.selection}{', simultaneous' if config.simultaneous else ''}): even a unanimous vote "
             f"abstains; N >= {needed} is needed"
         )
@@ -195,7 +257,7 @@ def run_info(config: CertifyConfig, data: Corpus, spec: Plan, n_non_target: int)
         learner=config.model.learner,
         noise=spec.noise,
         method=type(config.method).name,
-        n_copies=spec.n_models,
+        n_copies=spec.n_votes,
         alpha=0.0 if spec.deterministic else config.alpha,
         selection="deterministic" if spec.deterministic else config.selection,
         simultaneous=config.simultaneous,

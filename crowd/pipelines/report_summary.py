@@ -90,6 +90,41 @@ class AimedMetrics:
 
 
 @dataclass(frozen=True)
+class TestSideMetrics:
+    """A test-side certificate's numbers (THEORY §3, "Test-side certificates"): radius ``certificate`` in
+    ``unit`` (changes of the test text itself), reported beside the training-side certificate, never merged.
+
+    ``budget`` is the largest number of such changes a triggered non-target test text has against its clean
+    source; ``certified_accuracy_at_budget`` the share of the triggered non-target texts whose clean source is
+    predicted as its true label and certified at that text's own budget (so the trigger provably cannot flip
+    it); texts whose trigger the unit does not cover count as not certified (``n_not_covered`` of them), and
+    when none is covered both are ``None`` with ``not_covered_reason``. Curves are over the clean texts."""
+
+    __test__ = False  # not a pytest class
+
+    certificate: str
+    unit: str
+    budget: int | None
+    certified_accuracy_at_budget: float | None
+    n_not_covered: int
+    not_covered_reason: str | None
+    curve: Curve = ()
+    non_target_curve: Curve = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "test_side_certificate": self.certificate,
+            "test_side_unit": self.unit,
+            "test_side_budget": self.budget,
+            "test_side_certified_accuracy_at_budget": self.certified_accuracy_at_budget,
+            "test_side_n_not_covered": self.n_not_covered,
+            "test_side_not_covered_reason": self.not_covered_reason,
+            "test_side_curve": _rows(self.curve),
+            "test_side_non_target_curve": _rows(self.non_target_curve),
+        }
+
+
+@dataclass(frozen=True)
 class CertifySummary:
     """Every number and sentence of a certify run's report; ``as_dict()`` is its ``summary.json``.
 
@@ -115,6 +150,9 @@ class CertifySummary:
     curve: Curve
     triggered_curve: Curve
     warnings: tuple[str, ...]
+    test_side: TestSideMetrics | None = (
+        None  # methods that also certify the test text (smoothing with test noise)
+    )
 
     @property
     def covered(self) -> bool:
@@ -142,6 +180,7 @@ class CertifySummary:
             "curve": _rows(self.curve),
             "triggered_curve": _rows(self.triggered_curve),
             "warnings": list(self.warnings),
+            **(self.test_side.as_dict() if self.test_side is not None else {}),
         }
 
 

@@ -25,6 +25,12 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def is_rank_zero() -> bool:
+    """Whether this process prints stage lines and reports: rank 0 of ``torchrun`` (``RANK``, set before the
+    process starts, so this holds before the process group exists), or a process ``torchrun`` did not launch."""
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
 def check_device(name: str) -> None:
     """``ValueError`` naming ``model.device`` when it asks for CUDA or MPS that this torch cannot reach (torch is
     imported only for those names)."""

@@ -99,11 +99,11 @@ def run_votes(
 
     def finish(group, copies, logits) -> None:
         votes = logits.argmax(-1).astype(np.int32)  # ties to the smallest class index
-        for j, copy, row, scores in zip(group, copies, votes, logits):
+        for copy, row, scores in zip(copies, votes, logits):
             if copy.test_abstain is not None:  # this model casts no vote on these texts
                 row[copy.test_abstain] = ABSTAIN
                 scores[copy.test_abstain] = np.nan
-            store.write(j, row, scores)
+        store.write_many(list(zip(group, votes, logits)))  # their checksums recorded once for the group
 
     missing = set(store.missing()) | (set(models.missing()) if models is not None else set())
     _train_groups(job, missing, store.folder, models, finish)
