@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crowd.data.hf import hf_datasets
-from crowd.io import json_bytes, jsonl_bytes, read_jsonl, read_set, write_bytes, write_set
+from crowd.io import json_bytes, jsonl_bytes, read_set, write_bytes, write_set
 from crowd.paths import matplotlib_dir
 
 
@@ -164,13 +163,3 @@ def read_run(folder: str | os.PathLike[str]) -> RunFiles:
     return RunFiles(
         rows, json.loads(text["summary.json"]), text["summary.md"], json.loads(text["config.json"])
     )
-
-
-def load_per_text(path: str | os.PathLike[str]):
-    """A run's ``per_text.jsonl`` as a ``datasets.Dataset`` (one row per test text; its columns are the
-    file's keys: ``text``, ``label``, ``prediction``, ``radii``, ...; a key a row lacks, e.g. a radius of
-    an abstention, reads as null). ``path``: the file, or the run folder, whose result set is then checked
-    against its ``manifest.json`` first (:func:`read_run`)."""
-    path = Path(path)
-    rows = read_run(path).per_text if path.is_dir() else read_jsonl(path)
-    return hf_datasets().Dataset.from_list(rows)

@@ -71,9 +71,10 @@ def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_p
 
 def test_rows_with_reused_votes_are_marked(data_root, tmp_path):
     config = str(CONFIGS / "table3.toml")
-    n = len(run_benchmark(config, tmp_path, "smoke", **QUIET).cells)
+    voting = ['methods=["crowd", "safer", "crowd-released", "safer-released"]']  # the methods that store votes
+    n = len(run_benchmark(config, tmp_path, "smoke", voting, **QUIET).cells)
     write_jsonl(tmp_path / "rows.jsonl", [])  # the rows are lost, the run folders with their votes stay
-    again = run_benchmark(config, tmp_path, "smoke", **QUIET)
+    again = run_benchmark(config, tmp_path, "smoke", voting, **QUIET)
     assert again.executed == n and all(r["reused_votes"] > 0 for r in again.rows)
     text = (tmp_path / "table3.md").read_text()
     assert text.count("[reused votes] |") == n and "re-used" in text

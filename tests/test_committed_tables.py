@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from crowd.bench.pages import committed_rows, render_table
-from crowd.bench.plots import FRONTIER
+from crowd.bench.plots import frontier_name
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -61,8 +61,9 @@ def test_a_row_without_a_code_version_is_marked_unverified():
 @pytest.mark.parametrize("name", ("wordgroups", "wordgroups_fa"))
 def test_word_partition_pages_link_their_committed_frontier_plot(name):
     page = (RESULTS / name / f"{name}.md").read_text(encoding="utf-8")
-    assert f"[{FRONTIER}]({FRONTIER})" in page
-    png = (RESULTS / name / FRONTIER).read_bytes()
+    plot = frontier_name(name)
+    assert f"[{plot}]({plot})" in page
+    png = (RESULTS / name / plot).read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     chunks, at = [], 8
     while at < len(png):
@@ -131,8 +132,9 @@ def test_frontier_plot_draws_the_run_s_rows_and_its_plot_with_tables(tmp_path):
     (tmp_path / "wordgroups_fa").mkdir()
     # no results folder beside it: only the run's own rows
     assert committed_rows(CONFIGS / "wordgroups_fa.toml", tmp_path / "wordgroups_fa").plot_with_rows == ()
-    assert frontier(run) == [tmp_path / "wordgroups_fa" / FRONTIER]
-    assert (tmp_path / "wordgroups_fa" / FRONTIER).read_bytes().startswith(b"\x89PNG")
-    assert f"[{FRONTIER}]({FRONTIER})" in frontier_link(run) and "rows of wordgroups" in frontier_link(run)
+    plot = frontier_name("wordgroups_fa")
+    assert frontier(run) == [tmp_path / "wordgroups_fa" / plot]
+    assert (tmp_path / "wordgroups_fa" / plot).read_bytes().startswith(b"\x89PNG")
+    assert f"[{plot}]({plot})" in frontier_link(run) and "rows of wordgroups" in frontier_link(run)
     empty = Rows(config, (), (), tmp_path / "none", {})
-    assert frontier(empty) == [] and frontier_link(empty) == "" and FRONTIER not in render(empty)
+    assert frontier(empty) == [] and frontier_link(empty) == "" and plot not in render(empty)

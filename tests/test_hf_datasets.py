@@ -15,13 +15,13 @@ datasets = pytest.importorskip("datasets")
 import crowd.attacks.output as output  # noqa: E402
 from crowd.attacks import BadNets, poison_corpus, write_poisoned_corpus  # noqa: E402
 from crowd.cli import main  # noqa: E402
-from crowd.data import Corpus, Example, load_dataset  # noqa: E402
+from crowd.data import Corpus, Example, load_dataset, load_per_text  # noqa: E402
 from crowd.data.hf import HF_SPLITS  # noqa: E402
 from crowd.pipelines.certify import certify_examples  # noqa: E402
 from crowd.pipelines.classifier import CertifiedClassifier  # noqa: E402
 from crowd.pipelines.config import DataConfig  # noqa: E402
 from crowd.pipelines.corpus import load_split  # noqa: E402
-from crowd.report import load_per_text, read_run  # noqa: E402
+from crowd.report import read_run  # noqa: E402
 
 CONFIG = {"model": {"learner": "bow"}, "method": {"name": "dpa", "partitions": 5}}
 

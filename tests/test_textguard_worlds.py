@@ -82,7 +82,9 @@ def test_untouched_groups_vote_identically_in_both_worlds(tiny_bert, tmp_path, l
             assert ref.label == seen.label
 
 
-@pytest.mark.parametrize("learner", ["bow", "bow-vectors", "head", "static", "partial", "full", "bow+head"])
+@pytest.mark.parametrize(
+    "learner", ["bow", "bow-vectors", "bow-nb", "head", "static", "partial", "full", "bow+head"]
+)
 def test_fa_models_that_do_not_read_the_trigger_bucket_vote_identically(tiny_bert, tmp_path, learner):
     """Finite Aggregation over word groups (spread 2): a word reaches only the 2 models whose window holds its
     bucket; every other model has the same sub-training set and sub-texts in both worlds, hence the same votes."""
@@ -94,9 +96,11 @@ def test_fa_models_that_do_not_read_the_trigger_bucket_vote_identically(tiny_ber
     votes = {}
     for world in ("observed", "reference"):
         out = tmp_path / world
-        config = _config(tiny_bert, learner.removesuffix("-vectors"), "abstain", world)
+        config = _config(tiny_bert, learner.removesuffix("-vectors").removesuffix("-nb"), "abstain", world)
         if learner == "bow-vectors":  # fixed pretrained vectors: still a function of the group's own rows
             config = dataclasses.replace(config, bow=dataclasses.replace(config.bow, vectors="glove-6b-50d"))
+        if learner == "bow-nb":  # NB-LR: its ratios are counted over the group's own rows
+            config = dataclasses.replace(config, bow=dataclasses.replace(config.bow, nb=True))
         config = dataclasses.replace(
             config, method=dataclasses.replace(config.method, groups=k * d, spread=d)
         )

@@ -203,3 +203,51 @@ def test_mean_word_vectors_score_words_the_model_never_saw():
     alone = mean_vectors("glove-6b-50d", ids[2:3], mask[2:3])
     np.testing.assert_array_equal(alone[0], mean_vectors("glove-6b-50d", ids, mask)[2])
     assert np.all(mean_vectors("glove-6b-50d", ids[:0], mask[:0]).shape == (0, 50))
+
+
+def test_nb_ratio_by_hand():
+    import scipy.sparse as sp
+
+    from crowd.train.bow import nb_ratio
+
+    seen = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1]], dtype=np.float64))
+    positive = np.array([True, True, False])
+    p, q = np.array([1 + 2, 1 + 1]), np.array([1 + 0, 1 + 1])  # alpha = 1
+    expect = np.log(p / p.sum()) - np.log(q / q.sum())
+    np.testing.assert_allclose(nb_ratio(seen, positive, 1.0), expect)
+
+
+def test_nb_lr_scores_with_the_ratio_folded_into_its_weights():
+    """NB-LR fits on columns scaled by r and keeps ``coef · r``: scoring a text is the plain linear model, and
+    it equals the scaled fit's decision function; it learns the keyword task, two and three classes, and a
+    word seen only with one class pulls toward it."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    from crowd.testing.toy_task import copy_maker, keyword_task
+    from crowd.train.bow import BagOfWordsTrainer, nb_ratio
+
+    task = keyword_task(n_train=600, n_test=200, seed=1)
+    copy = copy_maker(task, HashedWordEncoder(32), flip=0.05, seed=0)(0)
+    logits = fit([copy], nb=True)[0]
+    assert (logits.argmax(-1) == task.test_labels).mean() > 0.95
+    assert fit([copy], nb=True).tobytes() == logits.tobytes()
+    # the folded weights give the scaled model's decision function
+    learner = BagOfWordsTrainer(nb=True)
+    state = learner.fit_copy(copy, 0, 0)
+    train, test = learner.features(copy)
+    labels = copy.train_labels
+    r = nb_ratio((train > 0).astype(np.float64), labels == 1, 1.0)
+    scaled = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000).fit(train @ sp.diags(r), labels)
+    s = scaled.decision_function(test @ sp.diags(r))
+    np.testing.assert_allclose(logits[:, 1] - logits[:, 0], s, rtol=1e-6, atol=1e-6)
+    assert state["coef"].shape == (1, train.shape[1])
+    # three classes: one regression per class
+    g = rng(0, "bow-nb")
+    keys = ["cf", "mn", "bb"]
+    y = g.integers(0, 3, 150)
+    texts = [" ".join([*g.choice(["the", "a", "film", "plot"], 4), keys[c]]) for c in y]
+    three = fit([make_copy(texts, y, ["a film cf", "the plot mn", "bb the film"])], num_labels=3, nb=True)[0]
+    assert three.argmax(-1).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="nb_alpha"):
+        BagOfWords(nb=True, nb_alpha=0.0)

@@ -1,4 +1,5 @@
-"""Running one benchmark cell: a certified method (``crowd certify``) or an empirical defense (``crowd defend``).
+"""Running one benchmark cell: a certified method (``crowd certify``), ConvexCertify (:mod:`crowd.ciss`, a
+test-side certificate) or an empirical defense (``crowd defend``).
 
 Each returns a flat result row (a dict of JSON values). Certified cells keep their
 run folder (votes per copy), so an interrupted cell resumes where it stopped.
@@ -14,10 +15,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from crowd.attacks.budget import test_poison_sources
 from crowd.bench.spec import Cell, resolve_resources
+from crowd.ciss import CERTIFICATE, UNIT, CissClassifier, CissSettings
 from crowd.config import from_dict, to_dict
 from crowd.defenses.metrics import victim_warnings
+from crowd.methods.synonym import TEST_NOT_COVERED, substituted_positions
 from crowd.pipelines.certify import CertifyConfig, run_certify
+from crowd.pipelines.config import AttackConfig, DataConfig
+from crowd.pipelines.corpus import prepare_corpus
 from crowd.pipelines.defend import (
     DefendConfig,
     apply_defense,
@@ -42,6 +50,106 @@ def certify_cell(cell: Cell, resources: Mapping[str, str], run_dir: Path, progre
     )
     row["method_params"] = to_dict(config.method)
     return row
+
+
+def ciss_cell(cell: Cell, resources: Mapping[str, str]) -> dict[str, Any]:
+    """ConvexCertify (:class:`crowd.ciss.CissClassifier`) trained on the cell's poisoned training set, its
+    clean and triggered test texts certified on the test side (every synonym substitution of the text, by
+    interval bounds): CACC, ASR, certified accuracy, and each triggered non-target text's clean source
+    certified at its trigger (covered only when the trigger substitutes synonyms, THEORY §3)."""
+    table = resolve_resources(cell.config, resources)
+    seed = int(table.get("seed", 0))
+    data = from_dict(DataConfig, table.get("data", {}), f"{cell.cell_id}: data").pinned()
+    attack = from_dict(AttackConfig, table.get("attack", {}), f"{cell.cell_id}: attack")
+    settings = from_dict(CissSettings, {"seed": seed, **table.get("ciss", {})}, f"{cell.cell_id}: ciss")
+    corpus = prepare_corpus(data, attack, seed)
+    start = time.perf_counter()
+    clf = CissClassifier(settings).fit(corpus.train)
+    fit_s = time.perf_counter() - start
+    clean, poison = clf.certify_details(corpus.test_clean), clf.certify_details(corpus.test_poison)
+    y = np.array([e.label for e in corpus.test_clean])
+    target = attack.target_label
+    correct = np.array([c.label for c in clean]) == y
+    certified = correct & np.array([c.covered for c in clean])
+    non_target = y != target
+    side = _ciss_triggered(clf.graph_, corpus, clean, certified, target)
+    curve = [{"radius": r, "certified_accuracy": float(certified.mean())} for r in range(CISS_RADII + 1)]
+    rows_nt = certified[non_target]
+    return {
+        "method": cell.method,
+        "kind": "ciss",
+        "target_label": target,
+        "n_train": len(corpus.train),
+        "n_poisoned_train": len(corpus.poisoned_indices),
+        "n_test_clean": len(y),
+        "n_test_poison_non_target": len(poison),
+        "seed": seed,
+        "hardware": hardware(),
+        "settings": to_dict(settings),
+        "cacc": float(correct.mean()),
+        "abstain_rate_clean": float(np.mean([c.abstained for c in clean])),
+        "asr": float(np.mean([c.label == target for c in poison])) if poison else None,
+        "base_rate": float(np.mean([c.label == target for c, n in zip(clean, non_target) if n])),
+        "certificate": CERTIFICATE,
+        "radius_unit": UNIT,
+        "attack_budget": None,
+        "not_covered_reason": "a test-side certificate: it says nothing of the training set",
+        "certified_accuracy": float(certified.mean()),
+        "certified_accuracy_non_target": float(rows_nt.mean()) if rows_nt.size else None,
+        "test_side_certificate": CERTIFICATE,
+        "test_side_unit": UNIT,
+        **side,
+        "test_side_curve": curve,
+        "test_side_non_target_curve": [{**p, "certified_accuracy": float(rows_nt.mean())} for p in curve]
+        if rows_nt.size
+        else [],
+        "median_bound": float(np.median([c.bound for c in clean])),
+        "median_gaussian_radius": float(np.median([c.gaussian_radius or 0.0 for c in clean])),
+        "fit_s": round(fit_s, 1),
+        "history": clf.history_,
+    }
+
+
+CISS_RADII = 20  # a CISS certificate covers every number of substitutions: its curve is flat up to here
+
+
+def _ciss_triggered(graph, corpus, clean, certified, target: int) -> dict[str, Any]:
+    """The ``test_side_*`` numbers of the triggered non-target texts through their clean sources."""
+    sources = test_poison_sources(corpus) if corpus.test_poison else None
+    if not sources:
+        reason = "no triggered non-target test texts" if not corpus.test_poison else "clean sources unknown"
+        return {
+            "test_side_budget": None,
+            "test_side_certified_accuracy_at_budget": None,
+            "test_side_n_not_covered": 0,
+            "test_side_not_covered_reason": reason,
+        }
+    first = {}
+    for i, e in enumerate(corpus.test_clean):
+        first.setdefault((e.text, e.label), i)
+    budgets, hits, n = [], 0, 0
+    for source, e in zip(sources, corpus.test_poison):
+        if e.original_label == target:
+            continue
+        n += 1
+        b, j = substituted_positions(graph, source, e.text), first.get((source, e.original_label))
+        if b is None or j is None:
+            continue
+        budgets.append(b)
+        hits += bool(certified[j])
+    if not budgets:
+        return {
+            "test_side_budget": None,
+            "test_side_certified_accuracy_at_budget": None,
+            "test_side_n_not_covered": n,
+            "test_side_not_covered_reason": TEST_NOT_COVERED,
+        }
+    return {
+        "test_side_budget": max(budgets),
+        "test_side_certified_accuracy_at_budget": hits / n,
+        "test_side_n_not_covered": n - len(budgets),
+        "test_side_not_covered_reason": None,
+    }
 
 
 class VictimCache:

@@ -78,8 +78,18 @@ def plot_certified_curves(run) -> list[Path]:
     return [path] if path else []
 
 
-FRONTIER = "frontier.png"
-FRONTIER_COLOURS = {"bow": "C0", "bow+vectors": "C1", "head": "C2", "bow+head": "C3", "partial": "C4"}
+def frontier_name(table: str) -> str:
+    """The frontier plot's file name: ``<table>_frontier.png`` (bench's own plots are ``<table>_*.png``)."""
+    return f"{table}_frontier.png"
+FRONTIER_COLOURS = {
+    "bow": "C0",
+    "bow+vectors": "C1",
+    "bow+NB": "C5",
+    "bow+NB+vectors": "C6",
+    "head": "C2",
+    "bow+head": "C3",
+    "partial": "C4",
+}
 FRONTIER_STYLES = {1: "-", 2: "--", 3: ":"}
 PRETTY = {"sst2": "SST-2", "hsol": "HSOL", "offenseval": "OffensEval"}
 
@@ -107,15 +117,19 @@ def frontier_point(
     ):
         return None
     spread = int(params.get("spread") or 1)
-    vectors = ((row.get("config") or {}).get("bow") or {}).get("vectors")
-    learner = str(row.get("learner")) + ("+vectors" if vectors else "")
+    bow = (row.get("config") or {}).get("bow") or {}
+    learner = (
+        str(row.get("learner"))
+        + ("+NB" if bow.get("nb") else "")
+        + ("+vectors" if bow.get("vectors") else "")
+    )
     return (row["dataset"], label), (learner, spread), int(params["groups"]) // spread, float(x), float(y)
 
 
 def plot_frontier(run, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
     """Word partitions (``wordgroups`` layout): non-target certified accuracy at the attack's budget against
     CACC in the reference world, one panel per corpus and attack, one line per learner and spread d (FA;
-    d = 1 is plain word partitions), points labelled by k, written to ``<out>/frontier.png``. A setting in
+    d = 1 is plain word partitions), points labelled by k, written to ``<out>/<table>_frontier.png``. A setting in
     several tables is drawn once, from the first row of ``rows`` (the run's own before ``plot_with``'s)."""
     points: dict[tuple[str, str], dict[tuple[str, int], dict[int, tuple[float, float]]]] = {}
     for row in rows:
@@ -164,7 +178,7 @@ def plot_frontier(run, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
         "(points: k groups; FA spread d)",
         fontsize=10,
     )
-    path = Path(run.out) / FRONTIER
+    path = Path(run.out) / frontier_name(run.config.name)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=min(len(legend), 5), fontsize=8)
     buffer = io.BytesIO()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import crowd.bench.summary as summaries
 from crowd.bench.markdown import cert_at, certifies, status, table
 from crowd.bench.plots import (
-    FRONTIER,
+    frontier_name,
     frontier_point,
     plot_certified_curves,
     plot_frontier,
@@ -207,11 +207,7 @@ def table3(
     for c in cells:
         r = rows.get(c.cell_id)
         st = status(r)
-        training = (
-            "one model, augmented"
-            if c.config.get("method", {}).get("training") == "augmented"
-            else "N copies"
-        )
+        training = _training(c)
         if st:
             metrics = [st] * 6
         else:
@@ -222,6 +218,14 @@ def table3(
         body.append([c.dataset, c.attack.name, f"{c.rate:g}", method_label(c, r), training, *metrics])
         body[-1].append(paper_value(paper or {}, c))
     return table(header, body)
+
+
+def _training(c: Cell) -> str:
+    """How a Table 3 cell's classifier was trained: N models on noisy copies, one model on noise-augmented
+    copies (the papers' released training), or ConvexCertify's one IBP-trained model."""
+    if c.kind == "ciss":
+        return "one model, IBP-trained"
+    return "one model, augmented" if c.config.get("method", {}).get("training") == "augmented" else "N copies"
 
 
 def _side(row: Mapping[str, Any], radii: Sequence[int], key: str) -> str:
@@ -294,8 +298,14 @@ def wordgroups_table(
     """Word-group learners and group counts: certified accuracy on non-target texts first (THEORY §4), the
     collective guarantee, then all texts beside the constant classifier, CACC, base rate and cost."""
     header = ["dataset", "attack", "method", "world", "budget", "non-target cert. acc. at budget"]
-    header += ["collective (non-target)", "all-text cert. acc. (constant)", "CACC", "base rate", "ASR"]
-    header += ["wall s", "process peak GiB"]
+    header += [
+        "collective (non-target)",
+        "all-text cert. acc. (constant)",
+        "by true class",
+        "CACC",
+        "base rate",
+    ]
+    header += ["ASR", "wall s", "process peak GiB"]
     body = []
     for c in cells:
         r = rows.get(c.cell_id)
@@ -303,7 +313,7 @@ def wordgroups_table(
         world = c.config.get("world", "observed")
         st = status(r)
         if st:
-            body.append([c.dataset, label, method_label(c, r), world, *[st] * 9])
+            body.append([c.dataset, label, method_label(c, r), world, *[st] * 10])
             continue
         covered = not r.get("not_covered_reason")
         metrics = [
@@ -311,6 +321,8 @@ def wordgroups_table(
             pct(r.get("certified_accuracy_non_target_at_budget")),
             pct(r.get("collective_certified_accuracy_non_target_at_budget")),
             f"{pct(r.get('certified_accuracy_at_budget'))} ({pct(r.get('constant_certified_accuracy'))})",
+            " / ".join(pct(v) for v in (r.get("per_class_certified_accuracy_at_budget") or {}).values())
+            or "—",
             pct(r.get("cacc")),
             pct(r.get("base_rate")),
             pct(r.get("asr")),
@@ -347,8 +359,9 @@ def frontier_link(run) -> str:
         if run.config.plot_with
         else ""
     )
+    name = frontier_name(run.config.name)
     return (
-        f"\nPlot: [{FRONTIER}]({FRONTIER}): non-target certified accuracy at the budget against CACC, reference "
+        f"\nPlot: [{name}]({name}): non-target certified accuracy at the budget against CACC, reference "
         f"world, one panel per corpus and dirty-label attack, one line per learner and FA spread d, points "
         f"labelled by k{also}.\n"
     )
@@ -371,6 +384,14 @@ def _uses_model(learner: str | None) -> bool:
 
 
 def _setting(r: Mapping[str, Any]) -> str:
+    if r.get("kind") == "ciss":
+        p = r.get("settings") or {}
+        return (
+            f"ConvexCertify: scale {r['scale']}; {r.get('hardware')}; CNN over {p.get('vectors')} "
+            f"(max length {p.get('max_length')}, {p.get('epochs')} epochs); σ = {p.get('sigma')}, "
+            f"N = {p.get('n_samples')}, α = {p.get('alpha')}; seed {r.get('seed')}; {r.get('n_train')} training "
+            f"texts, {r.get('n_test_clean')} clean test texts"
+        )
     if r.get("kind") == "certify":
         return (
             f"certified: scale {r['scale']}; {r.get('hardware')}; learner {r.get('learner')}"

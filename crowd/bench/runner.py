@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crowd.bench.cells import VictimCache, certify_cell, defend_cell
+from crowd.bench.cells import VictimCache, certify_cell, ciss_cell, defend_cell
 from crowd.bench.pages import paper_numbers, plot_with_rows
 from crowd.bench.render import write_outputs
 from crowd.bench.resources import build_resources
@@ -101,6 +101,8 @@ def execute_cell(
     try:
         if cell.kind == "certify":
             result = certify_cell(cell, resources, out / "runs" / cell.slug, progress)
+        elif cell.kind == "ciss":
+            result = ciss_cell(cell, resources)
         else:
             result = defend_cell(cell, resources, cache)
         row.update({k: v for k, v in result.items() if k not in ("dataset", "attack", "poison_rate")})

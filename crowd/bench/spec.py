@@ -37,8 +37,17 @@ DEFEND_METHODS = (NO_DEFENSE, *DEFENSES)
 SCALES = ("smoke", "cpu", "full")
 
 
+TEST_SIDE = ("ciss",)  # test-side certificates that train their own model (crowd.ciss), not a certify config
+
+
 def is_certified(method: str) -> bool:
     return method in METHODS
+
+
+def cell_kind(method: str) -> str:
+    """``certify`` (a method of :data:`crowd.methods.METHODS`), ``ciss`` (ConvexCertify, :mod:`crowd.ciss`:
+    settings from the ``ciss`` table of ``[method_set.ciss]``) or ``defend`` (``none`` and the defenses)."""
+    return "certify" if is_certified(method) else "ciss" if method in TEST_SIDE else "defend"
 
 
 def base_method(label: str, variants: Mapping[str, Any]) -> str:
@@ -108,7 +117,7 @@ class BenchConfig:
             if not isinstance(variant, Mapping) or "runs" not in variant:
                 raise ValueError(f"variants.{label}: needs `runs` (the method or defense it runs)")
         bases = [base_method(m, self.variants) for m in self.methods]
-        unknown = sorted(m for m in bases if not is_certified(m) and m not in DEFEND_METHODS)
+        unknown = sorted(m for m in bases if cell_kind(m) == "defend" and m not in DEFEND_METHODS)
         if unknown:
             raise ValueError(f"unknown method(s) {', '.join(unknown)}")
 
@@ -138,7 +147,7 @@ class Cell:
 
     @property
     def kind(self) -> str:
-        return "certify" if is_certified(self.runs) else "defend"
+        return cell_kind(self.runs)
 
     @property
     def cell_id(self) -> str:
@@ -230,7 +239,8 @@ def cells(
                 for method in _keep(config.methods, s.methods):
                     base = base_method(method, config.variants)
                     table = _table(config, s, method, dataset, attack, rate)
-                    for assignment in certify_extra if is_certified(base) else defend_extra:
+                    extra = {"certify": certify_extra, "defend": defend_extra}.get(cell_kind(base), ())
+                    for assignment in extra:
                         set_dotted(table, assignment)
                     note = config.variants.get(method, {}).get("note", "")
                     out.append(Cell(dataset, attack, rate, method, scale, table, base, note))
@@ -240,6 +250,7 @@ def cells(
 def _table(config: BenchConfig, s: ScaleSpec, label: str, dataset: str, attack: AttackSpec, rate: float):
     method = base_method(label, config.variants)
     certified = is_certified(method)
+    kind = cell_kind(method)
     grid: dict[str, Any] = {
         "data": {"dataset": dataset},
         "attack": {
@@ -251,11 +262,14 @@ def _table(config: BenchConfig, s: ScaleSpec, label: str, dataset: str, attack: 
     }
     if certified:
         grid["method"] = {"name": method}
-    elif method != NO_DEFENSE:
+    elif method != NO_DEFENSE and kind == "defend":
         grid["defense"] = {"name": method}
+    if kind == "ciss":  # its own settings; the corpus sizes and seed of the scale's certify table
+        shared = [{k: t[k] for k in ("data", "seed") if k in t} for t in (config.certify, s.certify)]
+    else:
+        shared = [config.certify if certified else config.defend, s.certify if certified else s.defend]
     return deep_merge(
-        config.certify if certified else config.defend,
-        s.certify if certified else s.defend,
+        *shared,
         config.method_set.get(method, {}),
         s.method_set.get(method, {}),
         {k: v for k, v in config.variants.get(label, {}).items() if k not in ("runs", "note")},

@@ -108,10 +108,12 @@ def triggers(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
 
 
 def table3(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
-    """Per poison rate, each noise's CACC / ASR and certified accuracy at radius 1 and 2."""
+    """Per poison rate, each method's CACC / ASR and certified accuracy at radius 1, training side (``train``,
+    ``—`` for a classifier without one) and test side (``test``)."""
 
     def value(c: Cell, r: Row) -> str:
-        return f"{_cacc_asr(r)}; r=1: {whole(cert_at(r, 1))}, r=2: {whole(cert_at(r, 2))}"
+        train = whole(cert_at(r, 1)) if r.get("certificate") not in ("test_tv", "ciss") else "—"
+        return f"{_cacc_asr(r)}; r=1: train {train}, test {whole(cert_at(r, 1, 'test_side_curve'))}"
 
     return _pivot(
         cells, rows, lambda c: f"{c.attack.name} {c.rate:g}", lambda c: c.method, value, "attack rate"
@@ -128,14 +130,18 @@ def curve(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
     """Per corpus, each method's CACC / ASR and, for certified ones, confident and at-budget accuracy."""
 
     def value(c: Cell, r: Row) -> str:
-        if c.kind != "certify":
+        if c.kind == "defend":
             return _cacc_asr(r)
         at = (
             "not covered"
             if r.get("not_covered_reason")
             else f"{whole(headline(r))} @{r.get('attack_budget')}"
         )
-        return f"{_cacc_asr(r)}; confident {whole(r.get('confident_accuracy'))}; at budget {at}"
+        text = f"{_cacc_asr(r)}; confident {whole(r.get('confident_accuracy'))}; at budget {at}"
+        if "test_side_certificate" in r:  # the test side: triggered texts whose clean text is certified
+            value = r.get("test_side_certified_accuracy_at_budget")
+            text += f"; test side {'not covered' if value is None else whole(value)}"
+        return text
 
     return _pivot(cells, rows, lambda c: c.dataset, lambda c: c.method, value, "corpus")
 

@@ -10,6 +10,8 @@ recomputes a row whose stored version differs from today's.
 The rule, per family (one list, kept short on purpose; a file outside it does not invalidate rows):
 
 * every cell: the attack's module (``crowd.attacks.<module>``), the poisoning and corpus code;
+* ``ciss`` cells (ConvexCertify): the package ``crowd.ciss``, the cell runner and the test-side budget rule
+  (``crowd.methods.synonym``);
 * ``defend`` cells: the victim (``crowd.victim.model``, ``partial``, ``common``), the defend
   pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
 * ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
@@ -87,7 +89,9 @@ def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, 
     attack = ATTACKS.get(config.get("attack", {}).get("name", ""))
     if attack is not None:
         modules.append(attack.__module__)
-    if kind == "defend":
+    if kind == "ciss":
+        modules += ("crowd.ciss", "crowd.bench.cells", "crowd.methods.synonym")
+    elif kind == "defend":
         modules += DEFEND
         if runs in DEFENSES:
             modules.append(DEFENSES[runs].__module__)

@@ -15,6 +15,7 @@ from crowd.data.datasets import (
 )
 from crowd.data.example import Example
 from crowd.data.formats import FORMATS, DataFormatError
+from crowd.data.hf import load_per_text
 from crowd.data.labels import DEFAULT_LABELS, check_label_set, label_set
 from crowd.data.loader import (
     LoadReport,
@@ -29,6 +30,7 @@ from crowd.data.normalize import DEFAULT, RAW, Normalization, match_key
 from crowd.data.openbackdoor import load_openbackdoor_folder
 
 __all__ = [
+    "load_per_text",
     "Corpus",
     "DATASETS",
     "DEFAULT",

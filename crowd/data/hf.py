@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from crowd.data.example import Example
+from crowd.io import read_jsonl
+from crowd.report import read_run
 
 HF_SPLITS = ("train", "dev_clean", "dev_poison", "test_clean", "test_poison")
 COLUMNS = ("text", "label", "poisoned", "source_label")
@@ -208,3 +210,13 @@ def load_hf_split(
     if found is None:
         raise ValueError(f"{folder}: no {' or '.join(names)} split; the DatasetDict has {sorted(loaded)}")
     return examples_from_dataset(loaded[found], text_column, label_column, f"{folder} ({found})")
+
+
+def load_per_text(path: str | os.PathLike[str]):
+    """A run's ``per_text.jsonl`` as a ``datasets.Dataset`` (one row per test text; its columns are the
+    file's keys: ``text``, ``label``, ``prediction``, ``radii``, ...; a key a row lacks, e.g. a radius of
+    an abstention, reads as null). ``path``: the file, or the run folder, whose result set is then checked
+    against its ``manifest.json`` first (:func:`read_run`)."""
+    path = Path(path)
+    rows = read_run(path).per_text if path.is_dir() else read_jsonl(path)
+    return hf_datasets().Dataset.from_list(rows)

@@ -177,23 +177,43 @@ class BagOfWordsTrainer(BagOfWords):
         from sklearn.linear_model import LogisticRegression  # lazy: predicting needs no scikit-learn
 
         tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(train)
-        model = LogisticRegression(
-            C=self.C,
-            solver="lbfgs",
-            max_iter=self.max_iter,
-            random_state=torch_seed(seed, "bow", j) % 2**32,
-        )
-        model.fit(
-            self.rows(train, tfidf.idf_, copy.train_ids, copy.train_mask),
-            labels,
-            sample_weight=copy.train_weights,
-        )
+        x = self.rows(train, tfidf.idf_, copy.train_ids, copy.train_mask)
+
+        def fit(rows, target):
+            model = LogisticRegression(
+                C=self.C,
+                solver="lbfgs",
+                max_iter=self.max_iter,
+                random_state=torch_seed(seed, "bow", j) % 2**32,
+            )
+            return model.fit(rows, target, sample_weight=copy.train_weights)
+
+        if self.nb:
+            coef, intercept = self.nb_fit(fit, x, train, labels, present)
+        else:
+            model = fit(x, labels)
+            coef, intercept = model.coef_, model.intercept_
         return state | {
             "keep": keep,
             "idf": np.asarray(tfidf.idf_, dtype=np.float64),
-            "coef": np.asarray(model.coef_, dtype=np.float64),
-            "intercept": np.asarray(model.intercept_, dtype=np.float64),
+            "coef": np.asarray(coef, dtype=np.float64),
+            "intercept": np.asarray(intercept, dtype=np.float64),
         }
+
+    def nb_fit(self, fit, x: sp.csr_matrix, counts: sp.csr_matrix, labels: np.ndarray, present: np.ndarray):
+        """NB-LR: for each class against the rest (the second class alone for two), the n-gram columns of
+        ``x`` scaled by their log-count ratio ``r`` (Wang & Manning 2012), a logistic regression fitted on them,
+        and its weights times ``r`` returned, so that scoring is the plain linear model: ``(coef, intercept)``
+        with one row per class (one for two classes). Appended vector columns keep their scale."""
+        seen = (counts > 0).astype(np.float64)
+        rows, offsets = [], []
+        for c in present[1:] if len(present) == 2 else present:
+            r = np.ones(x.shape[1])
+            r[: seen.shape[1]] = nb_ratio(seen, labels == c, self.nb_alpha)
+            model = fit(x @ sp.diags(r), (labels == c).astype(np.int64))
+            rows.append(model.coef_[0] * r)
+            offsets.append(model.intercept_[0])
+        return np.stack(rows), np.array(offsets)
 
     def score(self, state: ModelState, ids: np.ndarray, mask: np.ndarray, num_labels: int) -> np.ndarray:
         """``(n, num_labels)`` float32 logits of the fitted model ``state`` on rows ``ids``/``mask``."""
@@ -272,6 +292,14 @@ def mean_vectors(vectors: str, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     np.add.at(sums, rows, matrix[pos[rows, cols]])
     counts = np.bincount(rows, minlength=ids.shape[0])
     return sums / np.maximum(counts, 1)[:, None]
+
+
+def nb_ratio(seen: sp.csr_matrix, positive: np.ndarray, alpha: float) -> np.ndarray:
+    """The naive-Bayes log-count ratio of each column of the 0/1 matrix ``seen``: ``log(p/|p|₁) − log(q/|q|₁)``
+    with ``p = alpha + Σ`` over the ``positive`` rows and ``q`` over the others (Wang & Manning 2012)."""
+    p = alpha + np.asarray(seen[positive].sum(axis=0)).ravel()
+    q = alpha + np.asarray(seen[~positive].sum(axis=0)).ravel()
+    return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
 def class_logits(scores: np.ndarray, present: np.ndarray, num_labels: int) -> np.ndarray:

@@ -261,6 +261,10 @@ class BagOfWords(_Learner):
     the mean pretrained vector of each text's known words (times ``vector_weight``) is appended to its row, so a
     group model can score words it never saw in training.
 
+    With ``nb`` (NB-LR, Wang & Manning 2012) each n-gram column is scaled by its naive-Bayes log-count ratio
+    (one class against the rest, smoothed by ``nb_alpha``, from the copy's own rows), one logistic regression
+    per class beyond two.
+
     Defaults (measured on SST-2, docs/training.md): unigrams and bigrams, ``C = 1``, sublinear TF,
     every n-gram kept (``min_df = 1``), texts truncated at ``max_length = 256`` words. Columns, IDF and
     ``min_df`` come from each copy's own training rows. ``copies_per_group`` only sets how many models
@@ -280,8 +284,16 @@ class BagOfWords(_Learner):
     copies_per_group: int = 32
     vectors: str = ""  # "" = TF-IDF only; a vector table (e.g. "glove-6b-50d"): its mean vector is appended
     vector_weight: float = 1.0  # the appended mean vector's scale beside the unit-norm TF-IDF row
+    nb: bool = (
+        False  # NB-LR (Wang & Manning 2012): n-gram columns scaled by their naive-Bayes log-count ratio
+    )
+    nb_alpha: float = 1.0  # the ratio's smoothing count
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.nb_alpha < float("inf"):
+            raise ValueError(
+                f"nb_alpha (the naive-Bayes smoothing count) must be finite and > 0, got {self.nb_alpha}"
+            )
         for name in ("ngram_max", "max_iter", "min_df", "max_length", "copies_per_group"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
