@@ -334,3 +334,20 @@ def test_multi_word_substitute_is_refused(vector_file):
     bad = SynonymGraph.from_sets({"good": [("very good", 0.9)]})
     with pytest.raises(ValueError, match="not one word"):
         CissClassifier(small_settings(vector_file), bad).fit(["good movie", "bad film"], [1, 0])
+
+
+def test_crowd_predict_reads_a_saved_ciss_classifier(fitted, tmp_path, capsys):
+    """``crowd predict --model`` takes a saved ConvexCertify folder as it takes crowd certify's: one JSON
+    record per text with the classifier's own certificate."""
+    import json
+
+    from crowd.cli import main
+
+    folder = fitted.save(tmp_path / "ciss")
+    texts = make_corpus(6, seed=3)[0]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    assert main(["predict", "--model", str(folder), str(tmp_path / "in.txt"), "--no-progress"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expect = [c.as_dict() for c in fitted.certify(texts)]
+    assert [{k: v for k, v in r.items() if k != "text"} for r in records] == expect
+    assert {r["certificate"] for r in records} == {"ciss"}

@@ -275,7 +275,8 @@ PENDING_LAZY: dict[str, str] = {}  # file: why its unmarked function-level impor
 # scipy.stats; +1 loads bow.vectors' word-vector table (gensim) only when it is named; +2 keep `crowd certify` with the
 # bow learner free of torch and transformers: synonyms.counterfit imports torch (2) only when a graph is built
 # (crowd.train.devices' torch and the runner's model check replace crowd.pipelines.fitting's 2, now top-level)
-MAX_LAZY = 29
+# +1 crowd predict loads a ConvexCertify folder (crowd.ciss, torch) only when it is given one
+MAX_LAZY = 30
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
 

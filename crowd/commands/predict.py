@@ -21,7 +21,10 @@ from tqdm.auto import tqdm
 from crowd.io import write_text
 from crowd.pipelines.classifier import CertifiedClassifier
 
-HELP = "classify texts with a kept certified classifier (crowd certify's OUT/model): label, radius, certified"
+HELP = (
+    "classify texts with a kept certified classifier (crowd certify's OUT/model, or a saved ConvexCertify "
+    "classifier): label, radius, certified"
+)
 MAX_CHARS = 100_000
 CHUNK = 1000  # texts per call: the bar advances by chunks
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget < 0:
         raise ValueError(f"--budget must be >= 0, got {args.budget}")
     texts = read_texts(args.input, args.column, args.max_chars)
-    clf = CertifiedClassifier.load(args.model)
+    clf = load_classifier(args.model)
     records = []
     bar = _bar(len(texts), args.no_progress)
     for start in range(0, len(texts), CHUNK):
@@ -63,6 +66,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(lines)
     return 0
+
+
+def load_classifier(folder: str):
+    """The kept classifier in ``folder``: ``crowd certify``'s (:class:`CertifiedClassifier`) or ConvexCertify's
+    (:class:`crowd.ciss.CissClassifier`, a folder whose manifest says ``kind = "ciss"``); both certify alike."""
+    try:
+        kind = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None  # CertifiedClassifier.load says what is wrong with the folder
+    if kind == "ciss":
+        from crowd.ciss import CissClassifier  # lazy: CISS needs torch; a bow classifier predicts without it
+
+        return CissClassifier.load(folder)
+    return CertifiedClassifier.load(folder)
 
 
 def _bar(total: int, disabled: bool):
