@@ -297,6 +297,36 @@ CLAIMS: tuple[Claim, ...] = (
             for d in ("sst2", "offenseval", "hsol")
         ),
     ),
+    # Table 3's test side: ConvexCertify (the ciss cells)
+    Claim(
+        "certifies\n{} % of the clean texts against every substitution at once at rate 0.01 (CACC {} %)",
+        (T3("0.01", "ciss", "certified_accuracy"), T3("0.01", "ciss", "cacc")),
+        1,
+    ),
+    Claim("BadNets' inserted word: CISS's ASR is {} % at rate 0.01", (T3("0.01", "ciss", "asr"),), 0),
+    # the word-substitution table's test side
+    Claim(
+        "SAFER's noise certifies {} / {} / {} % of the triggered non-target texts",
+        tuple(
+            f"wordsub: {d} | wordsub | safer | test_side_certified_accuracy_at_budget"
+            for d in ("sst2", "offenseval", "hsol")
+        ),
+        1,
+    ),
+    Claim(
+        "ConvexCertify certifies {} % of SST-2's (CACC {} %, ASR {} %)",
+        (
+            "wordsub: sst2 | wordsub | ciss | test_side_certified_accuracy_at_budget",
+            "wordsub: sst2 | wordsub | ciss | cacc",
+            "wordsub: sst2 | wordsub | ciss | asr",
+        ),
+        1,
+    ),
+    Claim(
+        "There ConvexCertify certifies {} % of SST-2's triggered non-target\ntexts at their trigger's size",
+        ("wordsub: sst2 | wordsub | ciss | test_side_certified_accuracy_at_budget",),
+        1,
+    ),
     # Finite Aggregation over word groups and word vectors (wordgroups_fa)
     Claim(
         "trigger word from {} to {} % at m = 9 (CACC {} %) and from {} to {} % at m = 7 (CACC {} %); on HSOL it\n"
@@ -316,6 +346,27 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "SST-2, k = 5, from {} % (d = 1) to {} % (d = 2) and {} % (d = 3)",
         (FA("bowk5d1"), FA("bowk5d2"), FA("bowk5d3")),
+        1,
+    ),
+    Claim(
+        "with the vectors certifies {} % of SST-2's non-target texts at {} % CACC\nwith 8 groups",
+        (FA("bownbveck8d1"), FA("bownbveck8d1", "cacc")),
+        1,
+    ),
+    Claim(
+        "{} %\nat {} % with 9 and {} % at {} % with 15; without the vectors NB-LR falls to {} % (m = 8)",
+        (
+            FA("bownbveck9d1"),
+            FA("bownbveck9d1", "cacc"),
+            FA("bownbveck15d1"),
+            FA("bownbveck15d1", "cacc"),
+            FA("bownbk8d1"),
+        ),
+        1,
+    ),
+    Claim(
+        "shows class 1 lower ({} % at m = 8)",
+        (FA("bownbveck8d1", "per_class_certified_accuracy_at_budget.1"),),
         1,
     ),
 )

@@ -15,20 +15,10 @@ from crowd.config import ConfigError
 from crowd.data import DataFormatError, Example, check_label_set
 from crowd.pipelines.config import DataConfig, load_certify_config
 from crowd.pipelines.corpus import given_corpus
+from crowd.testing.cli import error_line
 from crowd.text import MAX_TEXT_CHARS
 
 POISON = ["poison", "--dataset", "sst2", "--attack", "badnets"]
-
-
-def error_line(capsys, command: str) -> str:
-    """The one line stderr holds besides the command's notices ("starting", stage lines such as "loading X and
-    poisoning it"), which must be the command's error."""
-    notice = f"crowd {command}: "
-    err = capsys.readouterr().err.splitlines()
-    lines = [line for line in err if not line.startswith(notice) or line.startswith(f"{notice}error: ")]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"crowd {command}: error: "), lines
-    return lines[0]
 
 
 def certify(tmp_path: Path, *sets: str) -> tuple[int, Path]:

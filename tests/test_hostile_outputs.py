@@ -4,7 +4,6 @@ and before anything is written (crowd.pipelines.outdir); a bench that would run 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -15,27 +14,12 @@ from crowd.attacks import BadNets, poison_corpus, write_poisoned_corpus
 from crowd.cli import main
 from crowd.data import Example
 from crowd.pipelines.outdir import DEFEND_FILES, OUTPUTS, check_out_folder, sealed
+from crowd.testing.cli import error_line, snapshot
 from synonyms.graph import SynonymGraph
 from synonyms.safer import import_safer_table
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
 SMALL = ["--set", "data.max_train=200", "--set", "data.max_test=50"]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
-
-def error_line(capsys, command: str) -> str:
-    """The one line stderr holds besides stage lines ("crowd X: starting", ...: --no-progress keeps them), which
-    must be the command's error."""
-    stage = re.compile(r"crowd \w+: (?!error: )")
-    lines = [line for line in capsys.readouterr().err.splitlines() if not stage.match(line)]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"crowd {command}: error: "), lines
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

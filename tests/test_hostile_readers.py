@@ -16,28 +16,11 @@ import pytest
 
 from crowd.cli import main
 from crowd.data import DataFormatError, find_split_file, load_openbackdoor_folder, read_file
+from crowd.testing.cli import error_line, snapshot
 from crowd.train import VoteStore
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
 SMALL = ["--set", "data.max_train=200", "--set", "data.max_test=50"]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
-
-def error_line(capsys, command: str) -> str:
-    """The one line stderr holds besides the CLI's stage lines, which must be the command's error."""
-    lines = [
-        line
-        for line in capsys.readouterr().err.splitlines()
-        if line != f"crowd {command}: starting" and not line.startswith(f"crowd {command}: loading ")
-    ]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"crowd {command}: error: "), lines
-    return lines[0]
 
 
 def write_rows(folder: Path, name: str, rows: list[tuple[str, int]], ends: list[str]) -> Path:

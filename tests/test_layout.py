@@ -129,6 +129,7 @@ HEAVY = {
     "crowd.defenses.lm",
     "crowd.pipelines.defend",
     "crowd.testing",
+    "crowd.testing.cli",  # its package re-exports the tiny BERT (torch)
     "crowd.testing.states",  # its package re-exports the tiny BERT (torch)
     "crowd.testing.toy_task",
     "crowd.train.common",

@@ -11,12 +11,9 @@ from crowd.cli import main
 from crowd.data import Example
 from crowd.pipelines.certify import certify_examples, load_certify_config, run_certify
 from crowd.pipelines.outdir import check_out_folder
+from crowd.testing.cli import snapshot
 
 MISSING_DATA = ["data.dataset='/nonexistent/corpus'"]  # loading it would fail: the out check comes first
-
-
-def snapshot(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def word_corpus(n_train: int = 60, seed: int = 0) -> tuple[list[Example], list[Example]]:
