@@ -85,6 +85,13 @@ def _version() -> str:
     return __version__
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A subcommand's parser whose errors are one line, as every other error of the CLI (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
@@ -94,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name in WORKING and not {"-h", "--help"} & set(rest) and _rank_zero():
         print(f"crowd {name}: starting", file=sys.stderr, flush=True)  # before the imports (torch: ~1 s)
     module = importlib.import_module(COMMANDS[name][0])
-    parser = argparse.ArgumentParser(prog=f"crowd {name}", description=module.HELP)
+    parser = _OneLineParser(prog=f"crowd {name}", description=module.HELP)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only

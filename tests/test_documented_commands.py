@@ -126,7 +126,7 @@ def test_readme_config_block_is_a_valid_config(tmp_path):
     config = load_certify_config(str(tmp_path / "config.toml"))
     assert config.method.name == "textguard" and config.model.learner == "bow"
     assert (
-        config.method.groups == 8
+        config.method.groups == 7
         and config.method.empty == "abstain"
         and config.method.class_weight == "balanced"
     )

@@ -239,3 +239,14 @@ def test_bench_refuses_the_used_key(tmp_path, capsys):
     assert main(argv) == 2
     assert error_line(capsys, "bench") == f"crowd bench: error: --certify used.device=cpu: {USED}"
     assert not out.exists()
+
+
+def test_an_option_value_argparse_refuses_is_one_line(capsys, tmp_path):
+    """A value outside an option's choices (``crowd poison --variant foo``) is one line, not the usage block."""
+    out = tmp_path / "p"
+    with pytest.raises(SystemExit) as e:
+        main([*POISON, "--variant", "foo", "--out", str(out)])
+    assert e.value.code == 2
+    line = error_line(capsys, "poison")
+    assert "--variant" in line and "'foo'" in line and "crowd poison --help" in line
+    assert not out.exists()
