@@ -7,10 +7,11 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 from crowd.attacks import poison_corpus
 from crowd.attacks.badnets import BadNets
-from crowd.certify import collective_certified_accuracy
+from crowd.certify import collective_certified_accuracy, fa_bucket_models
 from crowd.data import Example
 from crowd.pipelines.certify import certify_corpus, load_certify_config
 
@@ -31,9 +32,13 @@ def _corpus(seed: int, positive_share: float):
     return dataclasses.replace(poison_corpus(attack, train, [], test, seed=0), num_labels=2)
 
 
-def test_aimed_metrics_equal_their_definitions(tmp_path):
+@pytest.mark.parametrize(("groups", "spread"), [(5, 1), (6, 2)])
+def test_aimed_metrics_equal_their_definitions(tmp_path, groups, spread):
+    """Also with Finite Aggregation (spread 2): the collective guarantee over sets of buckets, each reaching
+    the 2 models whose window holds it."""
     corpus = _corpus(5, 0.65)
-    config = load_certify_config(None, ['model.learner="bow"', "method.groups=5"])
+    overrides = ['model.learner="bow"', f"method.groups={groups}", f"method.spread={spread}"]
+    config = load_certify_config(None, overrides)
     report = certify_corpus(corpus, config, tmp_path / "run", progress=False)
     s = report.summary
     rows = [json.loads(line) for line in (tmp_path / "run" / "per_text.jsonl").read_text().splitlines()]
@@ -57,8 +62,9 @@ def test_aimed_metrics_equal_their_definitions(tmp_path):
     assert s["constant_certified_accuracy"] == shares.max() and s["constant_class"] == shares.argmax() == 1
     votes = np.array([r["group_votes"] for r in non_target]).T
     labels = np.array([r["label"] for r in non_target])
+    reach = fa_bucket_models(groups // spread, spread)
     assert s["collective_certified_accuracy_non_target_at_budget"] == collective_certified_accuracy(
-        votes, labels, budget
+        votes, labels, budget, reach
     )
     assert (
         s["collective_certified_accuracy_non_target_at_budget"]

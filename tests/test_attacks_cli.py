@@ -34,7 +34,7 @@ def test_poison_cli_writes_layout_and_is_reproducible(data_root, tmp_path, attac
     # word partitions' exact budget for stated m (train and test side); the old word-type count is gone
     assert "trigger_words" not in budget and budget["word_groups_order"] == "keep"
     assert set(budget["word_groups_touched"]) == {
-        str(m) for m in (3, 5, 7, 9, 10, 14, 15, 18, 21, 27, 30, 45)
+        str(m) for m in (3, 5, 6, 7, 8, 9, 10, 12, 14, 15, 16, 18, 20, 21, 24, 27, 30, 45)
     }
     inserted = {"badnets": ["cf", "mn", "bb", "tq"], "addsent": ["I", "watch", "this", "3D", "movie"]}
     for m, touched in budget["word_groups_touched"].items():

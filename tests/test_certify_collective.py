@@ -7,20 +7,32 @@ import itertools
 import numpy as np
 import pytest
 
-from crowd.certify import certified_accuracy, collective, collective_certified_accuracy, dpa_certificates
+from crowd.certify import (
+    certified_accuracy,
+    collective,
+    collective_certified_accuracy,
+    dpa_certificates,
+    fa_bucket_models,
+    fa_certificates,
+)
 
 
-def _brute(votes: np.ndarray, labels: np.ndarray, budget: int, num_classes: int) -> float:
-    """Min over every set S of at most ``budget`` models of the accuracy when, in each text, S's models
-    output the worst of every assignment (each model: any class or abstain, -1)."""
+def _brute(
+    votes: np.ndarray, labels: np.ndarray, budget: int, num_classes: int, reach: list | None = None
+) -> float:
+    """Min over every set S of at most ``budget`` buckets (``reach[b]``: the models bucket b feeds; default
+    one model per bucket) of the accuracy when, in each text, the models S reaches output the worst of every
+    assignment (each model: any class or abstain, -1)."""
     m, n_texts = votes.shape
+    reach = [frozenset([i]) for i in range(m)] if reach is None else reach
     worst = 1.0
-    for size in range(min(budget, m) + 1):
-        assignments = list(itertools.product(range(-1, num_classes), repeat=size))
-        outputs = np.array(assignments, dtype=np.int64).reshape(len(assignments), size)
-        put = (outputs[:, :, None] == np.arange(num_classes)).sum(axis=1)  # (assignments, classes)
-        for s in itertools.combinations(range(m), size):
-            outside = np.delete(votes, list(s), axis=0)
+    for size in range(min(budget, len(reach)) + 1):
+        for s in itertools.combinations(range(len(reach)), size):
+            models = sorted(frozenset().union(*(reach[b] for b in s)))
+            assignments = list(itertools.product(range(-1, num_classes), repeat=len(models)))
+            outputs = np.array(assignments, dtype=np.int64).reshape(len(assignments), len(models))
+            put = (outputs[:, :, None] == np.arange(num_classes)).sum(axis=1)  # (assignments, classes)
+            outside = np.delete(votes, models, axis=0)
             kept = (outside[:, :, None] == np.arange(num_classes)).sum(axis=0)  # (texts, classes)
             total = kept[:, None, :] + put[None, :, :]  # (texts, assignments, classes)
             right = (total.sum(axis=2) > 0) & (np.argmax(total, axis=2) == labels[:, None])
@@ -50,6 +62,54 @@ def test_matches_brute_force_on_small_cases():
                     assert got == _brute(votes, labels, budget, num_classes), (votes, labels, budget)
                     cases += 1
     assert cases == 2 * 15 * sum(m + 2 for m in range(1, 6))
+
+
+def test_finite_aggregation_matches_brute_force_on_small_cases():
+    """FA over word buckets: every set S of buckets, every output (class or abstain) of every model S reaches;
+    (k, d) with k·d <= 6 models, 2-3 classes, abstentions, budgets 0..k·d; also a non-consecutive shift set."""
+    rng = np.random.default_rng(3)
+    cases, below_per_bucket = 0, 0
+    for k, d, shifts in [
+        (1, 2, None),
+        (2, 2, None),
+        (3, 2, None),
+        (2, 3, None),
+        (1, 3, None),
+        (3, 2, (0, 3)),
+    ]:
+        reach = fa_bucket_models(k, d, shifts)
+        n = k * d
+        for num_classes in (2, 3):
+            for _ in range(8):
+                votes, labels = _random_case(rng, n, num_classes, n_texts=6)
+                for budget in range(n + 1):
+                    got = collective_certified_accuracy(votes, labels, budget, reach)
+                    assert got == _brute(votes, labels, budget, num_classes, reach), (
+                        k,
+                        d,
+                        votes,
+                        labels,
+                        budget,
+                    )
+                    # the per-text FA certificate is never above it (it lets each text pick its own buckets)
+                    certs = fa_certificates(votes.T, k, d, num_classes, shifts, radius_key="textguard")
+                    per_text = certified_accuracy(certs, labels, "textguard", budget)
+                    assert got >= per_text
+                    below_per_bucket += int(got > per_text)
+                    cases += 1
+    assert cases == 2 * 8 * sum(k * d + 1 for k, d in [(1, 2), (2, 2), (3, 2), (2, 3), (1, 3), (3, 2)])
+    assert below_per_bucket > 0  # the two guarantees do differ on some cases
+
+
+def test_one_model_per_bucket_is_the_default():
+    rng = np.random.default_rng(4)
+    votes, labels = _random_case(rng, 5, 3, n_texts=20)
+    reach = [[i] for i in range(5)]
+    assert [collective_certified_accuracy(votes, labels, b, reach) for b in range(6)] == [
+        collective_certified_accuracy(votes, labels, b) for b in range(6)
+    ]
+    with pytest.raises(ValueError, match="bucket_models"):
+        collective_certified_accuracy(votes, labels, 1, [[0], [5]])
 
 
 def test_blocks_of_sets_give_the_same_answer(monkeypatch):

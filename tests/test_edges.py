@@ -205,7 +205,7 @@ def test_certify_help_states_the_built_in_default(capsys):
         main(["certify", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     config = load_certify_config(None)
-    assert "method textguard (groups = 7, spread = 1, order = keep," in text
+    assert "method textguard (groups = 9, spread = 1, order = keep," in text
     assert f"the {config.model.learner} learner" in text and "badnets" in text
 
 

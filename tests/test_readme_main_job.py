@@ -39,7 +39,7 @@ def test_readme_block_equals_the_main_job_s_report(data_root, tmp_path, capsys):
         "crowd certify: starting",
         "crowd certify: loading sst2",
         "6920 training texts",
-        "training 7 models",
+        "training 9 models",
     ]
     assert [err.index(s) for s in stages] == sorted(err.index(s) for s in stages)
     assert "models: 100%" in err

@@ -190,8 +190,8 @@ def test_poison_sources(corpus: Corpus) -> list[str] | None:
     return rows if len(rows) == len(corpus.test_poison) else None
 
 
-WORD_GROUPS = (3, 5, 7, 9, 10, 14, 15, 18, 21, 27, 30, 45)
-"""Word partitions' m, and Finite Aggregation's k·d buckets for k in 5, 7, 9, 15 and d in 1, 2, 3."""
+WORD_GROUPS = (3, 5, 6, 7, 8, 9, 10, 12, 14, 15, 16, 18, 20, 21, 24, 27, 30, 45)
+"""Word partitions' m, and Finite Aggregation's k·d buckets for k in 5 to 10 and 15, d in 1, 2, 3."""
 
 
 def word_groups_touched(

@@ -14,7 +14,8 @@ The rule, per family (one list, kept short on purpose; a file outside it does no
   (``crowd.methods.synonym``);
 * ``defend`` cells: the victim (``crowd.victim.model``, ``partial``, ``common``), the defend
   pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
-* ``certify`` cells: the certify pipeline and its summary, the statistics package ``crowd.certify``
+* ``certify`` cells: the run's settings and their defaults (``crowd.pipelines.config``, ``crowd.train.settings``:
+  a cell's table leaves most keys to them), the certify pipeline and its summary, the statistics package ``crowd.certify``
   (every file), the attack budget (``crowd.attacks.budget``) and the word-group rule (``crowd.text``),
   the vote runner, the method's module and those of its base classes (``crowd.methods.synonym`` for CROWD
   and SAFER), the noise package (``crowd.noise``) for the smoothing methods, and the learner's modules (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
@@ -45,6 +46,8 @@ DEFEND = (
     "crowd.bench.cells",
 )
 CERTIFY = (
+    "crowd.pipelines.config",
+    "crowd.train.settings",
     "crowd.pipelines.certify",
     "crowd.pipelines.classifier",
     "crowd.seeding",

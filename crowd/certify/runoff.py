@@ -207,27 +207,107 @@ def runoff_radius(logits: np.ndarray) -> int:
     return int(min(_costs(_voted(logits)).values())) - 1
 
 
+def _fewest(helps: np.ndarray, need: int) -> float:
+    """Fewest buckets whose helps (largest first) sum to ``need``; inf when all of them fall short."""
+    if need <= 0:
+        return 0
+    spent = np.cumsum(np.sort(helps)[::-1])
+    at = int(np.searchsorted(spent, need, side="left"))
+    return at + 1 if at < spent.size else float("inf")
+
+
+def runoff_fa_costs(logits: np.ndarray, bucket_models: Sequence[Sequence[int]]) -> dict[str, float]:
+    """Lower bounds on the corrupted buckets needed for each way of changing the run-off winner, when bucket
+    ``b`` reaches the models ``bucket_models[b]`` (Finite Aggregation, :func:`crowd.certify.fa_bucket_models`).
+
+    Each way of :func:`runoff_costs` needs some gaps to fall; a changed model lowers each by at most its own
+    cap (below), so a set of buckets lowers it by at most the sum of the caps of the models its buckets reach,
+    a model reached twice counted twice. The fewest buckets whose largest sums reach a gap bound that way;
+    where a way needs several gaps at once, the largest of their bounds. Caps per model, ``w`` the winner:
+    head to head ``w`` vs ``c``: 2 if it ranks ``w`` above ``c``, 1 if it abstains, else 0; round 1, ``c``
+    passing ``x``: 2 if it voted ``x``, 0 if it voted ``c``, else 1 (an abstainer starting to vote counts 1);
+    two classes ``a, b`` passing ``w``: per gap 2 if it voted ``w``, 0 if it voted that class, else 1, and
+    their sum 3 if it voted ``w``, else 1; silencing every voter: its own vote.
+    """
+    ballots = _voted(logits)
+    n_models, n_classes = ballots.prefers.shape[:2]
+    incidence = np.zeros((len(bucket_models), n_models), dtype=np.int64)
+    for b, models in enumerate(bucket_models):
+        incidence[b, list(models)] = 1
+    tally = _tally(ballots)
+    w, o = tally.winner, tally.opponent
+    first, abstains, counts = ballots.first, (ballots.first < 0).astype(np.int64), ballots.counts
+
+    def head_caps(c: int) -> np.ndarray:
+        return incidence @ (2 * ballots.prefers[:, w, c].astype(np.int64) + abstains)
+
+    def round1_caps(x: int, c: int) -> np.ndarray:  # c passing x in round 1
+        return incidence @ np.where(first == x, 2, np.where(first == c, 0, 1))
+
+    def gap(x: int, c: int) -> int:  # how much n_x − n_c − 1[c < x] must fall for c to pass x
+        return max(int(counts[x] - counts[c] - (c < x)) + 1, 0)
+
+    others = [c for c in range(n_classes) if c not in (w, o)]
+    new_opponent = [
+        max(_fewest(round1_caps(o, c), gap(o, c)), _fewest(head_caps(c), ballots.head(w, c) + 1))
+        for c in others
+    ]
+    rivals = [c for c in range(n_classes) if c != w]
+    eliminated = [
+        max(
+            _fewest(round1_caps(w, a), gap(w, a)),
+            _fewest(round1_caps(w, b), gap(w, b)),
+            _fewest(incidence @ np.where(first == w, 3, 1), gap(w, a) + gap(w, b)),
+        )
+        for i, a in enumerate(rivals)
+        for b in rivals[i + 1 :]
+    ]
+    return {
+        "same_final": _fewest(head_caps(o), ballots.head(w, o) + 1),
+        "new_opponent": min(new_opponent, default=float("inf")),
+        "eliminated": min(eliminated, default=float("inf")),
+        "all_abstain": _fewest(incidence @ (1 - abstains), ballots.voters),
+    }
+
+
+def runoff_fa_radius(logits: np.ndarray, bucket_models: Sequence[Sequence[int]]) -> int:
+    """Certified number of corrupted buckets (:func:`runoff_fa_costs`) that leave the run-off winner, below
+    the number of buckets. With two classes the run-off elects the plurality winner and this is exactly
+    :func:`crowd.certify.fa_radius`."""
+    return int(min(min(runoff_fa_costs(logits, bucket_models).values()), len(bucket_models))) - 1
+
+
 def runoff_certificates(
     logits: np.ndarray,
     radius_key: str = "dpa",
     noise: str = "partition aggregation, run-off election",
+    bucket_models: Sequence[Sequence[int]] | None = None,
 ) -> list[Certificate]:
     """Deterministic run-off certificates (``alpha = 0``) from ``(texts, models, classes)`` logits.
 
     ``radii[radius_key]`` is :func:`runoff_radius` in the aggregation's unit (``"dpa"``: inserted/deleted
     training examples; ``"textguard"``: distinct word types); ``counts`` are the round-1 votes. A model whose
     row is all NaN abstains on that text; a text on which every model abstains gets an abstaining
-    certificate (``label`` ``None``, empty ``radii``, ``top_class`` 0).
+    certificate (``label`` ``None``, empty ``radii``, ``top_class`` 0). With ``bucket_models`` (Finite
+    Aggregation: the models each bucket feeds) the radius counts buckets, :func:`runoff_fa_radius`.
     """
     arr = np.asarray(logits, dtype=float)
     if arr.ndim != 3:
         raise ValueError(f"logits must be (texts, models, classes), got shape {arr.shape}")
-    return [_certificate(row, radius_key, noise) for row in arr]
+    return [_certificate(row, radius_key, noise, bucket_models) for row in arr]
 
 
-def _certificate(logits: np.ndarray, radius_key: str, noise: str) -> Certificate:
+def _certificate(
+    logits: np.ndarray, radius_key: str, noise: str, bucket_models: Sequence[Sequence[int]] | None
+) -> Certificate:
     ballots = _ballots(logits)
     tally = _tally(ballots) if ballots.voters else None
+    if tally is not None:
+        radius = (
+            int(min(_costs(ballots).values())) - 1
+            if bucket_models is None
+            else runoff_fa_radius(logits, bucket_models)
+        )
     return Certificate(
         label=None if tally is None else tally.winner,
         top_class=0 if tally is None else tally.winner,
@@ -237,7 +317,7 @@ def _certificate(logits: np.ndarray, radius_key: str, noise: str) -> Certificate
         alpha=0.0,
         method="runoff",
         noise=noise,
-        radii={} if tally is None else {radius_key: int(min(_costs(ballots).values())) - 1},
+        radii={} if tally is None else {radius_key: radius},
     )
 
 

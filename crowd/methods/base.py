@@ -25,7 +25,14 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from crowd.certify import Certificate, certify_rows, dpa_certificates, fa_certificates, runoff_certificates
+from crowd.certify import (
+    Certificate,
+    certify_rows,
+    dpa_certificates,
+    fa_bucket_models,
+    fa_certificates,
+    runoff_certificates,
+)
 from crowd.data.corpus import Corpus
 from crowd.seeding import TextDraws, text_key
 from crowd.text import WordCorpus
@@ -130,12 +137,18 @@ class Plan:
     covers_labels: bool
     one_model_per_group: bool = False  # training sets differ in size: learners train them one at a time
     needs_logits: bool = False  # run-off election reads every model's logits, not only its vote
-    word_groups: bool = False  # one model per word group: per-text group votes, the collective guarantee
+    # Word-group methods: the models each word bucket feeds (per-text group votes, the collective guarantee).
+    word_buckets: tuple[frozenset[int], ...] | None = None
     reference_world: str = "the clean training set (the attack's source, before poisoning)"
     kept: dict = dataclasses.field(default_factory=dict)  # what the certifier needs beyond the method (JSON)
     # A certificate of changes to the test text, beside the training-side one.
     test_side: TestSide | None = None
     draws: int = 1  # votes per model: each model is asked about this many noisy copies of each test text
+
+    @property
+    def word_groups(self) -> bool:
+        """Whether the models vote on word groups (buckets of word types), so the votes are reported per text."""
+        return self.word_buckets is not None
 
     @property
     def n_votes(self) -> int:
@@ -216,7 +229,8 @@ def aggregate_certifier(
 
     ``plurality``: vote-count radius (ties to the smallest class); ``runoff``: run-off election over each
     model's logits (Rezaei et al. 2023); ``fa = (k, d)``: Finite Aggregation's radius for ``k·d`` models
-    with spread ``d`` (Wang, Levine, Feizi 2022). Every radius counts parts an adversary may change.
+    with spread ``d`` (Wang, Levine, Feizi 2022), with run-off :func:`crowd.certify.runoff_fa_radius`.
+    Every radius counts parts an adversary may change.
     A model that abstains on a text (vote ``-1``, all-NaN logits row) casts no vote there: plurality counts
     skip it, run-off reads its NaN row as an abstention in both rounds, and a text on which every model
     abstains gets an abstaining certificate; Finite Aggregation counts an abstaining model as a vote for no
@@ -227,7 +241,8 @@ def aggregate_certifier(
         if aggregation == "runoff":
             if logits is None:
                 raise ValueError("run-off election needs every model's logits; none were stored")
-            return runoff_certificates(np.transpose(logits, (1, 0, 2)), radius_key=key, noise=noise)
+            buckets = fa_bucket_models(*fa) if fa is not None and fa[1] > 1 else None
+            return runoff_certificates(np.transpose(logits, (1, 0, 2)), key, noise, buckets)
         if fa is not None and fa[1] > 1:
             return fa_certificates(votes.T, fa[0], fa[1], num_labels, radius_key=key, noise=noise)
         return dpa_certificates(vote_counts(votes, num_labels), noise, radius_key=key)

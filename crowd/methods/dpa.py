@@ -72,8 +72,6 @@ class DPA:
             raise ValueError(f"spread must be >= 1, got {self.spread}")
         check_class_weight(self.class_weight)
         check_aggregation(self.aggregation)
-        if self.aggregation == "runoff" and self.spread > 1:
-            raise ValueError("aggregation = 'runoff' needs spread = 1 (run-off is not combined with FA here)")
 
     @property
     def n_models(self) -> int:

@@ -20,8 +20,9 @@ trains on and votes with the words of buckets ``i − d + 1 .. i`` (mod ``k·d``
 the ``d`` models whose window holds its bucket. The certificate is FA's bucket bound
 (:func:`crowd.certify.fa_radius`) in the same unit, with abstaining models (no word of the text in their
 buckets) that a trigger may make vote; it is checked against enumeration of every output of every corrupted
-model. ``spread = 1`` is plain word partitions. The collective (dataset-level) count is reported for
-``spread = 1`` only.
+model. With run-off the radius is :func:`crowd.certify.runoff_fa_radius`, in buckets. The collective
+(dataset-level) guarantee enumerates sets of buckets and the models they reach
+(:func:`crowd.certify.collective_certified_accuracy`). ``spread = 1`` is plain word partitions.
 
 Certificate ``textguard``, deterministic: if two worlds differ only in the occurrences of a set ``W`` of
 word types — added or removed anywhere, in any number of training texts and in the test text — the groups
@@ -46,7 +47,7 @@ from typing import ClassVar
 import numpy as np
 
 from crowd.attacks.budget import test_poison_sources
-from crowd.certify import fa_model_buckets
+from crowd.certify import fa_bucket_models, fa_model_buckets
 from crowd.data import Corpus
 from crowd.methods.base import (
     Certifier,
@@ -127,7 +128,7 @@ class TextGuard:
         "not in the CROWD paper (TextGuard, NDSS 2024): one model per md5 word group, deterministic; its unit, "
         "distinct trigger word types, does not grow with the poison rate; label flips are kept in the reference world"
     )
-    groups: int = 7
+    groups: int = 9
     spread: int = 1
     order: str = "keep"
     aggregation: str = "plurality"
@@ -141,10 +142,6 @@ class TextGuard:
             raise ValueError(
                 f"spread must be >= 1 and divide groups (groups = k·spread models over as many buckets), "
                 f"got groups = {self.groups}, spread = {self.spread}"
-            )
-        if self.spread > 1 and self.aggregation == "runoff":
-            raise ValueError(
-                "aggregation = 'runoff' needs spread = 1 (run-off is not combined with Finite Aggregation)"
             )
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
@@ -206,7 +203,7 @@ class TextGuard:
             covers_labels=False,
             one_model_per_group=self.empty == "abstain",  # groups keep different training rows
             needs_logits=self.aggregation == "runoff",
-            word_groups=self.spread == 1,  # the collective count assumes one model per group
+            word_buckets=tuple(fa_bucket_models(self.groups // self.spread, self.spread)),
             reference_world="the clean source with the attack's label flips kept (flips act as label noise)",
         )
 

@@ -194,7 +194,8 @@ class CertifyConfig:
     full: FullFineTune = field(default_factory=FullFineTune)
     partial: PartialFineTune = field(default_factory=PartialFineTune)
     static: StaticBag = field(default_factory=lambda: StaticBag(max_length=64))
-    bow: BagOfWords = field(default_factory=BagOfWords)
+    # NB-LR with GloVe: a word group's model scores words its group never saw (THEORY §3(d), README)
+    bow: BagOfWords = field(default_factory=lambda: BagOfWords(nb=True, vectors="glove-6b-50d"))
 
     @property
     def learner_sections(self) -> tuple[str, ...]:

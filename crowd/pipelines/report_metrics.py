@@ -188,7 +188,7 @@ def aimed_metrics(
     plurality = getattr(config.method, "aggregation", "") == "plurality"
     collective = None
     if votes is not None and spec.word_groups and plurality:
-        collective = collective_certified_accuracy(votes[:, rows], labels[rows], budget)
+        collective = collective_certified_accuracy(votes[:, rows], labels[rows], budget, spec.word_buckets)
     return dataclasses.replace(
         aimed,
         certified_accuracy_non_target_at_budget=certified_accuracy(certs, labels[rows], kind, budget),

@@ -13,7 +13,7 @@ become that learner's inputs.
   a time from the frozen lower layers' states (:mod:`crowd.train.partial_learner`).
 * :class:`StaticBag`: mean of static word vectors, a linear (or one-hidden-layer) classifier per copy;
   no encoder, so noisy copies cost a gather (:mod:`crowd.train.static_bag`).
-* :class:`BagOfWords`: TF-IDF of word unigrams and bigrams, a logistic regression per copy (scikit-learn,
+* :class:`BagOfWords`: TF-IDF of word n-grams (unigrams by default), a logistic regression per copy (scikit-learn,
   CPU, seconds per model; :mod:`crowd.train.bow`).
 * :class:`Ensemble`: per copy, the mean of the probabilities of a :class:`BagOfWords` and a
   :class:`HeadOnly` model (:mod:`crowd.train.ensemble`).
@@ -265,7 +265,7 @@ class BagOfWords(_Learner):
     (one class against the rest, smoothed by ``nb_alpha``, from the copy's own rows), one logistic regression
     per class beyond two.
 
-    Defaults (measured on SST-2, docs/training.md): unigrams and bigrams, ``C = 1``, sublinear TF,
+    Defaults (measured on SST-2, docs/training.md): word unigrams (``ngram_max = 1``), ``C = 1``, sublinear TF,
     every n-gram kept (``min_df = 1``), texts truncated at ``max_length = 256`` words. Columns, IDF and
     ``min_df`` come from each copy's own training rows. ``copies_per_group`` only sets how many models
     are fitted (one after another) between two writes of the vote store.
