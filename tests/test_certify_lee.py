@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from crowd.certify import lee_radii, lee_radius, lee_threshold, lee_threshold_table, lee_thresholds
@@ -30,8 +30,7 @@ def test_published_values_beta_08_d2():
 @given(d=st.integers(2, 60), num=st.integers(1, 99))
 def test_closed_form_radius_one(d, num):
     beta = num / 100
-    if beta <= 1 / d:  # the closed form assumes the kept value is the most likely one
-        return
+    assume(beta > 1 / d)  # the closed form assumes the kept value is the most likely one
     exact = lee_threshold_table(1, [(beta, d)])[1]
     assert lee_threshold(1, [(beta, d)]) >= exact
     assert float(exact) == pytest.approx(closed_form_rho1(beta, d), abs=1e-12)
@@ -63,8 +62,7 @@ BETAS = st.sampled_from([Fraction(1, 2), Fraction(3, 5), Fraction(4, 5), Fractio
 @settings(max_examples=25, deadline=None)
 @given(beta=BETAS, d=st.integers(2, 4), r=st.integers(1, 4))
 def test_single_kind_matches_enumeration(beta, d, r):
-    if beta <= Fraction(1, d) or d**r > 300:
-        return
+    assume(beta > Fraction(1, d) and d**r <= 300)
     brute = max(_brute_rho([(beta, d, k)]) for k in range(r + 1))
     assert lee_threshold_table(r, [(beta, d)])[r] == brute
 
@@ -72,8 +70,7 @@ def test_single_kind_matches_enumeration(beta, d, r):
 @settings(max_examples=20, deadline=None)
 @given(b1=BETAS, d1=st.integers(2, 3), b2=BETAS, d2=st.integers(2, 3), r=st.integers(1, 3))
 def test_two_kinds_worst_split_matches_enumeration(b1, d1, b2, d2, r):
-    if (b1, d1) == (b2, d2):
-        return
+    assume((b1, d1) != (b2, d2))
     brute = max(_brute_rho([(b1, d1, r1), (b2, d2, r2)]) for r1 in range(r + 1) for r2 in range(r + 1 - r1))
     assert lee_threshold_table(r, [(b1, d1), (b2, d2)])[r] == brute
 
@@ -147,7 +144,7 @@ def _smoothed(table, x, betas) -> list[Fraction]:
 )
 def test_certified_radius_holds_for_every_perturbation(flips, base, x, tok, lab):
     """A near-constant table (a few flipped outcomes) so that radii above 0 are common."""
-    _check_radius(flips, base, x, tok, lab)
+    assume(_check_radius(flips, base, x, tok, lab) is not None)  # an abstention has nothing to check
 
 
 def _check_radius(flips, base, x, tok, lab) -> int | None:
@@ -204,6 +201,11 @@ def _smoothed3(table, x, betas) -> list[Fraction]:
     tok=st.sampled_from([Fraction(3, 5), Fraction(4, 5), Fraction(9, 10)]),
 )
 def test_multiclass_radius_holds_for_every_perturbation(flips, base, x, tok):
+    assume(_check_multiclass_radius(flips, base, x, tok) is not None)  # an abstention has nothing to check
+
+
+def _check_multiclass_radius(flips, base, x, tok) -> int | None:
+    """The multi-class radius for this table and input, after checking it against every input within it."""
     grid = list(itertools.product(*[range(d) for d in DOMAINS]))
     table = {z: flips.get(i, base) for i, z in enumerate(grid)}
     betas = (tok, tok, Fraction(9, 10), tok)
@@ -212,9 +214,22 @@ def test_multiclass_radius_holds_for_every_perturbation(flips, base, x, tok):
     runner = max(p for c, p in enumerate(probs) if c != top)
     radius = lee_radius_multiclass(float(probs[top]), float(runner), [(tok, 3), (Fraction(9, 10), 2)], 4)
     if radius is None:
-        return
+        return None
     assert radius >= (lee_radius(float(probs[top]), [(tok, 3), (Fraction(9, 10), 2)], 4) or 0)
     for x2 in grid:
         if sum(a != b for a, b in zip(x, x2)) <= radius:
             probs2 = _smoothed3(table, x2, betas)
             assert all(probs2[top] > probs2[c] for c in range(3) if c != top)
+    return radius
+
+
+def test_multiclass_soundness_check_reaches_positive_radii():
+    """As for the binary check: seeded cases with three classes reach radii 1+."""
+    g = np.random.default_rng(0)
+    radii = []
+    for _ in range(12):
+        flips = {int(i): int(g.integers(3)) for i in g.choice(54, size=int(g.integers(0, 4)), replace=False)}
+        x = (int(g.integers(3)), int(g.integers(3)), int(g.integers(2)), int(g.integers(3)))
+        radii.append(_check_multiclass_radius(flips, int(g.integers(3)), x, Fraction(9, 10)))
+    assert max(r for r in radii if r is not None) >= 1
+    assert sum(r is not None and r >= 1 for r in radii) >= 3

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from crowd.certify import categorical_tv, safer_tv, tv_bound, tv_deltas, tv_radius
@@ -74,7 +74,7 @@ def _smoothed(dists, table, words) -> np.ndarray:
 )
 def test_tv_radius_holds_for_every_substitution(raw, flips, base, words):
     """Each word w has a noise distribution π_w; every input within the radius keeps the prediction."""
-    _check_radius(raw, flips, base, words)
+    assume(_check_radius(raw, flips, base, words) is not None)  # an abstention has nothing to check
 
 
 def _check_radius(raw, flips, base, words) -> int | None:

@@ -7,15 +7,12 @@ frozen part's states of the first victim) run against it.
 from __future__ import annotations
 
 import pytest
+from test_defenses_cli import check_detector_metrics
 
-pytest.importorskip("torch")
-
-from test_defenses_cli import check_detector_metrics  # noqa: E402
-
-from crowd.defenses.rap import RAPStalled  # noqa: E402
-from crowd.pipelines.config import DataConfig  # noqa: E402
-from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
-from crowd.victim import Victim, VictimConfig  # noqa: E402
+from crowd.defenses.rap import RAPStalled
+from crowd.pipelines.config import DataConfig
+from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend
+from crowd.victim import Victim, VictimConfig
 
 
 def check_learnt(undefended: dict) -> None:

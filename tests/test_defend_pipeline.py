@@ -10,12 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-
-from crowd.cli import main  # noqa: E402
-from crowd.defenses.metrics import attack_metrics, victim_warnings  # noqa: E402
-from crowd.pipelines.defend import DefendConfig, DefenseConfig, build_defense, run_defend  # noqa: E402
-from crowd.victim import VictimConfig  # noqa: E402
+from crowd.cli import main
+from crowd.defenses.metrics import attack_metrics, victim_warnings
+from crowd.pipelines.defend import DefendConfig, DefenseConfig, build_defense, run_defend
+from crowd.victim import VictimConfig
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "defenses.md"
 

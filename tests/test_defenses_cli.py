@@ -6,10 +6,8 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
-
-from crowd.cli import main  # noqa: E402
-from crowd.pipelines.defend import DefenseConfig, build_defense  # noqa: E402
+from crowd.cli import main
+from crowd.pipelines.defend import DefenseConfig, build_defense
 
 
 def test_unknown_defense_param_is_named():

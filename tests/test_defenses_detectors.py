@@ -20,14 +20,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from crowd.data import toy  # noqa: E402
-from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr  # noqa: E402
-from crowd.defenses.rap import RAPStalled  # noqa: E402
-from crowd.seeding import torch_seed  # noqa: E402
-from crowd.victim import Victim, VictimConfig  # noqa: E402
+from crowd.data import toy
+from crowd.defenses import BKI, RAP, STRIP, threshold_from_frr
+from crowd.defenses.rap import RAPStalled
+from crowd.seeding import torch_seed
+from crowd.victim import Victim, VictimConfig
 
 
 class BowClassifier(torch.nn.Module):
@@ -253,7 +252,8 @@ def test_calibration_leaves_out_dev_texts_that_are_also_test_texts():
 
 def test_detectors_and_bki_take_a_datasets_dataset(bow_victim):
     """A ``datasets.Dataset`` (``text``, ``label`` columns) gives the same thresholds, flags and kept rows."""
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     dev = datasets.Dataset.from_dict({"text": list(DEV.texts), "label": list(DEV.labels)})
     test = datasets.Dataset.from_dict({"text": list(TEST.texts)})
     strip = STRIP(repeat=3, seed=0).fit(dev, bow_victim)

@@ -6,13 +6,12 @@ import importlib.util
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from crowd.data import toy  # noqa: E402
-from crowd.defenses import ONION  # noqa: E402
-from crowd.defenses.lm import CausalLM  # noqa: E402
-from crowd.defenses.onion import removal_rate  # noqa: E402
+from crowd.data import toy
+from crowd.defenses import ONION
+from crowd.defenses.lm import CausalLM
+from crowd.defenses.onion import removal_rate
 
 CLEAN = toy.clean_sentences(300, seed=5, purpose="toy-lm")
 TEST = toy.clean_sentences(40, seed=1, purpose="toy-test")

@@ -38,7 +38,8 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def test_without_cuda_it_stops_at_once_with_a_clear_message(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
+
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present: the script would run for real")
     done = run_script("--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), timeout=120)
@@ -48,7 +49,6 @@ def test_without_cuda_it_stops_at_once_with_a_clear_message(tmp_path):
 
 
 def test_a_spent_budget_skips_every_part_with_its_reason(tmp_path, data_root):
-    pytest.importorskip("torch")
     out = tmp_path / "out"
     done = run_script("--dry-run", "--budget", "0", "--out", str(out), "--work", str(tmp_path / "work"))
     assert done.returncode == 0, done.stderr

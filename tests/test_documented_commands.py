@@ -126,8 +126,8 @@ def test_readme_config_block_is_a_valid_config(tmp_path):
     config = load_certify_config(str(tmp_path / "config.toml"))
     assert config.method.name == "textguard" and config.model.learner == "bow"
     assert (
-        config.method.groups == 7
+        config.method.groups == 9
         and config.method.empty == "abstain"
         and config.method.class_weight == "balanced"
     )
-    assert config.learner.ngram_max == 1
+    assert config.learner.ngram_max == 1 and config.learner.nb and config.learner.vectors == "glove-6b-50d"

@@ -8,20 +8,19 @@ import json
 import subprocess
 import sys
 
+import datasets
 import pytest
 
-datasets = pytest.importorskip("datasets")
-
-import crowd.attacks.output as output  # noqa: E402
-from crowd.attacks import BadNets, poison_corpus, write_poisoned_corpus  # noqa: E402
-from crowd.cli import main  # noqa: E402
-from crowd.data import Corpus, Example, load_dataset, load_per_text  # noqa: E402
-from crowd.data.hf import HF_SPLITS  # noqa: E402
-from crowd.pipelines.certify import certify_examples  # noqa: E402
-from crowd.pipelines.classifier import CertifiedClassifier  # noqa: E402
-from crowd.pipelines.config import DataConfig  # noqa: E402
-from crowd.pipelines.corpus import load_split  # noqa: E402
-from crowd.report import read_run  # noqa: E402
+import crowd.attacks.output as output
+from crowd.attacks import BadNets, poison_corpus, write_poisoned_corpus
+from crowd.cli import main
+from crowd.data import Corpus, Example, load_dataset, load_per_text
+from crowd.data.hf import HF_SPLITS
+from crowd.pipelines.certify import certify_examples
+from crowd.pipelines.classifier import CertifiedClassifier
+from crowd.pipelines.config import DataConfig
+from crowd.pipelines.corpus import load_split
+from crowd.report import read_run
 
 CONFIG = {"model": {"learner": "bow"}, "method": {"name": "dpa", "partitions": 5}}
 

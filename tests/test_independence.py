@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 MAX_LENGTH = 48
 KINDS = ["head", "full", "full-loop", "static"]

@@ -12,11 +12,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-from crowd.testing.states import saved_and_loaded  # noqa: E402
-from crowd.train import FullFineTune, PartialFineTune, TrainingInputError  # noqa: E402
-from crowd.train.data import ModelInputs  # noqa: E402
+from crowd.testing.states import saved_and_loaded
+from crowd.train import FullFineTune, PartialFineTune, TrainingInputError
+from crowd.train.data import ModelInputs
 
 KINDS = ["partial", "full", "full-loop"]
 MAX_LENGTH = 24

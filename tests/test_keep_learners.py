@@ -12,12 +12,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("sklearn", reason="the bow+head learner needs scikit-learn")
-from crowd.testing.states import saved_and_loaded  # noqa: E402
-from crowd.train import BagOfWords, Ensemble, HeadOnly, StaticBag  # noqa: E402
-from crowd.train.data import ModelInputs  # noqa: E402
+from crowd.testing.states import saved_and_loaded
+from crowd.train import BagOfWords, Ensemble, HeadOnly, StaticBag
+from crowd.train.data import ModelInputs
 
 KINDS = ["static", "static-hidden", "head", "head-cached", "bow+head"]
 BOW_LENGTH, MAX_LENGTH = 16, 24

@@ -93,11 +93,20 @@ def test_only_the_registry_compares_layout_names():
     assert not offenders, "layout names compared outside crowd.bench.render.LAYOUTS:\n" + "\n".join(offenders)
 
 
-def test_every_defense_says_how_it_departs_from_its_paper():
-    from crowd.bench.render import definition_note
+def test_every_method_and_defense_shows_how_it_departs_from_its_paper():
+    """Table 2's last column ("how ours differs") of a pending cell is its class's ``paper_note``."""
+    from crowd.bench.render import UNDEFENDED_NOTE, table2
+    from crowd.bench.spec import AttackSpec, Cell
+    from crowd.defenses import NO_DEFENSE
 
-    for name, cls in DEFENSES.items():
-        assert cls.paper_note and definition_note(name) == cls.paper_note, name
+    notes = {name: cls.paper_note for name, cls in {**METHODS, **DEFENSES}.items()}
+    notes[NO_DEFENSE] = UNDEFENDED_NOTE
+    for name, note in notes.items():
+        assert note and "|" not in note and "\n" not in note, name  # one table cell
+        cell = Cell("sst2", AttackSpec("badnets"), 0.1, name, "smoke", {})
+        row = table2([cell], {}, [1]).splitlines()[2]
+        assert row.startswith(f"| sst2 | badnets (0.1) | — | {name} | pending |"), row
+        assert row.endswith(f"| {note} |"), (name, row)
 
 
 def test_learner_sections_are_config_sections():

@@ -15,8 +15,6 @@ from crowd.text import WordCorpus
 from crowd.train import BagOfWords, CopyData, HashedWordEncoder
 from crowd.train.data import balanced_weights
 
-pytest.importorskip("sklearn", reason="the bow learner needs scikit-learn")
-
 
 def fit(copies, num_labels=2, **settings) -> np.ndarray:
     learner = BagOfWords(**settings)
@@ -156,7 +154,9 @@ def test_settings_are_validated_and_read_from_config():
         with pytest.raises(ValueError, match=field):
             BagOfWords(**{field: value})
     config = load_certify_config(None, ['model.learner="bow"', "bow.C=2.5", "bow.ngram_max=1"])
-    assert config.learner == BagOfWords(C=2.5, ngram_max=1) and not config.learner.uses_model
+    # a run's [bow] defaults (default.toml) add NB-LR and the GloVe vector to the class's own
+    assert config.learner == BagOfWords(C=2.5, ngram_max=1, nb=True, vectors="glove-6b-50d")
+    assert not config.learner.uses_model
     with pytest.raises(ConfigError, match="bow"):
         load_certify_config(None, ['model.learner="bow"', "bow.alpha=1"])
 

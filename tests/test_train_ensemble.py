@@ -7,12 +7,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("sklearn", reason="the bow learner needs scikit-learn")
-
-from crowd.testing.toy_task import word_group_corpus  # noqa: E402
-from crowd.train import BagOfWords, CopyData, Ensemble, HeadOnly, PairEncoder  # noqa: E402
+from crowd.testing.toy_task import word_group_corpus
+from crowd.train import BagOfWords, CopyData, Ensemble, HeadOnly, PairEncoder
 
 BOW_LENGTH, HEAD_LENGTH = 16, 24
 
@@ -117,7 +115,8 @@ def test_settings_come_from_the_bow_and_head_tables():
     config = load_certify_config(None, ['model.learner="bow+head"', "bow.C=2.5", "head.epochs=3"])
     ens = config.learner
     assert LEARNERS["bow+head"] is Ensemble and ens == Ensemble(config.bow, config.head)
-    assert ens.bow == BagOfWords(C=2.5) and ens.head.epochs == 3 and ens.uses_model
+    run_bow = BagOfWords(C=2.5, nb=True, vectors="glove-6b-50d")  # a run's [bow] defaults (default.toml)
+    assert ens.bow == run_bow and ens.head.epochs == 3 and ens.uses_model
     assert ens.copies_per_group == config.head.copies_per_group == 20  # the head's (default.toml)
     assert (ens.max_length, ens.dtype, ens.feature_cache) == (64, "bf16", True)
     assert dataclasses.replace(ens, copies_per_group=1).copies_per_group == 1

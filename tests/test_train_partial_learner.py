@@ -10,11 +10,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from crowd.testing.toy_task import word_group_corpus  # noqa: E402
-from crowd.train import CopyData, PartialFineTune  # noqa: E402
+from crowd.testing.toy_task import word_group_corpus
+from crowd.train import CopyData, PartialFineTune
 
 MAX_LENGTH = 32
 

@@ -10,8 +10,7 @@ import time
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 LEARNER = dict(dtype="fp32", pooling="mean", lr=1e-2, epochs=5, copies_per_group=4)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-
-from crowd.train.common import length_batches  # noqa: E402
-from crowd.victim import Victim, VictimConfig  # noqa: E402
+from crowd.train.common import length_batches
+from crowd.victim import Victim, VictimConfig
 
 
 def test_length_batches_cover_every_index_once():

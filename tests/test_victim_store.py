@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
-pytest.importorskip("torch")
-
-from safetensors import safe_open  # noqa: E402
-from safetensors.torch import load_file, save_file  # noqa: E402
-
-from crowd.bench.version import DEFEND  # noqa: E402
-from crowd.data import toy  # noqa: E402
-from crowd.pipelines.config import DataConfig  # noqa: E402
-from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend  # noqa: E402
-from crowd.victim import Victim, VictimConfig, VictimStore, victim_key  # noqa: E402
-from crowd.victim.store import VICTIM_CODE, victim_code  # noqa: E402
+from crowd.bench.version import DEFEND
+from crowd.data import toy
+from crowd.pipelines.config import DataConfig
+from crowd.pipelines.defend import DefendConfig, DefenseConfig, run_defend
+from crowd.victim import Victim, VictimConfig, VictimStore, victim_key
+from crowd.victim.store import VICTIM_CODE, victim_code
 
 TRAIN = toy.poisoned_train(120, seed=0, poison_rate=0.1)
 PROBE = toy.clean_sentences(30, seed=1, purpose="toy-test").texts

@@ -9,16 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
-from crowd.train import (  # noqa: E402
+from crowd.train import (
     HeadOnly,
     VoteStore,
     VoteStoreMismatch,
     run_votes,
-    runner,  # noqa: E402
+    runner,
 )
-from crowd.train.votes import VoteFileError  # noqa: E402
+from crowd.train.votes import VoteFileError
 
 LEARNER = dict(dtype="fp32", pooling="mean", lr=1e-2, epochs=2, copies_per_group=3)
 
