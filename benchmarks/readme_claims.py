@@ -56,6 +56,10 @@ def FA(method: str, field: str = "certified_accuracy_non_target_at_budget", data
     return f"wordgroups_fa: {dataset} | badnets (dirty 1 word) | {method} | {field}"
 
 
+def FA4(method: str, field: str = "certified_accuracy_non_target_at_budget", dataset: str = "sst2") -> str:
+    return f"wordgroups_fa: {dataset} | badnets (dirty 4 words) | {method} | {field}"
+
+
 def TR(dataset: str, words: str, method: str, field: str = "certified_accuracy_non_target_at_budget") -> str:
     return f"triggers: {dataset} | badnets ({words}) | {method} | {field}"
 
@@ -327,6 +331,29 @@ CLAIMS: tuple[Claim, ...] = (
         ("wordsub: sst2 | wordsub | ciss | test_side_certified_accuracy_at_budget",),
         1,
     ),
+    # The main job's group learner (wordgroups_fa's observed-world rows; bownbveck9d1obs is the main job)
+    Claim(
+        "certify {} % at {} % CACC with 7 groups and {} % at {} % with 9; NB-LR with the GloVe vector gives {} % at "
+        "{} % with 9",
+        (
+            FA("bowk7d1obs"),
+            FA("bowk7d1obs", "cacc"),
+            WG("bow9"),
+            WG("bow9", "cacc"),
+            FA("bownbveck9d1obs"),
+            FA("bownbveck9d1obs", "cacc"),
+        ),
+        1,
+    ),
+    Claim(
+        "groups (`--set method.groups=8`) certify {} % at {} % CACC but class 1 only {} %",
+        (
+            FA("bownbveck8d1obs"),
+            FA("bownbveck8d1obs", "cacc"),
+            FA("bownbveck8d1obs", "per_class_certified_accuracy_at_budget.1"),
+        ),
+        1,
+    ),
     # Finite Aggregation over word groups and word vectors (wordgroups_fa)
     Claim(
         "trigger word from {} to {} % at m = 9 (CACC {} %) and from {} to {} % at m = 7 (CACC {} %); on HSOL it\n"
@@ -351,6 +378,63 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "with the vectors certifies {} % of SST-2's non-target texts at {} % CACC\nwith 8 groups",
         (FA("bownbveck8d1"), FA("bownbveck8d1", "cacc")),
+        1,
+    ),
+    Claim(
+        "falls the same\nway, {}, {} and {} %, and so does the observed world (NB-LR with vectors, k = 5, d = 2: {} % at {} %)",
+        (
+            FA("bowk5d1", "collective_certified_accuracy_non_target_at_budget"),
+            FA("bowk5d2", "collective_certified_accuracy_non_target_at_budget"),
+            FA("bowk5d3", "collective_certified_accuracy_non_target_at_budget"),
+            FA("bownbveck5d2obs"),
+            FA("bownbveck5d2obs", "cacc"),
+        ),
+        1,
+    ),
+    Claim(
+        "in the observed world it certifies {} % at {} % on SST-2 and {} % at {} % on HSOL",
+        (
+            FA("bownbveck9d1obs"),
+            FA("bownbveck9d1obs", "cacc"),
+            FA("bownbveck9d1obs", dataset="hsol"),
+            FA("bownbveck9d1obs", "cacc", dataset="hsol"),
+        ),
+        1,
+    ),
+    Claim(
+        "the best is {} % at {} % (NB-LR with vectors, m = 6), and NB-LR without vectors certifies {} % at {} % (m = 9) "
+        "by leaning to the non-target class (class 1: {} %)",
+        (
+            FA("bownbveck6d1", dataset="hsol"),
+            FA("bownbveck6d1", "cacc", dataset="hsol"),
+            FA("bownbk9d1", dataset="hsol"),
+            FA("bownbk9d1", "cacc", dataset="hsol"),
+            FA("bownbk9d1", "per_class_certified_accuracy_at_budget.1", dataset="hsol"),
+        ),
+        1,
+    ),
+    Claim(
+        "certifies {} % on SST-2 at {} % CACC and {} % on HSOL at {} %",
+        (
+            FA4("bownbveck15d1"),
+            FA4("bownbveck15d1", "cacc"),
+            FA4("bownbveck15d1", dataset="hsol"),
+            FA4("bownbveck15d1", "cacc", dataset="hsol"),
+        ),
+        1,
+    ),
+    Claim(
+        "OpenBackdoor's clean-label preset of the same words stays at the `bow` figures of the table above ({} and\n{} % "
+        "at m = 15)",
+        (
+            "wordgroups: sst2 | badnets (clean-label (OpenBackdoor)) | bow15ref | certified_accuracy_non_target_at_budget",
+            "wordgroups: hsol | badnets (clean-label (OpenBackdoor)) | bow15ref | certified_accuracy_non_target_at_budget",
+        ),
+        1,
+    ),
+    Claim(
+        "(the highest, {} %, is `bow` with vectors at m = 5, certifying {} %)",
+        (FA("bowveck5d1", "cacc"), FA("bowveck5d1")),
         1,
     ),
     Claim(
