@@ -3,9 +3,9 @@
 Classifiers (each trained once by ``crowd certify`` on full SST-2 with BadNets, the models kept in
 ``WORK/NAME/model``; a finished one is reused):
 
-* ``main``: the main job (word partitions, 7 groups, the ``bow`` learner);
+* ``main``: the main job (word partitions, 9 groups, the ``bow`` learner with NB-LR and GloVe);
 * ``crowd-static-1000``: CROWD, 1,000 noisy copies, the ``static`` learner (the README's CROWD command);
-* ``dpa-50``: DPA, 50 partitions, ``bow``;
+* ``dpa-50``: DPA, 50 partitions, ``bow`` (the run's defaults: NB-LR and GloVe);
 * ``textguard-partial-9``: word partitions, 9 groups, the ``partial`` learner (MiniLM's top 2 layers).
 
 For each, in a fresh process per measurement with 1 and with 2 threads (``OMP_NUM_THREADS``, torch's threads):
@@ -19,8 +19,10 @@ time. Ratios: every throughput against the main job's at batch 1,000 on 1 thread
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +31,7 @@ from pathlib import Path
 from crowd.io import upsert_jsonl
 from crowd.report import hardware
 
+ROOT = Path(__file__).resolve().parent.parent
 CLASSIFIERS = {
     "main": [],
     "crowd-static-1000": ['method.name="crowd"', 'model.learner="static"', "n_copies=1000"],
@@ -59,14 +62,26 @@ print(json.dumps({"load_s": load_s, "texts": len(texts), "seconds": seconds, "im
 """
 
 
+def settings_key(name: str) -> str:
+    """What a kept classifier was trained from: the built-in defaults' hash and the classifier's overrides."""
+    defaults = hashlib.sha256((ROOT / "crowd" / "configs" / "default.toml").read_bytes()).hexdigest()[:16]
+    return json.dumps({"defaults_sha": defaults, "overrides": CLASSIFIERS[name]}, sort_keys=True)
+
+
 def train(name: str, work: Path) -> Path:
-    """``WORK/NAME/model``, trained by ``crowd certify`` unless a sealed one is there."""
+    """``WORK/NAME/model``, trained by ``crowd certify`` unless a sealed one trained from today's defaults and
+    the same overrides is there (``WORK/NAME/settings.json``); a stale one is trained again."""
     out = work / name
+    marker = out / "settings.json"
+    stale = not marker.exists() or marker.read_text(encoding="utf-8") != settings_key(name)
+    if stale and out.exists():
+        shutil.rmtree(out)
     if not (out / "model" / "manifest.json").exists():
         sets = [a for s in CLASSIFIERS[name] for a in ("--set", s)]
         subprocess.run(
             [sys.executable, "-m", "crowd", "certify", "--no-progress", "--out", str(out), *sets], check=True
         )
+        marker.write_text(settings_key(name), encoding="utf-8")
     return out / "model"
 
 
