@@ -37,7 +37,8 @@ def test_an_edited_figure_is_caught(tmp_path, capsys):
 
 
 def test_command_times_were_measured_with_today_s_defaults():
-    """A change of crowd/configs/default.toml makes the README's command times stale: re-run bench_commands."""
+    """A change of crowd/configs/default.toml makes the README's times of the main job and CROWD's run stale:
+    re-run bench_commands."""
     import hashlib
 
     from crowd.bench.runner import read_rows
@@ -45,7 +46,9 @@ def test_command_times_were_measured_with_today_s_defaults():
     rows = read_rows(ROOT / "benchmarks" / "results" / "commands")
     assert "main" in {r["cell_id"] for r in rows}
     sha = hashlib.sha256((ROOT / "crowd" / "configs" / "default.toml").read_bytes()).hexdigest()[:16]
-    stale = [r["cell_id"] for r in rows if r["defaults_sha"] != sha]
+    # the jobs the defaults decide; the install's and the test suite's times do not follow them (and the suite,
+    # timed from a clone of the commit, could not pass this check while its own row is being measured)
+    stale = [r["cell_id"] for r in rows if r["cell_id"] in ("main", "crowd") and r["defaults_sha"] != sha]
     assert not stale, f"re-run python benchmarks/bench_commands.py --only {','.join(stale)}"
     assert "<!-- bench:commands -->" in (ROOT / "README.md").read_text(encoding="utf-8")
 
