@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from crowd.attacks import ATTACKS
+from crowd.bench.grid import LAYOUT_NAMES
 from crowd.bench.render import LAYOUTS
 from crowd.defenses import DEFENSES
 from crowd.methods import METHODS
@@ -93,6 +94,12 @@ def test_only_the_registry_compares_layout_names():
     assert not offenders, "layout names compared outside crowd.bench.render.LAYOUTS:\n" + "\n".join(offenders)
 
 
+def test_every_layout_name_is_drawn():
+    """A config may name the layouts of ``crowd.bench.grid.LAYOUT_NAMES`` (beneath the configs and the
+    renderers); ``crowd.bench.render.LAYOUTS`` draws each of them, in the same order."""
+    assert tuple(LAYOUTS) == LAYOUT_NAMES
+
+
 def test_every_defense_says_how_it_departs_from_its_paper():
     from crowd.bench.render import definition_note
 
@@ -148,10 +155,14 @@ HEAVY = {
 ENTRY_POINTS = {"crowd.__main__"}  # runs the CLI when imported
 
 
-def _all_modules() -> dict[str, Path]:
-    """``{module name: file}`` for every module of ``crowd`` and ``synonyms``."""
+PACKAGES = ("crowd", "synonyms")
+SCRIPTS = ("benchmarks",)  # the benchmark scripts: above the package's layers, run by hand, never imported by it
+
+
+def _all_modules(roots: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
+    """``{module name: file}`` for every module of ``roots`` (``crowd`` and ``synonyms`` unless told)."""
     modules = {}
-    for root in (ROOT, ROOT.parent / "synonyms"):
+    for root in (ROOT.parent / name for name in roots):
         for path in root.rglob("*.py"):
             rel = path.relative_to(ROOT.parent).with_suffix("")
             modules[".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)] = path
@@ -213,6 +224,8 @@ LAYERS = (
     ("crowd.pipelines", "crowd.ciss"),
     # benchmarks, the CLI, test helpers
     ("crowd.__main__", "crowd.bench", "crowd.cli", "crowd.commands", "crowd.testing"),
+    # the benchmark scripts (benchmarks/), which use the package and which it never imports
+    ("benchmarks",),
 )
 
 
@@ -259,7 +272,7 @@ FACADE = {("crowd", "crowd.pipelines"), ("crowd", "crowd.pipelines.classifier")}
 
 
 def test_no_module_imports_a_higher_layer():
-    modules = _all_modules()
+    modules = _all_modules(PACKAGES + SCRIPTS)
     offenders = [
         f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)})"
         for name, path in sorted(modules.items())
@@ -343,38 +356,93 @@ def _module_imports(path: Path, package: str) -> set[str]:
     return {m for m in found if m == package or m.startswith(package + ".")}
 
 
+def _named_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every module of ``modules`` that an import statement of ``path`` names: at the top, in a function and
+    under ``if TYPE_CHECKING:`` alike (``from a import b`` names ``a`` and, when there is one, the submodule
+    ``a.b``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name in modules}
+
+
+def _path(graph: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The shortest chain of imports from ``start`` to ``goal`` (breadth first), or ``None``."""
+    parent: dict[str, str | None] = {start: None}
+    queue = [start]
+    for node in queue:
+        if node == goal:
+            chain = [node]
+            while parent[chain[-1]] is not None:
+                chain.append(parent[chain[-1]])
+            return chain[::-1]
+        for nxt in sorted(graph[node] - set(parent)):
+            parent[nxt] = node
+            queue.append(nxt)
+    return None
+
+
 def test_no_import_loops_between_files():
-    modules = {}
-    for path in ROOT.rglob("*.py"):
-        rel = path.relative_to(ROOT.parent).with_suffix("")
-        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
-        modules[name] = path
-    graph = {}
-    for name, path in modules.items():
-        targets = set()
-        for imported in _module_imports(path, "crowd"):
-            # a package import names its __init__; keep only edges to other files
-            if imported in modules and imported != name and modules[imported].name != "__init__.py":
-                targets.add(imported)
-        graph[name] = targets
-    state: dict[str, int] = {}
-    cycle: list[str] = []
+    """No chain of imports leads from a file back to itself, over the package and the benchmark scripts.
 
-    def visit(node: str, stack: list[str]) -> bool:
-        state[node] = 1
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1:
-                cycle.extend([*stack[stack.index(nxt) :], nxt])
-                return True
-            if nxt not in state and visit(nxt, [*stack, nxt]):
-                return True
-        state[node] = 2
-        return False
+    Every import counts: one in a function, and one under ``if TYPE_CHECKING:`` (a loop a type checker
+    sees is the same tangle: the pieces both sides need belong in a lower module). An edge to a package
+    counts (its ``__init__`` runs); the package's facade (:data:`FACADE`) is the one import allowed to go up."""
+    modules = _all_modules(PACKAGES + SCRIPTS)
+    graph = {
+        name: {
+            target
+            for target in _named_imports(path, modules)
+            if target != name and (name, target) not in FACADE
+        }
+        for name, path in modules.items()
+    }
+    loops: dict[frozenset[str], str] = {}  # one chain per set of files in a loop
+    for name in sorted(graph):
+        for target in sorted(graph[name]):
+            back = _path(graph, target, name)
+            if back is not None:
+                loops.setdefault(frozenset(back), " -> ".join([name, *back]))
+    assert not loops, "import loops:\n" + "\n".join(sorted(loops.values()))
 
-    for node in graph:
-        if node not in state and visit(node, [node]):
-            break
-    assert not cycle, " -> ".join(cycle)
+
+def _bound_names(init: Path, package: str) -> dict[str, int]:
+    """``{name: line}`` of what a package's ``__init__`` binds at its top level, other than its own submodules."""
+    bound = {}
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom):
+            own = node.module == package and node.level == 0  # ``from pkg import sub`` binds the submodule
+            bound.update({alias.asname or alias.name: node.lineno for alias in node.names if not own})
+        elif isinstance(node, ast.Import):
+            bound.update({alias.asname: node.lineno for alias in node.names if alias.asname})
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound[node.name] = node.lineno
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound.update({t.id: node.lineno for t in targets if isinstance(t, ast.Name)})
+    return bound
+
+
+def test_no_package_name_shadows_a_submodule():
+    """``pkg.name`` is one thing: a package binds no name of its own submodules (importing the submodule would
+    rebind it: ``crowd.bench.cells`` is the module that computes a cell, the grid is ``crowd.bench.spec.cells``)."""
+    offenders = []
+    for name, path in sorted(_all_modules(PACKAGES + SCRIPTS).items()):
+        if path.name != "__init__.py":
+            continue
+        submodules = {p.stem for p in path.parent.glob("*.py")} | {
+            p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()
+        }
+        offenders += [
+            f"{path.relative_to(ROOT.parent)}:{line}: {bound} is also the submodule {name}.{bound}"
+            for bound, line in sorted(_bound_names(path, name).items())
+            if bound in submodules - {"__init__"}
+        ]
+    assert not offenders, "\n".join(offenders)
 
 
 def test_old_noise_section_gets_one_clear_error():
