@@ -4,8 +4,8 @@ The corpora are :class:`crowd.methods.Words` of the clean split, as ``crowd cert
 copies draw copy ``j``'s training noise as :mod:`crowd.methods.synonym` does (``rng(seed, "train-noise", j)``)
 but its test noise from one generator for the whole test set, ``rng(seed, "test-noise", j)``: the stream
 ``crowd certify`` used before the smoothing methods drew test noise per text (:class:`crowd.seeding.TextDraws`).
-The committed rows of ``bench_features.py`` (parts b and c) were measured with it, so the scripts keep it
-instead of asking a method's plan, whose test copies would differ.
+The committed row of ``bench_features.py`` part b was measured with it (and the device script's part b draws
+its copies so), so the scripts keep it instead of asking a method's plan, whose test copies would differ.
 """
 
 from __future__ import annotations
