@@ -246,17 +246,23 @@ def _layer(module: str) -> int:
     return best[1]
 
 
-def _runtime_imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """The package modules ``path`` imports when it runs, at the top or in a function (``from a import b`` names
-    the submodule ``a.b`` when there is one; ``if TYPE_CHECKING:`` imports are for type checkers)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
+def _typing_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under ``if TYPE_CHECKING:`` in ``tree`` (imports for type checkers only)."""
+    return {
         id(inner)
         for node in ast.walk(tree)
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
         for stmt in node.body
         for inner in ast.walk(stmt)
     }
+
+
+def _runtime_imports(path: Path, modules: dict[str, Path], typing: bool = False) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports when it runs, at the top or in a function (``from a import
+    b`` names ``a`` and, when there is one, the submodule ``a.b``); with ``typing``, also those imported under
+    ``if TYPE_CHECKING:`` (for type checkers only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = set() if typing else _typing_only(tree)
     names: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -354,13 +360,7 @@ def test_function_level_imports_are_few_and_marked_lazy(roots, most):
 def _module_imports(path: Path, package: str) -> set[str]:
     """What ``path`` imports from ``package`` when it runs (``if TYPE_CHECKING:`` imports are for type checkers)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-        for stmt in node.body
-        for inner in ast.walk(stmt)
-    }
+    typing_only = _typing_only(tree)
     found = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -370,20 +370,6 @@ def _module_imports(path: Path, package: str) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return {m for m in found if m == package or m.startswith(package + ".")}
-
-
-def _named_imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """Every module of ``modules`` that an import statement of ``path`` names: at the top, in a function and
-    under ``if TYPE_CHECKING:`` alike (``from a import b`` names ``a`` and, when there is one, the submodule
-    ``a.b``)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return {name for name in names if name in modules}
 
 
 def _path(graph: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
@@ -412,7 +398,7 @@ def test_no_import_loops_between_files():
     graph = {
         name: {
             target
-            for target in _named_imports(path, modules)
+            for target in _runtime_imports(path, modules, typing=True)
             if target != name and (name, target) not in FACADE
         }
         for name, path in modules.items()
