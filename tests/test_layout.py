@@ -344,7 +344,9 @@ def _function_imports_by_file(roots: tuple[str, ...]) -> tuple[int, dict[str, li
     return total, unmarked
 
 
-@pytest.mark.parametrize(("roots", "most"), [(PACKAGES, MAX_LAZY), (SCRIPTS, MAX_LAZY_SCRIPTS)])
+@pytest.mark.parametrize(
+    ("roots", "most"), [(PACKAGES, MAX_LAZY), (SCRIPTS, MAX_LAZY_SCRIPTS)], ids=["package", "benchmarks"]
+)
 def test_function_level_imports_are_few_and_marked_lazy(roots, most):
     """Every module imports what it uses at the top; a function-level import is a light module reaching heavy
     code (or an optional dependency) and says why on the statement: ``# lazy: <reason>``. The benchmark
