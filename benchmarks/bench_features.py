@@ -29,59 +29,35 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from benchmarks.copies import copy_factory, sst2_words
 from crowd.io import upsert_jsonl
+from crowd.methods import DPA, Context
+from crowd.noise.synonym import CrowdNoise
+from crowd.noise.synonym_graph import default_graph
+from crowd.paths import cache_dir
 from crowd.report import cpu_model
-from crowd.text import WordCorpus
+from crowd.train import HeadOnly, StaticBag, WordPieceEncoder, run_votes
+from crowd.train import feature_cache as fc
+from crowd.train.common import load_model
+from crowd.train.models import load_tokenizer
 
 FULL_TRAIN, FULL_TEST = 6920, 1821
 
 
-def sst2(n_train: int | None, n_test: int | None):
-    from crowd.data import load_dataset
-
-    train, test = load_dataset("sst2", "train")[:n_train], load_dataset("sst2", "test")[:n_test]
-    train_corpus = WordCorpus.from_texts([e.text for e in train])
-    test_corpus = WordCorpus.from_texts([e.text for e in test], vocab=train_corpus.vocab)
-    train_corpus = WordCorpus(test_corpus.vocab, train_corpus.ids, train_corpus.offsets)  # one vocabulary
-    labels = (np.array([e.label for e in train]), np.array([e.label for e in test]))
-    return train, train_corpus, test_corpus, labels
-
-
-def copy_factory(encoder, train: WordCorpus, test: WordCorpus, labels: np.ndarray, noise=None, seed: int = 0):
-    from crowd.seeding import rng
-    from crowd.train import CopyData
-
-    def make_copy(j: int) -> CopyData:
-        tr = noise.perturb(train, rng(seed, "train-noise", j)) if noise else train
-        te = noise.perturb(test, rng(seed, "test-noise", j)) if noise else test
-        return CopyData(*encoder.encode(tr), labels, *encoder.encode(te))
-
-    return make_copy
-
-
 def timed_votes(make_copy, n: int, learner, model: str, folder: Path) -> tuple[float, np.ndarray]:
-    from crowd.train import run_votes
-
     start = time.perf_counter()
     votes = run_votes(make_copy, n, learner, model, folder, 0, "cpu", "bench_features", 2, progress=False)
     return time.perf_counter() - start, votes
 
 
 def part_a(args, tmp: Path) -> dict:
-    from crowd.methods import partition_of
-    from crowd.train import CopyData, HeadOnly, WordPieceEncoder
-    from crowd.train import feature_cache as fc
-    from crowd.train.models import load_tokenizer
-
-    train, train_c, test_c, (y_train, y_test) = sst2(args.n_train, args.n_test)
+    corpus, words, y_test = sst2_words(args.n_train, args.n_test)
     encoder = WordPieceEncoder(load_tokenizer("minilm"), 128)
-    (tr_ids, tr_mask), (te_ids, te_mask) = encoder.encode(train_c), encoder.encode(test_c)
-    parts = np.array([partition_of(e, args.k) for e in train])
-
-    def make_copy(j: int) -> CopyData:
-        rows = np.flatnonzero(parts == j)
-        return CopyData(tr_ids[rows], tr_mask[rows], y_train[rows], te_ids, te_mask)
+    context = Context(corpus, words, encoder, seed=0, n_copies=args.k, max_radius=0)
+    # DPA's partitions as crowd certify makes them, unweighted (the rows were measured before class weights)
+    make_copy = DPA(partitions=args.k, class_weight="none").plan(context).make_copy
 
     os.environ[fc.CACHE_ENV] = str(tmp / "features")
     runs = {}
@@ -99,8 +75,8 @@ def part_a(args, tmp: Path) -> dict:
     rate = distinct / max(encode_s, 1e-9)
     return {
         "part": "a_head_only_partitions",
-        "n_train": len(train),
-        "n_test": len(test_c),
+        "n_train": len(corpus.train),
+        "n_test": len(y_test),
         "k_partitions": args.k,
         **{f"{n}_s": r["seconds"] for n, r in runs.items()},
         "cache_cold": runs["cold_cache"]["cache"],
@@ -112,16 +88,12 @@ def part_a(args, tmp: Path) -> dict:
         "mean_partition_accuracy": round(acc, 4),
         "model_load_s": round(load_s, 2),
         "encode_rows_per_s": round(rate, 1),
-        "extrapolated_full_sst2": extrapolate(runs, rate, load_s, len(train), args.k),
+        "extrapolated_full_sst2": extrapolate(runs, rate, load_s, len(corpus.train), args.k),
     }
 
 
 def model_load_seconds() -> float:
     """Seconds to load MiniLM once (HeadOnly loads it in every group that has a row to encode)."""
-    import torch
-
-    from crowd.train.common import load_model
-
     start = time.perf_counter()
     load_model("minilm", 2, torch.device("cpu"))
     return time.perf_counter() - start
@@ -145,20 +117,14 @@ def extrapolate(runs: dict, rate: float, load_s: float, n_train: int, k_measured
 
 
 def part_b(args, tmp: Path) -> dict:
-    from crowd.noise.synonym import CrowdNoise
-    from crowd.noise.synonym_graph import default_graph
-    from crowd.paths import cache_dir
-    from crowd.train import HeadOnly, StaticBag, WordPieceEncoder
-    from crowd.train.models import load_tokenizer
-
     start = time.perf_counter()
     graph = default_graph()
     noise = CrowdNoise(graph, cache_dir() / "noise")
-    _, train_c, test_c, (y_train, y_test) = sst2(None, None)
-    noise.perturb(train_c, np.random.default_rng(0))  # prepare the sampling tables once
+    _, words, y_test = sst2_words()
+    noise.perturb(words.train, np.random.default_rng(0))  # prepare the sampling tables once
     setup_s = time.perf_counter() - start
     learner = StaticBag()
-    make_copy = copy_factory(learner.encoder(), train_c, test_c, y_train, noise)
+    make_copy = copy_factory(learner.encoder(), words, noise)
     t0 = time.perf_counter()
     [make_copy(j) for j in range(20)]
     copy_s = (time.perf_counter() - t0) / 20
@@ -167,7 +133,7 @@ def part_b(args, tmp: Path) -> dict:
     row = static_row(args, setup_s, copy_s, seconds, peak, votes, y_test)
     if args.head_copies:
         head = HeadOnly(dtype="fp32", pooling="mean", copies_per_group=args.head_copies, feature_cache=False)
-        wp = copy_factory(WordPieceEncoder(load_tokenizer("minilm"), 128), train_c, test_c, y_train, noise)
+        wp = copy_factory(WordPieceEncoder(load_tokenizer("minilm"), 128), words, noise)
         head_s, head_votes = timed_votes(wp, args.head_copies, head, "minilm", tmp / "head")
         head_full = head_s * args.n / args.head_copies
         row.update(
@@ -198,11 +164,7 @@ def static_row(args, setup_s, copy_s, seconds, peak, votes, y_test) -> dict:
 
 
 def part_c(args, tmp: Path) -> dict:
-    from crowd.train import HeadOnly, StaticBag, WordPieceEncoder
-    from crowd.train import feature_cache as fc
-    from crowd.train.models import load_tokenizer
-
-    _, train_c, test_c, (y_train, y_test) = sst2(None, None)
+    _, words, y_test = sst2_words()
     os.environ[fc.CACHE_ENV] = str(tmp / "features")
     n, out = args.clean_copies, {"part": "c_clean_sst2_accuracy", "copies": args.clean_copies}
     wp = WordPieceEncoder(load_tokenizer("minilm"), 128)
@@ -213,7 +175,7 @@ def part_c(args, tmp: Path) -> dict:
         "head_only_minilm_pooler": (HeadOnly(dtype="fp32", pooling="pooler", copies_per_group=n), wp),
     }
     for name, (learner, encoder) in learners.items():
-        make_copy = copy_factory(encoder or learner.encoder(), train_c, test_c, y_train)
+        make_copy = copy_factory(encoder or learner.encoder(), words)
         seconds, votes = timed_votes(make_copy, n, learner, "minilm", tmp / name)
         copy_acc = (votes == y_test[None]).mean(axis=1)
         out[name] = {
@@ -227,8 +189,6 @@ def part_c(args, tmp: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import torch
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("a", "b", "c"), required=True)
     parser.add_argument("--n-train", type=int, default=1000)

@@ -28,6 +28,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from crowd.noise.synonym_graph import GraphInputs, build_from_inputs
+from crowd.paths import require_data_root
+from crowd.report import cpu_model
+from synonyms.constraints import CONSTRAINTS_SUBDIR, load_constraints
+from synonyms.counterfit import pair_indices
+from synonyms.evaluate import table_agreement
+from synonyms.graph import SynonymGraph
+from synonyms.neighbours import NeighbourParams, perturbation_sets
+
 EXAMPLES = ("good", "bad", "film", "movie", "love", "terrible", "funny", "hate")
 LIMIT_SECONDS, LIMIT_GIB = 300.0, 4.0
 SAFER_TABLE = "synonyms/safer/counterfitted_neighbors.json.gz"
@@ -36,7 +47,9 @@ TARGET_RECALL, TARGET_MEAN_SET = 0.5, 20.0
 
 
 def safer_table(data_root: Path) -> dict[str, list[str]]:
-    from synonyms.safer import read_safer_table
+    # The build child measures its own peak memory: it imports the SAFER reader only with --sweep (the rest of
+    # this file's imports the build imports anyway).
+    from synonyms.safer import read_safer_table  # lazy: the child's peak RSS is the build's (see above)
 
     table = read_safer_table(data_root / SAFER_TABLE)
     return {w.lower(): [n.lower() for n in ns] for w, ns in table.items()}
@@ -44,9 +57,6 @@ def safer_table(data_root: Path) -> dict[str, list[str]]:
 
 def child(out: Path, wordnet: str, sweep: bool) -> None:
     """Build the default graph and save it to ``out`` (runs in the child process)."""
-    from crowd.noise.synonym_graph import GraphInputs, build_from_inputs
-    from crowd.paths import require_data_root
-
     t = time.perf_counter()
     result = build_from_inputs(GraphInputs(require_data_root(), wordnet_synonyms=wordnet))
     result.graph.save(out)
@@ -59,13 +69,6 @@ def child(out: Path, wordnet: str, sweep: bool) -> None:
 
 def sweep_sets(result, table: dict[str, list[str]]) -> list[dict]:
     """Agreement and set sizes for every point of :data:`SWEEP`, from the build's final vectors."""
-    from crowd.paths import require_data_root
-    from synonyms.constraints import CONSTRAINTS_SUBDIR, load_constraints
-    from synonyms.counterfit import pair_indices
-    from synonyms.evaluate import table_agreement
-    from synonyms.graph import SynonymGraph
-    from synonyms.neighbours import NeighbourParams, perturbation_sets
-
     words = list(result.graph.words)
     antonyms = load_constraints(require_data_root() / CONSTRAINTS_SUBDIR).antonyms
     exclude = pair_indices(words, antonyms)
@@ -83,13 +86,6 @@ def sweep_sets(result, table: dict[str, list[str]]) -> list[dict]:
 
 def summarise(folder: Path, wall: float, rss_kib: int) -> dict:
     """One result row from the saved graph and the child's measurements."""
-    import numpy as np
-
-    from crowd.paths import require_data_root
-    from crowd.report import cpu_model
-    from synonyms.evaluate import table_agreement
-    from synonyms.graph import SynonymGraph
-
     graph = SynonymGraph.load(folder)
     sizes = np.diff(graph.indptr)
     agreement = table_agreement(graph, safer_table(require_data_root())).to_dict()

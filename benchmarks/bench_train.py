@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import AutoConfig, BertConfig, BertForSequenceClassification
 
 from crowd.io import write_jsonl
 from crowd.paths import data_root
@@ -168,8 +169,6 @@ def peak_fraction(model_dir: str, tokens: int, seconds: float, dev: torch.device
     """Encoder FLOP/s of the head-only run (2 x non-embedding parameters x tokens, attention ignored)
     and its fraction of the card's bf16 peak. Distinct texts are encoded once, so this counts the work a
     run without de-duplication would do: an upper bound on the arithmetic actually performed."""
-    from transformers import AutoConfig
-
     cfg = AutoConfig.from_pretrained(model_dir)
     h, layers, inter = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size
     params = layers * (4 * h * h + 2 * h * inter)
@@ -193,8 +192,6 @@ def main(argv: list[str] | None = None) -> None:
     s = GPU if dev.type == "cuda" else CPU
     with tempfile.TemporaryDirectory() as tmp:
         if dev.type == "cuda":
-            from transformers import BertConfig, BertForSequenceClassification
-
             timing_dir = str(Path(tmp) / "bert_base")
             BertForSequenceClassification(BertConfig()).save_pretrained(timing_dir)
             load_tokenizer("minilm").save_pretrained(timing_dir)

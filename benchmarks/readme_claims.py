@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crowd.bench.pages import current_rows
 from crowd.bench.render import index_rows
-from crowd.bench.runner import read_rows
-from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
+from crowd.bench.spec import BenchConfig, Cell, load_bench_config
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTS = ("n_", "kept", "removed", "attack_budget", "updates")
@@ -459,10 +459,8 @@ CLAIMS: tuple[Claim, ...] = (
 def current(table: str, scale: str = "cpu") -> tuple[BenchConfig, list[Cell], dict[str, Mapping[str, Any]]]:
     """The table's config, its cells at ``scale`` and the committed rows of those cells by cell id."""
     config = load_bench_config(str(ROOT / "benchmarks" / "configs" / f"{table}.toml"))
-    grid = cells(config, scale)
-    ids = {c.cell_id for c in grid}
-    rows = index_rows([r for r in read_rows(ROOT / "benchmarks" / "results" / table) if r["cell_id"] in ids])
-    return config, grid, rows
+    grid, rows = current_rows(config, ROOT / "benchmarks" / "results" / table, scale)
+    return config, list(grid), index_rows(rows)
 
 
 def rows_of(table: str, scale: str = "cpu") -> dict[tuple[str, str, str], Mapping[str, Any]]:

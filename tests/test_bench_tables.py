@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crowd.bench import cells, load_bench_config, run_benchmark
+from crowd.bench import load_bench_config, run_benchmark
+from crowd.bench.spec import cells
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
 NAMES = ("table2", "table3", "figure2", "wang", "wordsub", "timing_bertbase", "triggers")

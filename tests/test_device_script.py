@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from benchmarks.device import parts, render, scales
+from crowd.io import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE = ROOT / "benchmarks" / "device"
@@ -31,10 +32,6 @@ def run_script(*args: str, env: dict | None = None, timeout: float = 600) -> sub
     full.update(env or {})
     cmd = ["bash", str(DEVICE / "run.sh"), *args]
     return subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-def read_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_without_cuda_it_stops_at_once_with_a_clear_message(tmp_path):
@@ -52,7 +49,7 @@ def test_a_spent_budget_skips_every_part_with_its_reason(tmp_path, data_root):
     out = tmp_path / "out"
     done = run_script("--dry-run", "--budget", "0", "--out", str(out), "--work", str(tmp_path / "work"))
     assert done.returncode == 0, done.stderr
-    rows = read_rows(out / "rows.jsonl")
+    rows = read_jsonl(out / "rows.jsonl")
     assert [r["part"] for r in rows] == ["a", "b", "c", "d"]
     assert all(r["status"] == "skipped" and "budget gone" in r["reason"] for r in rows)
     assert "## Not ok" in (out / "gpu.md").read_text(encoding="utf-8")
@@ -184,7 +181,7 @@ def test_dry_run_writes_every_part_s_rows(tmp_path, data_root):
     args = ("--dry-run", "--out", str(out), "--work", str(work), "--results", str(results))
     done = run_script(*args, env=device_like_env(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    rows = read_rows(out / "rows.jsonl")
+    rows = read_jsonl(out / "rows.jsonl")
     assert all(r["status"] == "ok" and r["dry_run"] and r["scale"] == "dry" for r in rows), rows
     by = {r["name"]: r for r in rows}
     a = by["a_head_minilm"]
@@ -254,7 +251,7 @@ def test_a_stopped_script_stops_its_child_and_writes_what_it_has(tmp_path, data_
     assert log.exists(), "the certify child never started"
     script.terminate()
     assert script.wait(timeout=60) == 1  # an error row: stopped from outside
-    rows = read_rows(out / "rows.jsonl")
+    rows = read_jsonl(out / "rows.jsonl")
     assert rows[-1]["status"] == "error" and "stopped from outside" in rows[-1]["reason"]
     assert (out / "gpu.md").exists()
     alive = [p for p in Path("/proc").glob("[0-9]*") if _cmdline_has(p, str(work / "a_head_minilm"))]

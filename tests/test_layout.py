@@ -11,7 +11,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
+
 from crowd.attacks import ATTACKS
+from crowd.bench.grid import LAYOUT_NAMES
 from crowd.bench.render import LAYOUTS
 from crowd.defenses import DEFENSES
 from crowd.methods import METHODS
@@ -93,10 +96,16 @@ def test_only_the_registry_compares_layout_names():
     assert not offenders, "layout names compared outside crowd.bench.render.LAYOUTS:\n" + "\n".join(offenders)
 
 
+def test_every_layout_name_is_drawn():
+    """A config may name the layouts of ``crowd.bench.grid.LAYOUT_NAMES`` (beneath the configs and the
+    renderers); ``crowd.bench.render.LAYOUTS`` draws each of them, in the same order."""
+    assert tuple(LAYOUTS) == LAYOUT_NAMES
+
+
 def test_every_method_and_defense_shows_how_it_departs_from_its_paper():
     """Table 2's last column ("how ours differs") of a pending cell is its class's ``paper_note``."""
+    from crowd.bench.grid import AttackSpec, Cell
     from crowd.bench.render import UNDEFENDED_NOTE, table2
-    from crowd.bench.spec import AttackSpec, Cell
     from crowd.defenses import NO_DEFENSE
 
     notes = {name: cls.paper_note for name, cls in {**METHODS, **DEFENSES}.items()}
@@ -157,10 +166,15 @@ HEAVY = {
 ENTRY_POINTS = {"crowd.__main__"}  # runs the CLI when imported
 
 
-def _all_modules() -> dict[str, Path]:
-    """``{module name: file}`` for every module of ``crowd`` and ``synonyms``."""
+PACKAGES = ("crowd", "synonyms")
+# The benchmark scripts: above the package's layers, run by hand, never imported by it.
+SCRIPTS = ("benchmarks",)
+
+
+def _all_modules(roots: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
+    """``{module name: file}`` for every module of ``roots`` (``crowd`` and ``synonyms`` unless told)."""
     modules = {}
-    for root in (ROOT, ROOT.parent / "synonyms"):
+    for root in (ROOT.parent / name for name in roots):
         for path in root.rglob("*.py"):
             rel = path.relative_to(ROOT.parent).with_suffix("")
             modules[".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)] = path
@@ -222,6 +236,8 @@ LAYERS = (
     ("crowd.pipelines", "crowd.ciss"),
     # benchmarks, the CLI, test helpers
     ("crowd.__main__", "crowd.bench", "crowd.cli", "crowd.commands", "crowd.testing"),
+    # the benchmark scripts (benchmarks/), which use the package and which it never imports
+    ("benchmarks",),
 )
 
 
@@ -239,17 +255,23 @@ def _layer(module: str) -> int:
     return best[1]
 
 
-def _runtime_imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """The package modules ``path`` imports when it runs, at the top or in a function (``from a import b`` names
-    the submodule ``a.b`` when there is one; ``if TYPE_CHECKING:`` imports are for type checkers)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
+def _typing_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under ``if TYPE_CHECKING:`` in ``tree`` (imports for type checkers only)."""
+    return {
         id(inner)
         for node in ast.walk(tree)
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
         for stmt in node.body
         for inner in ast.walk(stmt)
     }
+
+
+def _runtime_imports(path: Path, modules: dict[str, Path], typing: bool = False) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports when it runs, at the top or in a function (``from a import
+    b`` names ``a`` and, when there is one, the submodule ``a.b``); with ``typing``, also those imported under
+    ``if TYPE_CHECKING:`` (for type checkers only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = set() if typing else _typing_only(tree)
     names: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -268,7 +290,7 @@ FACADE = {("crowd", "crowd.pipelines"), ("crowd", "crowd.pipelines.classifier")}
 
 
 def test_no_module_imports_a_higher_layer():
-    modules = _all_modules()
+    modules = _all_modules(PACKAGES + SCRIPTS)
     offenders = [
         f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)})"
         for name, path in sorted(modules.items())
@@ -287,6 +309,11 @@ PENDING_LAZY: dict[str, str] = {}  # file: why its unmarked function-level impor
 # (crowd.train.devices' torch and the runner's model check replace crowd.pipelines.fitting's 2, now top-level)
 # +1 crowd predict loads a ConvexCertify folder (crowd.ciss, torch) only when it is given one
 MAX_LAZY = 30
+# benchmarks/: 3 keep the device script's parts apart (each worker job imports its own part; the dry run's tiny
+# models come from crowd.testing); 3 let the device script check torch and transformers itself before using them;
+# 1 keeps gensim out of the device's part c (crowd.pipelines.corpus, part b's graph); 1 keeps the synonym-graph
+# build child's measured peak memory the build's own (the SAFER table's reader, --sweep only)
+MAX_LAZY_SCRIPTS = 8
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
 
@@ -312,35 +339,39 @@ def _function_imports(path: Path) -> list[ast.stmt]:
     return found
 
 
-def test_function_level_imports_are_few_and_marked_lazy():
-    """Every module imports what it uses at the top; a function-level import is a light module reaching heavy
-    code (or an optional dependency) and says why on the statement: ``# lazy: <reason>``."""
+def _function_imports_by_file(roots: tuple[str, ...]) -> tuple[int, dict[str, list[str]]]:
+    """How many function-level imports the modules of ``roots`` hold, and ``{file: ["file:line: import"]}`` of
+    those without a ``# lazy: <reason>`` on the statement."""
     total, unmarked = 0, {}
-    for path in sorted(_all_modules().values()):
+    for path in sorted(_all_modules(roots).values()):
         lines = path.read_text(encoding="utf-8").splitlines()
         rel = path.relative_to(ROOT.parent).as_posix()
         for node in _function_imports(path):
             total += 1
             if not any(LAZY.search(line) for line in lines[node.lineno - 1 : node.end_lineno]):
                 unmarked.setdefault(rel, []).append(f"{rel}:{node.lineno}: {lines[node.lineno - 1].strip()}")
-    assert set(PENDING_LAZY) <= set(unmarked), (
-        f"PENDING_LAZY entries with nothing left: {set(PENDING_LAZY) - set(unmarked)}"
-    )
+    return total, unmarked
+
+
+@pytest.mark.parametrize(
+    ("roots", "most"), [(PACKAGES, MAX_LAZY), (SCRIPTS, MAX_LAZY_SCRIPTS)], ids=["package", "benchmarks"]
+)
+def test_function_level_imports_are_few_and_marked_lazy(roots, most):
+    """Every module imports what it uses at the top; a function-level import is a light module reaching heavy
+    code (or an optional dependency) and says why on the statement: ``# lazy: <reason>``. The benchmark
+    scripts follow the same rule, counted apart (a script that always needs torch imports it at the top)."""
+    total, unmarked = _function_imports_by_file(roots)
+    pending = {rel for rel in PENDING_LAZY if rel.split("/")[0] in roots}
+    assert pending <= set(unmarked), f"PENDING_LAZY entries with nothing left: {pending - set(unmarked)}"
     offenders = [line for rel, found in unmarked.items() if rel not in PENDING_LAZY for line in found]
     assert not offenders, "function-level imports without '# lazy: <reason>':\n" + "\n".join(offenders)
-    assert total <= MAX_LAZY, f"{total} function-level imports (at most {MAX_LAZY})"
+    assert total <= most, f"{total} function-level imports in {', '.join(roots)} (at most {most})"
 
 
 def _module_imports(path: Path, package: str) -> set[str]:
     """What ``path`` imports from ``package`` when it runs (``if TYPE_CHECKING:`` imports are for type checkers)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-        for stmt in node.body
-        for inner in ast.walk(stmt)
-    }
+    typing_only = _typing_only(tree)
     found = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -352,43 +383,82 @@ def _module_imports(path: Path, package: str) -> set[str]:
     return {m for m in found if m == package or m.startswith(package + ".")}
 
 
+def _path(graph: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The shortest chain of imports from ``start`` to ``goal`` (breadth first), or ``None``."""
+    parent: dict[str, str | None] = {start: None}
+    queue = [start]
+    for node in queue:
+        if node == goal:
+            chain = [node]
+            while parent[chain[-1]] is not None:
+                chain.append(parent[chain[-1]])
+            return chain[::-1]
+        for nxt in sorted(graph[node] - set(parent)):
+            parent[nxt] = node
+            queue.append(nxt)
+    return None
+
+
 def test_no_import_loops_between_files():
-    modules = {}
-    for path in ROOT.rglob("*.py"):
-        rel = path.relative_to(ROOT.parent).with_suffix("")
-        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
-        modules[name] = path
-    graph = {}
-    for name, path in modules.items():
-        targets = set()
-        for imported in _module_imports(path, "crowd"):
-            # a package import names its __init__; keep only edges to other files
-            if imported in modules and imported != name and modules[imported].name != "__init__.py":
-                targets.add(imported)
-        graph[name] = targets
-    state: dict[str, int] = {}
-    cycle: list[str] = []
+    """No chain of imports leads from a file back to itself, over the package and the benchmark scripts.
 
-    def visit(node: str, stack: list[str]) -> bool:
-        state[node] = 1
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1:
-                cycle.extend([*stack[stack.index(nxt) :], nxt])
-                return True
-            if nxt not in state and visit(nxt, [*stack, nxt]):
-                return True
-        state[node] = 2
-        return False
+    Every import counts: one in a function, and one under ``if TYPE_CHECKING:`` (a loop a type checker
+    sees is the same tangle: the pieces both sides need belong in a lower module). An edge to a package
+    counts (its ``__init__`` runs); the package's facade (:data:`FACADE`) is the one import allowed to go up."""
+    modules = _all_modules(PACKAGES + SCRIPTS)
+    graph = {
+        name: {
+            target
+            for target in _runtime_imports(path, modules, typing=True)
+            if target != name and (name, target) not in FACADE
+        }
+        for name, path in modules.items()
+    }
+    loops: dict[frozenset[str], str] = {}  # one chain per set of files in a loop
+    for name in sorted(graph):
+        for target in sorted(graph[name]):
+            back = _path(graph, target, name)
+            if back is not None:
+                loops.setdefault(frozenset(back), " -> ".join([name, *back]))
+    assert not loops, "import loops:\n" + "\n".join(sorted(loops.values()))
 
-    for node in graph:
-        if node not in state and visit(node, [node]):
-            break
-    assert not cycle, " -> ".join(cycle)
+
+def _bound_names(init: Path, package: str) -> dict[str, int]:
+    """``{name: line}`` of what a package's ``__init__`` binds at its top level, other than its own submodules."""
+    bound = {}
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom):
+            own = node.module == package and node.level == 0  # ``from pkg import sub`` binds the submodule
+            bound.update({alias.asname or alias.name: node.lineno for alias in node.names if not own})
+        elif isinstance(node, ast.Import):
+            bound.update({alias.asname: node.lineno for alias in node.names if alias.asname})
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound[node.name] = node.lineno
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound.update({t.id: node.lineno for t in targets if isinstance(t, ast.Name)})
+    return bound
+
+
+def test_no_package_name_shadows_a_submodule():
+    """``pkg.name`` is one thing: a package binds no name of its own submodules (importing the submodule would
+    rebind it: ``crowd.bench.cells`` is the module that computes a cell, the grid is ``crowd.bench.spec.cells``)."""
+    offenders = []
+    for name, path in sorted(_all_modules(PACKAGES + SCRIPTS).items()):
+        if path.name != "__init__.py":
+            continue
+        submodules = {p.stem for p in path.parent.glob("*.py")} | {
+            p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()
+        }
+        offenders += [
+            f"{path.relative_to(ROOT.parent)}:{line}: {bound} is also the submodule {name}.{bound}"
+            for bound, line in sorted(_bound_names(path, name).items())
+            if bound in submodules - {"__init__"}
+        ]
+    assert not offenders, "\n".join(offenders)
 
 
 def test_old_noise_section_gets_one_clear_error():
-    import pytest
-
     from crowd.config import ConfigError
     from crowd.pipelines.certify import load_certify_config
 

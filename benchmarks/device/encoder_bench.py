@@ -13,9 +13,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import torch
 
-from benchmarks.device.common import append_row, sst2_words, sync
+from benchmarks.device.common import append_row, scale_words, sync
 from benchmarks.device.scales import Scale
+from crowd.report import hardware
+from crowd.train import WordPieceEncoder
+from crowd.train.common import load_model
+from crowd.train.feature_cache import attended_widths
+from crowd.train.frozen import WIDTH_STEP, encode_rows
+from crowd.train.models import load_tokenizer, set_training
 
 # Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, first substring of the device name
 # that matches (the SXM H100 and the H200 share one figure).
@@ -33,8 +40,6 @@ def encoder_flops(config, widths: np.ndarray) -> float:
 
 def matmul_tflops(dev, n: int = 8192, reps: int = 10) -> float:
     """Measured bf16 matrix-product rate (n x n x n, mean of ``reps`` after three warm-ups), TFLOP/s."""
-    import torch
-
     a = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
     b = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
     for _ in range(3):
@@ -49,26 +54,15 @@ def matmul_tflops(dev, n: int = 8192, reps: int = 10) -> float:
 
 def sst2_rows(scale: Scale, model: str) -> tuple[np.ndarray, np.ndarray]:
     """Clean SST-2 train and test rows ``(ids, mask)`` of ``model``'s tokenizer, tiled to ``encoder_rows``."""
-    from crowd.train import WordPieceEncoder
-    from crowd.train.models import load_tokenizer
-
-    train, test, _ = sst2_words(scale)
+    words, _ = scale_words(scale)
     enc = WordPieceEncoder(load_tokenizer(model), scale.max_length)
-    ids, mask = (np.concatenate(p) for p in zip(enc.encode(train), enc.encode(test)))
+    ids, mask = (np.concatenate(p) for p in zip(enc.encode(words.train), enc.encode(words.test)))
     reps = -(-scale.encoder_rows // len(ids))
     return np.tile(ids, (reps, 1))[: scale.encoder_rows], np.tile(mask, (reps, 1))[: scale.encoder_rows]
 
 
 def encoder(scale: Scale, model: str, rows: str) -> None:
     """Part c, first row: the frozen encoder's throughput through crowd's own path (``encode_rows``)."""
-    import torch
-
-    from crowd.report import hardware
-    from crowd.train.common import load_model
-    from crowd.train.feature_cache import attended_widths
-    from crowd.train.frozen import WIDTH_STEP, encode_rows
-    from crowd.train.models import set_training
-
     dev = torch.device(scale.device)
     ids, mask = sst2_rows(scale, model)
     net = set_training(load_model(model, 2, dev).base_model, False).requires_grad_(False)
@@ -95,8 +89,6 @@ def _peaks(dev, flops: float) -> dict:
     """Fractions of the datasheet bf16 peak and of a measured bf16 matrix product (CUDA only)."""
     if dev.type != "cuda":
         return {"fraction_of_bf16_peak": None, "peak_note": "CPU dry run: no bf16 peak"}
-    import torch
-
     name = torch.cuda.get_device_name(dev)
     peak = next((v for k, v in BF16_PEAK.items() if k in name), None)
     measured = matmul_tflops(dev)

@@ -26,8 +26,10 @@ import time
 from pathlib import Path
 
 from benchmarks.device.parts import RESERVE_S, ROOT, RUNNERS, Run, last_line, run_child, worker
-from benchmarks.device.render import read_rows, render
+from benchmarks.device.render import render
 from benchmarks.device.scales import DRY, GPU, PARTS, Scale
+from crowd.io import read_jsonl
+from crowd.report import hardware
 
 OUT_FILES = ("rows.jsonl", "run.log", "gpu.md", "runs.tar.gz")
 RUN_FILES = ("summary.json", "summary.md", "config.json", "curve.png")
@@ -59,8 +61,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def preflight(dry: bool) -> dict:
     """Versions and hardware; exits (status 2) with a clear message when CUDA is missing and not dry."""
     try:
-        import torch
-        import transformers
+        import torch  # lazy: a missing torch gets this script's message (exit 2), not a traceback
+        import transformers  # lazy: a missing transformers gets this script's message (exit 2), not a traceback
     except ImportError as e:
         fail(f"cannot import {e.name}: install torch (a CUDA build) and transformers first")
     if not dry and not torch.cuda.is_available():
@@ -69,8 +71,6 @@ def preflight(dry: bool) -> dict:
             "measures GPU figures. Install a CUDA build of torch on a machine with an NVIDIA GPU, or run "
             "`bash benchmarks/device/run.sh --dry-run` (or CROWD_DEVICE_DRY=1) for the tiny CPU mode."
         )
-    from crowd.report import hardware
-
     return {
         "torch": torch.__version__,
         "transformers": transformers.__version__,
@@ -106,7 +106,10 @@ def check_inputs(scale: Scale) -> None:
             "or run `python -m benchmarks.device.prepare_carry` first and keep carry/ beside the repository"
         )
     if scale is GPU:
-        from crowd.train.models import ModelNotFoundError, check_model
+        from crowd.train.models import (  # lazy: torch and transformers, imported after preflight checked them
+            ModelNotFoundError,
+            check_model,
+        )
 
         try:
             check_model("minilm")
@@ -177,7 +180,7 @@ def run_parts(run: Run, keys: list[str]) -> None:
 def finish(run: Run, results: Path | None) -> int:
     """Render the page, archive the run summaries, copy rows and page to ``results``; the exit status."""
     rows_path = run.out / "rows.jsonl"
-    rows = read_rows(rows_path) if rows_path.exists() else []
+    rows = read_jsonl(rows_path) if rows_path.exists() else []
     (run.out / "gpu.md").write_text(render(rows), encoding="utf-8")
     with tarfile.open(run.out / "runs.tar.gz", "w:gz") as tar:
         for folder in sorted(p for p in run.work.iterdir() if (p / "summary.json").is_file()):

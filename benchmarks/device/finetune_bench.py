@@ -15,15 +15,16 @@ import time
 import warnings
 
 import numpy as np
+import torch
 
 from benchmarks.device.common import append_row, crowd_copies, sync
 from benchmarks.device.scales import Scale
+from crowd.train import CopyData, FullFineTune
+from crowd.train.naive import naive_fit_predict
 
 
 def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) -> tuple[np.ndarray, list]:
     """:class:`crowd.train.FullFineTune`, all copies in one group; returns votes and vmap warnings."""
-    from crowd.train import FullFineTune
-
     learner = FullFineTune(
         epochs=scale.ft_epochs,
         batch_size=batch,
@@ -41,9 +42,6 @@ def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) 
 
 def warm_up(model_name: str, copies, scale: Scale, dev) -> None:
     """Untimed: first kernels, allocator and library start-up of both paths, on 64 texts of two copies."""
-    from crowd.train import CopyData
-    from crowd.train.naive import naive_fit_predict
-
     small = [
         CopyData(c.train_ids[:64], c.train_mask[:64], c.train_labels[:64], c.test_ids[:64], c.test_mask[:64])
         for c in copies[:2]
@@ -55,8 +53,6 @@ def warm_up(model_name: str, copies, scale: Scale, dev) -> None:
 
 def finetune(scale: Scale, model: str, graph: str | None, rows: str) -> None:
     """Part b: naive (fp32 and bf16 autocast) then grouped (per-copy batch 8 and 32), one row each."""
-    import torch
-
     dev = torch.device(scale.device)
     start = time.perf_counter()
     copies, test_y = crowd_copies(scale, model, graph, scale.ft_copies)
@@ -95,8 +91,6 @@ def measure(votes: np.ndarray, labels: np.ndarray, seconds: float, per_copy: int
 
 
 def _finetune_runs(model: str, copies, scale: Scale, dev):
-    from crowd.train.naive import naive_fit_predict
-
     naive = copies[: scale.ft_naive_copies]
     k = len(copies)
     yield "naive_b32_fp32", lambda: (naive_fit_predict(model, naive, scale.ft_epochs, "fp32", dev), [])

@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.device.render import read_rows
 from benchmarks.device.scales import DRY, Scale, certify_overrides
+from crowd.io import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 RESERVE_S = 10.0  # kept back at the end: stopping a child (at most 8 s), the page, the archive
@@ -242,7 +242,7 @@ def worker_rows(run: Run, part: str, label: str, cmd: list[str], rows: Path, lim
     """Run a worker that appends rows to ``rows``; keep the rows it finished, note why it stopped."""
     rows.unlink(missing_ok=True)
     out = run_child(run, label, [*cmd, "--rows", str(rows)], limit)
-    done = read_rows(rows) if rows.exists() else []
+    done = read_jsonl(rows) if rows.exists() else []
     for r in done:
         run.add({**r, "status": "ok"})
     if out.rc != 0:

@@ -26,6 +26,14 @@ import argparse
 import shutil
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from crowd.noise import CrowdNoise
+from crowd.noise.synonym_graph import default_graph
+from crowd.paths import cache_dir, require_data_root
+from crowd.train.models import load_classifier, load_tokenizer
+
 DEFAULT_DATA = ("sst2/clean_hiddenkiller",)
 
 
@@ -36,12 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         "--data", nargs="*", default=list(DEFAULT_DATA), help="folders under $CROWD_DATA to copy"
     )
     args = parser.parse_args(argv)
-    import torch
-
-    from crowd.noise.synonym_graph import default_graph
-    from crowd.paths import require_data_root
-    from crowd.train.models import load_classifier, load_tokenizer
-
     out = Path(args.out)
     model = load_classifier("minilm", 2).base_model.to(torch.bfloat16)
     model.save_pretrained(out / "minilm")
@@ -61,11 +63,6 @@ def carry_distributions(graph, folder: Path) -> None:
     """CROWD's distributions for every row of ``graph`` in ``folder``, named as the device's cache looks them
     up. Files of the local cache that fit the graph's shape are copied first, so a graph whose distributions
     were computed here before costs no quadrature."""
-    import numpy as np
-
-    from crowd.noise import CrowdNoise
-    from crowd.paths import cache_dir
-
     folder.mkdir(parents=True, exist_ok=True)
     for path in sorted((cache_dir() / "noise").glob("crowd_pi_v*.npy")):
         if np.load(path, mmap_mode="r", allow_pickle=False).shape == graph.indices.shape:

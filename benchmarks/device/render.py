@@ -7,10 +7,11 @@ Tables are rendered from rows only (never edited by hand). A value a row lacks s
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+
+from crowd.bench.markdown import table
+from crowd.io import read_jsonl
 
 CERTIFY_COLUMNS = (
     ("run", "name"),
@@ -75,10 +76,10 @@ def cell(value) -> str:
     return str(value).replace("|", "/")
 
 
-def table(rows: Sequence[dict], columns) -> list[str]:
-    lines = ["| " + " | ".join(title for title, _ in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(key)) for _, key in columns) + " |" for r in rows]
-    return lines
+def section(rows: Sequence[dict], columns) -> str:
+    """The Markdown table of ``rows``, one column per ``(title, key)`` of ``columns``, no trailing newline."""
+    body = [[cell(r.get(key)) for _, key in columns] for r in rows]
+    return table([title for title, _ in columns], body).rstrip("\n")
 
 
 def _select(rows: Sequence[dict], part: str, kind: str | None) -> list[dict]:
@@ -103,7 +104,7 @@ def render(rows: Sequence[dict]) -> str:
     for title, part, kind, columns in SECTIONS:
         chosen = _select(rows, part, kind)
         if chosen:
-            lines += ["", f"## {title}", "", *table(chosen, columns)]
+            lines += ["", f"## {title}", "", section(chosen, columns)]
     notes = [r for r in rows if r.get("status") != "ok" and r.get("reason")]
     if notes:
         lines += ["", "## Not ok", ""]
@@ -111,10 +112,5 @@ def render(rows: Sequence[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_rows(path: str | Path) -> list[dict]:
-    text = Path(path).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 if __name__ == "__main__":
-    sys.stdout.write(render(read_rows(sys.argv[1])))
+    sys.stdout.write(render(read_jsonl(sys.argv[1])))

@@ -16,7 +16,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+from transformers import BertConfig, BertForSequenceClassification
+
 from benchmarks.device.scales import DRY, GPU, Scale
+from crowd.train.models import load_tokenizer
+from synonyms import SynonymGraph
 
 DRY_WORDS = {
     "good": [("great", 0.9), ("fine", 0.85), ("nice", 0.82)],
@@ -32,18 +37,12 @@ def setup(scale: Scale, work: Path, bert_base: bool) -> None:
     """Models (and, dry, a synonym graph) under ``work``; nothing is downloaded."""
     work.mkdir(parents=True, exist_ok=True)
     if scale is DRY:
-        from crowd.testing import make_tiny_bert
-        from synonyms import SynonymGraph
+        from crowd.testing import make_tiny_bert  # lazy: the test helpers make the dry run's tiny models only
 
         make_tiny_bert(work / "tiny_bert")
         make_tiny_bert(work / "bert_base", hidden_size=64, num_layers=2, num_heads=2)
         SynonymGraph.from_sets(DRY_WORDS).save(work / "graph")
     elif bert_base:
-        import torch
-        from transformers import BertConfig, BertForSequenceClassification
-
-        from crowd.train.models import load_tokenizer
-
         torch.manual_seed(0)
         BertForSequenceClassification(BertConfig(num_labels=2)).save_pretrained(work / "bert_base")
         load_tokenizer("minilm").save_pretrained(work / "bert_base")
@@ -64,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.job == "setup":
         setup(scale, Path(args.work), args.bert_base)
     elif args.job == "finetune":
-        from benchmarks.device.finetune_bench import finetune
+        from benchmarks.device.finetune_bench import finetune  # lazy: a job imports only its own part
 
         finetune(scale, args.model, args.graph, args.rows)
     else:
-        from benchmarks.device.encoder_bench import encoder
+        from benchmarks.device.encoder_bench import encoder  # lazy: a job imports only its own part
 
         encoder(scale, args.model, args.rows)
     return 0

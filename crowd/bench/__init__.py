@@ -6,16 +6,16 @@ plots from the rows. See docs/benchmarks.md.
 
 This package imports without torch (configs are read and tables rendered from rows without it); the
 runner's names (``run_benchmark``, ``read_rows``, ``BenchRun``) import :mod:`crowd.bench.runner`, which
-trains models, on first use.
+trains models, on first use. ``crowd.bench.cells`` is the module that computes a cell's row; the grid of a
+config is :func:`crowd.bench.spec.cells`.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING
 
-from crowd.bench.spec import AttackSpec, BenchConfig, Cell, ScaleSpec, cells, load_bench_config
+from crowd.bench.grid import AttackSpec, Cell
+from crowd.bench.spec import BenchConfig, ScaleSpec, load_bench_config
 
 RUNNER = ("BenchRun", "read_rows", "run_benchmark")  # names of crowd.bench.runner (torch)
 
@@ -25,7 +25,6 @@ __all__ = [
     "BenchRun",
     "Cell",
     "ScaleSpec",
-    "cells",
     "load_bench_config",
     "read_rows",
     "run_benchmark",
@@ -41,15 +40,3 @@ def __getattr__(name: str):
     from crowd.bench import runner  # lazy: benchmark configs and tables are read without torch
 
     return getattr(runner, name)
-
-
-class _Package(types.ModuleType):
-    """``crowd.bench.cells`` stays :func:`crowd.bench.spec.cells` when the runner imports the submodule of the
-    same name (an import binds a submodule to its package's attribute)."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if not (name == "cells" and isinstance(value, types.ModuleType)):
-            super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

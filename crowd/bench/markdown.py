@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from crowd.bench.spec import Cell
+from crowd.bench.grid import Cell
 
 
 def cert_at(row: Mapping[str, Any], radius: int, curve_key: str = "curve") -> float | None:

@@ -7,8 +7,8 @@ A row's method is marked ``[old code]`` when its ``code_version`` differs from t
 (:mod:`crowd.bench.version`), ``[unverified]`` when it has none (written before code versions
 existed) and ``[reused votes]`` when some of its votes were stored by an earlier run.
 
-``LAYOUTS`` is the one list of layouts: each names its table here, its README summary
-(:mod:`crowd.bench.summary`) and its plots (:mod:`crowd.bench.plots`).
+``LAYOUTS`` draws each layout that :data:`crowd.bench.grid.LAYOUT_NAMES` names (the names a config may
+give): its table here, its README summary (:mod:`crowd.bench.summary`) and its plots (:mod:`crowd.bench.plots`).
 
 A page is drawn from a run (:class:`crowd.bench.runner.BenchRun`) or from a results folder's committed rows
 (:mod:`crowd.bench.pages`).
@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import crowd.bench.summary as summaries
+from crowd.bench.grid import Cell
 from crowd.bench.markdown import cert_at, certifies, status, table
 from crowd.bench.plots import (
     frontier_name,
@@ -34,9 +35,6 @@ from crowd.defenses import DEFENSES, NO_DEFENSE
 from crowd.io import write_text
 from crowd.methods import METHODS
 from crowd.train.settings import LEARNERS
-
-if TYPE_CHECKING:
-    from crowd.bench.spec import Cell
 
 CONFIDENT = "confident acc. (radius 0)"
 
@@ -367,7 +365,8 @@ def frontier_link(run) -> str:
     )
 
 
-# The benchmark layouts: a config's ``layout`` names one (:mod:`crowd.bench.spec` checks it).
+# The benchmark layouts, one per name of crowd.bench.grid.LAYOUT_NAMES, in that order: a config's ``layout``
+# names one (:mod:`crowd.bench.spec` checks the name).
 LAYOUTS: dict[str, Layout] = {
     "table2": Layout(table2, summaries.table2),
     "wordgroups": Layout(wordgroups_table, summaries.wordgroups, frontier, frontier_link),

@@ -14,40 +14,26 @@ bench resource built by :mod:`crowd.bench.resources` (``tiny_bert``, ``tiny_lm``
 ``paper = "FILE.toml"`` a file of published numbers the renderer prints beside ours; ``plot_with =
 ["FILE.toml"]`` other benchmark configs (relative to this one) whose rows, from the results folders beside
 this table's, join its plots (the ``wordgroups`` layout's frontier).
+
+A cell (:class:`Cell`) and an attack of the grid (:class:`AttackSpec`) are defined in :mod:`crowd.bench.grid`,
+beneath this module and the renderers, and are importable from here too.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crowd.bench.render import LAYOUTS
-from crowd.bench.version import code_version
+from crowd.bench.grid import LAYOUT_NAMES, AttackSpec, Cell, cell_kind, is_certified
 from crowd.config import ConfigError, from_overrides, set_dotted
 from crowd.defenses import DEFENSES, NO_DEFENSE
-from crowd.methods import METHODS
 
 DEFEND_METHODS = (NO_DEFENSE, *DEFENSES)
 SCALES = ("smoke", "cpu", "full")
-
-
-TEST_SIDE = ("ciss",)  # test-side certificates that train their own model (crowd.ciss), not a certify config
-
-
-def is_certified(method: str) -> bool:
-    return method in METHODS
-
-
-def cell_kind(method: str) -> str:
-    """``certify`` (a method of :data:`crowd.methods.METHODS`), ``ciss`` (ConvexCertify, :mod:`crowd.ciss`:
-    settings from the ``ciss`` table of ``[method_set.ciss]``) or ``defend`` (``none`` and the defenses)."""
-    return "certify" if is_certified(method) else "ciss" if method in TEST_SIDE else "defend"
 
 
 def base_method(label: str, variants: Mapping[str, Any]) -> str:
@@ -56,22 +42,6 @@ def base_method(label: str, variants: Mapping[str, Any]) -> str:
     A variant's other keys are config overrides of its cells, except ``note``: its own line for the
     table's "how ours differs" column."""
     return variants[label]["runs"] if label in variants else label
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """One attack of the grid: its poison rates, variant and constructor parameters (``params``)."""
-
-    name: str
-    rates: tuple[float, ...] = (0.1,)
-    variant: str | None = None  # unset: the preset's, else dirty
-    params: dict[str, Any] = field(default_factory=dict)
-    label: str = ""  # a row label when one attack appears with several parameter sets (e.g. trigger sizes)
-
-    @property
-    def row_name(self) -> str:
-        """How rows and a scale's ``attacks`` filter name it: ``badnets``, or ``badnets (dirty)`` with a label."""
-        return f"{self.name} ({self.label})" if self.label else self.name
 
 
 @dataclass(frozen=True)
@@ -111,8 +81,8 @@ class BenchConfig:
     full: ScaleSpec = field(default_factory=ScaleSpec)
 
     def __post_init__(self) -> None:
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        if self.layout not in LAYOUT_NAMES:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUT_NAMES)}, got {self.layout!r}")
         for label, variant in self.variants.items():
             if not isinstance(variant, Mapping) or "runs" not in variant:
                 raise ValueError(f"variants.{label}: needs `runs` (the method or defense it runs)")
@@ -125,52 +95,6 @@ class BenchConfig:
         if name not in SCALES:
             raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {name!r}")
         return getattr(self, name)
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One result row to compute: a method (or a variant of one) on one poisoned corpus, with its config table."""
-
-    dataset: str
-    attack: AttackSpec
-    rate: float
-    method: str
-    scale: str
-    config: dict[str, Any]
-    base: str = ""
-    note: str = ""  # a variant's own "how ours differs" note (``[variants.LABEL] note``)
-
-    @property
-    def runs(self) -> str:
-        """The method or defense the cell runs (its grid label may name a variant of it)."""
-        return self.base or self.method
-
-    @property
-    def kind(self) -> str:
-        return cell_kind(self.runs)
-
-    @property
-    def cell_id(self) -> str:
-        """Stable id: the grid coordinates plus a hash of everything that determines the result."""
-        spec = {"attack": self.attack.__dict__, "config": self.config, "kind": self.kind}
-        digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:10]
-        a = self.attack
-        label = f"{a.name}{'[' + a.label + ']' if a.label else ''}-{a.variant or a.params.get('preset') or 'dirty'}"
-        return f"{self.scale}/{self.dataset}/{label}@{self.rate:g}/{self.method}/{digest}"
-
-    @property
-    def code_version(self) -> str:
-        """Hash of the source files that compute this cell's row (:mod:`crowd.bench.version`); kept out
-        of :attr:`cell_id`, so rows stay addressable when the code changes."""
-        return code_version(self.kind, self.runs, self.config)
-
-    @property
-    def slug(self) -> str:
-        return self.cell_id.replace("/", "_").replace("@", "-").replace("[", "_").replace("]", "")
-
-    def resources(self) -> set[str]:
-        """Bench resources named anywhere in the cell's config."""
-        return set(_resource_names(self.config))
 
 
 def deep_merge(*tables: Mapping[str, Any]) -> dict[str, Any]:
@@ -194,15 +118,6 @@ def resolve_resources(table: Any, paths: Mapping[str, str]) -> Any:
     if isinstance(table, list):
         return [resolve_resources(v, paths) for v in table]
     return table
-
-
-def _resource_names(table: Any):
-    if isinstance(table, Mapping):
-        if set(table) == {"resource"}:
-            yield table["resource"]
-        else:
-            for value in table.values():
-                yield from _resource_names(value)
 
 
 def load_bench_config(path: str, overrides: Sequence[str] = ()) -> BenchConfig:

@@ -10,12 +10,10 @@ between ``<!-- bench:NAME -->`` markers, and a test checks that the README says 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from crowd.bench.grid import Cell
 from crowd.bench.markdown import cert_at, certifies, status, table
-
-if TYPE_CHECKING:
-    from crowd.bench.spec import Cell
 
 Row = Mapping[str, Any]
 
