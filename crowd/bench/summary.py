@@ -14,6 +14,7 @@ from typing import Any
 
 from crowd.bench.grid import Cell
 from crowd.bench.markdown import cert_at, certifies, status, table
+from crowd.bench.version import DEFAULT_LEARNER
 
 Row = Mapping[str, Any]
 
@@ -155,7 +156,7 @@ def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
         return f"{one(headline(r))} ({one(collective)}) / {one(r.get('cacc'))}"
 
     def row_key(c: Cell) -> str:
-        learner = c.config.get("model", {}).get("learner", "head")
+        learner = c.config.get("model", {}).get("learner", DEFAULT_LEARNER)
         method = c.config.get("method", {})
         off = [f"{key} {method[key]}" for key in ("empty", "class_weight") if key in method]
         world = c.config.get("world", "observed")
@@ -172,7 +173,7 @@ def wordgroups(cells: Sequence[Cell], rows: Mapping[str, Row]) -> str:
             c.config.get("world", "observed") != "reference",
             datasets.index(c.dataset),
             attacks.index(c.attack.label or c.attack.name),
-            c.config.get("model", {}).get("learner", "head"),
+            c.config.get("model", {}).get("learner", DEFAULT_LEARNER),
             c.config["method"]["groups"],
         )
 

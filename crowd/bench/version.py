@@ -33,6 +33,7 @@ from crowd.attacks import ATTACKS
 from crowd.codehash import modules_version
 from crowd.defenses import DEFENSES
 from crowd.methods import METHODS
+from crowd.pipelines.config import ModelConfig
 
 COMMON = ("crowd.attacks.base", "crowd.attacks.poison", "crowd.attacks.factory", "crowd.pipelines.corpus")
 DEFEND = (
@@ -83,7 +84,7 @@ LEARNERS = {
 }
 LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.ensemble",)
 NOISY = ("crowd", "safer", "wang")  # methods whose votes depend on the noise package's distributions
-DEFAULT_LEARNER = "bow"  # crowd.pipelines.config.ModelConfig.learner
+DEFAULT_LEARNER = ModelConfig().learner  # what a cell that names no learner trains
 
 
 def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, ...]:
