@@ -23,7 +23,11 @@ def default_run() -> str:
         poison = "no attack"
     params = {k: v for k, v in to_dict(config.method).items() if k != "name"}
     method = f"method {config.method.name} ({', '.join(f'{k} = {v}' for k, v in params.items())})"
-    return f"{data.dataset} ({rows} training texts), {poison}, {method}, the {config.model.learner} learner"
+    learner = f"the {config.model.learner} learner"
+    if config.model.learner == "bow":  # what its [bow] table adds to TF-IDF and a logistic regression
+        extras = ["NB-LR"] * config.bow.nb + [f"{config.bow.vectors} vectors"] * bool(config.bow.vectors)
+        learner += f" ({', '.join(extras)})" if extras else ""
+    return f"{data.dataset} ({rows} training texts), {poison}, {method}, {learner}"
 
 
 HELP = (
