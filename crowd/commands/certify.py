@@ -8,6 +8,7 @@ from crowd.attacks import ATTACKS
 from crowd.config import ConfigError, set_dotted, to_dict
 from crowd.pipelines.config import load_certify_config
 from crowd.train.devices import is_rank_zero
+from crowd.train.settings import BagOfWords
 
 
 def default_run() -> str:
@@ -24,9 +25,10 @@ def default_run() -> str:
     params = {k: v for k, v in to_dict(config.method).items() if k != "name"}
     method = f"method {config.method.name} ({', '.join(f'{k} = {v}' for k, v in params.items())})"
     learner = f"the {config.model.learner} learner"
-    if config.model.learner == "bow":  # what its [bow] table adds to TF-IDF and a logistic regression
-        extras = ["NB-LR"] * config.bow.nb + [f"{config.bow.vectors} vectors"] * bool(config.bow.vectors)
-        learner += f" ({', '.join(extras)})" if extras else ""
+    for table in (getattr(config, section) for section in config.learner_sections):
+        if isinstance(table, BagOfWords):  # what its [bow] table adds to TF-IDF and a logistic regression
+            extras = ["NB-LR"] * table.nb + [f"{table.vectors} vectors"] * bool(table.vectors)
+            learner += f" ({', '.join(extras)})" if extras else ""
     return f"{data.dataset} ({rows} training texts), {poison}, {method}, {learner}"
 
 
