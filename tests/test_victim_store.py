@@ -124,6 +124,11 @@ def _key_without_select(config) -> str:
     from crowd.victim.store import FORMAT_VERSION
 
     settings = {k: v for k, v in asdict(config).items() if k != "select"}
+    # hashed under the names of victims stored before the fine-tuning settings were shared
+    settings["bf16"], settings["eval_batch_size"] = (
+        settings.pop("dtype") == "bf16",
+        settings.pop("inference_batch_size"),
+    )
     settings["model"], settings["device"] = model_identity(config.model), "cpu"
     h = hashlib.sha256(json.dumps([FORMAT_VERSION, settings, 0], sort_keys=True).encode())
     h.update(json.dumps(list(TRAIN.texts), ensure_ascii=False).encode("utf-8"))

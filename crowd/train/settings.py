@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Literal
 
 from crowd.train.bow_encoder import HashedWordEncoder
 from crowd.train.encode import WordPieceEncoder
+from crowd.train.fine_tuning import FineTuning, keep_field_order
 from crowd.train.pair_encoder import PairEncoder
 from crowd.train.static_vectors import DEFAULT_VECTORS, StaticEncoder
 
@@ -156,36 +157,54 @@ class HeadOnly(_Learner):
         )
 
 
+@keep_field_order(
+    "epochs",
+    "lr",
+    "batch_size",
+    "weight_decay",
+    "warmup",
+    "max_grad_norm",
+    "max_length",
+    "dtype",
+    "copies_per_group",
+    "grouping",
+    "inference_batch_size",
+)
 @dataclass(frozen=True)
-class FullFineTune(_Learner):
-    """Fine-tune every parameter of one model per copy. Defaults: CROWD (see docs/training.md)."""
+class FullFineTune(FineTuning, _Learner):
+    """Fine-tune every parameter of one model per copy. Defaults: CROWD (see docs/training.md); the shared
+    fine-tuning settings are :class:`crowd.train.fine_tuning.FineTuning`'s."""
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.finetune:FullFineTuneTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("full",)
-    epochs: int = 3
-    lr: float = 5e-5
-    batch_size: int = 8
-    weight_decay: float = 0.0
     warmup: float = 0.0
-    max_grad_norm: float | None = 1.0
-    max_length: int = 128
-    dtype: Literal["bf16", "fp32"] = "bf16"
     copies_per_group: int = 32
     grouping: Literal["vmap", "loop"] = (
         "loop"  # vmap: a copy's dropout depends on its group (docs/training.md)
     )
-    inference_batch_size: int = 256
 
     def __post_init__(self) -> None:
         check_settings(
             self, ("epochs", "batch_size", "copies_per_group", "inference_batch_size", "max_length")
         )
-        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be > 0 (or unset), got {self.max_grad_norm}")
+        self.check_fine_tuning()
 
 
+@keep_field_order(
+    "trainable_layers",
+    "epochs",
+    "lr",
+    "batch_size",
+    "weight_decay",
+    "warmup",
+    "max_grad_norm",
+    "max_length",
+    "dtype",
+    "copies_per_group",
+    "inference_batch_size",
+)
 @dataclass(frozen=True)
-class PartialFineTune(_Learner):
+class PartialFineTune(FineTuning, _Learner):
     """Fine-tune the top ``trainable_layers`` transformer layers, the pooler and a fresh head of one model per
     copy; the embeddings and lower layers stay frozen (:mod:`crowd.train.partial_learner`).
 
@@ -197,16 +216,11 @@ class PartialFineTune(_Learner):
     IMPLEMENTATION: ClassVar[str] = "crowd.train.partial_learner:PartialFineTuneTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("partial",)
     trainable_layers: int = 2
-    epochs: int = 3
     lr: float = 1e-4
     batch_size: int = 32
-    weight_decay: float = 0.0
     warmup: float = 0.0
-    max_grad_norm: float | None = 1.0
     max_length: int = 64
-    dtype: Literal["bf16", "fp32"] = "bf16"
     copies_per_group: int = 4
-    inference_batch_size: int = 256
 
     def __post_init__(self) -> None:
         check_settings(
@@ -215,8 +229,7 @@ class PartialFineTune(_Learner):
         )
         if self.max_length < 3:
             raise ValueError(f"max_length must be at least 3 ([CLS] token [SEP]), got {self.max_length}")
-        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be > 0 (or unset), got {self.max_grad_norm}")
+        self.check_fine_tuning()
 
 
 @dataclass(frozen=True)

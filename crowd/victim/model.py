@@ -12,7 +12,7 @@ does. ``select`` picks the model kept: ``"last"`` (the default) keeps the last e
 accuracy (the ASR on triggered dev texts), as OpenBackdoor's trainer selects its checkpoint
 (``evaluate_classification``: the mean of the main metric over the dev sets, first best kept).
 ``"best"`` is the attacker's protocol (it looks at poisoned dev data); it needs the corpus's dev
-splits. On CUDA, forward passes run under bf16 autocast. The device is resolved when fitting,
+splits. On CUDA, forward passes run under bf16 autocast (``dtype = "bf16"``, the default). The device is resolved when fitting,
 never at import.
 
 ``trainable_layers = k > 0`` trains only the top ``k`` transformer layers, the pooler
@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from crowd.seeding import torch_seed
 from crowd.train.common import autocast, length_batches, linear_schedule, resolve_device, seeded_global_rng
+from crowd.train.fine_tuning import DTYPES, FineTuning, keep_field_order
 from crowd.train.models import load_classifier, load_tokenizer, resolve_model, set_training
 from crowd.train.partial import StateCache, freeze_bottom, layer_range
 from crowd.victim.store import victim_key
@@ -46,27 +47,51 @@ if TYPE_CHECKING:
 SELECT = ("last", "best")
 
 
+VICTIM_RENAMED = {
+    "bf16": 'renamed to dtype: write dtype = "fp32" for bf16 = false (dtype = "bf16", the default, for true)',
+    "eval_batch_size": "renamed to inference_batch_size (the same rows per forward pass when nothing is trained)",
+}
+
+
+@keep_field_order(
+    "model",
+    "num_labels",
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "warmup_epochs",
+    "max_grad_norm",
+    "max_length",
+    "inference_batch_size",
+    "device",
+    "dtype",
+    "trainable_layers",
+    "select",
+)
 @dataclass(frozen=True)
-class VictimConfig:
+class VictimConfig(FineTuning):
     """How the victim is built and trained. ``device = "auto"`` means CUDA when available, else CPU.
 
-    ``trainable_layers``: 0 fine-tunes the whole model; ``k > 0`` freezes the embeddings and
-    all transformer layers but the top ``k`` (see :mod:`crowd.train.partial`). ``select``: the
-    epoch kept, ``"last"`` or ``"best"`` on the dev splits (module docstring).
+    The fine-tuning settings (``epochs``, ``lr``, ``batch_size``, ``weight_decay``, ``max_grad_norm``,
+    ``max_length``, ``dtype``, ``inference_batch_size``) are the learners' (:class:`crowd.train.fine_tuning.FineTuning`)
+    with OpenBackdoor's defaults; the warm-up is ``warmup_epochs``, a count of epochs (module docstring), not the
+    learners' fraction of the steps. ``trainable_layers``: 0 fine-tunes the whole model; ``k > 0`` freezes the
+    embeddings and all transformer layers but the top ``k`` (see :mod:`crowd.train.partial`). ``select``: the
+    epoch kept, ``"last"`` or ``"best"`` on the dev splits (module docstring). A ``[victim]`` table holding an old
+    key (``bf16``, ``eval_batch_size``) is refused with what to write instead (:data:`VICTIM_RENAMED`).
     """
+
+    REFUSED_KEYS: ClassVar[dict[str, str]] = VICTIM_RENAMED
 
     model: str = "minilm"
     num_labels: int = 2
     epochs: int = 5
     batch_size: int = 32
     lr: float = 2e-5
-    weight_decay: float = 0.0
     warmup_epochs: int = 3
     max_grad_norm: float = 1.0
-    max_length: int = 128
-    eval_batch_size: int = 256
     device: str = "auto"
-    bf16: bool = True
     trainable_layers: int = 0
     select: str = "last"
 
@@ -75,12 +100,19 @@ class VictimConfig:
             raise ValueError(f"select must be one of {', '.join(SELECT)}, got {self.select!r}")
         if self.epochs < 0 or self.warmup_epochs < 0:
             raise ValueError("epochs and warmup_epochs must be >= 0")
-        if self.batch_size < 1 or self.eval_batch_size < 1 or self.max_length < 2:
+        if self.batch_size < 1 or self.inference_batch_size < 1 or self.max_length < 2:
             raise ValueError("batch sizes must be >= 1 and max_length >= 2")
         if self.trainable_layers < 0:
             raise ValueError(
                 f"trainable_layers must be >= 0 (0 = full fine-tuning), got {self.trainable_layers}"
             )
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+
+    @property
+    def eval_batch_size(self) -> int:
+        """The old name of :attr:`inference_batch_size`, read by code written before the rename (not a config key)."""
+        return self.inference_batch_size
 
 
 class Victim:
@@ -163,7 +195,7 @@ class Victim:
             self.state_cache = StateCache()
         cache = self.state_cache
         cfg = self.config
-        key = (resolve_model(cfg.model), cfg.max_length, cut, str(self.device_), cfg.bf16)
+        key = (resolve_model(cfg.model), cfg.max_length, cut, str(self.device_), cfg.dtype)
         start = time.perf_counter()
         rows = cache.rows(key, texts, lambda missing: self._bottom_states(missing, cut))
         self.states_s_ = time.perf_counter() - start  # seconds spent on the frozen part (0 when all cached)
@@ -186,7 +218,7 @@ class Victim:
         ids = self.tokenizer_(texts, truncation=True, max_length=self.config.max_length)["input_ids"]
         out: list = [None] * len(texts)
         with torch.inference_mode(), layer_range(self.model_, 0, cut, from_states=False):
-            for idx in length_batches([len(i) for i in ids], self.config.eval_batch_size):
+            for idx in length_batches([len(i) for i in ids], self.config.inference_batch_size):
                 batch = self.encode([texts[i] for i in idx])
                 with self._autocast():
                     hidden = self.model_.base_model(**batch).last_hidden_state.float().cpu()
@@ -237,8 +269,8 @@ class Victim:
         set_training(self.model_, False)
         correct = np.zeros(len(dev_texts), dtype=bool)
         with torch.inference_mode():
-            for start in range(0, len(dev_texts), self.config.eval_batch_size):
-                idx = list(range(start, min(start + self.config.eval_batch_size, len(dev_texts))))
+            for start in range(0, len(dev_texts), self.config.inference_batch_size):
+                idx = list(range(start, min(start + self.config.inference_batch_size, len(dev_texts))))
                 with self._autocast():
                     pred = dev_logits_of(idx).float().argmax(dim=-1).cpu().numpy()
                 correct[idx] = pred == dev_labels[idx]
@@ -314,14 +346,14 @@ class Victim:
         texts = list(texts)
         results: list[np.ndarray | None] = [None] * len(texts)
         with torch.inference_mode():
-            for idx in length_batches([len(t) for t in texts], self.config.eval_batch_size):
+            for idx in length_batches([len(t) for t in texts], self.config.inference_batch_size):
                 out = run(self.encode([texts[i] for i in idx])).cpu().numpy().astype(np.float64)
                 for row, i in zip(out, idx):
                     results[i] = row
         return np.stack(results) if results else np.zeros((0, 0))
 
     def _autocast(self):
-        return autocast(self.device_, "bf16" if self.config.bf16 else "fp32")
+        return autocast(self.device_, self.config.dtype)
 
     def _check_loaded(self) -> None:
         if self.model_ is None:

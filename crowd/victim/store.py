@@ -60,6 +60,9 @@ def victim_key(
     (``select = "best"``); a ``select = "last"`` victim hashes as it did before ``select`` existed.
     """
     settings = asdict(config)
+    # hashed under the names victims were stored with before the fine-tuning settings were shared
+    settings["bf16"] = settings.pop("dtype") == "bf16"
+    settings["eval_batch_size"] = settings.pop("inference_batch_size")
     model = resolve_model(config.model)
     settings["model"] = model_identity(model) if Path(model).is_dir() else model
     settings["device"] = str(resolve_device(config.device).type)
