@@ -71,3 +71,35 @@ def test_victim_dtype_is_checked():
     assert VictimConfig().inference_batch_size == VictimConfig().eval_batch_size == 256
     with pytest.raises(ValueError, match="dtype"):
         VictimConfig(dtype="fp16")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "fused"),
+    [({"warmup": 0.25}, None), ({"warmup_steps": 2, "zero_first": True}, None), ({}, False)],
+)
+def test_adamw_builder_steps_as_a_hand_built_adamw(schedule, fused):
+    """The one AdamW + linear schedule builder takes the same steps as the optimiser each caller built by hand."""
+    import torch
+
+    from crowd.train.common import adamw, linear_schedule, split_decay
+
+    def params():
+        gen = torch.Generator().manual_seed(0)
+        return [
+            torch.randn(4, 3, generator=gen).requires_grad_(),
+            torch.randn(3, generator=gen).requires_grad_(),
+        ]
+
+    built, by_hand = params(), params()
+    optimizer, scheduler = adamw(*split_decay(built), 1e-2, 0.1, 8, fused=fused, **schedule)
+    groups = [{"params": by_hand[:1], "weight_decay": 0.1}, {"params": by_hand[1:], "weight_decay": 0.0}]
+    hand = torch.optim.AdamW(groups, lr=1e-2)
+    hand_scheduler = torch.optim.lr_scheduler.LambdaLR(hand, linear_schedule(8, **schedule))
+    assert [len(g["params"]) for g in optimizer.param_groups] == [1, 1]
+    for step in range(8):
+        for ps, opt, sch in ((built, optimizer, scheduler), (by_hand, hand, hand_scheduler)):
+            opt.zero_grad()
+            sum((p * (step + 1)).square().sum() for p in ps).backward()
+            opt.step()
+            sch.step()
+        assert all(torch.equal(a, b) for a, b in zip(built, by_hand))

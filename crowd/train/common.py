@@ -128,6 +128,36 @@ def linear_schedule(
     return factor
 
 
+def adamw(
+    decayed: Sequence[torch.Tensor],
+    undecayed: Sequence[torch.Tensor],
+    lr: float,
+    weight_decay: float,
+    total_steps: int,
+    warmup: float = 0.0,
+    *,
+    warmup_steps: int | None = None,
+    zero_first: bool = False,
+    fused: bool | None = None,
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW and its :func:`linear_schedule` (stepped once per optimiser step), the one optimiser of every learner
+    and of the victim: two parameter groups, ``decayed`` (``weight_decay``) then ``undecayed`` (0: biases and
+    norm weights), learning rate ``lr``; ``fused`` as ``torch.optim.AdamW``'s (``None``: torch's default)."""
+    groups = [
+        {"params": list(decayed), "weight_decay": weight_decay},
+        {"params": list(undecayed), "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=lr, fused=fused)
+    factor = linear_schedule(total_steps, warmup, warmup_steps=warmup_steps, zero_first=zero_first)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def split_decay(params: Sequence[torch.Tensor], leading: int = 0) -> tuple[list, list]:
+    """``(decayed, undecayed)`` for :func:`adamw`: matrices, and the 1-d tensors (biases, norm weights), a tensor's
+    first ``leading`` dimensions not counted (1 for a group's stacked ``[K, ...]`` copies)."""
+    return [p for p in params if p.ndim - leading >= 2], [p for p in params if p.ndim - leading < 2]
+
+
 @contextlib.contextmanager
 def seeded_global_rng(device: torch.device, seed: int) -> Iterator[None]:
     """Seed torch's global RNG (used by dropout) inside, restoring the caller's state after."""

@@ -58,14 +58,15 @@ from torch.func import functional_call
 
 from crowd.seeding import torch_seed
 from crowd.train.common import (
+    adamw,
     autocast,
     fixed_width,
     head_parameter_names,
     init_head,
-    linear_schedule,
     load_model,
     permutations,
     seeded_global_rng,
+    split_decay,
     to_device,
 )
 from crowd.train.data import (
@@ -162,9 +163,13 @@ class FullFineTuneTrainer(FullFineTune):
     ) -> None:
         k, n = labels.shape
         steps = math.ceil(n / self.batch_size)
-        optimizer = group.optimizer(self.lr, self.weight_decay, device)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, linear_schedule(self.epochs * steps, self.warmup)
+        optimizer, scheduler = adamw(
+            *split_decay(group.leaves(), leading=1 if group.stacked else 0),
+            self.lr,
+            self.weight_decay,
+            self.epochs * steps,
+            self.warmup,
+            fused=device.type == "cuda",
         )
         perms = permutations(seed, indices, self.epochs, n)
         if group.grouping == "vmap":
@@ -271,14 +276,6 @@ class _Group:
                 {k: p[c].detach().clone().requires_grad_() for k, p in self.stacked.items()} for c in range(n)
             ]
             self.stacked, self.grouping = {}, "loop"
-
-    def optimizer(self, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
-        """AdamW over every copy's tensors; biases and norm weights (1-d per copy) are not decayed."""
-        per_copy = 1 if self.stacked else 0  # stacked tensors have a leading copy dimension
-        decay = [p for p in self.leaves() if p.ndim - per_copy >= 2]
-        rest = [p for p in self.leaves() if p.ndim - per_copy < 2]
-        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
-        return torch.optim.AdamW(groups, lr=lr, fused=device.type == "cuda")
 
     def clip_per_copy(self, max_norm: float) -> None:
         """Scale each copy's gradient to global norm at most ``max_norm`` (``clip_grad_norm_`` per copy)."""

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crowd.train.common import init_head, linear_schedule, one_thread, permutations
+from crowd.train.common import adamw, init_head, one_thread, permutations
 from crowd.train.data import (
     CopyData,
     ModelInputs,
@@ -176,14 +176,9 @@ class HeadOnlyTrainer(HeadOnly):
         inits = [init_head(shapes, self.init_std, seed, j) for j in indices]
         weight = torch.stack([i["weight"] for i in inits]).to(x.device).requires_grad_()
         bias = torch.stack([i["bias"] for i in inits]).to(x.device).requires_grad_()
-        groups = [
-            {"params": [weight], "weight_decay": self.weight_decay},
-            {"params": [bias], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=self.lr)
         steps = math.ceil(n / self.batch_size)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, linear_schedule(self.epochs * steps, self.warmup)
+        optimizer, scheduler = adamw(
+            [weight], [bias], self.lr, self.weight_decay, self.epochs * steps, self.warmup
         )
         perms = torch.from_numpy(permutations(seed, indices, self.epochs, n)).to(x.device)
         row = torch.arange(k, device=x.device)[:, None]

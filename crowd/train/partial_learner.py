@@ -58,13 +58,14 @@ import torch.nn.functional as F
 
 from crowd.seeding import torch_seed
 from crowd.train.common import (
+    adamw,
     autocast,
     head_parameter_names,
     init_head,
-    linear_schedule,
     load_model,
     permutations,
     seeded_global_rng,
+    split_decay,
 )
 from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, check_inputs
 from crowd.train.frozen import row_batches, row_threads
@@ -233,15 +234,10 @@ class PartialFineTuneTrainer(PartialFineTune):
     def _train(self, model, cache, rows, copy, seed, j, device, epoch_done) -> None:
         """AdamW over the trainable parameters (1-d ones undecayed), clipped, linear schedule."""
         trained = [p for p in model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in trained if p.ndim >= 2], "weight_decay": self.weight_decay},
-            {"params": [p for p in trained if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=self.lr)
         n = copy.n_train
         steps = -(-n // self.batch_size)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, linear_schedule(self.epochs * steps, self.warmup)
+        optimizer, scheduler = adamw(
+            *split_decay(trained), self.lr, self.weight_decay, self.epochs * steps, self.warmup
         )
         perms = torch.from_numpy(permutations(seed, [j], self.epochs, n)[0])
         labels = torch.as_tensor(np.asarray(copy.train_labels, dtype=np.int64)).to(device)

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crowd.train.common import init_head, linear_schedule, one_thread, permutations
+from crowd.train.common import adamw, init_head, one_thread, permutations
 from crowd.train.data import (
     CopyData,
     ModelInputs,
@@ -171,14 +171,10 @@ class StaticBagTrainer(StaticBag):
         ``weights [K, n]`` (``None``: all 1) at once."""
         k, n, dim = x.shape
         params = self.init(indices, seed, dim, num_labels, x.device)
-        groups = [
-            {"params": params[0::2], "weight_decay": self.weight_decay},
-            {"params": params[1::2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=self.lr)
         steps = math.ceil(n / self.batch_size)
-        schedule = linear_schedule(self.epochs * steps, self.warmup)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        optimizer, scheduler = adamw(
+            params[0::2], params[1::2], self.lr, self.weight_decay, self.epochs * steps, self.warmup
+        )
         perms = torch.from_numpy(permutations(seed, indices, self.epochs, n)).to(x.device)
         row = torch.arange(k, device=x.device)[:, None]
         w = torch.ones(k, n, device=x.device) if weights is None else weights

@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from crowd.seeding import torch_seed
-from crowd.train.common import autocast, length_batches, linear_schedule, resolve_device, seeded_global_rng
+from crowd.train.common import adamw, autocast, length_batches, resolve_device, seeded_global_rng
 from crowd.train.fine_tuning import DTYPES, FineTuning, keep_field_order
 from crowd.train.models import load_classifier, load_tokenizer, resolve_model, set_training
 from crowd.train.partial import StateCache, freeze_bottom, layer_range
@@ -288,18 +288,16 @@ class Victim:
         OpenBackdoor schedule: warm-up over ``warmup_epochs``, decay laid out over ``warmup_epochs + epochs``."""
         cfg = self.config
         named = [(name, p) for name, p in self.model_.named_parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for name, p in named if not _no_decay(name)], "weight_decay": cfg.weight_decay},
-            {"params": [p for name, p in named if _no_decay(name)], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
         steps = -(-n // cfg.batch_size)
-        factor = linear_schedule(
+        return adamw(
+            [p for name, p in named if not _no_decay(name)],
+            [p for name, p in named if _no_decay(name)],
+            cfg.lr,
+            cfg.weight_decay,
             max(1, (cfg.warmup_epochs + cfg.epochs) * steps),
             warmup_steps=cfg.warmup_epochs * steps,
             zero_first=True,
         )
-        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     # -- inference ---------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]):
