@@ -36,6 +36,7 @@ from crowd.testing import make_tiny_bert
 from crowd.testing.toy_task import KeywordTask, copy_maker, keyword_task
 from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
+from crowd.train.data import FitRequest
 from crowd.train.models import load_tokenizer
 from crowd.train.naive import naive_fit_predict
 
@@ -121,7 +122,7 @@ def finetune_rows(model_dir: str, copies: list[CopyData], s: Scale, dev: torch.d
         )
         seconds, votes = timed(
             lambda learner=learner: learner.fit_predict(
-                model_dir, copies, list(range(len(copies))), 0, str(dev), 2
+                FitRequest(model_dir, copies, list(range(len(copies))), 0, str(dev), 2)
             ).argmax(-1)
         )
         rows.append(row(f"grouped_k{s.group}_b{batch}_{dtype}", seconds, examples, votes, labels))
@@ -143,7 +144,7 @@ def head_rows(model_dir: str, make_copy, s: Scale, dev: torch.device, labels) ->
         )
         group = [make_copy(j) for j in idx]
         tokens += sum(int(c.train_mask.sum() + c.test_mask.sum()) for c in group)
-        votes.append(learner.fit_predict(model_dir, group, idx, 0, str(dev), 2).argmax(-1))
+        votes.append(learner.fit_predict(FitRequest(model_dir, group, idx, 0, str(dev), 2)).argmax(-1))
     seconds = time.perf_counter() - start
     votes = np.concatenate(votes)
     texts = s.head_copies * (len(labels) + s.n_train)

@@ -110,10 +110,10 @@ class PriorTrainer:
     def __init__(self, **settings) -> None:
         self.settings = settings
 
-    def fit_predict(self, model_name, copies, indices, seed, device, num_labels) -> np.ndarray:
+    def fit_predict(self, request, progress=None) -> np.ndarray:
         out = []
-        for copy in copies:
-            counts = np.bincount(copy.train_labels, minlength=num_labels) + 1.0
+        for copy in request.copies:
+            counts = np.bincount(copy.train_labels, minlength=request.num_labels) + 1.0
             logits = np.log(counts / counts.sum()).astype(np.float32)
             out.append(np.tile(logits, (copy.test_ids.shape[0], 1)))
         return np.stack(out)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 
+from crowd.train.data import FitRequest
+
 MAX_LENGTH = 48
 KINDS = ["head", "full", "full-loop", "static"]
 
@@ -88,7 +90,7 @@ def copies(encoder):
 
 
 def fit(learner, tiny_bert, group, indices) -> np.ndarray:
-    return learner.fit_predict(str(tiny_bert), group, indices, seed=0, device="cpu", num_labels=2)
+    return learner.fit_predict(FitRequest(str(tiny_bert), group, indices, seed=0, device="cpu", num_labels=2))
 
 
 @pytest.mark.parametrize("kind", KINDS)

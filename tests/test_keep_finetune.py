@@ -16,7 +16,7 @@ import torch
 
 from crowd.testing.states import saved_and_loaded
 from crowd.train import FullFineTune, PartialFineTune, TrainingInputError
-from crowd.train.data import ModelInputs
+from crowd.train.data import FitRequest, ModelInputs
 
 KINDS = ["partial", "full", "full-loop"]
 MAX_LENGTH = 24
@@ -58,7 +58,7 @@ def kept(request, tiny_bert, encoder):
     task = keyword_task(n_train=48, n_test=20, seed=0)
     make_copy = copy_maker(task, encoder, flip=0.1, seed=0)
     copies = [make_copy(j) for j in range(2)]
-    states = learner.fit(str(tiny_bert), copies, [0, 1], seed=0, device="cpu", num_labels=2)
+    states = learner.fit(FitRequest(str(tiny_bert), copies, [0, 1], seed=0, device="cpu", num_labels=2))
     return request.param, learner, str(tiny_bert), copies, states
 
 
@@ -103,12 +103,12 @@ def test_states_hold_what_the_copy_trained(kept):
 
 def test_fit_predict_is_predict_after_fit_and_fit_reads_training_rows_only(kept):
     _, learner, model_name, copies, states = kept
-    together = learner.fit_predict(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2)
+    together = learner.fit_predict(FitRequest(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2))
     apart = predict(kept, states, [c.test for c in copies])
     assert together.shape == (2, 20, 2) and together.dtype == np.float32 and np.isfinite(together).all()
     assert together.tobytes() == apart.tobytes()
     other = [dataclasses.replace(c, test_ids=c.train_ids[:3], test_mask=c.train_mask[:3]) for c in copies]
-    again = learner.fit(model_name, other, [0, 1], seed=0, device="cpu", num_labels=2)
+    again = learner.fit(FitRequest(model_name, other, [0, 1], seed=0, device="cpu", num_labels=2))
     for a, b in zip(states, again):
         assert all(a[n].tobytes() == b[n].tobytes() for n in a)
 

@@ -16,7 +16,7 @@ import torch
 
 from crowd.testing.states import saved_and_loaded
 from crowd.train import BagOfWords, Ensemble, HeadOnly, StaticBag
-from crowd.train.data import ModelInputs
+from crowd.train.data import FitRequest, ModelInputs
 
 KINDS = ["static", "static-hidden", "head", "head-cached", "bow+head"]
 BOW_LENGTH, MAX_LENGTH = 16, 24
@@ -67,7 +67,7 @@ def kept(request, tiny_bert, vectors):
     task = keyword_task(n_train=64, n_test=20, seed=0)
     make_copy = copy_maker(task, encoder, flip=0.1, seed=0)
     copies = [make_copy(j) for j in range(2)]
-    states = learner.fit(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2)
+    states = learner.fit(FitRequest(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2))
     return request.param, learner, encoder, model_name, copies, states
 
 
@@ -110,7 +110,7 @@ def test_the_learner_keeps_its_models(kept):
 
 def test_fit_predict_is_predict_after_fit(kept):
     _, learner, _, model_name, copies, states = kept
-    together = learner.fit_predict(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2)
+    together = learner.fit_predict(FitRequest(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2))
     apart = predict(kept, states, [c.test for c in copies])
     assert together.shape == (2, 20, 2) and together.dtype == np.float32
     assert together.tobytes() == apart.tobytes()
@@ -161,7 +161,7 @@ def test_predict_reads_cached_features_without_the_encoder(tiny_bert, vectors, m
     learner, encoder, model_name = learner_and_encoder("head-cached", tiny_bert, vectors)
     task = keyword_task(n_train=40, n_test=12, seed=5)
     copies = [copy_maker(task, encoder, flip=0.1, seed=5)(j) for j in range(2)]
-    states = learner.fit(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2)
+    states = learner.fit(FitRequest(model_name, copies, [0, 1], seed=0, device="cpu", num_labels=2))
     inputs = [c.test for c in copies]
     cold = learner.predict(model_name, states, inputs, "cpu", 2)
 

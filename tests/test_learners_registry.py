@@ -90,3 +90,15 @@ def test_a_model_learner_computes_with_torch(name):
     """``uses_model``: it loads the encoder ``model.name``, a torch model (so it needs ``uses_torch``)."""
     cls = LEARNERS[name]
     assert cls.uses_torch or not cls.uses_model
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_every_learner_takes_one_request_and_an_optional_progress(name):
+    """The learner protocol: ``fit(request, progress=None)`` (and so ``fit_predict``) for every registered
+    learner, ``predict`` with what it needs named; no learner is asked whether it accepts ``progress``."""
+    _, trainer = implementation(LEARNERS[name])
+    fit = inspect.signature(trainer.fit).parameters
+    assert list(fit) == ["self", "request", "progress"] and fit["progress"].default is None
+    assert list(inspect.signature(trainer.predict).parameters) == [
+        "self", "model_name", "states", "inputs", "device", "num_labels"
+    ]  # fmt: skip

@@ -13,12 +13,12 @@ from crowd.seeding import rng
 from crowd.testing.toy_task import word_group_corpus
 from crowd.text import WordCorpus
 from crowd.train import BagOfWords, CopyData, HashedWordEncoder
-from crowd.train.data import balanced_weights
+from crowd.train.data import FitRequest, balanced_weights
 
 
 def fit(copies, num_labels=2, **settings) -> np.ndarray:
     learner = BagOfWords(**settings)
-    return learner.fit_predict("unused", copies, list(range(len(copies))), 0, "cpu", num_labels)
+    return learner.fit_predict(FitRequest("unused", copies, list(range(len(copies))), 0, "cpu", num_labels))
 
 
 def make_copy(train: list[str], labels, test: list[str], weights=None, max_length: int = 256) -> CopyData:
@@ -112,15 +112,15 @@ def test_copy_does_not_depend_on_its_group():
     shorter_texts = [" ".join(t.split()[:2]) for t in task.train.texts()[:150]]
     shorter = make_copy(shorter_texts, 1 - task.train_labels[:150], ["film"] * 50, max_length=3)
     learner = BagOfWords()
-    alone = learner.fit_predict("unused", [mine], [7], 0, "cpu", 2)[0]
-    grouped = learner.fit_predict("unused", [longer, mine, shorter], [6, 7, 8], 0, "cpu", 2)[1]
+    alone = learner.fit_predict(FitRequest("unused", [mine], [7], 0, "cpu", 2))[0]
+    grouped = learner.fit_predict(FitRequest("unused", [longer, mine, shorter], [6, 7, 8], 0, "cpu", 2))[1]
     assert grouped.tobytes() == alone.tobytes()
     # nor on its own padding width: only the words under the mask count
     pad = lambda m: np.pad(m, ((0, 0), (0, 5)))  # noqa: E731
     wide = CopyData(
         pad(mine.train_ids), pad(mine.train_mask), mine.train_labels, pad(mine.test_ids), pad(mine.test_mask)
     )
-    assert learner.fit_predict("unused", [wide], [7], 0, "cpu", 2)[0].tobytes() == alone.tobytes()
+    assert learner.fit_predict(FitRequest("unused", [wide], [7], 0, "cpu", 2))[0].tobytes() == alone.tobytes()
 
 
 def test_balanced_weights_move_a_skewed_fit_toward_the_minority():
@@ -142,7 +142,9 @@ def test_balanced_weights_move_a_skewed_fit_toward_the_minority():
 def test_progress_is_reported_per_copy():
     copy = make_copy(["good film", "bad film"], [1, 0], ["good"])
     seen = []
-    BagOfWords().fit_predict("unused", [copy, copy], [0, 1], 0, "cpu", 2, progress=lambda *a: seen.append(a))
+    BagOfWords().fit_predict(
+        FitRequest("unused", [copy, copy], [0, 1], 0, "cpu", 2), lambda *a: seen.append(a)
+    )
     assert seen == [(1, 2), (2, 2)]
 
 
@@ -251,3 +253,12 @@ def test_nb_lr_scores_with_the_ratio_folded_into_its_weights():
     assert three.argmax(-1).tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="nb_alpha"):
         BagOfWords(nb=True, nb_alpha=0.0)
+
+
+def test_a_learner_reports_progress_to_its_last_step_or_to_nobody():
+    copy = make_copy(["good film", "bad film", "good fun", "dull bad"], [1, 0, 1, 0], ["good", "bad"])
+    request = FitRequest("unused", [copy, copy], [0, 1], 0, "cpu", 2)
+    seen = []
+    with_bar = BagOfWords().fit_predict(request, lambda done, total: seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1] and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert BagOfWords().fit_predict(request, None).tobytes() == with_bar.tobytes()

@@ -11,6 +11,7 @@ import torch
 
 from crowd.testing.toy_task import word_group_corpus
 from crowd.train import BagOfWords, CopyData, Ensemble, HeadOnly, PairEncoder
+from crowd.train.data import FitRequest
 
 BOW_LENGTH, HEAD_LENGTH = 16, 24
 
@@ -44,9 +45,9 @@ def test_probabilities_are_the_mean_of_the_members_run_alone(tiny_bert):
     assert np.array_equal(copies[1].train_ids[:, :BOW_LENGTH], bow_copies[1].train_ids)
     assert np.array_equal(copies[1].test_mask[:, BOW_LENGTH:], head_copies[1].test_mask)
 
-    logits = ens.fit_predict(str(tiny_bert), copies, js, 0, "cpu", 2)
-    bow = ens.bow.fit_predict("unused", bow_copies, js, 0, "cpu", 2)
-    head = ens.head.fit_predict(str(tiny_bert), head_copies, js, 0, "cpu", 2)
+    logits = ens.fit_predict(FitRequest(str(tiny_bert), copies, js, 0, "cpu", 2))
+    bow = ens.bow.fit_predict(FitRequest("unused", bow_copies, js, 0, "cpu", 2))
+    head = ens.head.fit_predict(FitRequest(str(tiny_bert), head_copies, js, 0, "cpu", 2))
     assert logits.shape == (3, 24, 2) and logits.dtype == np.float32 and np.all(np.isfinite(logits))
     want = (softmax(bow) + softmax(head)) / 2
     np.testing.assert_allclose(softmax(logits), want, atol=1e-6)
@@ -80,10 +81,12 @@ def test_a_copy_does_not_depend_on_its_group(tiny_bert):
 
         longer = companion(lambda c, i: " ".join(c.text((i + d) % len(c)) for d in range(3)))
         shorter = companion(lambda c, i: " ".join(c.text(i).split()[:2]))
-        alone = ens.fit_predict(str(tiny_bert), [mine], [1], 0, "cpu", 2)[0]
-        grouped = ens.fit_predict(str(tiny_bert), [longer, mine, shorter], [0, 1, 2], 0, "cpu", 2)[1]
+        alone = ens.fit_predict(FitRequest(str(tiny_bert), [mine], [1], 0, "cpu", 2))[0]
+        grouped = ens.fit_predict(
+            FitRequest(str(tiny_bert), [longer, mine, shorter], [0, 1, 2], 0, "cpu", 2)
+        )[1]
         assert grouped.tobytes() == alone.tobytes()
-        other_order = ens.fit_predict(str(tiny_bert), [shorter, mine], [2, 1], 0, "cpu", 2)[1]
+        other_order = ens.fit_predict(FitRequest(str(tiny_bert), [shorter, mine], [2, 1], 0, "cpu", 2))[1]
         assert other_order.tobytes() == alone.tobytes()
     finally:
         torch.set_num_threads(threads)
@@ -97,7 +100,9 @@ def test_inputs_of_another_width_and_keep_beta_noise_are_refused(tiny_bert):
     words = HashedWordEncoder(BOW_LENGTH)
     (a, am), (b, bm) = words.encode_texts(["good film", "bad film"]), words.encode_texts(["film"])
     with pytest.raises(TrainingInputError, match="bow.max_length = 16"):
-        ens.fit_predict(str(tiny_bert), [CopyData(a, am, np.array([1, 0]), b, bm)], [0], 0, "cpu", 2)
+        ens.fit_predict(
+            FitRequest(str(tiny_bert), [CopyData(a, am, np.array([1, 0]), b, bm)], [0], 0, "cpu", 2)
+        )
     pair = PairEncoder(words, ens.head.encoder(str(tiny_bert)))
     for name in ("vocab_size", "content_length"):
         with pytest.raises(ValueError, match="wang"):

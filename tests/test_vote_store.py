@@ -118,9 +118,9 @@ class ReportingHeadOnly(HeadOnly):
 
     calls: list = []
 
-    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, progress=None):
+    def fit_predict(self, request, progress=None):
         progress(0, 4)
-        votes = super().fit_predict(model_name, copies, indices, seed, device, num_labels)
+        votes = super().fit_predict(request)
         for done in (2, 4):
             progress(done, 4)
             ReportingHeadOnly.calls.append(done)

@@ -20,6 +20,7 @@ import torch
 from benchmarks.device.common import append_row, crowd_copies, sync
 from benchmarks.device.scales import Scale
 from crowd.train import CopyData, FullFineTune
+from crowd.train.data import FitRequest
 from crowd.train.naive import naive_fit_predict
 
 
@@ -35,7 +36,7 @@ def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) 
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        logits = learner.fit_predict(model_name, copies, list(range(len(copies))), 0, str(dev), 2)
+        logits = learner.fit_predict(FitRequest(model_name, copies, list(range(len(copies))), 0, str(dev), 2))
     notes = {str(w.message)[:300] for w in caught if re.search("vmap|batching rule", str(w.message))}
     return logits.argmax(-1), sorted(notes)
 

@@ -2,7 +2,7 @@
 
 * :class:`WordPieceEncoder`: word corpora to BERT inputs without re-tokenising each copy.
 * :class:`StaticEncoder`: word corpora to rows of a static word-vector table.
-* :class:`CopyData`: one noisy copy handed to a learner.
+* :class:`CopyData`: one noisy copy handed to a learner; :class:`FitRequest`: a group of them, what a learner trains.
 * Learners :class:`FullFineTune` (grouped full fine-tuning), :class:`HeadOnly` (frozen encoder,
   batched linear heads, on-disk feature cache) and :class:`StaticBag` (mean of static word
   vectors, batched linear heads, no encoder) and :class:`BagOfWords` (TF-IDF n-grams, a
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crowd.train.bow_encoder import HashedWordEncoder
-from crowd.train.data import CopyData, Learner, TrainingInputError
+from crowd.train.data import CopyData, FitRequest, Learner, TrainingInputError
 from crowd.train.encode import WordPieceEncoder
 from crowd.train.feature_cache import CacheStats, FeatureCache, cache_stats
 from crowd.train.pair_encoder import PairEncoder
@@ -46,6 +46,7 @@ __all__ = [
     "CopyData",
     "Ensemble",
     "FeatureCache",
+    "FitRequest",
     "FullFineTune",
     "HashedWordEncoder",
     "HeadOnly",

@@ -22,14 +22,14 @@ copy with no n-gram in its training rows scores the log of its weighted class pr
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from crowd.seeding import torch_seed
 from crowd.train.bow_encoder import PAD_ID, word_id
-from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError
+from crowd.train.data import CopyData, FitRequest, ModelInputs, ModelState, Progress, TrainingInputError
 from crowd.train.settings import BagOfWords
 
 
@@ -128,17 +128,9 @@ class BagOfWordsTrainer(BagOfWords):
     (``prior``). :meth:`predict` scores each row from these alone (sparse rows times dense weights), so a
     row's logits do not depend on the rows beside it."""
 
-    def fit(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ModelState]:
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """One fitted model per copy (its training rows only), fitted in turn."""
+        copies, indices, seed, num_labels = request.copies, request.indices, request.seed, request.num_labels
         check_copies(copies, indices, num_labels)
         out = []
         for done, (j, copy) in enumerate(zip(indices, copies), start=1):

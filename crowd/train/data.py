@@ -7,7 +7,7 @@ and predicts that copy's test texts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -153,24 +153,45 @@ def row_weights(copies: Sequence[CopyData]) -> np.ndarray:
     )
 
 
+Progress = Callable[[int, int], None] | None
+"""A learner's progress callback, ``progress(done, total)`` as its work on a group advances (``None``: no report).
+
+``done`` never decreases and a last call has ``done == total`` (e.g. encoding batches, then training epochs,
+then prediction); the runner's models bar moves with it."""
+
+
+@dataclass(frozen=True, eq=False)
+class FitRequest:
+    """What a learner trains on: one model per copy of ``copies`` (training rows, labels, weights, test rows),
+    copy ``k`` with index ``indices[k]`` (it seeds the copy's head, shuffles and dropout with ``seed``), the
+    encoder model ``model_name`` (ignored by the learners that load none), a torch ``device`` name (``"cpu"``,
+    ``"cuda:0"``) and ``num_labels`` classes."""
+
+    model_name: str
+    copies: Sequence[CopyData]
+    indices: Sequence[int]
+    seed: int
+    device: str
+    num_labels: int
+
+    @property
+    def tests(self) -> list[ModelInputs]:
+        """Each copy's test rows, as its model sees them (what ``predict`` reads after ``fit``)."""
+        return [c.test for c in self.copies]
+
+
 class Learner(Protocol):
     """Trains a group of copies together and predicts their test texts.
 
-    A learner that can be kept (saved, loaded, asked about new texts) also has ``fit`` and ``predict``
-    (see :class:`crowd.train.settings.Keepable`); ``fit_predict`` is then ``predict`` after ``fit``."""
+    A learner that can be kept (saved, loaded, asked about new texts) also has ``fit(request, progress)``
+    returning one :data:`ModelState` per copy and ``predict(model_name, states, inputs, device, num_labels)``
+    (see :class:`crowd.train.settings._Learner`); ``fit_predict`` is then ``predict`` after ``fit``."""
 
     copies_per_group: int
 
-    def fit_predict(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-    ) -> np.ndarray:
-        """Test logits ``(len(copies), n_test, num_labels)`` float32; copy ``k`` has index ``indices[k]``.
+    def fit_predict(self, request: FitRequest, progress: Progress = None) -> np.ndarray:
+        """Test logits ``(len(request.copies), n_test, num_labels)`` float32; ``progress(done, total)`` as the
+        work advances (:data:`Progress`; may be ``None``).
 
         A copy's vote on a test text is the argmax of its logits, ties to the smallest class
         index (``np.argmax``); run-off elections use the logits themselves.

@@ -28,13 +28,14 @@ encoders' coordinates have different domains, so the pair encoder refuses it wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError
+from crowd.train.data import CopyData, FitRequest, ModelInputs, ModelState, Progress, TrainingInputError
 from crowd.train.settings import Ensemble
 
 if TYPE_CHECKING:
@@ -53,20 +54,12 @@ class EnsembleTrainer(Ensemble):
         """The two member trainers (made once, so that ``predict`` after ``fit`` loads the encoder once)."""
         return self.bow.implementation(), self.head.implementation()
 
-    def fit(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ModelState]:
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """Per copy, its bag-of-words model and its head, as one state of prefixed names.
 
         ``progress(done, total)``: the heads' steps (encoding, epochs), then one step per bag-of-words model.
         """
+        copies, indices = request.copies, request.indices
         if len(copies) == 0 or len(copies) != len(indices):
             raise TrainingInputError(f"got {len(copies)} copies for {len(indices)} copy indices")
         parts = [self.split(copy, j) for j, copy in zip(indices, copies)]
@@ -78,14 +71,9 @@ class EnsembleTrainer(Ensemble):
             report(done, total + k)
 
         bow, head = self.members
-        heads = head.fit(model_name, [p[1] for p in parts], indices, seed, device, num_labels, head_step)
+        heads = head.fit(dataclasses.replace(request, copies=[p[1] for p in parts]), head_step)
         bows = bow.fit(
-            model_name,
-            [p[0] for p in parts],
-            indices,
-            seed,
-            device,
-            num_labels,
+            dataclasses.replace(request, copies=[p[0] for p in parts]),
             lambda done, total: report(head_steps[0] + done, head_steps[0] + total),
         )
         return [join_states(b, h) for b, h in zip(bows, heads)]

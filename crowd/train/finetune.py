@@ -71,8 +71,10 @@ from crowd.train.common import (
 )
 from crowd.train.data import (
     CopyData,
+    FitRequest,
     ModelInputs,
     ModelState,
+    Progress,
     TrainingInputError,
     check_group,
     check_inputs,
@@ -89,20 +91,12 @@ Rows = list[tuple[np.ndarray, np.ndarray]]  # per copy: (ids, mask), each (n, L_
 class FullFineTuneTrainer(FullFineTune):
     """The implementation of :class:`crowd.train.settings.FullFineTune` (built from its settings)."""
 
-    def fit(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ModelState]:
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """One fine-tuned model per copy, from its training rows only; ``progress(epoch, epochs)`` per epoch."""
+        copies, indices, seed, num_labels = request.copies, request.indices, request.seed, request.num_labels
         check_copies(copies, indices, num_labels)
-        dev = torch.device(device)
-        model = load_model(model_name, num_labels, dev)
+        dev = torch.device(request.device)
+        model = load_model(request.model_name, num_labels, dev)
         pad = int(getattr(model.config, "pad_token_id", 0) or 0)
         cut = self.max_length
         train = [(c.train_ids[:, :cut], c.train_mask[:, :cut]) for c in copies]

@@ -50,9 +50,10 @@ import torch.nn.functional as F
 
 from crowd.train.common import adamw, init_head, one_thread, permutations
 from crowd.train.data import (
-    CopyData,
+    FitRequest,
     ModelInputs,
     ModelState,
+    Progress,
     TrainingInputError,
     check_group,
     check_inputs,
@@ -70,24 +71,16 @@ class HeadOnlyTrainer(HeadOnly):
     A fitted model (:meth:`fit`) is its head, ``weight`` ``(H, C)`` and ``bias`` ``(C,)`` float32;
     :meth:`predict` applies it to the frozen encoder's features of any rows, each row by itself."""
 
-    def fit(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ModelState]:
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """One head per copy, trained on its training rows' features (the ``K`` heads at once).
 
         ``progress(done, total)`` (the runner's models bar, inside a group): rows encoded, then training
         epochs."""
+        copies, indices, num_labels = request.copies, request.indices, request.num_labels
         check_group(copies, indices, num_labels)
         report = progress or (lambda done, total: None)
-        dev = torch.device(device)
-        frozen = self.frozen(model_name, num_labels, dev)
+        dev = torch.device(request.device)
+        frozen = self.frozen(request.model_name, num_labels, dev)
         frozen.on_batch = lambda done, n: report(done, n + self.epochs)
         try:
             unique, rows = self.features(frozen, [(c.train_ids, c.train_mask) for c in copies])
@@ -97,7 +90,9 @@ class HeadOnlyTrainer(HeadOnly):
         labels = torch.from_numpy(np.stack([c.train_labels for c in copies]).astype(np.int64)).to(dev)
         weights = torch.from_numpy(row_weights(copies)).to(dev)
         with one_thread():  # small batched matmuls: threads only spin
-            weight, bias = self.train_heads(train_x, labels, indices, seed, num_labels, report, weights)
+            weight, bias = self.train_heads(
+                train_x, labels, indices, request.seed, num_labels, report, weights
+            )
         weight, bias = weight.float().cpu().numpy(), bias.float().cpu().numpy()
         return [{"weight": w.copy(), "bias": b.copy()} for w, b in zip(weight, bias)]
 

@@ -67,7 +67,16 @@ from crowd.train.common import (
     seeded_global_rng,
     split_decay,
 )
-from crowd.train.data import CopyData, ModelInputs, ModelState, TrainingInputError, check_group, check_inputs
+from crowd.train.data import (
+    CopyData,
+    FitRequest,
+    ModelInputs,
+    ModelState,
+    Progress,
+    TrainingInputError,
+    check_group,
+    check_inputs,
+)
 from crowd.train.frozen import row_batches, row_threads
 from crowd.train.models import set_training
 from crowd.train.partial import StateCache, encoder_layers, freeze_bottom, layer_range
@@ -81,24 +90,16 @@ PREDICT_STATE_BYTES = 2**30  # predict starts a new frozen-state cache beyond th
 class PartialFineTuneTrainer(PartialFineTune):
     """The implementation of :class:`crowd.train.settings.PartialFineTune` (built from its settings)."""
 
-    def fit(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ModelState]:
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """One partially fine-tuned model per copy, from its training rows only (see the module docstring).
 
         ``progress(done, total)``: per copy, its frozen states, then its epochs."""
+        copies, indices, seed, num_labels = request.copies, request.indices, request.seed, request.num_labels
         check_copies(copies, indices, num_labels)
         report = progress or (lambda done, total: None)
         steps = 1 + self.epochs
-        dev = torch.device(device)
-        model = set_training(load_model(model_name, num_labels, dev), False)
+        dev = torch.device(request.device)
+        model = set_training(load_model(request.model_name, num_labels, dev), False)
         cut = self._freeze(model)
         pretrained = _Pretrained(model)
         digest = frozen_digest(model)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from crowd.train.data import ABSTAIN, CopyData, Learner, TrainingInputError, check_group
+from crowd.train.data import ABSTAIN, CopyData, FitRequest, Learner, TrainingInputError, check_group
 from crowd.train.devices import barrier, local_device, rank_and_world
 from crowd.train.model_store import ModelStore
 from crowd.train.settings import learner_fingerprint
@@ -87,7 +86,7 @@ def run_votes(
     Bad input (``n_copies < 1``, an unknown model, labels outside ``0..num_labels-1``,
     a folder of another configuration, a stored vote file that is not a valid vote row)
     raises before any training. With ``progress``, rank 0 shows one ``models`` bar that also advances
-    inside a group of copies trained together (see :func:`_fit_predict`). Finished
+    inside a group of copies trained together (the learners report :data:`crowd.train.data.Progress`). Finished
     copies found in ``store_folder`` are not recomputed. ``fingerprint``
     identifies the data and noise; the learner's configuration, the model, the
     seed and ``num_labels`` are added to it here.
@@ -166,7 +165,7 @@ def _train_groups(job: _Job, missing: set[int], folder: Path, models: ModelStore
     group's test logits to ``finish(group, copies, logits)`` (when given). A group with every model stored
     is predicted from the stored models; a group with any model missing is trained whole (its composition
     is fixed, so every model gets the bits of an uninterrupted run)."""
-    learner, name, seed, device, k = job.learner, job.model_name, job.seed, job.device, job.num_labels
+    learner = job.learner
     rank, world = rank_and_world()
     mine = copy_groups(job.n_copies, learner.copies_per_group)[rank::world]
     todo = [g for g in mine if missing.intersection(g)]
@@ -176,36 +175,24 @@ def _train_groups(job: _Job, missing: set[int], folder: Path, models: ModelStore
         for j in group:
             copies.append(job.first if j == 0 else job.make_copy(j))
             bars.prepared(len(group))
+        request = FitRequest(job.model_name, copies, group, job.seed, job.device, job.num_labels)
         if models is None:
-            logits = _fit_predict(learner, name, copies, group, seed, device, k, bars.learner_step)
+            logits = learner.fit_predict(request, bars.learner_step)
         else:
             if set(models.missing()).isdisjoint(group):  # every model stored: predict only
                 states = [models.load(j) for j in group]
             else:
-                states = learner.fit(name, copies, group, seed, device, k, bars.learner_step)
+                states = learner.fit(request, bars.learner_step)
                 for j, state in zip(group, states):
                     models.write(j, state)
             logits = None
             if finish is not None:
-                logits = learner.predict(name, states, [c.test for c in copies], device, k)
+                logits = learner.predict(job.model_name, states, request.tests, job.device, job.num_labels)
         if finish is not None:
             finish(group, copies, logits)
         bars.stored(len(group))
     bars.close()
     barrier(world)
-
-
-def _fit_predict(learner: Learner, model_name, copies, group, seed, device, num_labels, step) -> np.ndarray:
-    """``learner.fit_predict``, passing ``progress=step`` when the learner accepts it.
-
-    Progress protocol for learners: an optional keyword ``progress: Callable[[int, int], None] | None``;
-    the learner calls ``progress(done, total)`` as its work on the whole group advances (e.g. encoding
-    batches, then training epochs, then prediction), with ``done`` non-decreasing and a last call with
-    ``done == total``. Learners without the parameter are called as before (the bar then moves with the copy
-    preparation and when the group is stored).
-    """
-    kwargs = {"progress": step} if "progress" in inspect.signature(learner.fit_predict).parameters else {}
-    return learner.fit_predict(model_name, copies, group, seed, device, num_labels, **kwargs)
 
 
 class _Progress:

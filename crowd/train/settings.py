@@ -24,12 +24,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
-import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 from crowd.train.bow_encoder import HashedWordEncoder
+from crowd.train.data import FitRequest, ModelInputs, ModelState, Progress
 from crowd.train.encode import WordPieceEncoder
 from crowd.train.fine_tuning import FineTuning, keep_field_order
 from crowd.train.pair_encoder import PairEncoder
@@ -81,27 +83,33 @@ class _Learner:
         module, name = self.IMPLEMENTATION.split(":")
         return _keeps_models(getattr(importlib.import_module(module), name))
 
-    def fit(self, model_name, copies, indices, seed, device, num_labels, progress=None):
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """One fitted model per copy (:data:`crowd.train.data.ModelState`, named arrays), from the copies'
-        training rows alone; ``progress(done, total)`` as the work advances."""
-        return self.implementation().fit(model_name, copies, indices, seed, device, num_labels, progress)
+        training rows alone; ``progress(done, total)`` as the work advances (may be ``None``)."""
+        return self.implementation().fit(request, progress)
 
-    def predict(self, model_name, states, inputs, device, num_labels):
+    def predict(
+        self,
+        model_name: str,
+        states: Sequence[ModelState],
+        inputs: Sequence[ModelInputs],
+        device: str,
+        num_labels: int,
+    ) -> np.ndarray:
         """Logits ``(len(states), n, num_labels)`` float32: model ``k`` (``states[k]``) on ``inputs[k]``
         (:class:`crowd.train.data.ModelInputs`). Row ``i``'s logits depend on row ``i`` alone."""
         return self.implementation().predict(model_name, states, inputs, device, num_labels)
 
-    def fit_predict(self, model_name, copies, indices, seed, device, num_labels, progress=None):
+    def fit_predict(self, request: FitRequest, progress: Progress = None) -> np.ndarray:
         """Train and predict each copy's test rows: ``predict`` after ``fit`` where the implementation keeps
-        its models, else its own ``fit_predict``; ``progress(done, total)`` if it reports."""
+        its models, else its own ``fit_predict``; ``progress(done, total)`` as the work advances."""
         trainer = self.implementation()
         if _keeps_models(type(trainer)):
-            states = trainer.fit(model_name, copies, indices, seed, device, num_labels, progress)
-            return trainer.predict(model_name, states, [c.test for c in copies], device, num_labels)
-        kwargs = (
-            {"progress": progress} if "progress" in inspect.signature(trainer.fit_predict).parameters else {}
-        )
-        return trainer.fit_predict(model_name, copies, indices, seed, device, num_labels, **kwargs)
+            states = trainer.fit(request, progress)
+            return trainer.predict(
+                request.model_name, states, request.tests, request.device, request.num_labels
+            )
+        return trainer.fit_predict(request, progress)
 
     def encoder(self, model_name: str):
         """Word-piece inputs of ``model_name``'s tokenizer, truncated to ``max_length``."""

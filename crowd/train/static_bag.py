@@ -32,7 +32,7 @@ named by ``vectors``). This module imports torch; configs holding a :class:`Stat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -40,9 +40,10 @@ import torch.nn.functional as F
 
 from crowd.train.common import adamw, init_head, one_thread, permutations
 from crowd.train.data import (
-    CopyData,
+    FitRequest,
     ModelInputs,
     ModelState,
+    Progress,
     TrainingInputError,
     check_group,
     check_inputs,
@@ -59,19 +60,11 @@ class StaticBagTrainer(StaticBag):
     Runs on one CPU thread (:func:`crowd.train.common.one_thread`): measured, 10 copies of SST-2 in 57 s with
     2 threads beside another job, 7.5 s with 1."""
 
-    def fit(
-        self,
-        model_name: str,
-        copies: Sequence[CopyData],
-        indices: Sequence[int],
-        seed: int,
-        device: str,
-        num_labels: int,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ModelState]:
+    def fit(self, request: FitRequest, progress: Progress = None) -> list[ModelState]:
         """One classifier per copy, trained on its training rows (the ``K`` classifiers at once)."""
+        copies, indices, seed, num_labels = request.copies, request.indices, request.seed, request.num_labels
         check_group(copies, indices, num_labels)
-        dev = torch.device(device)
+        dev = torch.device(request.device)
         with one_thread():
             table = self.table(dev)
             for j, c in zip(indices, copies):
