@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from transformers import AutoConfig, BertConfig, BertForSequenceClassification
 
+from benchmarks.naive import naive_fit_predict
 from crowd.io import write_jsonl
 from crowd.paths import data_root
 from crowd.report import cpu_model
@@ -38,7 +39,6 @@ from crowd.text import WordCorpus
 from crowd.train import CopyData, FullFineTune, HeadOnly, WordPieceEncoder
 from crowd.train.data import FitRequest
 from crowd.train.models import load_tokenizer
-from crowd.train.naive import naive_fit_predict
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def random_texts(n: int, seed: int, words: int | None = None) -> list[str]:
 
 def test_states_hold_what_the_copy_trained(kept):
     from crowd.train.common import load_model
-    from crowd.train.partial_learner import FROZEN_DIGEST
+    from crowd.train.learners.partial import FROZEN_DIGEST
 
     kind, learner, model_name, copies, states = kept
     assert learner.keepable and len(states) == len(copies)

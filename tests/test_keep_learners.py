@@ -196,7 +196,7 @@ def test_feature_cache_key_names_the_device_and_the_computed_dtype(tiny_bert, tm
 @pytest.mark.parametrize("width", [50, 384, 768])
 def test_linear_rows_gives_a_row_the_same_bits_among_any_rows(width):
     """The layer both torch learners predict with, at real feature widths (GloVe 50-d, MiniLM, BERT-base)."""
-    from crowd.train.heads import linear_rows
+    from crowd.train.common import linear_rows
 
     gen = np.random.default_rng(width)
     x = gen.normal(size=(300, width)).astype(np.float32)

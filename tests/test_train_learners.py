@@ -79,7 +79,7 @@ def test_full_fine_tune_learns_keyword(tiny_bert, toy):
 
 def test_naive_baseline_loop_learns_keyword_and_repeats_itself(tiny_bert, toy):
     """The benchmarks' per-copy baseline (bench_train.py, the device script's part b)."""
-    from crowd.train.naive import naive_fit_predict
+    from benchmarks.naive import naive_fit_predict
 
     task, copies = toy
     votes = naive_fit_predict(

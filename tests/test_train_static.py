@@ -53,7 +53,7 @@ def test_from_content_drops_pad_coordinates(encoder):
 def test_bag_is_the_mean_of_known_word_vectors(encoder):
     import torch
 
-    from crowd.train.static import StaticBagTrainer
+    from crowd.train.learners.static import StaticBagTrainer
 
     ids, mask = encoder.encode_texts(["the film qqzxv rocks", "qqzxv"])
     table = torch.from_numpy(np.array(encoder.table.matrix))
@@ -65,7 +65,7 @@ def test_bag_is_the_mean_of_known_word_vectors(encoder):
 
 
 def test_module_imports_without_torch():
-    code = "import sys, crowd.train.static; from crowd.train import StaticBag; StaticBag(); print('torch' in sys.modules)"
+    code = "import sys, crowd.train.learners; from crowd.train import StaticBag; StaticBag(); print('torch' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "False"

@@ -19,9 +19,9 @@ import torch
 
 from benchmarks.device.common import append_row, crowd_copies, sync
 from benchmarks.device.scales import Scale
+from benchmarks.naive import naive_fit_predict
 from crowd.train import CopyData, FullFineTune
 from crowd.train.data import FitRequest
-from crowd.train.naive import naive_fit_predict
 
 
 def grouped(model_name: str, copies, scale: Scale, batch: int, dtype: str, dev) -> tuple[np.ndarray, list]:

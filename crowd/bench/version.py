@@ -66,23 +66,23 @@ CERTIFY = (
     "crowd.bench.cells",
 )
 LEARNERS = {
-    "head": ("crowd.train.heads", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
+    "head": ("crowd.train.learners.head", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
     "full": (
-        "crowd.train.finetune",
-        "crowd.train.partial_learner",
+        "crowd.train.learners.full",
+        "crowd.train.learners.partial",
         "crowd.train.frozen",
         "crowd.train.feature_cache",
     ),
     "partial": (
-        "crowd.train.partial_learner",
+        "crowd.train.learners.partial",
         "crowd.train.partial",
         "crowd.train.frozen",
         "crowd.train.feature_cache",
     ),
-    "static": ("crowd.train.static_bag", "crowd.train.static_vectors"),
-    "bow": ("crowd.train.bow", "crowd.train.bow_encoder"),
+    "static": ("crowd.train.learners.static", "crowd.train.static_vectors"),
+    "bow": ("crowd.train.learners.bow", "crowd.train.bow_encoder"),
 }
-LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.ensemble",)
+LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.learners.ensemble",)
 NOISY = ("crowd", "safer", "wang")  # methods whose votes depend on the noise package's distributions
 DEFAULT_LEARNER = ModelConfig().learner  # what a cell that names no learner trains
 

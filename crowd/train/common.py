@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from crowd.seeding import rng, torch_seed
+from crowd.train.data import TrainingInputError
 from crowd.train.models import load_classifier
 
 
@@ -172,7 +173,7 @@ def one_thread() -> Iterator[None]:
     """Run small tensor operations (linear heads) on one CPU thread, restoring the thread count after.
 
     Their kernels are too small to gain from intra-op threads, and on a shared CPU the spinning threads
-    made head training about 7x slower (crowd.train.static_bag, measured beside another job on 2 cores).
+    made head training about 7x slower (crowd.train.learners.static, measured beside another job on 2 cores).
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -180,3 +181,19 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def linear_rows(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``x @ weight + bias`` in float32, ``(n, d) -> (n, C)``, each row computed by itself.
+
+    A matmul's last bits can change with the number of rows and a row's place among them (blocking, kernels),
+    so the products are added up one input column at a time, in order, with elementwise operations only:
+    ``out[i] = ((x[i, 0] w[0] + x[i, 1] w[1]) + ...) + b``, the same bits beside any other rows."""
+    columns = np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)  # (d, n): column k is row k
+    weight = np.asarray(weight, dtype=np.float32)
+    if columns.shape[0] != weight.shape[0]:
+        raise TrainingInputError(f"features of width {columns.shape[0]} for a weight of shape {weight.shape}")
+    out = columns[0][:, None] * weight[0]
+    for k in range(1, len(weight)):
+        out += columns[k][:, None] * weight[k]
+    return out + np.asarray(bias, dtype=np.float32)

@@ -1,4 +1,4 @@
-"""Two encoders side by side, for a learner that trains two models per copy (:mod:`crowd.train.ensemble`).
+"""Two encoders side by side, for a learner that trains two models per copy (:mod:`crowd.train.learners.ensemble`).
 
 A :class:`~crowd.train.data.CopyData` carries one id matrix; :class:`PairEncoder` puts the first encoder's
 fixed-width matrix to the left of the second's, so a learner can cut every copy at one known column.

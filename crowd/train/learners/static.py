@@ -19,14 +19,14 @@ Kept models: :meth:`StaticBagTrainer.fit` returns each copy's classifier as name
 ``(d, h)``, ``b0`` ``(h,)`` and, with a hidden layer, ``w1`` ``(h, C)``, ``b1`` ``(C,)`` (``h = C`` without
 one); the vectors are not stored (a fixed table named by ``vectors``). :meth:`StaticBagTrainer.predict` bags
 its input rows as in training and applies each layer to every row by itself
-(:func:`crowd.train.heads.linear_rows`), so on the CPU a text's logits are the same bits whatever rows are
+(:func:`crowd.train.common.linear_rows`), so on the CPU a text's logits are the same bits whatever rows are
 predicted beside it (``tests/test_keep_learners.py``); they differ from a batched matmul's in the last bits
 only. ``fit_predict`` is ``predict`` after ``fit`` (:class:`crowd.train.settings.StaticBag`).
 
 Plug-in: encode copies with :class:`crowd.train.static_vectors.StaticEncoder` (``StaticBag.encoder()``)
 and pass the learner to :func:`crowd.train.run_votes`; ``model_name`` is ignored (the vectors are
 named by ``vectors``). This module imports torch; configs holding a :class:`StaticBag` are read without it
-(:mod:`crowd.train.settings`), and ``import crowd.train.static`` names this trainer without importing torch.
+(:mod:`crowd.train.settings`, which names this trainer as a string).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from crowd.train.common import adamw, init_head, one_thread, permutations
+from crowd.train.common import adamw, init_head, linear_rows, one_thread, permutations
 from crowd.train.data import (
     FitRequest,
     ModelInputs,
@@ -49,7 +49,6 @@ from crowd.train.data import (
     check_inputs,
     row_weights,
 )
-from crowd.train.heads import linear_rows
 from crowd.train.settings import StaticBag
 from crowd.train.static_vectors import FIRST_WORD, load_table
 
