@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import json
 import subprocess
@@ -102,3 +103,19 @@ def test_every_learner_takes_one_request_and_an_optional_progress(name):
     assert list(inspect.signature(trainer.predict).parameters) == [
         "self", "model_name", "states", "inputs", "device", "num_labels"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_each_learner_names_the_modules_that_compute_it(name):
+    """``MODULES`` on the settings class (the implementation's module first) is what a benchmark row's code
+    version hashes for the learner; crowd.bench.version keeps no list of its own."""
+    import crowd.bench.version as version
+
+    kind = LEARNERS[name]
+    module, _ = implementation(kind)
+    assert kind.MODULES[0] == module or name == "bow+head"
+    assert module in kind.MODULES and len(set(kind.MODULES)) == len(kind.MODULES)
+    assert all(importlib.util.find_spec(m) is not None for m in kind.MODULES)
+    modules = cell_modules("certify", "crowd", {"model": {"learner": name}, "attack": {"name": "badnets"}})
+    assert set(kind.MODULES) <= set(modules)
+    assert not hasattr(version, "LEARNERS") or version.LEARNERS is LEARNERS

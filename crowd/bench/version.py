@@ -12,13 +12,16 @@ The rule, per family (one list, kept short on purpose; a file outside it does no
 * every cell: the attack's module (``crowd.attacks.<module>``), the poisoning and corpus code;
 * ``ciss`` cells (ConvexCertify): the package ``crowd.ciss``, the cell runner and the test-side budget rule
   (``crowd.methods.synonym``);
-* ``defend`` cells: the victim (``crowd.victim.model``, ``partial``, ``common``), the defend
+* ``defend`` cells: the victim (``crowd.victim.model``, ``crowd.train.fine_tuning``, ``partial``, ``common``), the defend
   pipeline, the defenses' base class, evaluation and metrics, and the defense's own module (none for ``none``);
-* ``certify`` cells: the run's settings and their defaults (``crowd.pipelines.config``, ``crowd.train.settings``:
-  a cell's table leaves most keys to them), the certify pipeline and its summary, the statistics package ``crowd.certify``
-  (every file), the attack budget (``crowd.attacks.budget``) and the word-group rule (``crowd.text``),
-  the vote runner, the method's module and those of its base classes (``crowd.methods.synonym`` for CROWD
-  and SAFER), the noise package (``crowd.noise``) for the smoothing methods, and the learner's modules (``model.learner``: ``head``, ``full``, ``partial``, ``static``, ``bow`` or ``bow+head``).
+* ``certify`` cells: the run's settings and their defaults (``crowd.pipelines.config``, ``crowd.train.settings``,
+  ``crowd.train.fine_tuning``: a cell's table leaves most keys to them), the certify pipeline and its summary, the
+  statistics package ``crowd.certify`` (every file), the attack budget (``crowd.attacks.budget``) and the word-group
+  rule (``crowd.text``), the vote runner, the method's module and those of its base classes (``crowd.methods.synonym``
+  for CROWD and SAFER), the noise package (``crowd.noise``) for the smoothing methods, and the modules of the
+  learner ``model.learner`` names: its settings class lists them (``MODULES`` of
+  :data:`crowd.train.settings.LEARNERS`, e.g. ``crowd.train.learners.head`` and the frozen encoder's feature code
+  for ``head``), so a new learner brings its own list.
 
 A package named in a list stands for every ``.py`` file in its folder. Rows written before this
 existed have no ``code_version``: the renderer marks them "not verified against today's code".
@@ -34,6 +37,7 @@ from crowd.codehash import modules_version
 from crowd.defenses import DEFENSES
 from crowd.methods import METHODS
 from crowd.pipelines.config import ModelConfig
+from crowd.train.settings import LEARNERS
 
 COMMON = ("crowd.attacks.base", "crowd.attacks.poison", "crowd.attacks.factory", "crowd.pipelines.corpus")
 DEFEND = (
@@ -42,6 +46,7 @@ DEFEND = (
     "crowd.defenses.evaluation",
     "crowd.defenses.metrics",
     "crowd.victim.model",
+    "crowd.train.fine_tuning",
     "crowd.train.partial",
     "crowd.train.common",
     "crowd.bench.cells",
@@ -49,6 +54,7 @@ DEFEND = (
 CERTIFY = (
     "crowd.pipelines.config",
     "crowd.train.settings",
+    "crowd.train.fine_tuning",
     "crowd.pipelines.certify",
     "crowd.pipelines.classifier",
     "crowd.seeding",
@@ -65,24 +71,6 @@ CERTIFY = (
     "crowd.train.common",
     "crowd.bench.cells",
 )
-LEARNERS = {
-    "head": ("crowd.train.learners.head", "crowd.train.frozen", "crowd.train.feature_cache", "crowd.train.encode"),
-    "full": (
-        "crowd.train.learners.full",
-        "crowd.train.learners.partial",
-        "crowd.train.frozen",
-        "crowd.train.feature_cache",
-    ),
-    "partial": (
-        "crowd.train.learners.partial",
-        "crowd.train.partial",
-        "crowd.train.frozen",
-        "crowd.train.feature_cache",
-    ),
-    "static": ("crowd.train.learners.static", "crowd.train.static_vectors"),
-    "bow": ("crowd.train.learners.bow", "crowd.train.bow_encoder"),
-}
-LEARNERS["bow+head"] = LEARNERS["bow"] + LEARNERS["head"] + ("crowd.train.learners.ensemble",)
 NOISY = ("crowd", "safer", "wang")  # methods whose votes depend on the noise package's distributions
 DEFAULT_LEARNER = ModelConfig().learner  # what a cell that names no learner trains
 
@@ -107,8 +95,8 @@ def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, 
             ]
             if runs in NOISY:
                 modules.append("crowd.noise")
-        learner = config.get("model", {}).get("learner", DEFAULT_LEARNER)
-        modules += LEARNERS.get(learner, ())
+        learner = LEARNERS.get(config.get("model", {}).get("learner", DEFAULT_LEARNER))
+        modules += learner.MODULES if learner is not None else ()
     return tuple(dict.fromkeys(modules))
 
 

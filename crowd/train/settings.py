@@ -54,7 +54,8 @@ def check_settings(settings: Any, positive: Sequence[str]) -> None:
 class _Learner:
     """Settings that train through the implementation class named by ``IMPLEMENTATION`` (``module:Class``).
 
-    ``SECTIONS`` names the config table(s) (fields of :class:`crowd.pipelines.config.CertifyConfig`) these
+    ``MODULES`` names the modules whose code computes the learner's models (the implementation's module first;
+    :mod:`crowd.bench.version` hashes them into a benchmark row's code version). ``SECTIONS`` names the config table(s) (fields of :class:`crowd.pipelines.config.CertifyConfig`) these
     settings are read from; :meth:`from_sections` builds them from those tables. ``uses_model``: it loads the
     encoder model ``model.name``; ``uses_torch``: it computes with torch (so ``model.device = "auto"`` asks torch
     for a GPU); a learner with neither never imports torch or transformers.
@@ -62,6 +63,7 @@ class _Learner:
 
     IMPLEMENTATION: ClassVar[str]
     SECTIONS: ClassVar[tuple[str, ...]]
+    MODULES: ClassVar[tuple[str, ...]]
     uses_model: ClassVar[bool] = True
     uses_torch: ClassVar[bool] = True
 
@@ -145,6 +147,12 @@ class HeadOnly(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.head:HeadOnlyTrainer"
+    MODULES: ClassVar[tuple[str, ...]] = (
+        "crowd.train.learners.head",
+        "crowd.train.frozen",
+        "crowd.train.feature_cache",
+        "crowd.train.encode",
+    )
     SECTIONS: ClassVar[tuple[str, ...]] = ("head",)
     epochs: int = 10
     lr: float = 1e-3
@@ -184,6 +192,11 @@ class FullFineTune(FineTuning, _Learner):
     fine-tuning settings are :class:`crowd.train.fine_tuning.FineTuning`'s."""
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.full:FullFineTuneTrainer"
+    MODULES: ClassVar[tuple[str, ...]] = (
+        "crowd.train.learners.full",
+        "crowd.train.frozen",
+        "crowd.train.feature_cache",
+    )
     SECTIONS: ClassVar[tuple[str, ...]] = ("full",)
     warmup: float = 0.0
     copies_per_group: int = 32
@@ -222,6 +235,12 @@ class PartialFineTune(FineTuning, _Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.partial:PartialFineTuneTrainer"
+    MODULES: ClassVar[tuple[str, ...]] = (
+        "crowd.train.learners.partial",
+        "crowd.train.partial",
+        "crowd.train.frozen",
+        "crowd.train.feature_cache",
+    )
     SECTIONS: ClassVar[tuple[str, ...]] = ("partial",)
     trainable_layers: int = 2
     lr: float = 1e-4
@@ -249,6 +268,7 @@ class StaticBag(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.static:StaticBagTrainer"
+    MODULES: ClassVar[tuple[str, ...]] = ("crowd.train.learners.static", "crowd.train.static_vectors")
     SECTIONS: ClassVar[tuple[str, ...]] = ("static",)
     uses_model: ClassVar[bool] = False
     epochs: int = 10
@@ -293,6 +313,7 @@ class BagOfWords(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.bow:BagOfWordsTrainer"
+    MODULES: ClassVar[tuple[str, ...]] = ("crowd.train.learners.bow", "crowd.train.bow_encoder")
     SECTIONS: ClassVar[tuple[str, ...]] = ("bow",)
     uses_model: ClassVar[bool] = False
     uses_torch: ClassVar[bool] = False  # scikit-learn on the CPU: its device is unused
@@ -340,6 +361,11 @@ class Ensemble(_Learner):
     """
 
     IMPLEMENTATION: ClassVar[str] = "crowd.train.learners.ensemble:EnsembleTrainer"
+    MODULES: ClassVar[tuple[str, ...]] = (
+        *BagOfWords.MODULES,
+        *HeadOnly.MODULES,
+        "crowd.train.learners.ensemble",
+    )
     SECTIONS: ClassVar[tuple[str, ...]] = ("bow", "head")
     bow: BagOfWords = field(default_factory=BagOfWords)
     head: HeadOnly = field(default_factory=HeadOnly)

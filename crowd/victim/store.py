@@ -48,7 +48,7 @@ VictimConfig = Any
 CACHE_ENV = "CROWD_VICTIM_CACHE"
 FORMAT_VERSION = 1
 # the code that trains a victim (crowd.bench.version's DEFEND list names the same modules)
-VICTIM_CODE = ("crowd.victim.model", "crowd.train.partial", "crowd.train.common")
+VICTIM_CODE = ("crowd.victim.model", "crowd.train.fine_tuning", "crowd.train.partial", "crowd.train.common")
 
 
 def victim_key(
