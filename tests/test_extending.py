@@ -69,14 +69,22 @@ def test_crowd_poison_runs_a_registered_attack(suffix, data_root, tmp_path):
 # --- a defense: one class, one registry line (docs/extending.md, "A defense") ---------------------------
 
 
-class Confidence(InputDetector):
+@dataclass(frozen=True)
+class ConfidenceSettings:
+    """``[defense] name = "confidence"``: the threshold flags a fraction ``frr`` of the clean dev texts."""
+
+    frr: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.frr < 1.0:
+            raise ValueError(f"frr must be in [0, 1), got {self.frr}")
+
+
+class Confidence(ConfidenceSettings, InputDetector):
     """Flag inputs the victim is unsure about: statistic = its top class probability (low = suspicious)."""
 
     name = "confidence"
     paper_note = "a toy detector for the extension test; no paper"
-
-    def __init__(self, frr: float = 0.05) -> None:
-        self.frr = frr
 
     def statistic(self, texts: Sequence[str]) -> np.ndarray:
         return self.victim_.predict_proba(list(texts)).max(axis=1)
@@ -97,8 +105,10 @@ def test_a_registered_defense_runs_through_crowd_defend(monkeypatch, tiny_bert):
     summary = run_defend(config)
     assert summary["defense"] == "confidence" and summary["detector"]["n_calibration"] == 40
     assert 0.0 <= summary["defended"]["frr"] <= 1.0 and 0.0 <= summary["defended"]["far"] <= 1.0
-    with pytest.raises(ValueError, match="unknown key"):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) repeat; allowed: frr"):
         run_defend(dataclasses.replace(config, defense=DefenseConfig("confidence", {"repeat": 5})))
+    with pytest.raises(ValueError, match=r"defense.params: frr must be in \[0, 1\), got 1.0"):
+        run_defend(dataclasses.replace(config, defense=DefenseConfig("confidence", {"frr": 1})))
 
 
 # --- a learner: one settings class, one registry line (docs/extending.md, "A learner") --------------------

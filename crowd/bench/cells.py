@@ -21,6 +21,7 @@ from crowd.attacks.budget import test_poison_sources
 from crowd.bench.spec import Cell, resolve_resources
 from crowd.ciss import CERTIFICATE, UNIT, CissClassifier, CissSettings
 from crowd.config import from_dict, to_dict
+from crowd.defenses import NO_DEFENSE
 from crowd.defenses.metrics import victim_warnings
 from crowd.methods.synonym import TEST_NOT_COVERED, substituted_positions
 from crowd.pipelines.certify import CertifyConfig, run_certify
@@ -190,12 +191,12 @@ class VictimCache:
 
 
 def defend_cell(cell: Cell, resources: Mapping[str, str], cache: VictimCache) -> dict[str, Any]:
-    """The undefended victim (method ``none``) or one defense, with CACC/ASR (THEORY §4) and FRR/FAR."""
+    """The undefended victim (method ``none``, :data:`crowd.defenses.NO_DEFENSE`) or one defense, with CACC/ASR (THEORY §4) and FRR/FAR."""
 
     config = from_dict(DefendConfig, resolve_resources(cell.config, resources), cell.cell_id)
 
     target = config.attack.target_label
-    defense = None if cell.runs == "none" else build_defense(config.defense, config.seed, target)
+    defense = None if cell.runs == NO_DEFENSE else build_defense(config.defense, config.seed, target)
     corpus = load_corpus(config)
     victim, train_s = cache.get(config, cell, corpus)
     base_clean = victim.predict(texts(corpus.test_clean))

@@ -131,7 +131,7 @@ def table2(
             certified = certifies(c, r)
             conf = pct(r.get("confident_accuracy")) if certified else "—"
             triggered = pct(r.get("certified_triggered_accuracy_at_budget")) if certified else "—"
-            base = r.get("undefended_base_rate") if c.runs == "none" else r.get("base_rate")
+            base = r.get("undefended_base_rate") if c.runs == NO_DEFENSE else r.get("base_rate")
             budget = at_budget(r) if certified else "—"
             metrics = [
                 pct(r.get("cacc")),

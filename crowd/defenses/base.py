@@ -11,22 +11,28 @@
   on the poisoned training set with the victim trained on it, then ``keep_mask``
   or ``filter`` removes suspicious samples before retraining.
 
-Each kind knows how it is evaluated (``crowd defend``): ``evaluate(victim, corpus, config, summary)``
-returns the per-text rows and the defended metrics, and adds what the defense found to ``summary``
-under its ``kind``. Each defense also carries ``paper_note``: how its numbers are defined differently
-from its paper's, for the benchmark tables.
+Each kind knows how it is evaluated (``crowd defend``): ``evaluate(victim, corpus, summary,
+target_label=..., seed=...)`` returns the per-text rows and the defended metrics, and adds what the defense
+found to ``summary`` under its ``kind``. It is handed what it needs (the fitted victim, whose ``config`` a
+retraining defense reuses; the attack's target label; the run's seed), never a pipeline's config. Each defense
+also carries ``paper_note``: how its numbers are defined differently from its paper's, for the benchmark tables.
 
-Parameters are stored by ``__init__``; whatever fitting learns lives in attributes
-ending in ``_`` (scikit-learn's convention).
+A defense's settings are a frozen dataclass (``StripSettings`` ...) checked in ``__post_init__``; the defense
+class subclasses it, so ``STRIP(frr=0.05)`` takes them as keywords and ``strip.frr`` reads them, and a setting
+cannot be changed after construction. :meth:`Defense.from_table` builds one from a ``[defense] params`` table
+(an unknown key or a bad value is a :class:`crowd.config.ConfigError` naming it). Whatever fitting learns lives
+in attributes ending in ``_`` (scikit-learn's convention), which the frozen settings leave free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from crowd.config import from_dict
 from crowd.data.hf import is_dataset, text_list, texts_and_labels
 from crowd.defenses.evaluation import calibration_set, labels, test_rows, texts
 from crowd.defenses.metrics import attack_metrics, detector_metrics, removal_rate
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 Rows = list[dict[str, Any]]
 
 E = TypeVar("E")
+D = TypeVar("D", bound="Defense")
 
 
 class Defense:
@@ -47,17 +54,55 @@ class Defense:
     kind: ClassVar[str] = "defense"
     paper_note: ClassVar[str] = ""  # how our numbers are defined differently from the paper's
 
+    @classmethod
+    def from_table(
+        cls: type[D],
+        table: Mapping[str, Any],
+        where: str = "defense.params",
+        *,
+        seed: int = 0,
+        target_label: int | None = None,
+    ) -> D:
+        """The defense a ``[defense] params`` table describes, its settings checked (names, types, ranges).
+
+        A setting named ``seed`` takes the run's ``seed`` and one named ``target_label`` (RAP's protected
+        label) the attack's ``target_label`` unless the table gives them. Every error is a
+        :class:`crowd.config.ConfigError` that names ``where`` and the key.
+        """
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(
+                f"{cls.__name__}: a defense subclasses its settings, a frozen dataclass (docs/extending.md)"
+            )
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        params = dict(table)
+        if "seed" in names:
+            params.setdefault("seed", seed)
+        if "target_label" in names and target_label is not None:
+            params.setdefault("target_label", target_label)
+        return from_dict(cls, params, where)
+
+    def preflight(self) -> None:
+        """Fail now, before any training, if something the defense will need is missing (nothing by default)."""
+
     def report(self) -> dict[str, Any]:
         """What fitting found, for the summary (JSON-able)."""
         return {}
 
     def evaluate(
-        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+        self,
+        victim: Victim,
+        corpus: Corpus,
+        summary: dict,
+        *,
+        target_label: int,
+        seed: int,
+        store: VictimStore | None = None,
     ) -> tuple[Rows, dict[str, Any]]:
-        """Run against ``victim`` on the poisoned ``corpus``; the per-text rows and the defended metrics.
+        """Run against the fitted ``victim`` on the poisoned ``corpus``; the per-text rows and the defended metrics.
 
-        ``config`` is the ``crowd defend`` config (its ``attack.target_label``, ``victim`` and ``seed``);
-        what the defense found goes into ``summary``.
+        ``target_label`` is the attack's target (ASR counts predictions of it), ``seed`` the run's seed (a
+        defense that retrains the victim trains it with this seed, ``victim.config`` and ``store``); what the
+        defense found goes into ``summary``.
         """
         raise NotImplementedError
 
@@ -88,14 +133,21 @@ class InputCorrector(Defense):
         raise NotImplementedError
 
     def evaluate(
-        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+        self,
+        victim: Victim,
+        corpus: Corpus,
+        summary: dict,
+        *,
+        target_label: int,
+        seed: int,
+        store: VictimStore | None = None,
     ) -> tuple[Rows, dict[str, Any]]:
         """Calibrate on clean dev texts, correct the test texts; metrics add the fraction of words removed."""
         self._calibrate(victim, corpus, summary)
         clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
         clean2, poison2 = self.correct(clean), self.correct(poison)
         cp, pp = victim.predict(clean2), victim.predict(poison2)
-        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target_label)
         metrics.update(
             removal_rate_clean=removal_rate(clean, clean2), removal_rate_poison=removal_rate(poison, poison2)
         )
@@ -137,14 +189,21 @@ class InputDetector(Defense):
         return np.asarray(self.statistic(text_list(texts)) < self.threshold_, dtype=bool)
 
     def evaluate(
-        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+        self,
+        victim: Victim,
+        corpus: Corpus,
+        summary: dict,
+        *,
+        target_label: int,
+        seed: int,
+        store: VictimStore | None = None,
     ) -> tuple[Rows, dict[str, Any]]:
         """Calibrate on clean dev texts, flag the test texts; a flagged text is rejected (FRR, FAR added)."""
         self._calibrate(victim, corpus, summary)
         clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
         cf, pf = self.flag(clean), self.flag(poison)
         cp, pp = victim.predict(clean), victim.predict(poison)
-        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label, cf, pf)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target_label, cf, pf)
         metrics.update(detector_metrics(cf, pf), threshold=self.threshold_)
         return test_rows(clean, poison, cp, pp, corpus, cf, pf), metrics
 
@@ -181,7 +240,14 @@ class TrainingFilter(Defense):
         return [e for e, k in zip(train_examples, keep) if k]
 
     def evaluate(
-        self, victim: Victim, corpus: Corpus, config, summary: dict, store: VictimStore | None = None
+        self,
+        victim: Victim,
+        corpus: Corpus,
+        summary: dict,
+        *,
+        target_label: int,
+        seed: int,
+        store: VictimStore | None = None,
     ) -> tuple[Rows, dict[str, Any]]:
         """Filter the training set with the poisoned victim, retrain on what is kept, measure that victim."""
         train_texts, train_labels = texts(corpus.train), labels(corpus.train)
@@ -195,16 +261,16 @@ class TrainingFilter(Defense):
         }
         kept = np.flatnonzero(keep)
         # same model and settings: a partial victim (trainable_layers > 0) reuses the frozen part's states
-        victim = type(victim)(config.victim, state_cache=victim.state_cache).fit(
+        victim = type(victim)(victim.config, state_cache=victim.state_cache).fit(
             [train_texts[i] for i in kept],
             [train_labels[i] for i in kept],
-            seed=config.seed,
+            seed=seed,
             store=store,
             dev=corpus,
         )
         clean, poison = texts(corpus.test_clean), texts(corpus.test_poison)
         cp, pp = victim.predict(clean), victim.predict(poison)
-        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, config.attack.target_label)
+        metrics = attack_metrics(cp, labels(corpus.test_clean), pp, target_label)
         return test_rows(clean, poison, cp, pp, corpus), metrics
 
 

@@ -36,6 +36,7 @@ Departures from OpenBackdoor, each documented in ``docs/defenses.md``:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -63,7 +64,30 @@ def largest_gap(scores: Sequence[float]) -> int:
     return int(np.argmax(ratios)) + 1
 
 
-class BKI(TrainingFilter):
+@dataclass(frozen=True)
+class BkiSettings:
+    """``[defense] name = "bki"``: the ``top_per_sample`` most influential words of each text, at most
+    ``num_keywords`` keywords, none in more than a fraction ``max_doc_freq`` of the texts; ``chunk_size`` texts'
+    deletion variants per victim call; ``sample_size`` texts (0 = all) find the keywords, drawn with ``seed``
+    (default: the run's)."""
+
+    top_per_sample: int = 5
+    num_keywords: int = 5
+    max_doc_freq: float = 0.3
+    chunk_size: int = 1024
+    sample_size: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.top_per_sample < 1 or self.num_keywords < 1 or self.chunk_size < 1:
+            raise ValueError("bki: top_per_sample, num_keywords and chunk_size must be >= 1")
+        if self.sample_size < 0:
+            raise ValueError(f"bki: sample_size must be >= 0 (0 = score every text), got {self.sample_size}")
+        if not 0.0 < self.max_doc_freq <= 1.0:
+            raise ValueError(f"bki: max_doc_freq must be in (0, 1], got {self.max_doc_freq}")
+
+
+class BKI(BkiSettings, TrainingFilter):
     """Identify trigger keywords from the victim's [CLS] changes and drop the texts they dominate."""
 
     name: ClassVar[str] = "bki"
@@ -72,28 +96,6 @@ class BKI(TrainingFilter):
         "a text is removed when a keyword is among its own top words; victim retrained; cpu "
         "scale: keywords from a 2,000-text sample, every text holding one scored"
     )
-
-    def __init__(
-        self,
-        top_per_sample: int = 5,
-        num_keywords: int = 5,
-        max_doc_freq: float = 0.3,
-        chunk_size: int = 1024,
-        sample_size: int = 0,
-        seed: int = 0,
-    ) -> None:
-        if top_per_sample < 1 or num_keywords < 1 or chunk_size < 1:
-            raise ValueError("bki: top_per_sample, num_keywords and chunk_size must be >= 1")
-        if sample_size < 0:
-            raise ValueError(f"bki: sample_size must be >= 0 (0 = score every text), got {sample_size}")
-        if not 0.0 < max_doc_freq <= 1.0:
-            raise ValueError(f"bki: max_doc_freq must be in (0, 1], got {max_doc_freq}")
-        self.top_per_sample = top_per_sample
-        self.num_keywords = num_keywords
-        self.max_doc_freq = max_doc_freq
-        self.chunk_size = chunk_size
-        self.sample_size = sample_size
-        self.seed = seed
 
     def influences(self, texts: Sequence[str], victim: Victim) -> list[np.ndarray]:
         """Per text, the inf-norm change of the [CLS] vector when each of its words is deleted."""

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -60,7 +61,34 @@ if TYPE_CHECKING:
 DEFAULT_QUANTILES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)
 
 
-class ONION(InputCorrector):
+@dataclass(frozen=True)
+class OnionSettings:
+    """``[defense] name = "onion"``: the language model ``lm`` (a name or a folder) on ``device``, scoring
+    ``batch_size`` texts of at most ``max_length`` tokens at a time; a fixed ``threshold``, or ``None`` (chosen
+    on clean dev texts at the ``quantiles`` of their scores, losing at most ``max_clean_drop`` accuracy);
+    ``cache`` keeps the scores on disk."""
+
+    lm: str = "smollm2"
+    threshold: float | None = None
+    max_clean_drop: float = 0.02
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    device: str = "auto"
+    batch_size: int = 64
+    max_length: int = 96
+    cache: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_clean_drop <= 1.0:
+            raise ValueError(f"onion: max_clean_drop must be in [0, 1], got {self.max_clean_drop}")
+        if not self.quantiles or any(not 0.0 <= q <= 1.0 for q in self.quantiles):
+            raise ValueError(f"onion: quantiles must be non-empty values in [0, 1], got {self.quantiles}")
+        if min(self.batch_size, self.max_length) < 1:
+            raise ValueError("onion: batch_size and max_length must be >= 1")
+        # a list given in Python: frozen as a tuple
+        object.__setattr__(self, "quantiles", tuple(self.quantiles))
+
+
+class ONION(OnionSettings, InputCorrector):
     """Remove words whose deletion lowers the language-model perplexity by more than the threshold."""
 
     name: ClassVar[str] = "onion"
@@ -68,32 +96,6 @@ class ONION(InputCorrector):
         "SmolLM2-135M stands in for GPT-2 offline; threshold chosen on clean dev data (≤ 2 points "
         "accuracy drop), not fixed at 0"
     )
-
-    def __init__(
-        self,
-        lm: str = "smollm2",
-        threshold: float | None = None,
-        max_clean_drop: float = 0.02,
-        quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
-        device: str = "auto",
-        batch_size: int = 64,
-        max_length: int = 96,
-        cache: bool = True,
-    ) -> None:
-        if not 0.0 <= max_clean_drop <= 1.0:
-            raise ValueError(f"onion: max_clean_drop must be in [0, 1], got {max_clean_drop}")
-        if not quantiles or any(not 0.0 <= q <= 1.0 for q in quantiles):
-            raise ValueError(f"onion: quantiles must be non-empty values in [0, 1], got {quantiles}")
-        if min(batch_size, max_length) < 1:
-            raise ValueError("onion: batch_size and max_length must be >= 1")
-        self.lm = lm
-        self.threshold = threshold
-        self.max_clean_drop = max_clean_drop
-        self.quantiles = tuple(quantiles)
-        self.device = device
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.cache = cache
 
     def fit(self, clean_texts: Sequence[str] = (), victim=None, clean_labels=None) -> ONION:
         """Load the LM (unless :meth:`use_lm` gave one) and set ``threshold_`` (see the module docstring).

@@ -49,6 +49,7 @@ its issue #24) tunes on every dev text and keeps OpenBackdoor's ``cf``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -72,7 +73,54 @@ class RAPStalled(ValueError):
     does not suit the victim: ``crowd defend`` reports it as an error, a benchmark cell as an error row)."""
 
 
-class RAP(InputDetector):
+@dataclass(frozen=True)
+class RapSettings:
+    """``[defense] name = "rap"``: the word ``rap_word`` tuned to lower the probability of ``target_label``
+    (default: the attack's target) by an amount in ``prob_range`` (upper, lower; ``scale`` weighs the upper
+    side), over ``epochs`` passes of ``batch_size`` texts and at least ``min_steps`` updates of rate ``lr``
+    (``step``: ``"normalized"`` or ``"released"``), in an order drawn with ``seed`` (default: the run's); the
+    threshold flags a fraction ``frr`` of the clean held-out texts."""
+
+    rap_word: str = "mb"
+    target_label: int = 1
+    prob_range: tuple[float, float] = (-0.1, -0.3)
+    scale: float = 1.0
+    epochs: int = 5
+    lr: float = 0.1
+    batch_size: int = 32
+    frr: float = 0.01
+    seed: int = 0
+    min_steps: int = 70
+    step: str = "normalized"
+
+    def __post_init__(self) -> None:
+        prob_range = tuple(float(x) for x in self.prob_range)
+        if len(prob_range) != 2 or not 0.0 >= prob_range[0] > prob_range[1] >= -1.0:
+            raise ValueError(
+                f"rap: prob_range is the (upper, lower) change of the target probability, "
+                f"0 >= upper > lower >= -1, e.g. (-0.1, -0.3); got {prob_range}"
+            )
+        # a list or ints given in Python: a tuple of floats
+        object.__setattr__(self, "prob_range", prob_range)
+        if (
+            self.epochs < 1
+            or self.batch_size < 1
+            or self.lr <= 0
+            or self.scale < 0
+            or self.target_label < 0
+            or self.min_steps < 0
+        ):
+            raise ValueError(
+                "rap: epochs, batch_size >= 1, lr > 0, scale >= 0, target_label >= 0, min_steps >= 0"
+            )
+        if self.step not in ("normalized", "released"):
+            raise ValueError(f"rap: step must be 'normalized' or 'released', got {self.step!r}")
+        if len(self.rap_word.split()) != 1:
+            raise ValueError(f"rap: rap_word must be one word, got {self.rap_word!r}")
+        check_frr(self.frr)
+
+
+class RAP(RapSettings, InputDetector):
     """Flag target-class inputs whose prediction survives the tuned RAP word."""
 
     name: ClassVar[str] = "rap"
@@ -81,46 +129,6 @@ class RAP(InputDetector):
         "updates, on the protected dev texts the victim classifies correctly; a tuning that "
         "stalls is an error row; rejected inputs count as errors / failed attacks"
     )
-
-    def __init__(
-        self,
-        rap_word: str = "mb",
-        target_label: int = 1,
-        prob_range: tuple[float, float] = (-0.1, -0.3),
-        scale: float = 1.0,
-        epochs: int = 5,
-        lr: float = 0.1,
-        batch_size: int = 32,
-        frr: float = 0.01,
-        seed: int = 0,
-        min_steps: int = 70,
-        step: str = "normalized",
-    ) -> None:
-        prob_range = tuple(float(x) for x in prob_range)
-        if len(prob_range) != 2 or not 0.0 >= prob_range[0] > prob_range[1] >= -1.0:
-            raise ValueError(
-                f"rap: prob_range is the (upper, lower) change of the target probability, "
-                f"0 >= upper > lower >= -1, e.g. (-0.1, -0.3); got {prob_range}"
-            )
-        if epochs < 1 or batch_size < 1 or lr <= 0 or scale < 0 or target_label < 0 or min_steps < 0:
-            raise ValueError(
-                "rap: epochs, batch_size >= 1, lr > 0, scale >= 0, target_label >= 0, min_steps >= 0"
-            )
-        if step not in ("normalized", "released"):
-            raise ValueError(f"rap: step must be 'normalized' or 'released', got {step!r}")
-        if len(rap_word.split()) != 1:
-            raise ValueError(f"rap: rap_word must be one word, got {rap_word!r}")
-        self.rap_word = rap_word
-        self.target_label = target_label
-        self.prob_range = prob_range
-        self.scale = scale
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.frr = check_frr(frr)
-        self.seed = seed
-        self.min_steps = min_steps
-        self.step = step
 
     def _prepare(self, clean_texts: list[str], victim: Victim, clean_labels=None) -> list[str]:
         """Tune the RAP word on the clean texts of the protected label that the victim predicts as such

@@ -31,6 +31,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -108,7 +109,26 @@ def tfidf_top_words(texts: Sequence[str]) -> list[list[str]]:
     return ranked
 
 
-class STRIP(InputDetector):
+@dataclass(frozen=True)
+class StripSettings:
+    """``[defense] name = "strip"``: ``repeat`` perturbed copies per text, each overwriting a fraction
+    ``swap_ratio`` of its words; the threshold flags a fraction ``frr`` of the clean held-out texts; ``seed``
+    (default: the run's) seeds the donors and positions."""
+
+    repeat: int = 5
+    swap_ratio: float = 0.5
+    frr: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1 or not 0.0 < self.swap_ratio <= 1.0:
+            raise ValueError(
+                f"strip: repeat must be >= 1 and swap_ratio in (0, 1], got {self.repeat}, {self.swap_ratio}"
+            )
+        check_frr(self.frr)
+
+
+class STRIP(StripSettings, InputDetector):
     """Flag inputs whose predictions stay low-entropy under strong word replacement."""
 
     name: ClassVar[str] = "strip"
@@ -116,16 +136,6 @@ class STRIP(InputDetector):
         "entropy averaged per text; donor words in TF-IDF order; rejected inputs count as errors "
         "/ failed attacks"
     )
-
-    def __init__(self, repeat: int = 5, swap_ratio: float = 0.5, frr: float = 0.01, seed: int = 0) -> None:
-        if repeat < 1 or not 0.0 < swap_ratio <= 1.0:
-            raise ValueError(
-                f"strip: repeat must be >= 1 and swap_ratio in (0, 1], got {repeat}, {swap_ratio}"
-            )
-        self.repeat = repeat
-        self.swap_ratio = swap_ratio
-        self.frr = check_frr(frr)
-        self.seed = seed
 
     def _prepare(self, clean_texts: list[str], victim: Victim, clean_labels=None) -> list[str]:
         pools = [words for words in tfidf_top_words(clean_texts) if words]

@@ -20,16 +20,16 @@ a ``manifest.json`` of their SHA-256 (:func:`crowd.pipelines.outdir.sealed`), so
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from crowd.config import ConfigError
 from crowd.data import Corpus
 from crowd.data.toy import toy_corpus
-from crowd.defenses import DEFENSES
+from crowd.defenses import DEFENSES, Defense
 from crowd.defenses.evaluation import calibration_set, labels, texts  # noqa: F401 (calibration_set: re-exported)
 from crowd.defenses.metrics import attack_metrics, victim_warnings
 from crowd.defenses.report import write_outputs
@@ -45,7 +45,8 @@ DefendAttackConfig = AttackConfig
 
 @dataclass(frozen=True)
 class DefenseConfig:
-    """``name`` in ``crowd.defenses.DEFENSES``; ``params`` are that class's constructor arguments."""
+    """``name`` in ``crowd.defenses.DEFENSES``; ``params`` are that defense's settings (its settings dataclass:
+    :meth:`crowd.defenses.Defense.from_table` checks them)."""
 
     name: str = "strip"
     params: dict[str, Any] = field(default_factory=dict)
@@ -60,34 +61,26 @@ class DefendConfig:
     seed: int = 0
 
 
-def build_defense(config: DefenseConfig, seed: int, target_label: int | None = None):
-    """The defense object, its parameters checked (names and ranges) before any training.
+def build_defense(config: DefenseConfig, seed: int, target_label: int | None = None) -> Defense:
+    """The defense ``config`` names, built from its ``params`` through the class and checked before any training
+    (keys, types, ranges; ONION's language model installed): a ``ValueError`` names the ``[defense]`` key.
 
     ``seed`` and the protected ``target_label`` (RAP) are filled in unless given.
     """
 
     if config.name not in DEFENSES:
-        raise ValueError(
+        raise ConfigError(
             f"defense.name: unknown defense {config.name!r}; known: {', '.join(sorted(DEFENSES))}"
         )
-    cls = DEFENSES[config.name]
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    unknown = sorted(set(config.params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"defense.params: unknown key(s) {', '.join(unknown)} for {config.name}; allowed: {', '.join(allowed)}"
-        )
-    params = dict(config.params)
-    if "seed" in allowed:
-        params.setdefault("seed", seed)
-    if "target_label" in allowed and target_label is not None:
-        params.setdefault("target_label", target_label)
     try:
-        defense = cls(**params)
-        preflight = getattr(defense, "preflight", None)
-        if callable(preflight):
-            preflight()
-    except (TypeError, ValueError, FileNotFoundError) as e:
+        defense = DEFENSES[config.name].from_table(
+            config.params, "defense.params", seed=seed, target_label=target_label
+        )
+    except ConfigError as e:  # which defense's settings the keys were checked against
+        raise ConfigError(f"{e} (defense.name = {config.name!r})", e.key, e.reason) from None
+    try:
+        defense.preflight()
+    except FileNotFoundError as e:
         raise ValueError(f"defense.params ({config.name}): {e}") from e
     return defense
 
@@ -183,7 +176,7 @@ def _sayer(stages: bool):
 
 
 def apply_defense(
-    defense,
+    defense: Defense,
     victim: Victim,
     corpus: Corpus,
     config: DefendConfig,
@@ -192,9 +185,12 @@ def apply_defense(
 ):
     """Run ``defense`` against ``victim``; returns per-text rows and the defended metrics.
 
-    The defense's kind evaluates it (:meth:`crowd.defenses.Defense.evaluate`) and adds what it found to
-    ``summary``: ``filter`` (BKI: keywords, removed texts), ``corrector`` (ONION: threshold, its sweep,
-    the LM) or ``detector`` (STRIP/RAP: threshold); correctors and detectors calibrate on the clean dev
-    texts that do not also occur in the clean test set (``n_dev_calibration``, ``dev_removed_in_test``).
+    The defense's kind evaluates it (:meth:`crowd.defenses.Defense.evaluate`, handed the attack's target label
+    and the run's seed from ``config``) and adds what it found to ``summary``: ``filter`` (BKI: keywords, removed
+    texts), ``corrector`` (ONION: threshold, its sweep, the LM) or ``detector`` (STRIP/RAP: threshold);
+    correctors and detectors calibrate on the clean dev texts that do not also occur in the clean test set
+    (``n_dev_calibration``, ``dev_removed_in_test``).
     """
-    return defense.evaluate(victim, corpus, config, summary, store)
+    return defense.evaluate(
+        victim, corpus, summary, target_label=config.attack.target_label, seed=config.seed, store=store
+    )
