@@ -252,8 +252,8 @@ class RAP(RapSettings, InputDetector):
         out = np.full(len(texts), np.nan)
         examined = np.flatnonzero(probs.argmax(axis=1) == self.target_label)
         with torch.inference_mode():
-            for start in range(0, len(examined), self.victim_.config.eval_batch_size):
-                idx = examined[start : start + self.victim_.config.eval_batch_size]
+            for start in range(0, len(examined), self.victim_.config.inference_batch_size):
+                idx = examined[start : start + self.victim_.config.inference_batch_size]
                 rap = self._target_prob(self._insert([texts[i] for i in idx]), self.embedding_)
                 out[idx] = probs[idx, self.target_label] - rap.float().cpu().numpy()
         return out

@@ -109,11 +109,6 @@ class VictimConfig(FineTuning):
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
 
-    @property
-    def eval_batch_size(self) -> int:
-        """The old name of :attr:`inference_batch_size`, read by code written before the rename (not a config key)."""
-        return self.inference_batch_size
-
 
 class Victim:
     """A sequence classifier to attack and defend.
