@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from typing import Any, ClassVar, Literal
 
-from crowd.attacks import ATTACKS, VARIANTS
+from crowd.attacks import ATTACKS, NO_ATTACK, VARIANTS
 from crowd.attacks.badnets import check_triggers, num_triggers_problem
 from crowd.attacks.factory import PRESETS
 from crowd.attacks.stylebkd import STYLES
@@ -112,8 +112,8 @@ class AttackConfig:
     graph: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name != "none" and self.name not in ATTACKS:
-            raise ValueError(f"name {self.name!r} is not one of {', '.join(sorted(ATTACKS))}, none")
+        if self.name != NO_ATTACK and self.name not in ATTACKS:
+            raise ValueError(f"name {self.name!r} is not one of {', '.join(sorted(ATTACKS))}, {NO_ATTACK}")
         if not 0.0 <= self.poison_rate <= 1.0:
             raise ValueError(f"poison_rate must be in [0, 1], got {self.poison_rate}")
         if self.variant is not None and self.variant not in VARIANTS:

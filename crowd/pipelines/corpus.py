@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crowd.attacks import poison_corpus
+from crowd.attacks import NO_ATTACK, poison_corpus
 from crowd.attacks.factory import attack_class, make_attack
 from crowd.data import (
     DATASETS,
@@ -180,7 +180,7 @@ def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Co
     dev_rows = split("dev", data.max_dev) if dev else []
     num_labels = check_labels(train, test, data.dataset, allowed_labels(data.dataset, data.labels))
     warn_overlap(train, test, data.dataset)
-    if attack.name == "none":
+    if attack.name == NO_ATTACK:
         return Corpus.unpoisoned(train, dev_rows, test, num_labels)
     if not 0 <= attack.target_label < num_labels:
         raise ValueError(
