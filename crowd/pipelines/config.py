@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from crowd.attacks import ATTACKS, NO_ATTACK, VARIANTS
 from crowd.attacks.badnets import check_triggers, num_triggers_problem
-from crowd.attacks.factory import PRESETS
+from crowd.attacks.factory import preset_names
 from crowd.attacks.stylebkd import STYLES
 from crowd.config import from_dict, from_overrides, read_toml
 from crowd.data import DATASETS, corpus_labels
@@ -120,8 +120,10 @@ class AttackConfig:
             raise ValueError(
                 f"variant must be one of {', '.join(VARIANTS)} (unset: the preset's), got {self.variant!r}"
             )
-        if self.preset is not None and self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)} (or unset), got {self.preset!r}")
+        if self.preset is not None and self.preset not in preset_names():
+            raise ValueError(
+                f"preset must be one of {', '.join(preset_names())} (or unset), got {self.preset!r}"
+            )
         problem = self.num_triggers is not None and num_triggers_problem(
             self.num_triggers, "; unset: the preset's"
         )
