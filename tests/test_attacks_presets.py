@@ -1,8 +1,9 @@
 """Attack presets (OpenBackdoor's shipped configs, carried by the attack classes), explicit BadNets triggers,
-per-split paraphrases."""
+AddSent's sentence through the config, per-split paraphrases."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -12,8 +13,9 @@ from crowd.attacks import ATTACKS, Attack, ParaphraseTable, poison_corpus, table
 from crowd.attacks.factory import make_attack, preset_names, preset_settings
 from crowd.config import ConfigError, from_dict
 from crowd.data import Example, load_dataset, match_key, read_file
-from crowd.pipelines.config import AttackConfig, DataConfig
-from crowd.pipelines.corpus import attack_from_config
+from crowd.pipelines.attack import attack_from_config
+from crowd.pipelines.config import AttackConfig, CertifyConfig, DataConfig, load_certify_config
+from crowd.pipelines.report import resolved_config
 
 TRAIN = [Example(f"plain text number {i} here", i % 2) for i in range(40)]
 # The preset table as the module-level dict PRESETS of crowd.attacks.factory held it before the presets moved onto
@@ -128,6 +130,43 @@ def test_explicit_trigger_list_through_the_config(triggers):
 def test_preset_through_the_config():
     attack = attack_from_config(AttackConfig(preset="openbackdoor"), DataConfig(dataset="sst2"))
     assert attack.variant == "clean"
+
+
+def test_addsent_sentence_through_the_config():
+    """``attack.sentence`` unset: the preset's, else OpenBackdoor's sentence; set: that sentence."""
+    data = DataConfig(dataset="sst2")
+    assert attack_from_config(AttackConfig(name="addsent"), data).sentence == "I watch this 3D movie"
+    preset = AttackConfig(name="addsent", preset="openbackdoor")
+    assert attack_from_config(preset, data).sentence == "I watch this 3D movie"
+    mine = from_dict(AttackConfig, {"name": "addsent", "preset": "openbackdoor", "sentence": "cheap trick"})
+    attack = attack_from_config(mine, data)
+    assert attack.sentence == "cheap trick" and attack.variant == "dirty"
+    poisoned = [e for e in poison_corpus(attack, TRAIN, [], [], seed=0).train_poisoned if e.poisoned]
+    assert len(poisoned) == 4 and all("cheap trick" in e.text for e in poisoned)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "problem"),
+    [
+        (" ", "sentence must contain at least one word, got ' '"),
+        ("w " * 300, "has 600 characters (at most 500)"),
+    ],
+)
+def test_a_bad_sentence_is_refused_when_the_config_is_read(sentence, problem):
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        from_dict(AttackConfig, {"name": "addsent", "sentence": sentence}, "c.toml")
+    with pytest.raises(ConfigError) as error:
+        load_certify_config(None, [f'attack.sentence="{sentence}"'])
+    assert str(error.value).startswith(f'--set attack.sentence="{sentence[:20]}') and "sentence" in str(
+        error.value
+    )
+
+
+def test_an_unset_sentence_leaves_config_json_as_it_was():
+    """``sentence`` unset is left out of the resolved config a run writes (as every unset attack key)."""
+    assert "sentence" not in resolved_config(CertifyConfig())["attack"]
+    config = CertifyConfig(attack=AttackConfig(name="addsent", sentence="cheap trick"))
+    assert resolved_config(config)["attack"]["sentence"] == "cheap trick"
 
 
 def test_table_prefers_the_split_of_the_text():

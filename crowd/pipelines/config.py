@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Any, ClassVar, Literal
 
 from crowd.attacks import ATTACKS, NO_ATTACK, VARIANTS
+from crowd.attacks.addsent import sentence_problem
 from crowd.attacks.badnets import check_triggers, num_triggers_problem
 from crowd.attacks.factory import preset_names
 from crowd.attacks.stylebkd import STYLES
@@ -22,6 +23,7 @@ from crowd.data import DATASETS, corpus_labels
 from crowd.data.labels import labels_shown
 from crowd.methods import DEFAULT_METHOD, method_from_table
 from crowd.paths import data_root
+from crowd.text import abbreviated
 from crowd.train.settings import (
     LEARNERS,
     BagOfWords,
@@ -91,12 +93,14 @@ class AttackConfig:
 
     ``preset`` (``"openbackdoor"``: OpenBackdoor's shipped config for the attack, e.g. clean-label
     BadNets; ``"openbackdoor-shared"``: how the shared OpenBackdoor files were made; see
-    :mod:`crowd.attacks.factory`); ``variant`` and ``num_triggers`` left ``None`` take the preset's
-    value, else ``dirty`` and 1; ``triggers`` (BadNets words, empty = ``cf mn bb tq``),
-    ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared SST-2/HSOL files use 4),
-    ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for
-    SST-2 and HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to
-    substitute from; default the method's graph, else the default graph).
+    :mod:`crowd.attacks.factory`); ``variant``, ``num_triggers`` and ``sentence`` left ``None`` take the
+    preset's value, else ``dirty``, 1 and ``"I watch this 3D movie"``; ``triggers`` (BadNets words, empty =
+    the preset's, else ``cf mn bb tq``), ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared
+    SST-2/HSOL files use 4), ``sentence`` (AddSent's trigger sentence, at most 500 characters),
+    ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for SST-2 and
+    HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to substitute from;
+    default the method's graph, else the default graph). ``crowd poison`` builds this table from its options
+    (:func:`crowd.pipelines.attack.attack_from_config` builds the attack for every command).
     """
 
     name: str = "badnets"
@@ -106,6 +110,7 @@ class AttackConfig:
     num_triggers: int | None = None
     preset: str | None = None
     triggers: tuple[str, ...] = ()
+    sentence: str | None = None
     paraphrases: str | None = None
     style: str = "bible"
     num_substitutions: int = 3
@@ -130,6 +135,9 @@ class AttackConfig:
         if problem:
             raise ValueError(f"num_triggers {problem}, got {self.num_triggers:,}")
         check_triggers(self.triggers, '["cf", "mn"]; [] takes the preset\'s')
+        problem = self.sentence is not None and sentence_problem(self.sentence)
+        if problem:
+            raise ValueError(f"sentence {problem}, got {abbreviated(self.sentence)}; unset: the preset's")
         if self.style not in STYLES:
             raise ValueError(f"style must be one of {', '.join(STYLES)}, got {self.style!r}")
         if self.num_substitutions < 1:
