@@ -15,8 +15,10 @@ from crowd.attacks.output import jsonl_text
 from crowd.cli import main
 from crowd.commands import poison
 from crowd.config import from_dict
+from crowd.pipelines.attack import attack_from_config
 from crowd.pipelines.config import AttackConfig, DataConfig
 from crowd.pipelines.corpus import prepare_corpus
+from synonyms.graph import SynonymGraph
 
 WORDS = ("fine", "dull", "warm", "grim", "bright", "slow", "witty", "flat")
 
@@ -152,3 +154,21 @@ def test_an_unknown_preset_is_refused_by_the_parser(capsys):
         options("--attack", "badnets", "--preset", "ob")
     err = capsys.readouterr().err  # argparse's wording (quotes round the choices or not) varies by version
     assert "argument --preset: invalid choice: 'ob'" in err and "openbackdoor-shared" in err
+
+
+def test_the_graph_of_a_word_substitution_attack(tmp_path):
+    """``attack.graph`` (``--graph``) is loaded from its folder; else the caller's graph, or the function that
+    loads it, is used (called only for an attack that needs a graph)."""
+    graph = SynonymGraph.from_sets({"good": [("fine", 0.9)], "movie": [("film", 0.95)]})
+    data = DataConfig(dataset="sst2")
+    wordsub = AttackConfig(name="wordsub", num_substitutions=1)
+    assert attack_from_config(wordsub, data, graph).graph is graph
+    assert attack_from_config(wordsub, data, lambda: graph).graph is graph
+    saved = graph.save(tmp_path / "graph")
+    from_folder = attack_from_config(AttackConfig(name="wordsub", graph=str(saved)), data, lambda: 1 / 0)
+    assert from_folder.graph.content_hash() == graph.content_hash()
+    assert attack_from_config(AttackConfig(name="badnets"), data, lambda: 1 / 0).name == "badnets"
+    with pytest.raises(ValueError, match="wordsub needs a synonym graph"):
+        attack_from_config(wordsub, data)
+    built = poison.build_attack(options("--attack", "wordsub", "--graph", str(saved)))
+    assert built.graph.content_hash() == graph.content_hash() and built.num_substitutions == 3
