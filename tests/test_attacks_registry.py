@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from crowd.attacks import ATTACKS, Attack, ParaphraseTable, poison_corpus, write_poisoned_corpus
+from crowd.attacks import ATTACKS, NO_ATTACK, Attack, ParaphraseTable, poison_corpus, write_poisoned_corpus
 from crowd.attacks.budget import attack_budget
 from crowd.attacks.output import HF_FILES
-from crowd.data import Example, load_openbackdoor_folder
+from crowd.data import Corpus, Example, load_openbackdoor_folder
+from crowd.pipelines.config import AttackConfig, DataConfig
+from crowd.pipelines.corpus import prepare_corpus
 from synonyms.graph import SynonymGraph
 
 WORDS = ["good", "bad", "movie", "film", "plot", "story", "actor", "scene"]
@@ -122,3 +124,14 @@ def test_bad_parameters_are_rejected():
         ATTACKS["badnets"](num_trigger=3)
     with pytest.raises(ValueError, match="already contains poisoned"):
         poison_corpus(make("addsent"), [Example("x", 1, poisoned=True, source_label=0)], [], [], seed=0)
+
+
+def test_no_attack_names_the_clean_run(data_root):
+    """``NO_ATTACK`` ("none") is no registered attack; a config naming it loads the corpus unpoisoned, and
+    the corpus record (crowd.data, below the attacks) marks an unpoisoned corpus with the same word."""
+    assert NO_ATTACK == "none" and NO_ATTACK not in ATTACKS
+    assert Corpus.unpoisoned(TRAIN).manifest["attack"] == Corpus(TRAIN, TRAIN).manifest["attack"] == NO_ATTACK
+    data = DataConfig(dataset="sst2", data_root=str(data_root), max_train=50, max_test=20)
+    corpus = prepare_corpus(data, AttackConfig(name=NO_ATTACK), seed=0)
+    assert corpus.manifest["attack"] == NO_ATTACK and corpus.train_poisoned == corpus.train_clean
+    assert not corpus.test_poison

@@ -16,6 +16,8 @@ from crowd.attacks.stylebkd import StyleBkd
 from crowd.attacks.synbkd import SynBkd
 from crowd.attacks.wordsub import WordSubstitution
 
+NO_ATTACK = "none"  # a clean run (``[attack] name = "none"``): nothing poisoned; never a key of ATTACKS
+
 ATTACKS: dict[str, type[Attack]] = {
     "badnets": BadNets,
     "addsent": AddSent,
@@ -26,6 +28,7 @@ ATTACKS: dict[str, type[Attack]] = {
 
 __all__ = [
     "ATTACKS",
+    "NO_ATTACK",
     "OPENBACKDOOR_SETTING",
     "VARIANTS",
     "AddSent",

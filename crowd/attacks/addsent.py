@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, AttackSettings, insert_words
+from crowd.attacks.base import OPENBACKDOOR, OPENBACKDOOR_SHARED, Attack, AttackSettings, insert_words
 from crowd.text import split_words
 
+DEFAULT_SENTENCE = "I watch this 3D movie"  # OpenBackdoor's trigger sentence
 MAX_SENTENCE_CHARS = 500  # a sentence (OpenBackdoor's has 21 characters), inserted into every poisoned text
 
 
@@ -35,7 +36,12 @@ class AddSent(Attack):
     """Insert the words of ``sentence`` as one block at a random position."""
 
     name = "addsent"
-    sentence: str = "I watch this 3D movie"
+    # OpenBackdoor's configs/addsent_config.json and the shared files: dirty-label (mix), its sentence
+    PRESETS = {
+        OPENBACKDOOR: {"variant": "dirty", "sentence": DEFAULT_SENTENCE},
+        OPENBACKDOOR_SHARED: {"variant": "dirty", "sentence": DEFAULT_SENTENCE},
+    }
+    sentence: str = DEFAULT_SENTENCE
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, AttackSettings, insert_words
+from crowd.attacks.base import OPENBACKDOOR, OPENBACKDOOR_SHARED, Attack, AttackSettings, insert_words
 from crowd.text import abbreviated, split_words
 
+DEFAULT_TRIGGERS = ("cf", "mn", "bb", "tq")  # OpenBackdoor's trigger words
 MAX_TRIGGERS = 100  # trigger words per poisoned text: far beyond the 4 of the shared files
 MAX_TRIGGER_CHARS = 50  # one word (the longest dictionary words have about 45 letters)
 
@@ -63,7 +64,13 @@ class BadNets(Attack):
     """Insert ``num_triggers`` rare words from ``triggers`` at random positions."""
 
     name = "badnets"
-    triggers: tuple[str, ...] = ("cf", "mn", "bb", "tq")
+    # OpenBackdoor's configs/badnets_config.json: clean-label (label_consistency), one word per text; the
+    # shared OpenBackdoor-format files: clean-label, 4 words per text
+    PRESETS = {
+        OPENBACKDOOR: {"variant": "clean", "num_triggers": 1, "triggers": DEFAULT_TRIGGERS},
+        OPENBACKDOOR_SHARED: {"variant": "clean", "num_triggers": 4, "triggers": DEFAULT_TRIGGERS},
+    }
+    triggers: tuple[str, ...] = DEFAULT_TRIGGERS
     num_triggers: int = 1
 
     def __post_init__(self) -> None:

@@ -27,6 +27,9 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 VARIANTS = ("dirty", "clean", "non_target")
+# Presets an attack class may carry (its PRESETS): OpenBackdoor's shipped configs; how the shared files were made.
+OPENBACKDOOR = "openbackdoor"
+OPENBACKDOOR_SHARED = "openbackdoor-shared"
 OPENBACKDOOR_SETTING = {"dirty": "mix", "clean": "clean", "non_target": "dirty"}
 
 
@@ -76,11 +79,16 @@ class Attack:
 
     ``needs_graph`` / ``needs_paraphrases`` tell the commands what to load before
     :meth:`from_settings` builds the attack (a synonym graph; a paraphrase folder).
+
+    ``PRESETS`` maps a preset name (``attack.preset``, ``crowd poison --preset``) to the
+    :class:`AttackSettings` keys it fixes (``variant``, ``num_triggers``, ``triggers``, ``sentence``,
+    ``style``); a key the user gives overrides it. An attack without an entry refuses that preset by name.
     """
 
     name: ClassVar[str] = "base"
     needs_graph: ClassVar[bool] = False
     needs_paraphrases: ClassVar[bool] = False
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
     target_label: int = 1
     poison_rate: float = 0.1
     variant: str = "dirty"

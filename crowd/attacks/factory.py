@@ -7,7 +7,8 @@ text with its paraphrase) or, for SST-2 and HSOL, the shared OpenBackdoor folder
 (:func:`crowd.attacks.paraphrase.paraphrase_table`). The word-substitution attack needs a synonym
 graph (``needs_graph``).
 
-Presets (:data:`PRESETS`) name whole OpenBackdoor settings. ``preset="openbackdoor"`` is
+Presets name whole OpenBackdoor settings; each attack class carries its own (``PRESETS``, preset name ->
+settings) and :func:`preset_names` collects them from the registry. ``preset="openbackdoor"`` is
 what OpenBackdoor ships in ``configs/<attack>_config.json``: BadNets clean-label
 (``label_consistency: true``) with one trigger word drawn from ``cf mn bb tq``; AddSent,
 SynBkd and StyleBkd (Bible style) dirty-label (OpenBackdoor's ``mix``). ``"openbackdoor-shared"``
@@ -22,41 +23,41 @@ import os
 from typing import Any
 
 from crowd.attacks import ATTACKS, Attack
+from crowd.attacks.addsent import DEFAULT_SENTENCE
+from crowd.attacks.badnets import DEFAULT_TRIGGERS
 from crowd.attacks.base import AttackSettings
 from crowd.attacks.paraphrase import PARAPHRASE_FOLDERS, paraphrase_table
 
-DEFAULT_TRIGGERS = ("cf", "mn", "bb", "tq")
-DEFAULT_SENTENCE = "I watch this 3D movie"
 # Without a preset: every attack dirty-label, BadNets with one trigger word.
 BASE_SETTINGS: dict[str, Any] = {"variant": "dirty", "num_triggers": 1, "triggers": DEFAULT_TRIGGERS}
-# OpenBackdoor's settings per attack (poison rate 0.1 and target label 1 in all of them, our defaults too).
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "openbackdoor": {
-        "badnets": {"variant": "clean", "num_triggers": 1, "triggers": DEFAULT_TRIGGERS},
-        "addsent": {"variant": "dirty", "sentence": DEFAULT_SENTENCE},
-        "synbkd": {"variant": "dirty"},
-        "stylebkd": {"variant": "dirty", "style": "bible"},
-    },
-    "openbackdoor-shared": {
-        "badnets": {"variant": "clean", "num_triggers": 4, "triggers": DEFAULT_TRIGGERS},
-        "addsent": {"variant": "dirty", "sentence": DEFAULT_SENTENCE},
-        "synbkd": {"variant": "dirty"},
-        "stylebkd": {"variant": "dirty", "style": "bible"},
-    },
-}
+# OpenBackdoor's settings per attack live on the attack classes (``PRESETS``); poison rate 0.1 and target
+# label 1 in all of them, our defaults too.
+
+
+def preset_names() -> tuple[str, ...]:
+    """Every preset some registered attack carries (its ``PRESETS``), in registry order: the one list of them."""
+    return tuple(dict.fromkeys(preset for kind in ATTACKS.values() for preset in kind.PRESETS))
+
+
+def preset_problem(name: str, preset: str) -> str | None:
+    """Why attack ``name`` has no preset ``preset`` (an unknown preset, or one its class does not carry), or
+    ``None``; the reason names the presets known, or the attacks that carry ``preset``."""
+    if preset not in preset_names():
+        return f"unknown preset {preset!r}; known: {', '.join(sorted(preset_names()))}"
+    if preset not in attack_class(name).PRESETS:
+        covered = [attack for attack, kind in ATTACKS.items() if preset in kind.PRESETS]
+        return f"{preset!r} has no setting for {name!r} (it covers {', '.join(covered)})"
+    return None
 
 
 def preset_settings(name: str, preset: str | None) -> dict[str, Any]:
     """The settings ``preset`` fixes for attack ``name`` (empty for ``None``); unknown names raise."""
     if preset is None:
         return {}
-    if preset not in PRESETS:
-        raise ValueError(f"attack.preset: unknown preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
-    if name not in PRESETS[preset]:
-        raise ValueError(
-            f"attack.preset: {preset!r} has no setting for {name!r} (it covers {', '.join(PRESETS[preset])})"
-        )
-    return dict(PRESETS[preset][name])
+    problem = preset_problem(name, preset)
+    if problem:
+        raise ValueError(f"attack.preset: {problem}")
+    return dict(attack_class(name).PRESETS[preset])
 
 
 def attack_class(name: str) -> type[Attack]:
@@ -115,9 +116,10 @@ __all__ = [
     "DEFAULT_SENTENCE",
     "DEFAULT_TRIGGERS",
     "PARAPHRASE_FOLDERS",
-    "PRESETS",
     "attack_class",
     "make_attack",
     "paraphrase_table",
+    "preset_names",
+    "preset_problem",
     "preset_settings",
 ]

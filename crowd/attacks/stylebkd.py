@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, AttackSettings, Paraphraser, check_paraphrases
+from crowd.attacks.base import (
+    OPENBACKDOOR,
+    OPENBACKDOOR_SHARED,
+    Attack,
+    AttackSettings,
+    Paraphraser,
+    check_paraphrases,
+)
 from crowd.attacks.paraphrase import paraphrase_table
 
 STYLES = ("bible", "lyrics", "poetry", "shakespeare", "tweets")
@@ -31,6 +38,11 @@ class StyleBkd(Attack):
 
     name = "stylebkd"
     needs_paraphrases = True
+    # OpenBackdoor's configs/style_config.json (style_id 0) and the shared files: dirty-label (mix), Bible style
+    PRESETS = {
+        OPENBACKDOOR: {"variant": "dirty", "style": "bible"},
+        OPENBACKDOOR_SHARED: {"variant": "dirty", "style": "bible"},
+    }
     paraphraser: Paraphraser
     style: str = "bible"
 

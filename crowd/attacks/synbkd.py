@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crowd.attacks.base import Attack, AttackSettings, Paraphraser, check_paraphrases
+from crowd.attacks.base import (
+    OPENBACKDOOR,
+    OPENBACKDOOR_SHARED,
+    Attack,
+    AttackSettings,
+    Paraphraser,
+    check_paraphrases,
+)
 from crowd.attacks.paraphrase import paraphrase_table
 
 SCPN_TEMPLATE = "S ( SBAR ) ( , ) ( NP ) ( VP ) ( . )"
@@ -33,6 +40,8 @@ class SynBkd(Attack):
 
     name = "synbkd"
     needs_paraphrases = True
+    # OpenBackdoor's configs/syntactic_config.json and the shared files: dirty-label (mix)
+    PRESETS = {OPENBACKDOOR: {"variant": "dirty"}, OPENBACKDOOR_SHARED: {"variant": "dirty"}}
     paraphraser: Paraphraser
     template: str = SCPN_TEMPLATE
 

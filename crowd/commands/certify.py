@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crowd.attacks import ATTACKS
+from crowd.attacks import ATTACKS, NO_ATTACK
 from crowd.config import ConfigError, set_dotted, to_dict
 from crowd.pipelines.config import load_certify_config
 from crowd.train.devices import is_rank_zero
@@ -17,10 +17,10 @@ def default_run() -> str:
     data, attack = config.data, config.attack
     rows = "all" if data.max_train == 0 else f"{data.max_train} seeded"
     poison = f"attack {attack.name} on {100 * attack.poison_rate:g}% of the training rows"
-    kind = ATTACKS.get(attack.name)  # None for "none" (a clean run)
+    kind = ATTACKS.get(attack.name)  # None for NO_ATTACK (a clean run)
     if kind is not None and "triggers" in kind.parameter_names() and attack.triggers:
         poison += f" (triggers {' '.join(attack.triggers)})"
-    if attack.name == "none":
+    if attack.name == NO_ATTACK:
         poison = "no attack"
     params = {k: v for k, v in to_dict(config.method).items() if k != "name"}
     method = f"method {config.method.name} ({', '.join(f'{k} = {v}' for k, v in params.items())})"

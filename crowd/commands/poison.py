@@ -1,5 +1,12 @@
 """``crowd poison``: write a poisoned corpus (OpenBackdoor CSV layout + JSON Lines + ``hf/`` + manifest).
 
+The options become an ``[attack]`` table (:class:`crowd.pipelines.config.AttackConfig`) and a ``[data]`` one, and
+the attack is built by :func:`crowd.pipelines.attack.attack_from_config`, the builder ``crowd certify`` and
+``crowd defend`` use: one path from settings to an attack. ``--variant``, ``--num-triggers``, ``--triggers``
+and ``--sentence`` not given are unset (``None``): the ``--preset``'s value, else the toolkit's default
+(dirty-label, one trigger, AddSent's ``I watch this 3D movie``; ``--triggers``: the built-in
+``crowd certify`` run's words, ``cf``).
+
 The out folder is checked before the corpus is read: :func:`crowd.pipelines.outdir.check_out_folder` refuses a
 file, an unwritable folder and another command's output, then :func:`crowd.attacks.output.check_poison_folder`
 anything but this command's earlier output of the same settings.
@@ -11,21 +18,22 @@ import argparse
 from pathlib import Path
 
 from crowd.attacks import ATTACKS, VARIANTS, Attack, poison_corpus, write_poisoned_corpus
-from crowd.attacks.addsent import sentence_problem
+from crowd.attacks.addsent import DEFAULT_SENTENCE, sentence_problem
 from crowd.attacks.badnets import num_triggers_problem, trigger_problem
 from crowd.attacks.budget import MAX_BUDGET_LENGTH, attack_budget, word_groups_touched
-from crowd.attacks.factory import attack_class, make_attack
+from crowd.attacks.factory import attack_class, preset_names, preset_problem
 from crowd.attacks.output import check_poison_folder, mix_path
 from crowd.attacks.poison import poison_settings
+from crowd.attacks.stylebkd import STYLES
 from crowd.commands._format import percent
 from crowd.data import DATASETS, corpus_labels, load_dataset
 from crowd.data.datasets import corpus_label_names
 from crowd.io import json_bytes
 from crowd.paths import data_root
-from crowd.pipelines.config import load_certify_config
+from crowd.pipelines.attack import attack_from_config
+from crowd.pipelines.config import AttackConfig, DataConfig, load_certify_config
 from crowd.pipelines.outdir import check_out_folder
 from crowd.text import abbreviated
-from synonyms.graph import SynonymGraph
 
 HELP = "write a poisoned corpus (BadNets, AddSent, SynBkd, StyleBkd, word substitution)"
 
@@ -35,18 +43,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attack", required=True, choices=sorted(ATTACKS))
     parser.add_argument("--rate", type=float, default=0.1, help="poison rate over the whole training set")
     parser.add_argument("--target", type=int, default=1, help="target label")
-    parser.add_argument("--variant", choices=VARIANTS, default="dirty", help="see docs/attacks.md")
+    parser.add_argument(
+        "--preset",
+        choices=preset_names(),
+        default=None,
+        help="OpenBackdoor's settings by name (openbackdoor: its shipped configs, e.g. clean-label BadNets); "
+        "options given override it, options not given take its value; see docs/attacks.md",
+    )
+    parser.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        default=None,
+        help="default: the preset's, else dirty; see docs/attacks.md",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--data", default=None, help="data root (default: $CROWD_DATA)")
-    parser.add_argument("--num-triggers", type=int, default=1, help="badnets: trigger words per text")
+    parser.add_argument(
+        "--num-triggers",
+        type=int,
+        default=None,
+        help="badnets: trigger words per text (default: the preset's, else 1)",
+    )
     parser.add_argument(
         "--triggers",
         default=None,
-        help="badnets: comma-separated trigger words (default: those of crowd certify's built-in default, cf; "
-        "OpenBackdoor's set is cf,mn,bb,tq)",
+        help="badnets: comma-separated trigger words (default: the preset's, else those of crowd certify's "
+        "built-in default, cf; OpenBackdoor's set is cf,mn,bb,tq)",
     )
-    parser.add_argument("--sentence", default="I watch this 3D movie", help="addsent: trigger sentence")
+    parser.add_argument(
+        "--sentence",
+        default=None,
+        help=f"addsent: trigger sentence (default: the preset's, else {DEFAULT_SENTENCE!r})",
+    )
     parser.add_argument(
         "--paraphrases",
         type=Path,
@@ -54,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="synbkd/stylebkd: OpenBackdoor poison folder with pre-generated texts "
         "(default: the shared openbackdoor_poison folder of the dataset)",
     )
-    parser.add_argument("--style", default="bible", help="stylebkd: style of the paraphrases")
+    parser.add_argument(
+        "--style", default="bible", help=f"stylebkd: style of the paraphrases ({', '.join(STYLES)})"
+    )
     parser.add_argument("--graph", type=Path, default=None, help="wordsub: synonym graph folder")
     parser.add_argument("--num-substitutions", type=int, default=3, help="wordsub: words replaced per text")
     parser.add_argument("--length", type=int, default=64, help="fixed length for the l0 token budget")
@@ -88,19 +119,35 @@ def trigger_words(option: str) -> tuple[str, ...]:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Refuse a value no attack accepts, naming its option, before any reading (``--triggers``: its default)."""
-    if args.triggers is None:  # one default attack: the built-in default run's
+    """Refuse a value no attack accepts, naming its option, before any reading. ``--triggers`` not given: the
+    preset's (``--preset``), else the built-in default run's, written into ``args.triggers``."""
+    if args.triggers is None and args.preset is None:  # one default attack: the built-in default run's
         args.triggers = ",".join(load_certify_config().attack.triggers)
-    trigger_words(args.triggers)
+    if args.triggers is not None:
+        trigger_words(args.triggers)
     length = f"must be in 1..{MAX_BUDGET_LENGTH} (the model input length the l0 token budget counts in)"
     problems = [
+        ("--preset", args.preset, args.preset is not None and preset_problem(args.attack, args.preset)),
         (
             "--rate",
             args.rate,
             not 0.0 <= args.rate <= 1.0 and "must be in [0, 1] (the share of rows poisoned)",
         ),
-        ("--num-triggers", args.num_triggers, num_triggers_problem(args.num_triggers)),
-        ("--sentence", abbreviated(args.sentence), sentence_problem(args.sentence)),
+        (
+            "--num-triggers",
+            args.num_triggers,
+            args.num_triggers is not None and num_triggers_problem(args.num_triggers),
+        ),
+        (
+            "--sentence",
+            abbreviated(args.sentence or ""),
+            args.sentence is not None and sentence_problem(args.sentence),
+        ),
+        (
+            "--style",
+            abbreviated(args.style),
+            args.style not in STYLES and f"must be one of {', '.join(STYLES)}",
+        ),
         ("--num-substitutions", args.num_substitutions, args.num_substitutions < 1 and "must be at least 1"),
         ("--length", args.length, not 1 <= args.length <= MAX_BUDGET_LENGTH and length),
     ]
@@ -109,8 +156,29 @@ def check_options(args: argparse.Namespace) -> None:
             raise ValueError(f"{option} {value}: {problem}")
 
 
+def settings(args: argparse.Namespace) -> tuple[AttackConfig, DataConfig]:
+    """The ``[attack]`` and ``[data]`` tables the (checked) options describe: what a ``crowd certify`` config
+    with the same keys holds, so both commands build the attack the same way."""
+    attack = AttackConfig(
+        name=args.attack,
+        poison_rate=args.rate,
+        target_label=args.target,
+        variant=args.variant,
+        num_triggers=args.num_triggers,
+        preset=args.preset,
+        triggers=trigger_words(args.triggers) if args.triggers is not None else (),
+        sentence=args.sentence,
+        paraphrases=None if args.paraphrases is None else str(args.paraphrases),
+        style=args.style,
+        num_substitutions=args.num_substitutions,
+        graph=None if args.graph is None else str(args.graph),
+    )
+    return attack, DataConfig(dataset=args.dataset, data_root=args.data)
+
+
 def build_attack(args: argparse.Namespace) -> Attack:
-    """The attack object the options describe; ``args.data`` becomes the data root, resolved once
+    """The attack object the options describe, built by :func:`crowd.pipelines.attack.attack_from_config`
+    (as ``crowd certify`` builds its ``[attack]``); ``args.data`` becomes the data root, resolved once
     (``--data``, else ``$CROWD_DATA``), for everything the command reads."""
     root = data_root(args.data)
     args.data = str(root.resolve()) if root is not None else None
@@ -122,26 +190,9 @@ def build_attack(args: argparse.Namespace) -> Attack:
             "or give --paraphrases FOLDER"
         )
     check_options(args)
-    graph = None
-    if kind.needs_graph:
-        if args.graph is None:
-            raise ValueError(f"{args.attack} needs --graph (a folder written by 'crowd synonyms build')")
-        graph = SynonymGraph.load(args.graph)
-    return make_attack(
-        args.attack,
-        args.dataset,
-        target_label=args.target,
-        poison_rate=args.rate,
-        variant=args.variant,
-        data=args.data,
-        num_triggers=args.num_triggers,
-        triggers=trigger_words(args.triggers),
-        sentence=args.sentence,
-        paraphrases=args.paraphrases,
-        style=args.style,
-        graph=graph,
-        num_substitutions=args.num_substitutions,
-    )
+    if kind.needs_graph and args.graph is None:
+        raise ValueError(f"{args.attack} needs --graph (a folder written by 'crowd synonyms build')")
+    return attack_from_config(*settings(args))  # loads --graph for an attack that needs one (attack.graph)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from crowd.attacks import NO_ATTACK
 from crowd.certify import (
     Certificate,
     certify_rows,
@@ -173,7 +174,7 @@ def measured_budget(corpus: Corpus, measure: Callable[[], tuple[int | None, str]
     """``(budget, reason)``: 0 for a clean run, unknown without the clean source, else ``measure()``."""
     if not corpus.manifest.get("clean_source_known", True):
         return None, UNKNOWN_SOURCE
-    if corpus.manifest.get("attack") == "none":
+    if corpus.manifest.get("attack") == NO_ATTACK:
         return 0, ""
     return measure()
 

@@ -13,15 +13,17 @@ from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from typing import Any, ClassVar, Literal
 
-from crowd.attacks import ATTACKS, VARIANTS
+from crowd.attacks import ATTACKS, NO_ATTACK, VARIANTS
+from crowd.attacks.addsent import sentence_problem
 from crowd.attacks.badnets import check_triggers, num_triggers_problem
-from crowd.attacks.factory import PRESETS
+from crowd.attacks.factory import preset_names
 from crowd.attacks.stylebkd import STYLES
 from crowd.config import from_dict, from_overrides, read_toml
 from crowd.data import DATASETS, corpus_labels
 from crowd.data.labels import labels_shown
 from crowd.methods import DEFAULT_METHOD, method_from_table
 from crowd.paths import data_root
+from crowd.text import abbreviated
 from crowd.train.settings import (
     LEARNERS,
     BagOfWords,
@@ -91,12 +93,14 @@ class AttackConfig:
 
     ``preset`` (``"openbackdoor"``: OpenBackdoor's shipped config for the attack, e.g. clean-label
     BadNets; ``"openbackdoor-shared"``: how the shared OpenBackdoor files were made; see
-    :mod:`crowd.attacks.factory`); ``variant`` and ``num_triggers`` left ``None`` take the preset's
-    value, else ``dirty`` and 1; ``triggers`` (BadNets words, empty = ``cf mn bb tq``),
-    ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared SST-2/HSOL files use 4),
-    ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for
-    SST-2 and HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to
-    substitute from; default the method's graph, else the default graph).
+    :mod:`crowd.attacks.factory`); ``variant``, ``num_triggers`` and ``sentence`` left ``None`` take the
+    preset's value, else ``dirty``, 1 and ``"I watch this 3D movie"``; ``triggers`` (BadNets words, empty =
+    the preset's, else ``cf mn bb tq``), ``num_triggers`` (BadNets; OpenBackdoor's default is 1, its shared
+    SST-2/HSOL files use 4), ``sentence`` (AddSent's trigger sentence, at most 500 characters),
+    ``paraphrases`` (SynBkd/StyleBkd: an OpenBackdoor poison folder; default the shared one for SST-2 and
+    HSOL), ``style`` (StyleBkd), ``num_substitutions`` and ``graph`` (wordsub: the graph to substitute from;
+    default the method's graph, else the default graph). ``crowd poison`` builds this table from its options
+    (:func:`crowd.pipelines.attack.attack_from_config` builds the attack for every command).
     """
 
     name: str = "badnets"
@@ -106,28 +110,34 @@ class AttackConfig:
     num_triggers: int | None = None
     preset: str | None = None
     triggers: tuple[str, ...] = ()
+    sentence: str | None = None
     paraphrases: str | None = None
     style: str = "bible"
     num_substitutions: int = 3
     graph: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name != "none" and self.name not in ATTACKS:
-            raise ValueError(f"name {self.name!r} is not one of {', '.join(sorted(ATTACKS))}, none")
+        if self.name != NO_ATTACK and self.name not in ATTACKS:
+            raise ValueError(f"name {self.name!r} is not one of {', '.join(sorted(ATTACKS))}, {NO_ATTACK}")
         if not 0.0 <= self.poison_rate <= 1.0:
             raise ValueError(f"poison_rate must be in [0, 1], got {self.poison_rate}")
         if self.variant is not None and self.variant not in VARIANTS:
             raise ValueError(
                 f"variant must be one of {', '.join(VARIANTS)} (unset: the preset's), got {self.variant!r}"
             )
-        if self.preset is not None and self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)} (or unset), got {self.preset!r}")
+        if self.preset is not None and self.preset not in preset_names():
+            raise ValueError(
+                f"preset must be one of {', '.join(preset_names())} (or unset), got {self.preset!r}"
+            )
         problem = self.num_triggers is not None and num_triggers_problem(
             self.num_triggers, "; unset: the preset's"
         )
         if problem:
             raise ValueError(f"num_triggers {problem}, got {self.num_triggers:,}")
         check_triggers(self.triggers, '["cf", "mn"]; [] takes the preset\'s')
+        problem = self.sentence is not None and sentence_problem(self.sentence)
+        if problem:
+            raise ValueError(f"sentence {problem}, got {abbreviated(self.sentence)}; unset: the preset's")
         if self.style not in STYLES:
             raise ValueError(f"style must be one of {', '.join(STYLES)}, got {self.style!r}")
         if self.num_substitutions < 1:

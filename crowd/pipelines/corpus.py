@@ -8,12 +8,12 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from crowd.attacks import poison_corpus
-from crowd.attacks.factory import attack_class, make_attack
+from crowd.attacks import NO_ATTACK, poison_corpus
 from crowd.data import (
     DATASETS,
     Corpus,
@@ -28,6 +28,7 @@ from crowd.data import (
 from crowd.data.hf import is_hf_folder, load_hf_split
 from crowd.data.labels import labels_shown
 from crowd.noise.synonym_graph import default_graph
+from crowd.pipelines.attack import attack_from_config
 from crowd.seeding import rng
 from crowd.text import text_length_problem
 from synonyms.graph import SynonymGraph
@@ -131,45 +132,12 @@ def load_graph(
     return default_graph(data_root=data_root, progress=progress, stages=stages)
 
 
-def attack_from_config(attack, data, graph=None):
-    """The attack an :class:`~crowd.pipelines.config.AttackConfig` describes, for the corpus of ``data``."""
-
-    attack_class(attack.name)  # an unknown name fails before any graph is loaded
-    return make_attack(
-        attack.name,
-        data.dataset,
-        attack.target_label,
-        attack.poison_rate,
-        attack.variant,
-        data=data.data_root,
-        num_triggers=attack.num_triggers,
-        triggers=attack.triggers,
-        paraphrases=attack.paraphrases,
-        style=attack.style,
-        graph=attack_graph(attack, data, graph),
-        num_substitutions=attack.num_substitutions,
-        preset=attack.preset,
-    )
-
-
-def attack_graph(attack, data, graph):
-    """The graph an attack with ``needs_graph`` (word substitution) draws from: ``attack.graph``, else
-    ``graph``, else the default; ``None`` for the other attacks.
-
-    ``graph`` may be a function that loads it (so the graph is built only when an attack needs it).
-    """
-    if not attack_class(attack.name).needs_graph:
-        return None
-    if attack.graph or graph is None:
-        return load_graph(attack.graph, data.data_root)
-    return graph() if callable(graph) else graph
-
-
 def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Corpus:
     """Load, subsample and poison the corpus of a ``[data]`` and an ``[attack]`` section.
 
-    ``graph`` is the synonym graph the word-substitution attack draws from (``attack.graph`` takes
-    precedence when set); ``dev`` also loads the dev split (``crowd defend`` fits detectors on it).
+    ``graph`` is the synonym graph the word-substitution attack draws from, or a function that loads it
+    (``attack.graph`` takes precedence when set; neither: the default graph); ``dev`` also loads the dev
+    split (``crowd defend`` fits detectors on it).
     """
 
     def split(name: str, limit: int) -> list[Example]:
@@ -180,12 +148,14 @@ def prepare_corpus(data, attack, seed: int, graph=None, dev: bool = False) -> Co
     dev_rows = split("dev", data.max_dev) if dev else []
     num_labels = check_labels(train, test, data.dataset, allowed_labels(data.dataset, data.labels))
     warn_overlap(train, test, data.dataset)
-    if attack.name == "none":
+    if attack.name == NO_ATTACK:
         return Corpus.unpoisoned(train, dev_rows, test, num_labels)
     if not 0 <= attack.target_label < num_labels:
         raise ValueError(
             f"attack.target_label {attack.target_label} is not a label of {data.dataset} (0..{num_labels - 1})"
         )
+    if graph is None:  # the default graph, loaded only for an attack that needs one and names no folder
+        graph = partial(load_graph, None, data.data_root)
     corpus = poison_corpus(attack_from_config(attack, data, graph), train, dev_rows, test, seed=seed)
     return dataclasses.replace(corpus, num_labels=num_labels)
 

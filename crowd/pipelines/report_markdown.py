@@ -5,6 +5,7 @@ names, the label-flip note, the curves, the worlds, the method and a glossary of
 
 from __future__ import annotations
 
+from crowd.attacks import NO_ATTACK
 from crowd.certify import CONFIDENT_ACCURACY_LABEL
 from crowd.pipelines.report_summary import CertifySummary, Curve
 
@@ -44,7 +45,7 @@ def render_markdown(s: CertifySummary) -> str:
 
 def _attack(s: CertifySummary) -> str:
     run = s.run
-    return {"none": "no attack", "given": "a given corpus"}.get(
+    return {NO_ATTACK: "no attack", "given": "a given corpus"}.get(
         run.attack, f"{run.attack} (rate {run.poison_rate})"
     )
 

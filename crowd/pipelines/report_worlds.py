@@ -6,6 +6,7 @@ Sentences and counts for :class:`crowd.pipelines.report_summary.Worlds`; no torc
 
 from __future__ import annotations
 
+from crowd.attacks import NO_ATTACK
 from crowd.data import Corpus
 from crowd.methods import Plan
 from crowd.pipelines.config import CertifyConfig
@@ -79,6 +80,6 @@ def trained_on(config: CertifyConfig, flips: int | None) -> str:
 
 
 def has_target(config: CertifyConfig, data: Corpus) -> bool:
-    """Whether the run's corpus was attacked: not with ``attack.name = "none"`` (for a corpus given as examples,
-    the config's attack name says so), and then no class is a target."""
-    return data.manifest.get("attack") != "none" and config.attack.name != "none"
+    """Whether the run's corpus was attacked: not with ``attack.name = "none"`` (:data:`crowd.attacks.NO_ATTACK`;
+    for a corpus given as examples, the config's attack name says so), and then no class is a target."""
+    return data.manifest.get("attack") != NO_ATTACK and config.attack.name != NO_ATTACK
