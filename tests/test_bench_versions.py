@@ -33,6 +33,17 @@ def test_code_version_follows_the_family_rule():
     assert "crowd.defenses.rap" not in rap.cell_id
 
 
+def test_the_noise_package_is_hashed_for_the_methods_that_draw_noise():
+    """``uses_noise`` (on the method class) decides whether a cell's version covers crowd.noise."""
+    from crowd.methods import METHODS
+
+    for name, cls in METHODS.items():
+        assert isinstance(cls.uses_noise, bool), name
+        modules = cell_modules("certify", name, {"attack": {"name": "badnets"}})
+        assert ("crowd.noise" in modules) == cls.uses_noise, name
+    assert METHODS["crowd"].uses_noise and not METHODS["textguard"].uses_noise
+
+
 def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_path):
     config = str(CONFIGS / "table3.toml")
     first = run_benchmark(config, tmp_path, "smoke", **QUIET)
@@ -71,7 +82,9 @@ def test_stale_rows_are_recomputed_unknown_rows_kept_and_marked(data_root, tmp_p
 
 def test_rows_with_reused_votes_are_marked(data_root, tmp_path):
     config = str(CONFIGS / "table3.toml")
-    voting = ['methods=["crowd", "safer", "crowd-released", "safer-released"]']  # the methods that store votes
+    voting = [
+        'methods=["crowd", "safer", "crowd-released", "safer-released"]'
+    ]  # the methods that store votes
     n = len(run_benchmark(config, tmp_path, "smoke", voting, **QUIET).cells)
     write_jsonl(tmp_path / "rows.jsonl", [])  # the rows are lost, the run folders with their votes stay
     again = run_benchmark(config, tmp_path, "smoke", voting, **QUIET)

@@ -96,6 +96,97 @@ def test_only_the_registry_compares_layout_names():
     assert not offenders, "layout names compared outside crowd.bench.render.LAYOUTS:\n" + "\n".join(offenders)
 
 
+# Where a registered name may stand as a string constant in crowd/ (docstrings aside): its registry's own code
+# (the registry and each registered class's module), plus these places, each for the reason given. Anything
+# else that spells a registered name is a per-name fact outside its registry: ask the class instead.
+REGISTRIES = {
+    "attack": ("crowd/attacks/",),
+    "method": ("crowd/methods/",),
+    "defense": ("crowd/defenses/",),
+    "learner": ("crowd/train/settings.py", "crowd/train/learners/"),
+    "layout": ("crowd/bench/grid.py", "crowd/bench/render.py"),
+}
+NAMED_ELSEWHERE = {
+    ("attack", "crowd/pipelines/config.py"): "the built-in run's default attack (default.toml's)",
+    ("learner", "crowd/pipelines/config.py"): "the built-in run's default learner",
+    ("method", "crowd/pipelines/config.py"): "the built-in run's default method",
+    ("defense", "crowd/pipelines/defend.py"): "crowd defend's default defense",
+    (
+        "learner",
+        "crowd/bench/plots.py",
+    ): "the frontier plot's colour per learner label (bow+NB, bow+vectors...)",
+    ("learner", "crowd/bench/spec.py"): "'full' is also a benchmark scale",
+    ("learner", "crowd/commands/bench.py"): "'full' is also a benchmark scale",
+    (
+        "method",
+        "crowd/noise/synonym.py",
+    ): "the noise distributions are named after the methods that draw them",
+    ("method", "crowd/certify/certificate.py"): "DPA's certificate rule, also used by word partitions",
+    ("method", "crowd/certify/finite_aggregation.py"): "DPA's certificate rule, also used by word partitions",
+    ("method", "crowd/certify/runoff.py"): "DPA's certificate rule, also used by word partitions",
+    ("method", "crowd/cli.py"): "'crowd' is also the program's name",
+    ("method", "crowd/paths.py"): "'crowd' is also the program's name",
+    ("layout", "crowd/attacks/badnets.py"): "'triggers' is also BadNets' parameter",
+    ("layout", "crowd/attacks/factory.py"): "'triggers' is also BadNets' parameter",
+    ("layout", "crowd/commands/certify.py"): "'triggers' is also BadNets' parameter",
+    ("layout", "crowd/bench/markdown.py"): "'curve' is also a report's key",
+    ("layout", "crowd/bench/plots.py"): "'curve' is also a report's key",
+    ("layout", "crowd/pipelines/report_summary.py"): "'curve' is also a report's key",
+}
+
+
+def _spelled(path: Path, names: set[str]) -> list[str]:
+    """``["line: name"]`` for every string constant of ``path`` (docstrings aside) that is one of ``names``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        f"{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings
+    ]
+
+
+def test_registered_names_are_spelled_only_by_their_registry():
+    """Every string constant in crowd/ that is a registered name of a family (attack, method, defense, learner,
+    layout) stands in that family's registry or in a place NAMED_ELSEWHERE says why."""
+    families = {
+        "attack": set(ATTACKS),
+        "method": set(METHODS),
+        "defense": set(DEFENSES),
+        "learner": set(LEARNERS),
+        "layout": set(LAYOUT_NAMES),
+    }
+    offenders, excused = [], set()
+    for path in sorted(ROOT.rglob("*.py")):
+        where = path.relative_to(ROOT.parent).as_posix()
+        for family, names in families.items():
+            if where.startswith(REGISTRIES[family]):
+                continue
+            hits = _spelled(path, {n for n in names if isinstance(n, str)})
+            if hits and (family, where) in NAMED_ELSEWHERE:
+                excused.add((family, where))
+            elif hits:
+                offenders += [f"{where}:{hit} ({family})" for hit in hits]
+    assert not offenders, "registered names spelled outside their registry:\n" + "\n".join(offenders)
+    assert excused == set(NAMED_ELSEWHERE), (
+        f"NAMED_ELSEWHERE entries with nothing left: {set(NAMED_ELSEWHERE) - excused}"
+    )
+
+
+def test_the_string_scan_finds_a_name_outside_its_registry(tmp_path):
+    """The scan above sees a name in a dict key and a call argument, not in a docstring."""
+    path = tmp_path / "x.py"
+    path.write_text('"""badnets in a docstring."""\nTABLE = {"badnets": 1}\nf("rap")\n', encoding="utf-8")
+    assert _spelled(path, {"badnets", "rap"}) == ["2: 'badnets'", "3: 'rap'"]
+
+
 def test_every_layout_name_is_drawn():
     """A config may name the layouts of ``crowd.bench.grid.LAYOUT_NAMES`` (beneath the configs and the
     renderers); ``crowd.bench.render.LAYOUTS`` draws each of them, in the same order."""

@@ -18,7 +18,7 @@ The rule, per family (one list, kept short on purpose; a file outside it does no
   ``crowd.train.fine_tuning``: a cell's table leaves most keys to them), the certify pipeline and its summary, the
   statistics package ``crowd.certify`` (every file), the attack budget (``crowd.attacks.budget``) and the word-group
   rule (``crowd.text``), the vote runner, the method's module and those of its base classes (``crowd.methods.synonym``
-  for CROWD and SAFER), the noise package (``crowd.noise``) for the smoothing methods, and the modules of the
+  for CROWD and SAFER), the noise package (``crowd.noise``) for a method whose votes depend on it (``uses_noise``), and the modules of the
   learner ``model.learner`` names: its settings class lists them (``MODULES`` of
   :data:`crowd.train.settings.LEARNERS`, e.g. ``crowd.train.learners.head`` and the frozen encoder's feature code
   for ``head``), so a new learner brings its own list.
@@ -39,7 +39,13 @@ from crowd.methods import METHODS
 from crowd.pipelines.config import ModelConfig
 from crowd.train.settings import LEARNERS
 
-COMMON = ("crowd.attacks.base", "crowd.attacks.poison", "crowd.attacks.factory", "crowd.pipelines.corpus")
+COMMON = (
+    "crowd.attacks.base",
+    "crowd.attacks.poison",
+    "crowd.attacks.factory",
+    "crowd.pipelines.attack",
+    "crowd.pipelines.corpus",
+)
 DEFEND = (
     "crowd.pipelines.defend",
     "crowd.defenses.base",
@@ -71,7 +77,6 @@ CERTIFY = (
     "crowd.train.common",
     "crowd.bench.cells",
 )
-NOISY = ("crowd", "safer", "wang")  # methods whose votes depend on the noise package's distributions
 DEFAULT_LEARNER = ModelConfig().learner  # what a cell that names no learner trains
 
 
@@ -93,7 +98,7 @@ def cell_modules(kind: str, runs: str, config: Mapping[str, Any]) -> tuple[str, 
             modules += [
                 k.__module__ for k in reversed(METHODS[runs].__mro__) if k.__module__.startswith("crowd.")
             ]
-            if runs in NOISY:
+            if METHODS[runs].uses_noise:
                 modules.append("crowd.noise")
         learner = LEARNERS.get(config.get("model", {}).get("learner", DEFAULT_LEARNER))
         modules += learner.MODULES if learner is not None else ()

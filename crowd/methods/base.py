@@ -162,6 +162,7 @@ class Method(Protocol):
 
     name: ClassVar[str]
     uses_graph: ClassVar[bool]
+    uses_noise: ClassVar[bool]  # its votes depend on the noise package's distributions (crowd.noise)
 
     def plan(self, context: Context) -> Plan: ...
 

@@ -56,6 +56,7 @@ class DPA:
 
     name: ClassVar[str] = "dpa"
     uses_graph: ClassVar[bool] = False
+    uses_noise: ClassVar[bool] = False
     paper_note: ClassVar[str] = (
         "not in the paper (our extension): partition aggregation, deterministic; its unit, inserted/deleted "
         "training examples, covers every attack here (a poisoned row that replaces a clean one counts 2)"

@@ -66,6 +66,7 @@ class SynonymSmoothing:
     """
 
     uses_graph: ClassVar[bool] = True
+    uses_noise: ClassVar[bool] = True
     graph: str | None = None
     noise_test: bool = True
     training: str = "copies"

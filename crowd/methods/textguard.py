@@ -124,6 +124,7 @@ class TextGuard:
 
     name: ClassVar[str] = "textguard"
     uses_graph: ClassVar[bool] = False
+    uses_noise: ClassVar[bool] = False
     paper_note: ClassVar[str] = (
         "not in the CROWD paper (TextGuard, NDSS 2024): one model per md5 word group, deterministic; its unit, "
         "distinct trigger word types, does not grow with the poison rate; label flips are kept in the reference world"

@@ -51,6 +51,7 @@ class Wang:
         "keep-β over padded word-piece coordinates + labels; radius in changed training coordinates"
     )
     uses_graph: ClassVar[bool] = False
+    uses_noise: ClassVar[bool] = True
     beta_token: float = 0.9
     beta_label: float = 0.9
     beta_test: float = 0.9
