@@ -290,6 +290,29 @@ def test_same_seed_gives_identical_results(graph, vector_file):
     assert other.net_.state_dict()["word.weight"].numpy().tobytes() != states[0]["word.weight"]
 
 
+def test_training_runs_on_one_thread_and_restores_the_count(graph, vector_file, monkeypatch):
+    """Two intra-op threads made full-size fits differ run to run (crowd.ciss.train), so training must run on
+    one thread whatever the process uses, and give the caller's thread count back."""
+    texts, labels = make_corpus(n=16)
+    seen = []
+    classify = CissNet.classify
+
+    def recording(self, z):
+        seen.append(torch.get_num_threads())
+        return classify(self, z)
+
+    monkeypatch.setattr(CissNet, "classify", recording)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        CissClassifier(small_settings(vector_file), graph).fit(texts, labels)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {1}
+    assert after == 2
+
+
 # --- bad inputs --------------------------------------------------------------------------------------------
 
 
