@@ -601,3 +601,29 @@ def test_production_code_does_not_import_the_test_helpers():
         if not path.is_relative_to(testing) and _module_imports(path, "crowd.testing")
     ]
     assert not offenders, offenders
+
+
+def _readme_layout() -> str:
+    """The code block of the README's "Layout" section."""
+    readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```", 2)[1]
+
+
+def _folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+def _left_out(layout: str) -> list[str]:
+    """The project's folders (crowd's sub-packages and crowd/train's, the top-level ones) ``layout`` does not draw."""
+    drawn = set(re.findall(r"(?:^|\s)(\w+)/(?=\s)", layout, flags=re.M))
+    top = ["crowd", "synonyms", "requirements", "tests", "benchmarks", "docs"]
+    return [f for f in [*top, *_folders(ROOT), *_folders(ROOT / "train")] if f not in drawn]
+
+
+def test_the_readme_layout_names_every_folder():
+    assert _left_out(_readme_layout()) == []
+
+
+def test_the_layout_check_finds_a_folder_left_out():
+    assert _left_out(_readme_layout().replace("ciss/", "ciss")) == ["ciss"]
