@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from crowd.bench import read_rows, run_benchmark
 from crowd.bench.render import render
 
@@ -105,3 +107,12 @@ def test_two_processes_writing_one_rows_file_lose_nothing(tmp_path):
         w.join(60)
     assert [w.exitcode for w in workers] == [0, 0]
     assert sorted(r["cell_id"] for r in read_rows(tmp_path)) == sorted(f"c{i}" for i in range(300))
+
+
+def test_a_defense_that_cannot_run_stops_the_run_before_any_cell(data_root, tmp_path):
+    # Out-of-range settings (or a missing extra) are the same for every cell: one error, no error rows.
+    sets = ['smoke.methods=["none", "strip"]', "smoke.rates=[0.1]"]
+    config, bad = str(CONFIGS / "figure2.toml"), ["defense.params.frr=2"]
+    with pytest.raises(ValueError, match=r"/strip/\w+: .*frr must be in \[0, 1\).*; no cell was run"):
+        run_benchmark(config, tmp_path, "smoke", sets, defend_overrides=bad, **QUIET)
+    assert read_rows(tmp_path) == []

@@ -16,7 +16,10 @@ Before anything is written, the cell selection is checked (a scale that selects 
 ``max_cells``: one-line errors naming the key) and so is the out folder
 (:func:`crowd.pipelines.outdir.check_out_folder`: new, empty or crowd bench's own results, never another
 command's output or the user's files); ``rows.jsonl`` is then created at once, so the folder is recognised as
-bench's even before its first row.
+bench's even before its first row. Then every cell about to run has its settings checked
+(:func:`preflight`): a defense whose settings are out of range or whose extra is not installed stops the run
+with the cell's id and the reason before any cell runs, instead of becoming an error row per cell (which would
+also replace that cell's earlier row).
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ from crowd.bench.cells import VictimCache, certify_cell, ciss_cell, defend_cell
 from crowd.bench.pages import paper_numbers, plot_with_rows
 from crowd.bench.render import write_outputs
 from crowd.bench.resources import build_resources
-from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config
+from crowd.bench.spec import BenchConfig, Cell, cells, load_bench_config, resolve_resources
+from crowd.config import from_dict
+from crowd.defenses import NO_DEFENSE
 from crowd.io import upsert_jsonl
+from crowd.pipelines.defend import DefendConfig, build_defense
 from crowd.pipelines.outdir import ROWS, bench_rows, check_out_folder
 
 ROWS_FILE = ROWS  # "rows.jsonl"
@@ -148,16 +154,19 @@ def run_benchmark(
     (out / ROWS_FILE).touch()  # never truncates: other runs over disjoint cells may share the file
     resources = build_resources(out / "_resources", set().union(*(c.resources() for c in grid)))
     done = {r["cell_id"]: r for r in read_rows(out)}
+    due = [c for c in grid if is_due(done.get(c.cell_id), c, retry_errors, rerun_unverified)]
+    preflight(due if max_cells is None else due[:max_cells], resources)
+    due_ids = {c.cell_id for c in due}
     executed = skipped = 0
     cache = VictimCache()
     for i, cell in enumerate(grid):
         old = done.get(cell.cell_id)
-        stale = old is not None and (is_stale(old, cell) or (rerun_unverified and "code_version" not in old))
-        if old is not None and not stale and (old.get("status") == "ok" or not retry_errors):
+        if cell.cell_id not in due_ids:
             skipped += 1
             continue
         if max_cells is not None and executed >= max_cells:
             break
+        stale = old is not None and (is_stale(old, cell) or (rerun_unverified and "code_version" not in old))
         why = "was computed by older code" if "code_version" in (old or {}) else "predates code versions"
         log(f"[{i + 1}/{len(grid)}] {cell.cell_id}" + (f" (its row {why})" if stale else ""))
         if stale:  # votes stored by older (or unknown) code must not be re-used
@@ -207,6 +216,29 @@ def check_selection(
                 f"{where}: selects no cell; the benchmark's {key} are {', '.join(map(str, values)) or 'none'}"
             )
     raise ValueError(f"{config_path}: the {scale} scale selects no cell (no dataset, attack, rate or method)")
+
+
+def is_due(old: dict[str, Any] | None, cell: Cell, retry_errors: bool, rerun_unverified: bool) -> bool:
+    """Whether ``cell`` runs: it has no row, its row is stale (older code; no code version, with
+    ``rerun_unverified``), or its row is an error row and ``retry_errors`` is set."""
+    if old is None:
+        return True
+    if is_stale(old, cell) or (rerun_unverified and "code_version" not in old):
+        return True
+    return old.get("status") != "ok" and retry_errors
+
+
+def preflight(due: Sequence[Cell], resources: dict[str, str]) -> None:
+    """``ValueError`` naming the cell before any cell runs when a defense cell cannot run at all: its settings
+    out of range, an unknown key, or what the defense needs not installed (ONION's offline language model)."""
+    for cell in due:
+        if cell.kind != "defend" or cell.runs == NO_DEFENSE:
+            continue
+        try:
+            config = from_dict(DefendConfig, resolve_resources(cell.config, resources), cell.cell_id)
+            build_defense(config.defense, config.seed, config.attack.target_label)
+        except ValueError as e:  # ConfigError is one
+            raise ValueError(f"{cell.cell_id}: {e}; no cell was run") from None
 
 
 def is_stale(row: dict[str, Any], cell: Cell) -> bool:
