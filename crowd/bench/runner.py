@@ -166,7 +166,7 @@ def run_benchmark(
             continue
         if max_cells is not None and executed >= max_cells:
             break
-        stale = old is not None and (is_stale(old, cell) or (rerun_unverified and "code_version" not in old))
+        stale = old is not None and is_outdated(old, cell, rerun_unverified)
         why = "was computed by older code" if "code_version" in (old or {}) else "predates code versions"
         log(f"[{i + 1}/{len(grid)}] {cell.cell_id}" + (f" (its row {why})" if stale else ""))
         if stale:  # votes stored by older (or unknown) code must not be re-used
@@ -221,11 +221,15 @@ def check_selection(
 def is_due(old: dict[str, Any] | None, cell: Cell, retry_errors: bool, rerun_unverified: bool) -> bool:
     """Whether ``cell`` runs: it has no row, its row is stale (older code; no code version, with
     ``rerun_unverified``), or its row is an error row and ``retry_errors`` is set."""
-    if old is None:
-        return True
-    if is_stale(old, cell) or (rerun_unverified and "code_version" not in old):
+    if old is None or is_outdated(old, cell, rerun_unverified):
         return True
     return old.get("status") != "ok" and retry_errors
+
+
+def is_outdated(old: dict[str, Any], cell: Cell, rerun_unverified: bool) -> bool:
+    """Whether ``old`` is computed again (and its stored votes discarded): older code, or no code version with
+    ``rerun_unverified``."""
+    return is_stale(old, cell) or (rerun_unverified and "code_version" not in old)
 
 
 def preflight(due: Sequence[Cell], resources: dict[str, str]) -> None:
