@@ -81,7 +81,8 @@ class FeatureShard:
         return np.asarray(rows[np.asarray(positions)], dtype=np.float32)
 
     def nbytes(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.glob("*") if p.is_file())
+        """Bytes of the shard's files; another writer's temporary file renamed away meanwhile counts 0."""
+        return sum(_size(p) for p in self.folder.glob("*"))
 
     def append(self, digests: np.ndarray, feats: np.ndarray, max_bytes: int) -> tuple[np.ndarray, int, bool]:
         """Store rows not yet present: (positions of ``digests``, ``-1`` if not stored), rows written, full."""
@@ -115,3 +116,10 @@ class FeatureShard:
                 os.fsync(f.fileno())
             write_npy(self.folder / "index.npy", np.concatenate([self._digests, digests[new]]))
         return self.lookup(digests), len(new), full
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:  # a concurrent writer's temporary file, renamed between glob and stat
+        return 0
